@@ -1,0 +1,73 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Rooms follow ../shared/DESIGN.md: the domain (Core) has no I/O; the store, the
+// cluster and the chat platforms each own one kind of outside world; the server wires
+// them together; the executable is a thin CLI over the server.
+let package = Package(
+    name: "coxswain",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "coxswain", targets: ["coxswain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    ],
+    targets: [
+        .target(
+            name: "CoxswainCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "CoxswainStore",
+            dependencies: ["CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "CoxswainCluster",
+            dependencies: [
+                "CoxswainCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "CoxswainChat",
+            dependencies: ["CoxswainCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "CoxswainServer",
+            dependencies: [
+                "CoxswainCore", "CoxswainStore", "CoxswainCluster", "CoxswainChat",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "coxswain",
+            dependencies: [
+                "CoxswainServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore"]),
+        .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat"]),
+        .testTarget(
+            name: "CoxswainServerTests",
+            dependencies: [
+                "CoxswainServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,63 @@
+import Foundation
+import CoxswainCore
+
+/// The helm calls the runbooks make, with the exact flags the seed runbooks use.
+public struct HelmClient: Sendable {
+    let runner: CommandRunner
+    let program: String
+    let kubeContext: String?
+    let readTimeout: GoDuration
+
+    public init(runner: CommandRunner, program: String, kubeContext: String?, readTimeout: GoDuration) {
+        self.runner = runner; self.program = program; self.kubeContext = kubeContext; self.readTimeout = readTimeout
+    }
+
+    private func withContext(_ arguments: [String]) -> [String] {
+        kubeContext.map { arguments + ["--kube-context", $0] } ?? arguments
+    }
+
+    /// `helm history REL -n NS -o json --max N`
+    public func history(release: String, namespace: String, max: Int) async throws(ClusterFailure) -> ([HelmRevision], ProcessOutput) {
+        let output = try await call(["history", release, "-n", namespace, "-o", "json", "--max", String(max)], timeout: readTimeout.duration)
+        do {
+            return (try JSONDecoder().decode([HelmRevision].self, from: Data(output.stdout.utf8)), output)
+        } catch {
+            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "helm history printed something that is not its JSON: \(output.stdout.prefix(200))")
+        }
+    }
+
+    /// `helm rollback REL REVISION -n NS --wait --timeout T`
+    public func rollback(release: String, revision: Int, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+        // Coxswain's own limit sits a minute past helm's so helm reports its own timeout.
+        try await call(["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],
+                       timeout: timeout.duration + .seconds(60))
+    }
+
+    /// `helm status REL -n NS -o json`
+    public func status(release: String, namespace: String) async throws(ClusterFailure) -> (HelmReleaseStatus, ProcessOutput) {
+        let output = try await call(["status", release, "-n", namespace, "-o", "json"], timeout: readTimeout.duration)
+        do {
+            return (try JSONDecoder().decode(HelmReleaseStatus.self, from: Data(output.stdout.utf8)), output)
+        } catch {
+            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "helm status printed something that is not its JSON: \(output.stdout.prefix(200))")
+        }
+    }
+
+    private func call(_ arguments: [String], timeout: Duration) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(runner, program, withContext(arguments), timeout: timeout)
+    }
+}
+
+enum ClusterCall {
+    /// Runs one call and turns anything but success into a classified `ClusterFailure`.
+    static func run(_ runner: CommandRunner, _ program: String, _ arguments: [String], timeout: Duration) async throws(ClusterFailure) -> ProcessOutput {
+        let output: ProcessOutput
+        do {
+            output = try await runner.run(program, arguments, timeout: timeout)
+        } catch {
+            throw ClusterFailure(kind: .notRunnable, output: nil, message: "could not run \(program): \(error)")
+        }
+        guard output.succeeded else { throw ClusterFailure.classify(output) }
+        return output
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import CoxswainCore
+
+/// The kubectl calls the runbooks make.
+public struct KubectlClient: Sendable {
+    let runner: CommandRunner
+    let program: String
+    let kubeContext: String?
+    let readTimeout: GoDuration
+
+    public init(runner: CommandRunner, program: String, kubeContext: String?, readTimeout: GoDuration) {
+        self.runner = runner; self.program = program; self.kubeContext = kubeContext; self.readTimeout = readTimeout
+    }
+
+    /// The label Helm charts put on everything a release owns.
+    public static func instanceSelector(_ release: String) -> String { "app.kubernetes.io/instance=\(release)" }
+
+    private func withContext(_ arguments: [String]) -> [String] {
+        kubeContext.map { arguments + ["--context=\($0)"] } ?? arguments
+    }
+
+    /// `kubectl wait --for=condition=Ready pod -l app.kubernetes.io/instance=REL -n NS --timeout=300s`
+    public func waitForReadyPods(release: String, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(runner, program, withContext([
+            "wait", "--for=condition=Ready", "pod", "-l", Self.instanceSelector(release), "-n", namespace, "--timeout=\(timeout.kubectlForm)",
+        ]), timeout: timeout.duration + .seconds(30))
+    }
+
+    /// `kubectl get pods -l app.kubernetes.io/instance=REL -n NS -o json`
+    public func pods(release: String, namespace: String) async throws(ClusterFailure) -> (PodReport, ProcessOutput) {
+        let output = try await ClusterCall.run(runner, program, withContext([
+            "get", "pods", "-l", Self.instanceSelector(release), "-n", namespace, "-o", "json",
+        ]), timeout: readTimeout.duration)
+        do {
+            return (try PodReport(kubectlJSON: Data(output.stdout.utf8)), output)
+        } catch {
+            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "kubectl get pods printed something that is not its JSON: \(output.stdout.prefix(200))")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// What `/rollback` was asked to do.
+public struct RollbackRequest: Sendable, Equatable, Codable {
+    public var release: String
+    /// The revision to roll back to; nil means "the newest revision before the current one
+    /// that was once deployed successfully".
+    public var revision: Int?
+    public var reason: String?
+
+    public init(release: String, revision: Int? = nil, reason: String? = nil) {
+        self.release = release; self.revision = revision; self.reason = reason
+    }
+}
+
+/// `/rollback RELEASE [REVISION] [REASON…]`
+public enum RollbackCommand {
+    public static let usage = "/rollback RELEASE [REVISION] [REASON…]"
+    public static let help = """
+        *\(usage)*
+        Rolls a Helm release back, with the model disabled in the registry until the rolled-back \
+        pods answer /health and a completion within the SLO.
+        • RELEASE: a release Coxswain knows, e.g. `llama-2-7b-production`
+        • REVISION (optional): the Helm revision to go back to; default: the newest earlier revision that was deployed successfully
+        • REASON (optional): free text, recorded in the audit trail
+        Examples: `/rollback llama-2-7b-production`, `/rollback llama-2-7b-production 3`, \
+        `/rollback llama-2-7b-production pods OOM after upgrade`
+        """
+
+    static func parse(_ text: String) -> Result<SlashCommand, CommandError> {
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let release = words.first else {
+            return .failure(CommandError("`/rollback` needs a release name. Usage: `\(usage)`. Example: `/rollback llama-2-7b-production`"))
+        }
+        if ["help", "--help", "-h"].contains(release.lowercased()) { return .success(.help(help)) }
+        guard Validation.isReleaseName(release) else {
+            return .failure(CommandError("`\(release.prefix(80))` is not a valid release name: use lowercase letters, digits and '-' (at most 53 characters). Usage: `\(usage)`. Example: `/rollback llama-2-7b-production 3`"))
+        }
+        var rest = Array(words.dropFirst())
+        var revision: Int?
+        if let first = rest.first, first.allSatisfy(\.isNumber) {
+            guard let number = Int(first), number <= 1_000_000 else {
+                return .failure(CommandError("`\(first.prefix(20))` is not a usable revision number. Usage: `\(usage)`. Example: `/rollback \(release) 3`"))
+            }
+            // helm's own convention: 0 means "the previous one", which Coxswain decides safely.
+            revision = number == 0 ? nil : number
+            rest.removeFirst()
+        } else if let first = rest.first, first.hasPrefix("-"), Int(first) != nil {
+            return .failure(CommandError("`\(first)` is not a revision: revisions are positive numbers. Usage: `\(usage)`. Example: `/rollback \(release) 3`"))
+        }
+        let reason = rest.joined(separator: " ")
+        return .success(.rollback(RollbackRequest(release: release, revision: revision, reason: reason.isEmpty ? nil : String(reason.prefix(500)))))
+    }
+}

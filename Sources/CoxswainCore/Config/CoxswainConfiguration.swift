@@ -1,0 +1,70 @@
+import Foundation
+
+/// Everything Coxswain needs to know about its world, parsed once at start-up.
+///
+/// Everything that points outside (Slack, helm, kubectl, model endpoints) is here so
+/// tests and a local sandbox can point it at loopback. Secrets are not: see `SlackSecrets`.
+public struct CoxswainConfiguration: Sendable {
+    public struct Server: Sendable { public var host: String; public var port: Int }
+    public struct Slack: Sendable {
+        public var apiURL: URL
+        public var auditChannel: String?
+    }
+    public struct Cluster: Sendable {
+        public var helm: String
+        public var kubectl: String
+        /// Passed as `--kube-context` / `--context` when set.
+        public var kubeContext: String?
+        /// How long read-only cluster calls (history, status, get pods) may take.
+        public var readTimeout: GoDuration
+    }
+    public struct Worker: Sendable {
+        /// Jobs of different releases that may run at once.
+        public var maxConcurrentJobs: Int
+    }
+    public struct Environment: Sendable, Equatable {
+        public var name: String
+        public var namespace: String
+    }
+    public struct Release: Sendable, Equatable {
+        public var name: String
+        public var model: String
+        public var environment: String
+        public var namespace: String
+        public var endpoint: URL
+        /// The model server answers `GET /ready` (vLLM itself only has `/health`).
+        public var hasReadyEndpoint: Bool
+        /// Overrides the runbook's completion SLO for this release.
+        public var completionSLO: GoDuration?
+    }
+
+    public var server: Server
+    public var databasePath: String
+    public var commandsDirectory: String
+    public var slack: Slack
+    public var cluster: Cluster
+    public var worker: Worker
+    public var environments: [String: Environment]
+    public var releases: [String: Release]
+    /// Slack user id -> environments the user may act on.
+    public var users: [String: Set<String>]
+
+    public init(server: Server, databasePath: String, commandsDirectory: String, slack: Slack,
+                cluster: Cluster, worker: Worker, environments: [String: Environment],
+                releases: [String: Release], users: [String: Set<String>]) {
+        self.server = server; self.databasePath = databasePath; self.commandsDirectory = commandsDirectory
+        self.slack = slack; self.cluster = cluster; self.worker = worker
+        self.environments = environments; self.releases = releases; self.users = users
+    }
+
+    public func release(named name: String) -> Release? { releases[name] }
+}
+
+/// A configuration problem, phrased for the person who wrote the file.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let key: String
+    public let problem: String
+    public init(file: String, key: String, problem: String) { self.file = file; self.key = key; self.problem = problem }
+    public var description: String { "\(file): \(key): \(problem)" }
+}

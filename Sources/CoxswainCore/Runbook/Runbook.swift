@@ -1,0 +1,66 @@
+import Foundation
+
+/// One action a runbook step can name. The worker knows how to run each one.
+public enum RunbookAction: String, Sendable, CaseIterable, Codable {
+    case helmHistory = "helm.history"
+    case confirm
+    case registryDisable = "registry.disable"
+    case helmRollback = "helm.rollback"
+    case podsWait = "pods.wait"
+    case probeHealth = "probe.health"
+    case probeCompletion = "probe.completion"
+    case registryEnable = "registry.enable"
+    case verify
+
+    /// The settings a step with this action may carry, and which of them it must carry.
+    var allowedKeys: Set<String> {
+        switch self {
+        case .helmHistory: return ["max"]
+        case .helmRollback, .podsWait: return ["timeout"]
+        case .probeHealth: return ["timeout"]
+        case .probeCompletion: return ["slo", "prompt", "max_tokens"]
+        case .confirm, .registryDisable, .registryEnable, .verify: return []
+        }
+    }
+    var requiredKeys: Set<String> {
+        switch self {
+        case .helmRollback, .podsWait: return ["timeout"]
+        default: return []
+        }
+    }
+}
+
+/// A step of a runbook as written in `commands/*.yaml`.
+public struct RunbookStep: Sendable, Equatable {
+    public var title: String
+    public var action: RunbookAction
+    public var timeout: GoDuration?
+    public var max: Int?
+    public var slo: GoDuration?
+    public var prompt: String?
+    public var maxTokens: Int?
+
+    public init(title: String, action: RunbookAction, timeout: GoDuration? = nil, max: Int? = nil,
+                slo: GoDuration? = nil, prompt: String? = nil, maxTokens: Int? = nil) {
+        self.title = title; self.action = action; self.timeout = timeout; self.max = max
+        self.slo = slo; self.prompt = prompt; self.maxTokens = maxTokens
+    }
+}
+
+/// A slash command's procedure, loaded from `commands/NAME.yaml` at start-up.
+public struct Runbook: Sendable, Equatable {
+    public var command: String
+    public var description: String
+    public var usage: String
+    public var steps: [RunbookStep]
+
+    public func step(_ action: RunbookAction) -> RunbookStep? { steps.first { $0.action == action } }
+}
+
+/// A runbook file that cannot be used, phrased so the author can fix it.
+public struct RunbookError: Error, Equatable, CustomStringConvertible {
+    public let file: String
+    public let step: String?
+    public let problem: String
+    public var description: String { "\(file)\(step.map { ": step \($0)" } ?? ""): \(problem)" }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Yams
+
+/// Reads and checks a runbook file. A runbook that would misbehave during an incident
+/// (unknown action, typo in a setting, rollback before the history step decided a
+/// target) stops start-up instead.
+public enum RunbookLoader {
+    public static func load(file path: String) throws -> Runbook {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw RunbookError(file: path, step: nil, problem: "cannot be read")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml text: String, file: String) throws -> Runbook {
+        func fail(_ step: String?, _ problem: String) -> RunbookError { RunbookError(file: file, step: step, problem: problem) }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch { throw fail(nil, "is not valid YAML: \(error)") }
+        guard let mapping = root?.mapping else { throw fail(nil, "must be a mapping with command, description, usage and steps") }
+
+        func string(_ key: String) throws -> String {
+            guard let value = mapping[Node(key)]?.string, !value.isEmpty else { throw fail(nil, "`\(key)` is required (a string)") }
+            return value
+        }
+        let command = try string("command")
+        guard command.hasPrefix("/") else { throw fail(nil, "`command` must start with '/', e.g. /rollback") }
+        guard let stepNodes = mapping[Node("steps")]?.sequence, !stepNodes.isEmpty else {
+            throw fail(nil, "`steps` is required: a list of steps, each with an `action`")
+        }
+
+        var steps: [RunbookStep] = []
+        for (index, node) in stepNodes.enumerated() {
+            let label = "\(index + 1)"
+            guard let stepMap = node.mapping else { throw fail(label, "must be a mapping with action and title") }
+            guard let actionName = stepMap[Node("action")]?.string else {
+                throw fail(label, "`action` is required; one of: \(RunbookAction.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let action = RunbookAction(rawValue: actionName) else {
+                throw fail(label, "unknown action `\(actionName)`; known actions: \(RunbookAction.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let named = "\(label) (\(actionName))"
+            let keys = Set(stepMap.keys.compactMap(\.string)).subtracting(["action", "title"])
+            if let unknown = keys.subtracting(action.allowedKeys).sorted().first {
+                let allowed = action.allowedKeys.sorted()
+                throw fail(named, "unknown setting `\(unknown)`; \(actionName) accepts \(allowed.isEmpty ? "no settings" : allowed.joined(separator: ", "))")
+            }
+            if let missing = action.requiredKeys.subtracting(keys).sorted().first {
+                throw fail(named, "`\(missing)` is required, e.g. \(missing): 10m0s")
+            }
+            func duration(_ key: String) throws -> GoDuration? {
+                guard let node = stepMap[Node(key)] else { return nil }
+                guard let text = node.string, let value = GoDuration(parsing: text), value.milliseconds > 0 else {
+                    throw fail(named, "`\(key)` must be a duration such as 300s or 10m0s")
+                }
+                return value
+            }
+            func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+                guard let node = stepMap[Node(key)] else { return nil }
+                guard let value = node.int, range.contains(value) else {
+                    throw fail(named, "`\(key)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                }
+                return value
+            }
+            if steps.contains(where: { $0.action == action }) { throw fail(named, "`\(actionName)` appears twice") }
+            steps.append(RunbookStep(
+                title: stepMap[Node("title")]?.string ?? actionName,
+                action: action,
+                timeout: try duration("timeout"),
+                max: try integer("max", range: 1...256),
+                slo: try duration("slo"),
+                prompt: stepMap[Node("prompt")]?.string,
+                maxTokens: try integer("max_tokens", range: 1...4096)))
+        }
+        try checkOrder(steps, fail: fail)
+        return Runbook(command: command, description: try string("description"), usage: try string("usage"), steps: steps)
+    }
+
+    /// The order the seed's procedure depends on.
+    private static func checkOrder(_ steps: [RunbookStep], fail: (String?, String) -> RunbookError) throws {
+        func position(_ action: RunbookAction) -> Int? { steps.firstIndex { $0.action == action } }
+        guard position(.helmHistory) == 0 else { throw fail(nil, "the first step must be helm.history: it decides the target before anything is touched") }
+        if let rollback = position(.helmRollback), let disable = position(.registryDisable), disable > rollback {
+            throw fail(nil, "registry.disable must come before helm.rollback: traffic must stop before the release changes")
+        }
+        if let enable = position(.registryEnable) {
+            for check in [RunbookAction.podsWait, .probeHealth, .probeCompletion] {
+                if let p = position(check), p > enable { throw fail(nil, "registry.enable must come after \(check.rawValue): validate before re-enabling") }
+            }
+            guard position(.registryDisable) != nil else { throw fail(nil, "registry.enable without registry.disable") }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+
+/// Owns the database connection and its schema. Every other store type goes through it.
+///
+/// SQL stays in this room, behind `CoxswainStore`'s methods, so another database
+/// (PostgreSQL, for more than one replica) can stand behind the same interface later.
+public final class AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the file database in WAL mode and migrates it.
+    public static func open(path: String) throws -> AppDatabase {
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        let pool = try DatabasePool(path: path, configuration: config)
+        return try AppDatabase(pool)
+    }
+
+    /// An in-memory database, for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+
+    init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Answers when the database can be read: `/readyz`.
+    public func isReachable() async -> Bool {
+        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-jobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    command TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    namespace TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    requestedBy TEXT NOT NULL,
+                    channelID TEXT NOT NULL,
+                    responseURL TEXT,
+                    requestedRevision INTEGER,
+                    reason TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('queued','running','succeeded','failed','interrupted')),
+                    planJSON TEXT,
+                    lastCompletedStep TEXT,
+                    messageTS TEXT,
+                    outcome TEXT,
+                    createdAt DATETIME NOT NULL,
+                    startedAt DATETIME,
+                    finishedAt DATETIME
+                );
+                CREATE INDEX job_release_state ON job(release, state);
+                CREATE INDEX job_state ON job(state);
+
+                CREATE TABLE jobStep (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    jobID INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL CHECK (position >= 0),
+                    action TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('running','succeeded','failed','skipped')),
+                    note TEXT,
+                    detail TEXT,
+                    startedAt DATETIME NOT NULL,
+                    finishedAt DATETIME,
+                    UNIQUE (jobID, position)
+                );
+
+                CREATE TABLE auditEntry (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at DATETIME NOT NULL,
+                    jobID INTEGER REFERENCES job(id),
+                    actor TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX auditEntry_job ON auditEntry(jobID);
+
+                CREATE TABLE registryEntry (
+                    model TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('ready','disabled')),
+                    updatedAt DATETIME NOT NULL,
+                    updatedBy TEXT NOT NULL,
+                    PRIMARY KEY (model, environment)
+                );
+
+                CREATE TABLE outgoingMessage (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    jobID INTEGER REFERENCES job(id),
+                    kind TEXT NOT NULL CHECK (kind IN ('post_live','update_live','thread_reply','post','ephemeral')),
+                    channel TEXT,
+                    responseURL TEXT,
+                    text TEXT NOT NULL,
+                    blocksJSON TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('pending','delivered','superseded','failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    notBefore DATETIME NOT NULL,
+                    lastError TEXT,
+                    createdAt DATETIME NOT NULL,
+                    deliveredAt DATETIME
+                );
+                CREATE INDEX outgoingMessage_pending ON outgoingMessage(state, jobID, id);
+
+                -- Chat platforms retry; one row per request already accepted.
+                CREATE TABLE receivedRequest (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    jobID INTEGER REFERENCES job(id),
+                    receivedAt DATETIME NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import CoxswainCore
+
+/// A row of `job`: one slash command's work.
+public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "job"
+    public var id: Int64?
+    public var command: String
+    public var release: String
+    public var environment: String
+    public var namespace: String
+    public var model: String
+    public var requestedBy: String
+    public var channelID: String
+    public var responseURL: String?
+    public var requestedRevision: Int?
+    public var reason: String?
+    public var state: JobState
+    public var planJSON: String?
+    public var lastCompletedStep: String?
+    public var messageTS: String?
+    public var outcome: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public enum Columns {
+        static let id = Column(CodingKeys.id), release = Column(CodingKeys.release), state = Column(CodingKeys.state)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    public init(command: String, release: String, environment: String, namespace: String, model: String,
+                requestedBy: String, channelID: String, responseURL: String?, requestedRevision: Int?,
+                reason: String?, createdAt: Date) {
+        self.command = command; self.release = release; self.environment = environment; self.namespace = namespace
+        self.model = model; self.requestedBy = requestedBy; self.channelID = channelID; self.responseURL = responseURL
+        self.requestedRevision = requestedRevision; self.reason = reason; self.state = .queued; self.createdAt = createdAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var plan: RollbackPlan? {
+        planJSON.flatMap { try? JSONDecoder().decode(RollbackPlan.self, from: Data($0.utf8)) }
+    }
+}
+
+public struct JobStepRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "jobStep"
+    public var id: Int64?
+    public var jobID: Int64
+    public var position: Int
+    public var action: String
+    public var title: String
+    public var status: StepStatus
+    public var note: String?
+    public var detail: String?
+    public var startedAt: Date
+    public var finishedAt: Date?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var durationMilliseconds: Int? {
+        finishedAt.map { Int(($0.timeIntervalSince(startedAt) * 1000).rounded()) }
+    }
+}
+
+public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "auditEntry"
+    public var id: Int64?
+    public var at: Date
+    public var jobID: Int64?
+    public var actor: String
+    public var event: String
+    public var detail: String
+
+    public init(at: Date, jobID: Int64?, actor: String, event: String, detail: String) {
+        self.at = at; self.jobID = jobID; self.actor = actor; self.event = event; self.detail = detail
+    }
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// What API routers read to decide where traffic may go.
+public struct RegistryEntry: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "registryEntry"
+    public enum Status: String, Codable, Sendable { case ready, disabled }
+    public var model: String
+    public var environment: String
+    public var release: String
+    public var endpoint: String
+    public var status: Status
+    public var updatedAt: Date
+    public var updatedBy: String
+}
+
+/// A message waiting for (or done with) delivery to the chat platform.
+public struct OutgoingMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "outgoingMessage"
+    public enum Kind: String, Codable, Sendable {
+        /// The job's one live message, posted once…
+        case postLive = "post_live"
+        /// …then updated in place.
+        case updateLive = "update_live"
+        /// Details, in the live message's thread.
+        case threadReply = "thread_reply"
+        /// A plain message to a channel (the audit channel).
+        case post
+        /// A reply only the requester sees, through the command's response URL.
+        case ephemeral
+    }
+    public enum State: String, Codable, Sendable { case pending, delivered, superseded, failed }
+
+    public var id: Int64?
+    public var jobID: Int64?
+    public var kind: Kind
+    public var channel: String?
+    public var responseURL: String?
+    public var text: String
+    public var blocksJSON: String?
+    public var state: State
+    public var attempts: Int
+    public var notBefore: Date
+    public var lastError: String?
+    public var createdAt: Date
+    public var deliveredAt: Date?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A message a store write hands to the notifier, in the same transaction.
+public struct OutgoingDraft: Sendable, Equatable {
+    public var kind: OutgoingMessage.Kind
+    public var channel: String?
+    public var responseURL: String?
+    public var text: String
+    public var blocksJSON: String?
+
+    public init(kind: OutgoingMessage.Kind, channel: String? = nil, responseURL: String? = nil, text: String, blocksJSON: String? = nil) {
+        self.kind = kind; self.channel = channel; self.responseURL = responseURL; self.text = text; self.blocksJSON = blocksJSON
+    }
+}
