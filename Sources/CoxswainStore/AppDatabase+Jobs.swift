@@ -21,7 +21,10 @@ public struct EnqueueResult: Sendable {
 extension AppDatabase {
     /// Stores a new job, its audit entries and the request key that makes retries harmless,
     /// in one transaction. A request key seen before returns the job it created.
-    public func enqueueJob(_ job: JobRecord, requestKey: String, audit: [AuditDraft], now: Date) async throws -> EnqueueResult {
+    /// `messages` gives what to tell the channel about the stored job (it needs the job's id
+    /// and place in line), written in the same transaction.
+    public func enqueueJob(_ job: JobRecord, requestKey: String, audit: [AuditDraft], now: Date,
+                           messages: @escaping @Sendable (JobRecord, Int) -> [OutgoingDraft]) async throws -> EnqueueResult {
         try await writer.write { db in
             if let seen = try Row.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
                let jobID: Int64 = seen["jobID"], let existing = try JobRecord.fetchOne(db, key: jobID) {
@@ -31,7 +34,9 @@ extension AppDatabase {
             try job.insert(db)
             try db.execute(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)", arguments: [requestKey, job.id, now])
             try Self.insertAudit(audit, jobID: job.id, now: now, db)
-            return EnqueueResult(job: job, jobsAhead: try Self.jobsAhead(of: job, db), isDuplicate: false)
+            let ahead = try Self.jobsAhead(of: job, db)
+            try Self.insertMessages(messages(job, ahead), jobID: job.id, now: now, db)
+            return EnqueueResult(job: job, jobsAhead: ahead, isDuplicate: false)
         }
     }
 

@@ -58,6 +58,12 @@ public struct JobStepRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var startedAt: Date
     public var finishedAt: Date?
 
+    public init(id: Int64?, jobID: Int64, position: Int, action: String, title: String, status: StepStatus,
+                note: String?, detail: String?, startedAt: Date, finishedAt: Date?) {
+        self.id = id; self.jobID = jobID; self.position = position; self.action = action; self.title = title
+        self.status = status; self.note = note; self.detail = detail; self.startedAt = startedAt; self.finishedAt = finishedAt
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     public var durationMilliseconds: Int? {

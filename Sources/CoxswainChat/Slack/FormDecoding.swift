@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 
 /// `application/x-www-form-urlencoded`, as Slack posts slash commands and interactions.
 public enum FormDecoding {
@@ -40,6 +41,12 @@ public struct SlackSlashCommand: Sendable, Equatable {
     public struct Malformed: Error, CustomStringConvertible {
         public let missing: String
         public var description: String { "slash command payload has no `\(missing)`" }
+    }
+
+    /// Slack sends a fresh `trigger_id` with every invocation; a retried delivery carries
+    /// the same one. Without it, the body's hash stands in.
+    public func idempotencyKey(rawBody: Data) -> String {
+        "slack:" + (triggerID ?? SHA256.hash(data: rawBody).map { String(format: "%02x", $0) }.joined())
     }
 
     public init(form: [String: String]) throws(Malformed) {

@@ -1,0 +1,40 @@
+import Foundation
+import CoxswainCore
+import CoxswainStore
+import CoxswainChat
+import Hummingbird
+import Logging
+
+/// Builds the server: routes, the worker and the notifier. `coxswain serve` and the tests
+/// call the same function.
+public func buildApplication(_ dependencies: ServerDependencies) -> some ApplicationProtocol {
+    let workerSignal = WorkSignal()
+    let notifierSignal = WorkSignal()
+    let router = Router()
+    router.middlewares.add(LogRequestsMiddleware(.debug))
+
+    let commands = SlashCommandController(dependencies: dependencies, workerSignal: workerSignal, notifierSignal: notifierSignal)
+    router.post("/slack/commands") { request, context in try await commands.handle(request, context: context) }
+
+    let registry = RegistryController(database: dependencies.database, environments: Array(dependencies.configuration.environments.keys))
+    router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
+
+    router.get("/healthz") { _, _ in "ok" }
+    router.get("/readyz") { _, _ -> Response in
+        await dependencies.database.isReachable()
+            ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready")))
+            : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database unreachable")))
+    }
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(dependencies.configuration.server.host, port: dependencies.configuration.server.port),
+                             serverName: "coxswain"),
+        logger: dependencies.logger)
+    app.addServices(
+        JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal),
+        Notifier(database: dependencies.database,
+                 slack: SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken),
+                 signal: notifierSignal, now: dependencies.now, pollInterval: dependencies.pollInterval, logger: dependencies.logger))
+    return app
+}

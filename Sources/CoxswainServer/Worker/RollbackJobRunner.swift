@@ -1,0 +1,120 @@
+import Foundation
+import CoxswainCore
+import CoxswainStore
+import CoxswainCluster
+import Logging
+
+/// Runs one `/rollback` job through its runbook, the automated procedure of the seed's
+/// rollback workflow. After every step the result, the live-message update, the thread
+/// details and the audit entry are written in one transaction before anything else runs.
+struct RollbackJobRunner: Sendable {
+    let dependencies: ServerDependencies
+    let reporter: JobReporter
+    let actions: RollbackActions
+
+    init(dependencies: ServerDependencies) {
+        self.dependencies = dependencies
+        self.reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: dependencies.configuration.slack.auditChannel)
+        self.actions = RollbackActions(dependencies: dependencies)
+    }
+
+    private var database: AppDatabase { dependencies.database }
+    private var now: Date { dependencies.now() }
+
+    func run(_ job: JobRecord) async {
+        do {
+            try await execute(job)
+        } catch {
+            // A store failure mid-job: say what we can; the restart path covers the rest.
+            dependencies.logger.error("job \(job.id ?? 0) stopped by an internal error: \(error)")
+            try? await database.finishJob(jobID: job.id!, state: .failed, outcome: "internal error: \(error)", now: now,
+                                          messages: [], audit: [AuditDraft(actor: "coxswain", event: "job.failed", detail: "internal error: \(error)")])
+        }
+    }
+
+    private func execute(_ initial: JobRecord) async throws {
+        guard let jobID = initial.id, let release = dependencies.configuration.release(named: initial.release) else {
+            try await database.finishJob(jobID: initial.id!, state: .failed, outcome: "release no longer configured", now: now,
+                                         messages: [], audit: [AuditDraft(actor: "coxswain", event: "job.failed", detail: "release \(initial.release) is no longer in the configuration")])
+            return
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var job = initial
+        var steps: [JobStepRecord] = []
+        var state = RollbackRunState()
+
+        for (position, step) in dependencies.rollbackRunbook.steps.enumerated() {
+            let provisional = JobStepRecord(id: nil, jobID: jobID, position: position, action: step.action.rawValue, title: step.title,
+                                            status: .running, note: nil, detail: nil, startedAt: now, finishedAt: nil)
+            var record = try await database.startStep(jobID: jobID, position: position, action: step.action.rawValue, title: step.title, now: now,
+                                                      messages: [reporter.liveUpdate(job: job, steps: steps + [provisional])])
+            steps.append(record)
+
+            let outcome = await actions.perform(step, job: job, release: release, state: &state)
+            if let plan = state.plan, job.plan != plan {
+                try await database.recordPlan(jobID: jobID, plan: plan, now: now, audit: [
+                    AuditDraft(actor: "coxswain", event: "plan.decided", detail: "\(release.name): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"),
+                ])
+                job = try await database.job(id: jobID) ?? job
+            }
+
+            var messages = [OutgoingDraft]()
+            let finishedAt = now
+            var finished = record
+            finished.status = outcome.status; finished.note = outcome.note; finished.finishedAt = finishedAt
+            steps[steps.count - 1] = finished
+            messages.append(reporter.liveUpdate(job: job, steps: steps))
+            for detail in outcome.details { messages.append(reporter.threadDetail(job: job, title: "\(step.title): \(detail.title)", body: detail.body)) }
+            if let text = outcome.ephemeral, let note = reporter.ephemeral(job: job, text: text) { messages.append(note) }
+            record = try await database.recordStepResult(
+                record, status: outcome.status, note: outcome.note, detail: outcome.details.map { "\($0.title)\n\($0.body)" }.joined(separator: "\n\n"),
+                now: finishedAt, messages: messages,
+                audit: [AuditDraft(actor: "coxswain", event: "step.\(step.action.rawValue).\(outcome.status.rawValue)", detail: outcome.auditDetail)])
+            steps[steps.count - 1] = record
+
+            if outcome.status == .failed {
+                let total = (clock.now - started).milliseconds
+                try await finish(job: job, steps: steps, state: .failed, outcome: "failed at \(step.title): \(outcome.failure?.what ?? "")",
+                                 summary: failureSummary(step: step, outcome: outcome, release: release, state: state, totalMilliseconds: total))
+                return
+            }
+        }
+        let total = (clock.now - started).milliseconds
+        try await finish(job: job, steps: steps, state: .succeeded, outcome: "succeeded: \(state.plan?.shortText ?? "")",
+                         summary: successSummary(release: release, state: state, totalMilliseconds: total))
+    }
+
+    private func finish(job: JobRecord, steps: [JobStepRecord], state: JobState, outcome: String, summary: [String]) async throws {
+        var finalJob = job
+        finalJob.state = state
+        var messages = [reporter.liveUpdate(job: finalJob, steps: steps, summary: summary)]
+        if let line = reporter.auditChannelLine(job: finalJob, steps: steps, outcome: outcome) { messages.append(line) }
+        try await database.finishJob(jobID: job.id!, state: state, outcome: outcome, now: now, messages: messages,
+                                     audit: [AuditDraft(actor: "coxswain", event: "job.\(state.rawValue)", detail: outcome)])
+    }
+
+    private func successSummary(release: CoxswainConfiguration.Release, state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+        var lines: [String] = []
+        if let plan = state.plan {
+            lines.append("*Result:* rolled back `\(release.name)` from \(plan.from.summary) to \(plan.to.summary); helm recorded it as revision \(plan.from.revision + 1).")
+        }
+        if !state.validation.isEmpty { lines.append("*Validation:* " + state.validation.joined(separator: " · ")) }
+        lines.append("*Total time:* \(DurationText.format(milliseconds: totalMilliseconds))")
+        return lines
+    }
+
+    private func failureSummary(step: RunbookStep, outcome: StepOutcome, release: CoxswainConfiguration.Release,
+                                state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+        var lines = ["*Result:* failed at step “\(step.title)”: \(outcome.failure?.what ?? "see the thread")"]
+        if let hint = outcome.failure?.hint { lines.append("*What to check:* \(hint)") }
+        if state.registryDisabled {
+            lines.append("*Registry:* `\(release.model)` stays *disabled* in \(release.environment) so no traffic is routed to an unhealthy deployment. Once it is healthy: `coxswain registry enable --model-name \(release.model) --environment \(release.environment)`.")
+        } else {
+            lines.append("*Registry:* unchanged; the release was not touched.")
+        }
+        if !state.validation.isEmpty { lines.append("*Validation so far:* " + state.validation.joined(separator: " · ")) }
+        lines.append("*Total time:* \(DurationText.format(milliseconds: totalMilliseconds))")
+        return lines
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+
+/// `coxswain`: the chat-ops server for LLM model deployments, and the tools to inspect
+/// what it did. Every subcommand reads the same configuration and database.
+@main
+struct Coxswain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coxswain",
+        abstract: "Chat-ops for vLLM model deployments on Kubernetes: /rollback from Slack, validated and audited.",
+        discussion: """
+            Start the server with `coxswain serve --config coxswain.yaml` (SLACK_SIGNING_SECRET and \
+            SLACK_BOT_TOKEN in the environment). The other subcommands read the same database.
+            """,
+        subcommands: [Serve.self, Migrate.self, Registry.self, Jobs.self, Audit.self])
+}
+
+/// `--config FILE`, shared by every subcommand.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file (see deploy/coxswain.example.yaml).", valueName: "file"))
+    var config: String = ProcessInfo.processInfo.environment["COXSWAIN_CONFIG"] ?? "coxswain.yaml"
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CoxswainStore
+import Foundation
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show jobs and their steps.", subcommands: [List.self, Show.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first.")
+        @OptionGroup var options: ConfigOption
+        @Option(help: "How many.") var limit: Int = 20
+
+        func run() async throws {
+            let store = try await StoreAccess.open(options.config)
+            let jobs = try await store.database.recentJobs(limit: max(1, limit))
+            print(Table.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], jobs.map { job in
+                [String(job.id ?? 0), job.command, job.release, job.environment, job.state.rawValue,
+                 job.plan?.shortText ?? "-", job.requestedBy, job.createdAt.iso8601]
+            }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One job: its request, steps, outcome and audit entries.")
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The job id, e.g. 12 or #12.") var id: String
+
+        func run() async throws {
+            guard let jobID = Int64(id.trimmingCharacters(in: CharacterSet(charactersIn: "#"))) else {
+                throw ValidationError("\"\(id)\" is not a job id; example: coxswain jobs show 12")
+            }
+            let store = try await StoreAccess.open(options.config)
+            guard let job = try await store.database.job(id: jobID) else { throw ValidationError("no job #\(jobID)") }
+            print("Job #\(jobID): \(job.command) \(job.release) (\(job.environment), ns \(job.namespace))")
+            print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
+            print("requested by \(job.requestedBy) in \(job.channelID) at \(job.createdAt.iso8601)\(job.reason.map { ", reason: \($0)" } ?? "")")
+            if let plan = job.plan { print("plan: \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))") }
+            print("\nsteps:")
+            for step in try await store.database.steps(jobID: jobID) {
+                print("  \(step.status.symbol) \(step.title)\(step.durationMilliseconds.map { " (\($0) ms)" } ?? "")\(step.note.map { " · \($0)" } ?? "")")
+            }
+            print("\naudit:")
+            for entry in try await store.database.auditEntries(jobID: jobID) {
+                print("  \(entry.at.iso8601)  \(entry.actor)  \(entry.event)  \(entry.detail)")
+            }
+        }
+    }
+}

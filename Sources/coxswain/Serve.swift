@@ -1,0 +1,37 @@
+import ArgumentParser
+import CoxswainServer
+import Foundation
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: Slack webhook, worker and notifier.",
+        discussion: "Needs SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_SIGNING_SECRET_FILE / SLACK_BOT_TOKEN_FILE) in the environment.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "coxswain")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let dependencies: ServerDependencies
+        do {
+            dependencies = try await ServerDependencies.load(configPath: options.config, environment: ProcessInfo.processInfo.environment, logger: logger)
+        } catch {
+            throw ValidationError("cannot start: \(error)")
+        }
+        logger.info("coxswain listening on \(dependencies.configuration.server.host):\(dependencies.configuration.server.port), database \(dependencies.configuration.databasePath), \(dependencies.configuration.releases.count) releases")
+        try await buildApplication(dependencies).runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or migrate the database named in the configuration, then exit.")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let store = try await StoreAccess.open(options.config)
+        print("database \(store.path) is migrated; registry has \(try await store.database.registryEntries().count) entries")
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import CoxswainCore
+import CoxswainStore
+import Foundation
+
+/// Opens the database a configuration names, for the read and admin subcommands.
+struct StoreAccess {
+    let database: AppDatabase
+    let configuration: CoxswainConfiguration
+    let path: String
+
+    static func open(_ configPath: String) async throws -> StoreAccess {
+        do {
+            let configuration = try ConfigurationLoader.load(file: configPath)
+            let database = try AppDatabase.open(path: configuration.databasePath)
+            try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
+            return StoreAccess(database: database, configuration: configuration, path: configuration.databasePath)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// Who ran a CLI command, for the audit trail.
+    static var actor: String { "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown") }
+}
+
+enum Table {
+    /// Left-aligned columns, two spaces apart, as kubectl prints them.
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
+
+extension Date {
+    var iso8601: String { ISO8601DateFormatter().string(from: self) }
+}
