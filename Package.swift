@@ -60,7 +60,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
         .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore"]),
         .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat"]),
         .testTarget(
@@ -69,7 +69,9 @@ let package = Package(
                 "CoxswainServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            resources: [.copy("Fixtures")]
+            // Fixtures (stand-in executables, captured payloads) are read from the source
+            // tree, so the stand-ins keep their executable bit.
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -74,10 +74,15 @@ extension AppDatabase {
         }
     }
 
-    /// Records how a step ended, what to tell the channel and the audit entry, together.
-    public func recordStepResult(_ step: JobStepRecord, status: StepStatus, note: String?, detail: String?,
+    /// Records how a step ended, the plan it decided (if any), what to tell the channel and
+    /// the audit entries, together.
+    public func recordStepResult(_ step: JobStepRecord, status: StepStatus, note: String?, detail: String?, plan: RollbackPlan? = nil,
                                  now: Date, messages: [OutgoingDraft], audit: [AuditDraft]) async throws -> JobStepRecord {
-        try await writer.write { db in
+        let planJSON = try plan.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try await writer.write { db in
+            if let planJSON {
+                try db.execute(sql: "UPDATE job SET planJSON = ? WHERE id = ?", arguments: [planJSON, step.jobID])
+            }
             var step = step
             step.status = status; step.note = note; step.detail = detail; step.finishedAt = now
             try step.update(db)
@@ -87,14 +92,6 @@ extension AppDatabase {
             try Self.insertMessages(messages, jobID: step.jobID, now: now, db)
             try Self.insertAudit(audit, jobID: step.jobID, now: now, db)
             return step
-        }
-    }
-
-    public func recordPlan(jobID: Int64, plan: RollbackPlan, now: Date, audit: [AuditDraft]) async throws {
-        let json = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE job SET planJSON = ? WHERE id = ?", arguments: [json, jobID])
-            try Self.insertAudit(audit, jobID: jobID, now: now, db)
         }
     }
 

@@ -52,11 +52,12 @@ struct RollbackJobRunner: Sendable {
             steps.append(record)
 
             let outcome = await actions.perform(step, job: job, release: release, state: &state)
+            var audit = [AuditDraft(actor: "coxswain", event: "step.\(step.action.rawValue).\(outcome.status.rawValue)", detail: outcome.auditDetail)]
+            var newPlan: RollbackPlan?
             if let plan = state.plan, job.plan != plan {
-                try await database.recordPlan(jobID: jobID, plan: plan, now: now, audit: [
-                    AuditDraft(actor: "coxswain", event: "plan.decided", detail: "\(release.name): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"),
-                ])
-                job = try await database.job(id: jobID) ?? job
+                newPlan = plan
+                job.planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
+                audit.append(AuditDraft(actor: "coxswain", event: "plan.decided", detail: "\(release.name): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
             }
 
             var messages = [OutgoingDraft]()
@@ -69,8 +70,7 @@ struct RollbackJobRunner: Sendable {
             if let text = outcome.ephemeral, let note = reporter.ephemeral(job: job, text: text) { messages.append(note) }
             record = try await database.recordStepResult(
                 record, status: outcome.status, note: outcome.note, detail: outcome.details.map { "\($0.title)\n\($0.body)" }.joined(separator: "\n\n"),
-                now: finishedAt, messages: messages,
-                audit: [AuditDraft(actor: "coxswain", event: "step.\(step.action.rawValue).\(outcome.status.rawValue)", detail: outcome.auditDetail)])
+                plan: newPlan, now: finishedAt, messages: messages, audit: audit)
             steps[steps.count - 1] = record
 
             if outcome.status == .failed {

@@ -1,0 +1,149 @@
+import CoxswainChat
+import CoxswainCore
+import CoxswainServer
+import CoxswainStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// Runs Coxswain for real on an ephemeral port, with the helm/kubectl stand-ins first on
+/// its PATH and a fake Slack + model server on loopback, and hands the test a way to send
+/// slash commands signed exactly as Slack signs them.
+struct Harness {
+    static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+    static let botToken = "xoxb-test-token"
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    let client: any TestClientProtocol
+    let world: FakeWorld
+    let cluster: StandInCluster
+    let database: AppDatabase
+    let fakePort: Int
+
+    static func configurationYAML(fakePort: Int, completionSLO: String?) -> String {
+        """
+        server: { host: 127.0.0.1, port: 0 }
+        slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT }
+        environments:
+          development: { namespace: system }
+          production: { namespace: production }
+        releases:
+          llama-2-7b-production:
+            model: llama-2-7b
+            environment: production
+            endpoint: http://127.0.0.1:\(fakePort)/model
+            ready_endpoint: true
+        \(completionSLO.map { "    completion_slo: \($0)" } ?? "")
+          llama-2-7b-development:
+            model: llama-2-7b
+            environment: development
+            endpoint: http://127.0.0.1:\(fakePort)/model
+        users:
+          U0123ALICE: [development, production]
+          U0456BOB: [development]
+        """
+    }
+
+    /// Starts everything, runs `body`, stops everything.
+    static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
+                    database existing: AppDatabase? = nil, _ body: @Sendable (Harness) async throws -> Void) async throws {
+        let world = FakeWorld()
+        let cluster = try StandInCluster(state: state)
+        try await FakeServer.application(world).test(.live) { fakeClient in
+            let port = try #require(fakeClient.port)
+            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO), file: "test.yaml")
+            let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
+            let database = try existing ?? AppDatabase.inMemory()
+            try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            var logger = Logger(label: "coxswain-test")
+            logger.logLevel = .warning
+            let dependencies = ServerDependencies(
+                configuration: configuration, rollbackRunbook: runbook,
+                secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken), database: database,
+                processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
+            try await buildApplication(dependencies).test(.live) { client in
+                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port))
+            }
+        }
+    }
+
+    // MARK: talking to Coxswain as Slack does
+
+    static func form(command: String = "/rollback", text: String, user: String, channel: String, triggerID: String, fakePort: Int) -> String {
+        FormDecoding.encode([
+            ("token", "gIkuvaNzQIHg97ATvDxqgjtO"), ("team_id", "T0001"), ("team_domain", "example"),
+            ("channel_id", channel), ("channel_name", "ops"), ("user_id", user), ("user_name", "alice"),
+            ("command", command), ("text", text), ("api_app_id", "A123456"),
+            ("response_url", "http://127.0.0.1:\(fakePort)/hooks/\(triggerID)"), ("trigger_id", triggerID),
+        ])
+    }
+
+    /// Sends a slash command signed with the signing secret (or as told otherwise).
+    @discardableResult
+    func command(_ text: String, command: String = "/rollback", user: String = "U0123ALICE", channel: String = "C0OPS",
+                 triggerID: String = UUID().uuidString, timestamp: Int? = nil, signingSecret: String = Harness.signingSecret) async throws -> TestResponse {
+        let body = Self.form(command: command, text: text, user: user, channel: channel, triggerID: triggerID, fakePort: fakePort)
+        let ts = String(timestamp ?? Int(Date().timeIntervalSince1970))
+        let signature = SlackRequestVerifier.signature(signingSecret: signingSecret, timestamp: ts, body: Data(body.utf8))
+        return try await client.execute(
+            uri: "/slack/commands", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                      HTTPField.Name("X-Slack-Signature")!: signature],
+            body: ByteBuffer(string: body))
+    }
+
+    /// The ephemeral text of a command's HTTP answer.
+    static func ephemeralText(_ response: TestResponse) throws -> String {
+        let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        #expect(object?["response_type"] as? String == "ephemeral")
+        return try #require(object?["text"] as? String)
+    }
+
+    static func jobID(in text: String) throws -> Int64 {
+        let match = try #require(text.firstMatch(of: /Job #(\d+)/))
+        return try #require(Int64(match.1))
+    }
+
+    // MARK: waiting for the worker and the notifier
+
+    /// Waits until the job has finished and every message about it has been delivered.
+    @discardableResult
+    func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let job = try await database.job(id: id), job.state.isFinished {
+                let pending = try await database.outgoingMessages().filter { $0.state == .pending }
+                if pending.isEmpty { return job }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let job = try await database.job(id: id)
+        Issue.record("job \(id) did not settle in time: \(String(describing: job?.state)) \(String(describing: job?.outcome))")
+        throw CancellationError()
+    }
+
+    /// The live message's text as Slack shows it last (the post, then its newest update).
+    func liveMessageText(job: JobRecord) async -> String {
+        let updates = await world.slackCalls("chat.update").filter { $0.ts == job.messageTS }
+        let text = updates.last?.text ?? ""
+        return Self.unescape(text)
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    func registryStatus(environment: String = "production") async throws -> RegistryEntry.Status? {
+        try await database.registryEntry(model: "llama-2-7b", environment: environment)?.status
+    }
+
+    func auditEvents(job id: Int64) async throws -> [String] {
+        try await database.auditEntries(jobID: id).map(\.event)
+    }
+}
