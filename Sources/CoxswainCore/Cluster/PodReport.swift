@@ -21,7 +21,10 @@ public struct PodReport: Sendable, Equatable, Codable {
     public var mainProblem: String? {
         let order = ["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "OOMKilled", "Pending"]
         let problems = pods.compactMap(\.problem)
-        return order.first(where: problems.contains) ?? problems.first
+        for key in order {
+            if let problem = problems.first(where: { $0.contains(key) }) { return problem }
+        }
+        return problems.first
     }
 
     /// "1/2 ready, 5 restarts, CrashLoopBackOff"

@@ -36,6 +36,12 @@ public struct CoxswainConfiguration: Sendable {
         public var hasReadyEndpoint: Bool
         /// Overrides the runbook's completion SLO for this release.
         public var completionSLO: GoDuration?
+
+        public init(name: String, model: String, environment: String, namespace: String, endpoint: URL,
+                    hasReadyEndpoint: Bool, completionSLO: GoDuration?) {
+            self.name = name; self.model = model; self.environment = environment; self.namespace = namespace
+            self.endpoint = endpoint; self.hasReadyEndpoint = hasReadyEndpoint; self.completionSLO = completionSLO
+        }
     }
 
     public var server: Server

@@ -1,0 +1,64 @@
+import CoxswainCore
+import Foundation
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let exampleFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("deploy/coxswain.example.yaml").path
+    static let runbookFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("commands/rollback.yaml").path
+
+    @Test func theExampleConfigurationLoads() throws {
+        let configuration = try ConfigurationLoader.load(file: Self.exampleFile)
+        let release = try #require(configuration.release(named: "llama-2-7b-production"))
+        #expect(release.namespace == "production")
+        #expect(release.hasReadyEndpoint)
+        #expect(configuration.users["U0123ALICE"]?.contains("production") == true)
+        #expect(configuration.slack.apiURL.absoluteString == "https://slack.com/api")
+    }
+
+    @Test func errorsNameTheFileTheKeyAndWhatWasExpected() {
+        func error(_ yaml: String) -> ConfigurationError? {
+            do { _ = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml"); return nil } catch { return error as? ConfigurationError }
+        }
+        let base = "environments: { production: { namespace: production } }\n"
+        #expect(error("releases: {}")?.key == "environments")
+        #expect(error(base + "releases: { r: { model: m, environment: staging, endpoint: 'http://x:8000' } }")?.key == "releases.r.environment")
+        #expect(error(base + "releases: { r: { model: m, environment: production, endpoint: 'not a url' } }")?.key == "releases.r.endpoint")
+        #expect(error(base + "releases: { Bad_Name: { model: m, environment: production, endpoint: 'http://x' } }")?.key == "releases.Bad_Name")
+        #expect(error(base + "releases: { r: { environment: production, endpoint: 'http://x' } }")?.description == "c.yaml: releases.r.model: is required but missing")
+        #expect(error(base + "server: { port: lots }\nreleases: {}")?.key == "server.port")
+        #expect(error(base + "releases: {}\nusers: { U1: [prod] }")?.problem.contains("not one of the environments") == true)
+    }
+
+    @Test func secretsComeFromTheEnvironmentOrFilesAndNeverPrint() throws {
+        let secrets = try SlackSecrets.load(from: ["SLACK_SIGNING_SECRET": "s3cr3t", "SLACK_BOT_TOKEN": "xoxb-1"])
+        #expect(!secrets.description.contains("s3cr3t"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+        try "xoxb-from-file\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try SlackSecrets.load(from: ["SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN_FILE": file.path]).botToken == "xoxb-from-file")
+        #expect(throws: SlackSecrets.MissingSecret.self) { try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "x"]) }
+    }
+
+    @Test func theRollbackRunbookLoads() throws {
+        let runbook = try RunbookLoader.load(file: Self.runbookFile)
+        #expect(runbook.steps.map(\.action) == [.helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,
+                                                .probeHealth, .probeCompletion, .registryEnable, .verify])
+        #expect(runbook.step(.helmRollback)?.timeout?.description == "10m0s")
+        #expect(runbook.step(.podsWait)?.timeout?.kubectlForm == "300s")
+        #expect(runbook.step(.probeCompletion)?.slo?.milliseconds == 3000)
+    }
+
+    @Test func aBadRunbookNamesTheStepAndTheProblem() {
+        func problem(_ steps: String) -> String? {
+            let yaml = "command: /rollback\ndescription: d\nusage: u\nsteps:\n" + steps
+            do { _ = try RunbookLoader.parse(yaml: yaml, file: "rollback.yaml"); return nil } catch { return (error as? RunbookError)?.description }
+        }
+        #expect(problem("  - action: helm.history\n  - action: helm.rolback\n")?.contains("rollback.yaml: step 2: unknown action `helm.rolback`") == true)
+        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timout: 5m\n")?.contains("step 2 (helm.rollback): unknown setting `timout`") == true)
+        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n")?.contains("`timeout` is required") == true)
+        #expect(problem("  - action: confirm\n  - action: helm.history\n")?.contains("first step must be helm.history") == true)
+        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timeout: 1m\n  - action: registry.disable\n")?.contains("registry.disable must come before helm.rollback") == true)
+        #expect(problem("  - action: helm.history\n  - action: registry.disable\n  - action: registry.enable\n  - action: probe.health\n")?.contains("registry.enable must come after probe.health") == true)
+    }
+}

@@ -1,0 +1,71 @@
+import CoxswainCore
+import Foundation
+import Testing
+
+@Suite struct RollbackPlannerTests {
+    func rev(_ n: Int, _ status: String) -> HelmRevision { HelmRevision(revision: n, status: status, chart: "c-\(n)", appVersion: "\(n).0") }
+
+    @Test("the default target skips failed revisions, unlike helm's current-minus-one")
+    func skipsFailedRevisions() throws {
+        let history = [rev(1, "superseded"), rev(2, "superseded"), rev(3, "failed"), rev(4, "deployed")]
+        let plan = try RollbackPlanner.plan(release: "r", history: history.shuffled(), requested: nil).get()
+        #expect(plan.from.revision == 4)
+        #expect(plan.to.revision == 2)
+        #expect(plan.shortText == "revision 4 -> 2")
+    }
+
+    @Test func aNamedRevisionIsUsedAsIs() throws {
+        let plan = try RollbackPlanner.plan(release: "r", history: [rev(1, "superseded"), rev(2, "failed"), rev(3, "deployed")], requested: 2).get()
+        #expect(plan.to.revision == 2)
+    }
+
+    @Test func refusals() {
+        #expect(RollbackPlanner.plan(release: "r", history: [rev(1, "deployed")], requested: nil) == .failure(.onlyOneRevision(release: "r", revision: 1)))
+        #expect(RollbackPlanner.plan(release: "r", history: [], requested: nil) == .failure(.noHistory(release: "r")))
+        let history = [rev(1, "superseded"), rev(2, "deployed")]
+        #expect(RollbackPlanner.plan(release: "r", history: history, requested: 7) == .failure(.targetMissing(release: "r", requested: 7, available: [1, 2])))
+        #expect(RollbackPlanner.plan(release: "r", history: history, requested: 2) == .failure(.targetIsCurrent(release: "r", revision: 2)))
+        #expect(RollbackPlanner.plan(release: "r", history: [rev(1, "failed"), rev(2, "deployed")], requested: nil)
+                == .failure(.noSuccessfulEarlierRevision(release: "r", current: 2, available: [1, 2])))
+        #expect(RollbackRefusal.onlyOneRevision(release: "r", revision: 1).message.contains("already at the first revision; fix forward with an upgrade"))
+    }
+
+    @Test func decodesHelmHistoryJSON() throws {
+        let json = #"[{"revision":1,"updated":"2026-11-20T10:00:00.1+00:00","status":"superseded","chart":"vllm-deployment-0.1.0","app_version":"0.3.0","description":"Install complete"}]"#
+        let revisions = try JSONDecoder().decode([HelmRevision].self, from: Data(json.utf8))
+        #expect(revisions == [HelmRevision(revision: 1, updated: "2026-11-20T10:00:00.1+00:00", status: "superseded",
+                                           chart: "vllm-deployment-0.1.0", appVersion: "0.3.0", description: "Install complete")])
+    }
+}
+
+@Suite struct PodReportTests {
+    @Test func readsReadinessRestartsAndWaitingReasons() throws {
+        let json = #"""
+        {"apiVersion":"v1","kind":"List","items":[
+          {"metadata":{"name":"a"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running","containerStatuses":[{"name":"vllm","ready":true,"restartCount":0,"state":{"running":{}}}]}},
+          {"metadata":{"name":"b"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running","containerStatuses":[{"name":"vllm","ready":false,"restartCount":5,"state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"reason":"OOMKilled","exitCode":137}}}]}},
+          {"metadata":{"name":"c"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Pending"}}
+        ]}
+        """#
+        let report = try PodReport(kubectlJSON: Data(json.utf8))
+        #expect(report.readyCount == 1)
+        #expect(report.pods.map(\.problem) == [nil, "CrashLoopBackOff (OOMKilled)", "Pending"])
+        #expect(report.pods[2].totalContainers == 1)
+        #expect(report.summary == "1/3 ready, 5 restarts, CrashLoopBackOff (OOMKilled)")
+        let hint = Troubleshooting.hint(forPodProblem: report.mainProblem, release: "r", namespace: "ns")
+        #expect(hint.contains("kubectl logs POD -n ns --previous"))
+        #expect(Troubleshooting.hint(forPodProblem: "Pending", release: "r", namespace: "ns").contains("GPU capacity"))
+        #expect(Troubleshooting.hint(forPodProblem: "ErrImagePull", release: "r", namespace: "ns").contains("Failed to pull image"))
+    }
+
+    @Test func judgesProbes() throws {
+        #expect(ProbeEvaluation.judge(path: "/health", statusCode: 200, body: Data()) == nil)
+        #expect(ProbeEvaluation.judge(path: "/health", statusCode: 200, body: Data(#"{"status": "ok"}"#.utf8)) == nil)
+        #expect(ProbeEvaluation.judge(path: "/health", statusCode: 200, body: Data(#"{"status": "degraded"}"#.utf8)) != nil)
+        #expect(ProbeEvaluation.judge(path: "/ready", statusCode: 200, body: Data(#"{"status": "ready"}"#.utf8)) == nil)
+        #expect(ProbeEvaluation.judge(path: "/health", statusCode: 503, body: Data()) == "GET /health answered HTTP 503")
+        let text = try ProbeEvaluation.completionText(statusCode: 200, body: Data(#"{"choices":[{"text":" fine"}]}"#.utf8)).get()
+        #expect(text == " fine")
+        #expect((try? ProbeEvaluation.completionText(statusCode: 200, body: Data(#"{"choices":[]}"#.utf8)).get()) == nil)
+    }
+}
