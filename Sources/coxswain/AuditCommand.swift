@@ -24,7 +24,7 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Output format; only jsonl.") var format: String = "jsonl"
 
         func run() async throws {
-            guard format == "jsonl" else { throw ValidationError("unknown format \"\(format)\"; accepted: jsonl") }
+            guard format == "jsonl" else { throw CLIError("unknown format \"\(format)\"; accepted: jsonl") }
             let store = try await StoreAccess.open(options.config)
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601

@@ -27,10 +27,10 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             guard let jobID = Int64(id.trimmingCharacters(in: CharacterSet(charactersIn: "#"))) else {
-                throw ValidationError("\"\(id)\" is not a job id; example: coxswain jobs show 12")
+                throw CLIError("\"\(id)\" is not a job id; example: coxswain jobs show 12")
             }
             let store = try await StoreAccess.open(options.config)
-            guard let job = try await store.database.job(id: jobID) else { throw ValidationError("no job #\(jobID)") }
+            guard let job = try await store.database.job(id: jobID) else { throw CLIError("no job #\(jobID)") }
             print("Job #\(jobID): \(job.command) \(job.release) (\(job.environment), ns \(job.namespace))")
             print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
             print("requested by \(job.requestedBy) in \(job.channelID) at \(job.createdAt.iso8601)\(job.reason.map { ", reason: \($0)" } ?? "")")

@@ -16,7 +16,7 @@ struct Registry: AsyncParsableCommand {
         func run() async throws {
             let store = try await StoreAccess.open(options.config)
             if let environment, store.configuration.environments[environment] == nil {
-                throw ValidationError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
+                throw CLIError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
             }
             let entries = try await store.database.registryEntries(environment: environment)
             print(Table.render(["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
@@ -54,7 +54,7 @@ struct RegistryChange: ParsableArguments {
                                                                    actor: StoreAccess.actor, jobID: nil, reason: reason, now: Date())
             print("\(entry.model) in \(entry.environment): \(entry.status.rawValue)")
         } catch let error as UnknownRegistryEntry {
-            throw ValidationError(error.description)
+            throw CLIError(error.description)
         }
     }
 }

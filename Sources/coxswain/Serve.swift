@@ -19,7 +19,7 @@ struct Serve: AsyncParsableCommand {
         do {
             dependencies = try await ServerDependencies.load(configPath: options.config, environment: ProcessInfo.processInfo.environment, logger: logger)
         } catch {
-            throw ValidationError("cannot start: \(error)")
+            throw CLIError("cannot start: \(error)")
         }
         logger.info("coxswain listening on \(dependencies.configuration.server.host):\(dependencies.configuration.server.port), database \(dependencies.configuration.databasePath), \(dependencies.configuration.releases.count) releases")
         try await buildApplication(dependencies).runService()

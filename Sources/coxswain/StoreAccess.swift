@@ -16,7 +16,7 @@ struct StoreAccess {
             try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
             return StoreAccess(database: database, configuration: configuration, path: configuration.databasePath)
         } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
     }
 
@@ -38,4 +38,11 @@ enum Table {
 
 extension Date {
     var iso8601: String { ISO8601DateFormatter().string(from: self) }
+}
+
+/// A failure to report as one line and exit 1 (ArgumentParser adds no usage text, which
+/// would only distract from what went wrong).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
