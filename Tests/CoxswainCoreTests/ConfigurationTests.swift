@@ -28,7 +28,8 @@ import Testing
         #expect(error(base + "releases: { Bad_Name: { model: m, environment: production, endpoint: 'http://x' } }")?.key == "releases.Bad_Name")
         #expect(error(base + "releases: { r: { environment: production, endpoint: 'http://x' } }")?.description == "c.yaml: releases.r.model: is required but missing")
         #expect(error(base + "server: { port: lots }\nreleases: {}")?.key == "server.port")
-        #expect(error(base + "releases: {}\nusers: { U1: [prod] }")?.problem.contains("not one of the environments") == true)
+        #expect(error(base + "releases: {}\nusers: { U1: [Prod_Env] }")?.problem.contains("is not an environment name") == true)
+        #expect(error(base + "releases: {}\nusers: { alice: [production] }")?.key == "users.alice")
     }
 
     @Test func secretsComeFromTheEnvironmentOrFilesAndNeverPrint() throws {

@@ -60,6 +60,8 @@ struct RollbackEndToEndTests {
             #expect(thread.contains { $0.contains("helm history") && $0.contains("5  deployed") })
             #expect(thread.contains { $0.contains("Wait for pods: pods") && $0.contains("llama-2-7b-production-7b8f9d5c-x7k2m  1/1") })
             #expect(thread.contains { $0.contains("Rollback was a success! Happy Helming!") })
+            #expect(thread.contains { $0.contains("Health endpoints: probes") && $0.contains("/model/health 200 in") && $0.contains("/model/ready 200 in") })
+            #expect(thread.contains { $0.contains("Completion test: completion") && $0.contains("I am doing well") })
 
             // The requester hears the exact plan; the audit channel gets one line.
             let ephemeral = await h.world.responseURLCalls().map(\.text)

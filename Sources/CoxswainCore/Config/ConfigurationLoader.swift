@@ -117,9 +117,10 @@ private struct RawConfiguration: Decodable {
         var userMap: [String: Set<String>] = [:]
         for (user, allowed) in users ?? [:] {
             guard Validation.isSlackID(user) else { throw fail("users.\(user)", "must be a Slack user id such as U0123ALICE") }
-            for env in allowed where envs[env] == nil && env != "staging" {
-                // staging may be listed before it is configured; anything else is a typo.
-                throw fail("users.\(user)", "\"\(env)\" is not one of the environments: \(envs.keys.sorted().joined(separator: ", "))")
+            // An environment not configured yet (say staging) grants nothing: fail closed,
+            // and the refusal message shows the user what their list says.
+            for env in allowed where !Validation.isDNSLabel(env) {
+                throw fail("users.\(user)", "\"\(env)\" is not an environment name (lowercase letters, digits, '-')")
             }
             userMap[user] = Set(allowed)
         }

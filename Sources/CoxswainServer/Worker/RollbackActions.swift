@@ -139,7 +139,8 @@ struct RollbackActions: Sendable {
             }
         }
         state.validation.append(contentsOf: notes)
-        return .succeeded(notes.joined(separator: ", "), audit: notes.joined(separator: "; "))
+        return .succeeded(notes.joined(separator: ", "), audit: notes.joined(separator: "; "),
+                          details: [("probes", notes.map { "GET \(release.endpoint.absoluteString)\($0)" }.joined(separator: "\n"))])
     }
 
     private func completion(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
