@@ -40,7 +40,7 @@ struct RollbackEndToEndTests {
 
             // One live message in the channel, updated in place, details in its thread.
             let posts = await h.world.slackCalls("chat.postMessage")
-            #expect(posts.allSatisfy { $0.authorization == "Bearer xoxb-test-token" })
+            #expect(posts.allSatisfy { $0.authorization == "Bearer xoxb-fake" })
             let live = posts.filter { $0.channel == "C0OPS" && $0.threadTS == nil }
             #expect(live.count == 1)
             let ts = try #require(job.messageTS)

@@ -79,7 +79,7 @@ enum FakeServer {
                 return Response(status: .tooManyRequests, headers: [.retryAfter: "1"])
             }
             let item = await world.record("/api/\(method)", authorization: request.headers[.authorization], body: body)
-            guard item.authorization == "Bearer xoxb-test-token" else { return json(["ok": false, "error": "invalid_auth"]) }
+            guard item.authorization == "Bearer xoxb-fake" else { return json(["ok": false, "error": "invalid_auth"]) }
             switch method {
             case "chat.postMessage": return json(["ok": true, "channel": item.channel ?? "", "ts": await world.newTS()])
             case "chat.update": return json(["ok": true, "channel": item.channel ?? "", "ts": item.ts ?? ""])

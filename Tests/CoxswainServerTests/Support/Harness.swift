@@ -14,7 +14,7 @@ import Testing
 /// slash commands signed exactly as Slack signs them.
 struct Harness {
     static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-    static let botToken = "xoxb-test-token"
+    static let botToken = "xoxb-fake"
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
