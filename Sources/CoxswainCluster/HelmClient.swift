@@ -26,11 +26,15 @@ public struct HelmClient: Sendable {
         }
     }
 
-    /// `helm rollback REL REVISION -n NS --wait --timeout T`
-    public func rollback(release: String, revision: Int, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+    /// `helm rollback REL REVISION -n NS --wait --timeout T`, or with `--wait=false` for the
+    /// break-glass path (which then watches the pods itself).
+    public func rollback(release: String, revision: Int, namespace: String, wait: GoDuration?) async throws(ClusterFailure) -> ProcessOutput {
+        guard let timeout = wait else {
+            return try await call(["rollback", release, String(revision), "-n", namespace, "--wait=false"], timeout: readTimeout.duration + .seconds(60))
+        }
         // Coxswain's own limit sits a minute past helm's so helm reports its own timeout.
-        try await call(["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],
-                       timeout: timeout.duration + .seconds(60))
+        return try await call(["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],
+                              timeout: timeout.duration + .seconds(60))
     }
 
     /// `helm status REL -n NS -o json`

@@ -13,8 +13,23 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
     let router = Router()
     router.middlewares.add(LogRequestsMiddleware(.debug))
 
-    let commands = SlashCommandController(dependencies: dependencies, workerSignal: workerSignal, notifierSignal: notifierSignal)
+    let configuration = dependencies.configuration
+    let policy = AccessPolicy(configuration: configuration)
+    let reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: configuration.slack.auditChannel)
+    let approvalMessages = ApprovalMessages(policy: policy, environments: configuration.environments)
+    let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret, now: dependencies.now)
+    let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken)
+    let userGroups = UserGroupDirectory()
+    let decisions = JobDecisions(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
+                                 workerSignal: workerSignal, notifierSignal: notifierSignal)
+    let intake = RollbackIntake(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
+                                workerSignal: workerSignal, notifierSignal: notifierSignal)
+
+    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, intake: intake, decisions: decisions, userGroups: userGroups)
     router.post("/slack/commands") { request, context in try await commands.handle(request, context: context) }
+    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, decisions: decisions,
+                                             userGroups: userGroups, notifierSignal: notifierSignal)
+    router.post("/slack/interactions") { request, context in try await interactions.handle(request, context: context) }
 
     let registry = RegistryController(database: dependencies.database, environments: Array(dependencies.configuration.environments.keys))
     router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
@@ -33,8 +48,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
         logger: dependencies.logger)
     app.addServices(
         JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal),
-        Notifier(database: dependencies.database,
-                 slack: SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken),
-                 signal: notifierSignal, now: dependencies.now, pollInterval: dependencies.pollInterval, logger: dependencies.logger))
+        Notifier(database: dependencies.database, slack: slack,
+                 signal: notifierSignal, now: dependencies.now, pollInterval: dependencies.pollInterval, logger: dependencies.logger),
+        UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack,
+                           interval: configuration.userGroupTTL.duration, logger: dependencies.logger))
     return app
 }

@@ -57,8 +57,11 @@ extension AppDatabase {
                 ORDER BY id LIMIT 1
                 """) else { return nil }
             job.state = .running
-            job.startedAt = now
+            job.startedAt = job.startedAt ?? now
             try job.update(db)
+            // A job that waited for approval runs again from the top: the plan is read anew
+            // and must still be the approved one.
+            try db.execute(sql: "DELETE FROM jobStep WHERE jobID = ?", arguments: [job.id])
             try Self.insertAudit([AuditDraft(actor: "coxswain", event: "job.started", detail: "worker started \(job.command) \(job.release)")], jobID: job.id, now: now, db)
             return job
         }
@@ -78,7 +81,7 @@ extension AppDatabase {
     /// the audit entries, together.
     public func recordStepResult(_ step: JobStepRecord, status: StepStatus, note: String?, detail: String?, plan: RollbackPlan? = nil,
                                  now: Date, messages: [OutgoingDraft], audit: [AuditDraft]) async throws -> JobStepRecord {
-        let planJSON = try plan.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let planJSON = plan?.json
         return try await writer.write { db in
             if let planJSON {
                 try db.execute(sql: "UPDATE job SET planJSON = ? WHERE id = ?", arguments: [planJSON, step.jobID])

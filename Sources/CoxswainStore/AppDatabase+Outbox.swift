@@ -6,6 +6,8 @@ public struct Deliverable: Sendable {
     public var message: OutgoingMessage
     /// The job's live message, for updates and thread replies; nil until it is posted.
     public var liveMessageTS: String?
+    /// The job's approval request, for its updates; nil until it is posted.
+    public var approvalMessageTS: String?
     /// The job's channel, where live messages and thread replies go.
     public var jobChannel: String?
 }
@@ -18,12 +20,12 @@ extension AppDatabase {
         try await writer.write { db in
             try db.execute(sql: """
                 UPDATE outgoingMessage SET state = 'superseded'
-                WHERE state = 'pending' AND kind = 'update_live' AND id < (
+                WHERE state = 'pending' AND kind IN ('update_live', 'update_approval') AND id < (
                     SELECT MAX(newer.id) FROM outgoingMessage AS newer
-                    WHERE newer.jobID = outgoingMessage.jobID AND newer.kind = 'update_live' AND newer.state = 'pending')
+                    WHERE newer.jobID = outgoingMessage.jobID AND newer.kind = outgoingMessage.kind AND newer.state = 'pending')
                 """)
             let rows = try Row.fetchAll(db, sql: """
-                SELECT m.*, j.messageTS AS liveTS, j.channelID AS jobChannel
+                SELECT m.*, j.messageTS AS liveTS, j.approvalMessageTS AS approvalTS, j.channelID AS jobChannel
                 FROM outgoingMessage AS m LEFT JOIN job AS j ON j.id = m.jobID
                 WHERE m.state = 'pending' AND m.notBefore <= ?
                 AND NOT EXISTS (SELECT 1 FROM outgoingMessage AS earlier
@@ -31,7 +33,8 @@ extension AppDatabase {
                 ORDER BY m.id LIMIT ?
                 """, arguments: [now, limit])
             return try rows.map { row in
-                Deliverable(message: try OutgoingMessage(row: row), liveMessageTS: row["liveTS"], jobChannel: row["jobChannel"])
+                Deliverable(message: try OutgoingMessage(row: row), liveMessageTS: row["liveTS"], approvalMessageTS: row["approvalTS"],
+                            jobChannel: row["jobChannel"])
             }
         }
     }
@@ -45,6 +48,9 @@ extension AppDatabase {
             if let postedTS {
                 try db.execute(sql: """
                     UPDATE job SET messageTS = ? WHERE id = (SELECT jobID FROM outgoingMessage WHERE id = ? AND kind = 'post_live')
+                    """, arguments: [postedTS, messageID])
+                try db.execute(sql: """
+                    UPDATE job SET approvalMessageTS = ? WHERE id = (SELECT jobID FROM outgoingMessage WHERE id = ? AND kind = 'post_approval')
                     """, arguments: [postedTS, messageID])
             }
         }

@@ -119,6 +119,85 @@ public final class AppDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2-approvals") { db in
+            // SQLite cannot change a CHECK constraint in place: rebuild `job` and
+            // `outgoingMessage` (GRDB runs migrations with foreign key checks deferred).
+            try db.execute(sql: """
+                CREATE TABLE newJob (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    command TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    namespace TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    requestedBy TEXT NOT NULL,
+                    channelID TEXT NOT NULL,
+                    responseURL TEXT,
+                    requestedRevision INTEGER,
+                    reason TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('queued','awaiting_approval','running','succeeded','failed','interrupted','denied','expired','cancelled')),
+                    planJSON TEXT,
+                    lastCompletedStep TEXT,
+                    messageTS TEXT,
+                    outcome TEXT,
+                    createdAt DATETIME NOT NULL,
+                    startedAt DATETIME,
+                    finishedAt DATETIME,
+                    approvalsRequired INTEGER NOT NULL DEFAULT 0 CHECK (approvalsRequired >= 0),
+                    approvalRequestedAt DATETIME,
+                    approvalMessageTS TEXT,
+                    emergency BOOLEAN NOT NULL DEFAULT 0,
+                    acknowledgedBy TEXT,
+                    acknowledgedAt DATETIME,
+                    lastReminderAt DATETIME,
+                    cancelRequestedBy TEXT,
+                    CHECK (emergency = 0 OR approvalsRequired = 0)
+                );
+                INSERT INTO newJob (id, command, release, environment, namespace, model, requestedBy, channelID, responseURL,
+                                    requestedRevision, reason, state, planJSON, lastCompletedStep, messageTS, outcome,
+                                    createdAt, startedAt, finishedAt)
+                    SELECT id, command, release, environment, namespace, model, requestedBy, channelID, responseURL,
+                           requestedRevision, reason, state, planJSON, lastCompletedStep, messageTS, outcome,
+                           createdAt, startedAt, finishedAt FROM job;
+                DROP TABLE job;
+                ALTER TABLE newJob RENAME TO job;
+                CREATE INDEX job_release_state ON job(release, state);
+                CREATE INDEX job_state ON job(state);
+
+                CREATE TABLE newOutgoingMessage (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    jobID INTEGER REFERENCES job(id),
+                    kind TEXT NOT NULL CHECK (kind IN ('post_live','update_live','thread_reply','post','ephemeral','post_approval','update_approval')),
+                    channel TEXT,
+                    responseURL TEXT,
+                    text TEXT NOT NULL,
+                    blocksJSON TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('pending','delivered','superseded','failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    notBefore DATETIME NOT NULL,
+                    lastError TEXT,
+                    createdAt DATETIME NOT NULL,
+                    deliveredAt DATETIME
+                );
+                INSERT INTO newOutgoingMessage SELECT * FROM outgoingMessage;
+                DROP TABLE outgoingMessage;
+                ALTER TABLE newOutgoingMessage RENAME TO outgoingMessage;
+                CREATE INDEX outgoingMessage_pending ON outgoingMessage(state, jobID, id);
+
+                -- One decision per person per plan: the same person counts once, and an
+                -- approval of one plan says nothing about another.
+                CREATE TABLE approval (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    jobID INTEGER NOT NULL REFERENCES job(id),
+                    user TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('approve','deny')),
+                    planJSON TEXT NOT NULL,
+                    reason TEXT,
+                    at DATETIME NOT NULL,
+                    UNIQUE (jobID, user, planJSON)
+                );
+                """)
+        }
         return migrator
     }
 }

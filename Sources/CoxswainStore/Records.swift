@@ -24,6 +24,19 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Distinct approvals needed before the job may change anything (0: none).
+    public var approvalsRequired: Int = 0
+    /// When the job started waiting for approval (for the TTL).
+    public var approvalRequestedAt: Date?
+    /// The approval request message, updated in place with the decision.
+    public var approvalMessageTS: String?
+    /// Break-glass: no approval, `--wait=false`, acknowledged afterwards.
+    public var emergency: Bool = false
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: Date?
+    public var lastReminderAt: Date?
+    /// Set by `/cancel` on a running job; the worker stops before the next step.
+    public var cancelRequestedBy: String?
 
     public enum Columns {
         static let id = Column(CodingKeys.id), release = Column(CodingKeys.release), state = Column(CodingKeys.state)
@@ -71,6 +84,20 @@ public struct JobStepRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
     }
 }
 
+/// One person's decision on one plan of a job.
+public struct ApprovalRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "approval"
+    public enum Decision: String, Codable, Sendable { case approve, deny }
+    public var id: Int64?
+    public var jobID: Int64
+    public var user: String
+    public var decision: Decision
+    public var planJSON: String
+    public var reason: String?
+    public var at: Date
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
 public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "auditEntry"
     public var id: Int64?
@@ -113,6 +140,10 @@ public struct OutgoingMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         case post
         /// A reply only the requester sees, through the command's response URL.
         case ephemeral
+        /// The approval request (plan, Approve/Deny buttons), posted once…
+        case postApproval = "post_approval"
+        /// …and updated with the decision.
+        case updateApproval = "update_approval"
     }
     public enum State: String, Codable, Sendable { case pending, delivered, superseded, failed }
 

@@ -9,10 +9,12 @@ struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first.")
         @OptionGroup var options: ConfigOption
         @Option(help: "How many.") var limit: Int = 20
+        @Flag(help: "Only break-glass jobs no approver has acknowledged yet.") var unacknowledged = false
 
         func run() async throws {
             let store = try await StoreAccess.open(options.config)
-            let jobs = try await store.database.recentJobs(limit: max(1, limit))
+            let jobs = unacknowledged ? try await store.database.unacknowledgedEmergencies()
+                                      : try await store.database.recentJobs(limit: max(1, limit))
             print(Table.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], jobs.map { job in
                 [String(job.id ?? 0), job.command, job.release, job.environment, job.state.rawValue,
                  job.plan?.shortText ?? "-", job.requestedBy, job.createdAt.iso8601]
@@ -33,6 +35,7 @@ struct Jobs: AsyncParsableCommand {
             guard let job = try await store.database.job(id: jobID) else { throw CLIError("no job #\(jobID)") }
             print("Job #\(jobID): \(job.command) \(job.release) (\(job.environment), ns \(job.namespace))")
             print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
+            if job.emergency { print("break-glass: " + (job.acknowledgedBy.map { "acknowledged by \($0)" } ?? "NOT acknowledged")) }
             print("requested by \(job.requestedBy) in \(job.channelID) at \(job.createdAt.iso8601)\(job.reason.map { ", reason: \($0)" } ?? "")")
             if let plan = job.plan { print("plan: \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))") }
             print("\nsteps:")

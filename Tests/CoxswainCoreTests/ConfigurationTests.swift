@@ -13,7 +13,13 @@ import Testing
         let release = try #require(configuration.release(named: "llama-2-7b-production"))
         #expect(release.namespace == "production")
         #expect(release.hasReadyEndpoint)
-        #expect(configuration.users["U0123ALICE"]?.contains("production") == true)
+        let policy = AccessPolicy(configuration: configuration)
+        #expect(policy.decide(user: "U0123ALICE", permission: .rollback, environment: "production", channel: "C0OPS").isAllowed)
+        #expect(!policy.decide(user: "U0123ALICE", permission: .rollback, environment: "production", channel: "C0RANDOM").isAllowed)
+        #expect(!policy.decide(user: "U0456BOB", permission: .rollback, environment: "production", channel: "C0OPS").isAllowed)
+        #expect(policy.decide(user: "U0999DAVE", groups: ["S0APPROVERS"], permission: .approve, environment: "production", channel: nil).isAllowed)
+        #expect(configuration.environments["production"]?.approvals == 1)
+        #expect(configuration.environments["staging"]?.approvals == 0)
         #expect(configuration.slack.apiURL.absoluteString == "https://slack.com/api")
     }
 

@@ -116,8 +116,8 @@ struct RollbackEndToEndTests {
     func userNotAllowed() async throws {
         try await Harness.run { h in
             let text = try Harness.ephemeralText(try await h.command(Self.release, user: "U0456BOB"))
-            #expect(text.contains("may not act on `production`"))
-            #expect(text.contains("You may act on: development"))
+            #expect(text.contains("may not rollback in `production`"))
+            #expect(text.contains("Your roles: users:U0456BOB (cancel, rollback in development)"))
             #expect(try await h.database.recentJobs(limit: 5).isEmpty)
             #expect(try await h.database.auditTail(limit: 5).map(\.event) == ["access.refused"])
             #expect(try await h.registryStatus() == .ready)

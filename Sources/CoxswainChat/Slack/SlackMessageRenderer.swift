@@ -48,6 +48,10 @@ public enum SlackMessageRenderer {
         case .succeeded: return "✅"
         case .failed: return "❌"
         case .interrupted: return "⚠️"
+        case .awaitingApproval: return "🔐"
+        case .denied: return "🚫"
+        case .expired: return "⌛"
+        case .cancelled: return "⏹️"
         }
     }
 

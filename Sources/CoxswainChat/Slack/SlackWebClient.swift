@@ -61,6 +61,18 @@ public struct SlackWebClient: Sendable {
         _ = try await send(url: url, body: body, authorized: false, expectJSON: false)
     }
 
+    /// `usergroups.users.list`: the user ids in a user group (scope `usergroups:read`).
+    public func userGroupMembers(_ group: String) async throws(SlackDeliveryError) -> [String] {
+        var request = URLRequest(url: apiURL.appendingPathComponent("usergroups.users.list"))
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = Data(FormDecoding.encode([("usergroup", group)]).utf8)
+        let answer = try await exchange(request, expectJSON: true)
+        guard answer["ok"] as? Bool == true else { throw .permanent("usergroups.users.list: \(answer["error"] as? String ?? "unknown_error")") }
+        return answer["users"] as? [String] ?? []
+    }
+
     private static func blocks(_ json: String?) -> Any? {
         json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
     }
@@ -81,6 +93,11 @@ public struct SlackWebClient: Sendable {
         request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
         if authorized { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+        return try await exchange(request, expectJSON: expectJSON)
+    }
+
+    private func exchange(_ request: URLRequest, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
+        let url = request.url!
         let data: Data
         let response: URLResponse
         do {

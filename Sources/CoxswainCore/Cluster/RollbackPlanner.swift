@@ -7,6 +7,15 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
 
     /// "revision 5 -> 4"
     public var shortText: String { "revision \(from.revision) -> \(to.revision)" }
+    /// "5->4": what an approval button carries, so a click counts only for the plan it showed.
+    public var key: String { "\(from.revision)->\(to.revision)" }
+
+    /// The stored form; approvals are bound to this exact text, so it is canonical.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
 }
 
 /// Why a rollback will not be attempted. Decided before anything is touched.

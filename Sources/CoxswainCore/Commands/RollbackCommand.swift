@@ -7,15 +7,17 @@ public struct RollbackRequest: Sendable, Equatable, Codable {
     /// that was once deployed successfully".
     public var revision: Int?
     public var reason: String?
+    /// Break-glass: skip approval, `--wait=false`, loud audit; needs the `emergency` grant.
+    public var emergency: Bool
 
-    public init(release: String, revision: Int? = nil, reason: String? = nil) {
-        self.release = release; self.revision = revision; self.reason = reason
+    public init(release: String, revision: Int? = nil, reason: String? = nil, emergency: Bool = false) {
+        self.release = release; self.revision = revision; self.reason = reason; self.emergency = emergency
     }
 }
 
 /// `/rollback RELEASE [REVISION] [REASON…]`
 public enum RollbackCommand {
-    public static let usage = "/rollback RELEASE [REVISION] [REASON…]"
+    public static let usage = "/rollback RELEASE [REVISION] [REASON…]  or  /rollback RELEASE [REVISION] --emergency REASON"
     public static let help = """
         *\(usage)*
         Rolls a Helm release back, with the model disabled in the registry until the rolled-back \
@@ -23,6 +25,8 @@ public enum RollbackCommand {
         • RELEASE: a release Coxswain knows, e.g. `llama-2-7b-production`
         • REVISION (optional): the Helm revision to go back to; default: the newest earlier revision that was deployed successfully
         • REASON (optional): free text, recorded in the audit trail
+        • --emergency REASON: break-glass for on-call: no approval, helm rollback --wait=false, the audit channel is told at once and an approver must acknowledge afterwards (`/ack JOB`)
+        Production changes wait for an approver: `/approve JOB`, `/deny JOB [reason]`; `/cancel JOB` stops a job between steps.
         Examples: `/rollback llama-2-7b-production`, `/rollback llama-2-7b-production 3`, \
         `/rollback llama-2-7b-production pods OOM after upgrade`
         """
@@ -48,7 +52,20 @@ public enum RollbackCommand {
         } else if let first = rest.first, first.hasPrefix("-"), Int(first) != nil {
             return .failure(CommandError("`\(first)` is not a revision: revisions are positive numbers. Usage: `\(usage)`. Example: `/rollback \(release) 3`"))
         }
+        var emergency = false
+        if let flag = rest.firstIndex(where: { $0 == "--emergency" || $0 == "--break-glass" }) {
+            guard flag == 0 else {
+                return .failure(CommandError("`--emergency` comes right after the release (and revision), followed by the reason. Example: `/rollback \(release) --emergency pods OOM, error rate 40%`"))
+            }
+            emergency = true
+            rest.removeFirst()
+            guard !rest.isEmpty else {
+                return .failure(CommandError("A break-glass rollback needs a reason after `--emergency`; it goes to the audit channel. Example: `/rollback \(release) --emergency pods OOM, error rate 40%`"))
+            }
+        } else if let flag = rest.first(where: { $0.hasPrefix("--") }) {
+            return .failure(CommandError("`\(flag.prefix(30))` is not an option of /rollback; the only option is `--emergency REASON`. Usage: `\(usage)`"))
+        }
         let reason = rest.joined(separator: " ")
-        return .success(.rollback(RollbackRequest(release: release, revision: revision, reason: reason.isEmpty ? nil : String(reason.prefix(500)))))
+        return .success(.rollback(RollbackRequest(release: release, revision: revision, reason: reason.isEmpty ? nil : String(reason.prefix(500)), emergency: emergency)))
     }
 }

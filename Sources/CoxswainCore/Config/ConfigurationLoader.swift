@@ -37,7 +37,18 @@ private struct RawConfiguration: Decodable {
         var read_timeout: String?
     }
     struct Worker: Decodable { var max_concurrent_jobs: Int? }
-    struct Environment: Decodable { var namespace: String }
+    struct Environment: Decodable {
+        var namespace: String
+        var approvals: Int?
+        var approval_ttl: String?
+        var channels: [String]?
+    }
+    struct Role: Decodable {
+        var grants: [String]
+        var environments: [String]
+        var usergroups: [String]?
+    }
+    struct Emergency: Decodable { var reminder_interval: String?; var watch_timeout: String? }
     struct Release: Decodable {
         var model: String
         var environment: String
@@ -56,6 +67,10 @@ private struct RawConfiguration: Decodable {
     var environments: [String: Environment]
     var releases: [String: Release]
     var users: [String: [String]]?
+    var roles: [String: Role]?
+    var members: [String: [String]]?
+    var emergency: Emergency?
+    var usergroup_ttl: String?
 
     func validated(file: String) throws -> CoxswainConfiguration {
         func fail(_ key: String, _ problem: String) -> ConfigurationError { ConfigurationError(file: file, key: key, problem: problem) }
@@ -85,7 +100,17 @@ private struct RawConfiguration: Decodable {
             guard Validation.isNamespace(env.namespace) else {
                 throw fail("environments.\(name).namespace", "must be a Kubernetes namespace (lowercase letters, digits, '-', at most 63), got \"\(env.namespace)\"")
             }
-            envs[name] = .init(name: name, namespace: env.namespace)
+            // Production needs one approval unless it says otherwise; elsewhere none.
+            let approvals = env.approvals ?? (name == "production" ? 1 : 0)
+            guard (0...5).contains(approvals) else { throw fail("environments.\(name).approvals", "must be a whole number from 0 to 5, got \(approvals)") }
+            let ttlText = env.approval_ttl ?? "30m"
+            guard let ttl = GoDuration(parsing: ttlText), ttl.milliseconds > 0 else {
+                throw fail("environments.\(name).approval_ttl", "must be a duration such as 30m or 1h, got \"\(ttlText)\"")
+            }
+            for channel in env.channels ?? [] where !Validation.isSlackID(channel) {
+                throw fail("environments.\(name).channels", "must list Slack channel ids such as C0OPS, got \"\(channel)\"")
+            }
+            envs[name] = .init(name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels)
         }
 
         var rels: [String: CoxswainConfiguration.Release] = [:]
@@ -114,16 +139,55 @@ private struct RawConfiguration: Decodable {
                                endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
         }
 
-        var userMap: [String: Set<String>] = [:]
+        var roleMap: [String: CoxswainConfiguration.Role] = [:]
+        for (name, role) in roles ?? [:] {
+            let key = "roles.\(name)"
+            var grants = Set<Permission>()
+            for grant in role.grants {
+                guard let permission = Permission(rawValue: grant) else {
+                    throw fail("\(key).grants", "unknown grant \"\(grant)\"; known: \(Permission.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                grants.insert(permission)
+            }
+            for env in role.environments where envs[env] == nil {
+                throw fail("\(key).environments", "\"\(env)\" is not one of the environments: \(envs.keys.sorted().joined(separator: ", "))")
+            }
+            for group in role.usergroups ?? [] where !Validation.isSlackID(group) {
+                throw fail("\(key).usergroups", "must list Slack user group ids such as S0123ONCALL, got \"\(group)\"")
+            }
+            roleMap[name] = .init(name: name, grants: grants, environments: Set(role.environments), userGroups: role.usergroups ?? [])
+        }
+        var memberMap: [String: Set<String>] = [:]
+        for (user, names) in members ?? [:] {
+            guard Validation.isSlackID(user) else { throw fail("members.\(user)", "must be a Slack user id such as U0123ALICE") }
+            for name in names where roleMap[name] == nil {
+                throw fail("members.\(user)", "\"\(name)\" is not one of the roles: \(roleMap.keys.sorted().joined(separator: ", "))")
+            }
+            memberMap[user] = Set(names)
+        }
+        // The first version's `users:` (user -> environments) keeps working: each entry is a
+        // role of its own that may roll back and cancel in those environments.
         for (user, allowed) in users ?? [:] {
             guard Validation.isSlackID(user) else { throw fail("users.\(user)", "must be a Slack user id such as U0123ALICE") }
-            // An environment not configured yet (say staging) grants nothing: fail closed,
-            // and the refusal message shows the user what their list says.
+            // An environment not configured yet (say staging) grants nothing: fail closed.
             for env in allowed where !Validation.isDNSLabel(env) {
                 throw fail("users.\(user)", "\"\(env)\" is not an environment name (lowercase letters, digits, '-')")
             }
-            userMap[user] = Set(allowed)
+            let name = "users:\(user)"
+            roleMap[name] = .init(name: name, grants: [.rollback, .cancel], environments: Set(allowed))
+            memberMap[user, default: []].insert(name)
         }
+
+        func duration(_ text: String?, _ fallback: String, _ key: String) throws -> GoDuration {
+            guard let value = GoDuration(parsing: text ?? fallback), value.milliseconds > 0 else {
+                throw fail(key, "must be a duration such as \(fallback), got \"\(text ?? "")\"")
+            }
+            return value
+        }
+        let emergencySettings = CoxswainConfiguration.Emergency(
+            reminderInterval: try duration(emergency?.reminder_interval, "4h", "emergency.reminder_interval"),
+            watchTimeout: try duration(emergency?.watch_timeout, "10m", "emergency.watch_timeout"))
+        let groupTTL = try duration(usergroup_ttl, "10m", "usergroup_ttl")
 
         return CoxswainConfiguration(
             server: .init(host: server?.host ?? "0.0.0.0", port: port),
@@ -133,7 +197,8 @@ private struct RawConfiguration: Decodable {
             cluster: .init(helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
                            kubeContext: cluster?.context, readTimeout: readTimeout),
             worker: .init(maxConcurrentJobs: maxJobs),
-            environments: envs, releases: rels, users: userMap)
+            environments: envs, releases: rels, roles: roleMap, members: memberMap,
+            emergency: emergencySettings, userGroupTTL: groupTTL)
     }
 }
 

@@ -25,6 +25,34 @@ public struct CoxswainConfiguration: Sendable {
     public struct Environment: Sendable, Equatable {
         public var name: String
         public var namespace: String
+        /// Distinct approvals a change needs before it runs (production: 1 by default).
+        public var approvals: Int
+        /// How long an approval request stays open.
+        public var approvalTTL: GoDuration
+        /// Channels commands for this environment are accepted from; nil means any.
+        public var channels: [String]?
+
+        public init(name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
+                    channels: [String]? = nil) {
+            self.name = name; self.namespace = namespace; self.approvals = approvals; self.approvalTTL = approvalTTL; self.channels = channels
+        }
+    }
+    /// What a role lets its members do, and where.
+    public struct Role: Sendable, Equatable {
+        public var name: String
+        public var grants: Set<Permission>
+        public var environments: Set<String>
+        /// Slack user groups (ids such as S0123ONCALL) whose members hold the role.
+        public var userGroups: [String]
+        public init(name: String, grants: Set<Permission>, environments: Set<String>, userGroups: [String] = []) {
+            self.name = name; self.grants = grants; self.environments = environments; self.userGroups = userGroups
+        }
+    }
+    public struct Emergency: Sendable {
+        /// How often the audit channel is reminded of an unacknowledged break-glass job.
+        public var reminderInterval: GoDuration
+        /// How long the break-glass path watches pods and health before giving up.
+        public var watchTimeout: GoDuration
     }
     public struct Release: Sendable, Equatable {
         public var name: String
@@ -52,15 +80,22 @@ public struct CoxswainConfiguration: Sendable {
     public var worker: Worker
     public var environments: [String: Environment]
     public var releases: [String: Release]
-    /// Slack user id -> environments the user may act on.
-    public var users: [String: Set<String>]
+    public var roles: [String: Role]
+    /// Slack user id -> the roles the user holds. The first version's `users:` list (user ->
+    /// environments) becomes a role per user granting rollback and cancel there.
+    public var members: [String: Set<String>]
+    public var emergency: Emergency
+    /// How long resolved Slack user-group memberships are trusted.
+    public var userGroupTTL: GoDuration
 
     public init(server: Server, databasePath: String, commandsDirectory: String, slack: Slack,
                 cluster: Cluster, worker: Worker, environments: [String: Environment],
-                releases: [String: Release], users: [String: Set<String>]) {
+                releases: [String: Release], roles: [String: Role], members: [String: Set<String>],
+                emergency: Emergency, userGroupTTL: GoDuration) {
         self.server = server; self.databasePath = databasePath; self.commandsDirectory = commandsDirectory
         self.slack = slack; self.cluster = cluster; self.worker = worker
-        self.environments = environments; self.releases = releases; self.users = users
+        self.environments = environments; self.releases = releases; self.roles = roles; self.members = members
+        self.emergency = emergency; self.userGroupTTL = userGroupTTL
     }
 
     public func release(named name: String) -> Release? { releases[name] }

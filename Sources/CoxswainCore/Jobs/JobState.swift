@@ -4,13 +4,21 @@ import Foundation
 /// values.
 public enum JobState: String, Sendable, Codable, CaseIterable {
     case queued
+    /// Planned (history read), waiting for the approvals its environment requires.
+    case awaitingApproval = "awaiting_approval"
     case running
     case succeeded
     case failed
     /// Found running at start-up: a crash or restart stopped it between two steps.
     case interrupted
+    /// An approver said no.
+    case denied
+    /// Nobody approved within the environment's approval TTL.
+    case expired
+    /// Stopped on request before it started or between two steps.
+    case cancelled
 
-    public var isFinished: Bool { self == .succeeded || self == .failed || self == .interrupted }
+    public var isFinished: Bool { ![.queued, .awaitingApproval, .running].contains(self) }
 }
 
 public enum StepStatus: String, Sendable, Codable, CaseIterable {

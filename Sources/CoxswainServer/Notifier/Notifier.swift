@@ -42,8 +42,11 @@ public struct Notifier: Service {
         do {
             var postedTS: String?
             switch message.kind {
-            case .postLive, .post:
+            case .postLive, .post, .postApproval:
                 postedTS = try await slack.postMessage(channel: message.channel ?? "", text: message.text, blocksJSON: message.blocksJSON, threadTS: nil)
+            case .updateApproval:
+                guard let ts = item.approvalMessageTS else { throw SlackDeliveryError.permanent("the approval request was never posted") }
+                try await slack.updateMessage(channel: item.jobChannel ?? message.channel ?? "", ts: ts, text: message.text, blocksJSON: message.blocksJSON)
             case .updateLive:
                 guard let ts = item.liveMessageTS else { throw SlackDeliveryError.permanent("the live message was never posted") }
                 try await slack.updateMessage(channel: item.jobChannel ?? message.channel ?? "", ts: ts, text: message.text, blocksJSON: message.blocksJSON)
@@ -53,7 +56,7 @@ public struct Notifier: Service {
             case .ephemeral:
                 try await slack.respond(responseURL: message.responseURL ?? "", text: message.text)
             }
-            try await database.markDelivered(messageID: id, postedTS: message.kind == .postLive ? postedTS : nil, now: now())
+            try await database.markDelivered(messageID: id, postedTS: [.postLive, .postApproval].contains(message.kind) ? postedTS : nil, now: now())
         } catch let error as SlackDeliveryError {
             await handle(error, message: message)
         } catch {

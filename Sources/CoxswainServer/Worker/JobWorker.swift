@@ -28,8 +28,10 @@ public struct JobWorker: Service {
 
         let runner = RollbackJobRunner(dependencies: dependencies)
         let slots = Slots(limit: dependencies.configuration.worker.maxConcurrentJobs)
+        let housekeeping = Housekeeping(dependencies: dependencies, reporter: reporter, approvalMessages: runner.approvalMessages)
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if await housekeeping.run() { notifierSignal.signal() }
                 var claimedAny = false
                 while await slots.take() {
                     let job: JobRecord?

@@ -14,9 +14,9 @@ struct RollbackActions: Sendable {
         case .helmHistory: return await history(step, job: job, release: release, state: &state)
         case .confirm: return confirm(job: job, release: release, state: state)
         case .registryDisable: return await setRegistry(.disabled, job: job, release: release, state: &state)
-        case .helmRollback: return await rollback(step, release: release, state: state)
-        case .podsWait: return await waitForPods(step, release: release, state: &state)
-        case .probeHealth: return await health(step, release: release, state: &state)
+        case .helmRollback: return await rollback(step, emergency: job.emergency, release: release, state: state)
+        case .podsWait: return await waitForPods(step, emergency: job.emergency, release: release, state: &state)
+        case .probeHealth: return await health(step, emergency: job.emergency, release: release, state: &state)
         case .probeCompletion: return await completion(step, release: release, state: &state)
         case .registryEnable: return await setRegistry(.ready, job: job, release: release, state: &state)
         case .verify: return await verify(release: release, state: &state)
@@ -68,11 +68,12 @@ struct RollbackActions: Sendable {
         return .succeeded("\(release.model) \(word) in \(release.environment)", audit: "registry: \(release.model) in \(release.environment) -> \(word)")
     }
 
-    private func rollback(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: RollbackRunState) async -> StepOutcome {
+    private func rollback(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: RollbackRunState) async -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         do {
+            // Break-glass does not wait inside helm: the next steps watch pods and health.
             let output = try await dependencies.helm.rollback(release: release.name, revision: plan.to.revision, namespace: release.namespace,
-                                                              timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
+                                                              wait: emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000)))
             return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0",
                               details: [("helm output", Self.excerpt(output))])
         } catch {
@@ -86,8 +87,8 @@ struct RollbackActions: Sendable {
         }
     }
 
-    private func waitForPods(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
-        let timeout = step.timeout ?? GoDuration(milliseconds: 300_000)
+    private func waitForPods(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+        let timeout = emergency ? dependencies.configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
         do { waitOutput = try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: timeout) }
@@ -117,7 +118,22 @@ struct RollbackActions: Sendable {
         return .succeeded(summary, audit: "\(waitOutput?.commandLine ?? "kubectl wait"): \(summary)", details: details)
     }
 
-    private func health(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func health(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+        guard emergency else { return await healthOnce(step, release: release, state: &state) }
+        // Break-glass watches health until it passes or the watch timeout runs out.
+        let deadline = ContinuousClock.now + dependencies.configuration.emergency.watchTimeout.duration
+        while true {
+            var attempt = state
+            let outcome = await healthOnce(step, release: release, state: &attempt)
+            if outcome.status == .succeeded || ContinuousClock.now >= deadline {
+                state = attempt
+                return outcome
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    private func healthOnce(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
         let timeout = (step.timeout ?? GoDuration(milliseconds: 10_000)).duration
         var paths = ["/health"]
         if release.hasReadyEndpoint { paths.append("/ready") }

@@ -11,11 +11,14 @@ struct RollbackJobRunner: Sendable {
     let dependencies: ServerDependencies
     let reporter: JobReporter
     let actions: RollbackActions
+    let approvalMessages: ApprovalMessages
 
     init(dependencies: ServerDependencies) {
         self.dependencies = dependencies
         self.reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: dependencies.configuration.slack.auditChannel)
         self.actions = RollbackActions(dependencies: dependencies)
+        self.approvalMessages = ApprovalMessages(policy: AccessPolicy(configuration: dependencies.configuration),
+                                                 environments: dependencies.configuration.environments)
     }
 
     private var database: AppDatabase { dependencies.database }
@@ -45,6 +48,13 @@ struct RollbackJobRunner: Sendable {
         var state = RollbackRunState()
 
         for (position, step) in dependencies.rollbackRunbook.steps.enumerated() {
+            // A cancellation takes effect between steps, never inside a helm call.
+            if position > 0, let by = try await database.job(id: jobID)?.cancelRequestedBy {
+                let total = (clock.now - started).milliseconds
+                try await finish(job: job, steps: steps, state: .cancelled, outcome: "cancelled by \(by) after step: \(steps.last?.title ?? "none")",
+                                 summary: cancelSummary(by: by, release: release, steps: steps, state: state, totalMilliseconds: total))
+                return
+            }
             let provisional = JobStepRecord(id: nil, jobID: jobID, position: position, action: step.action.rawValue, title: step.title,
                                             status: .running, note: nil, detail: nil, startedAt: now, finishedAt: nil)
             var record = try await database.startStep(jobID: jobID, position: position, action: step.action.rawValue, title: step.title, now: now,
@@ -56,7 +66,7 @@ struct RollbackJobRunner: Sendable {
             var newPlan: RollbackPlan?
             if let plan = state.plan, job.plan != plan {
                 newPlan = plan
-                job.planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
+                job.planJSON = plan.json
                 audit.append(AuditDraft(actor: "coxswain", event: "plan.decided", detail: "\(release.name): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
             }
 
@@ -73,6 +83,11 @@ struct RollbackJobRunner: Sendable {
                 plan: newPlan, now: finishedAt, messages: messages, audit: audit)
             steps[steps.count - 1] = record
 
+            if step.action == .confirm, outcome.status == .succeeded, job.approvalsRequired > 0, let plan = state.plan,
+               try await needsApproval(job: job, plan: plan, steps: steps) {
+                return
+            }
+
             if outcome.status == .failed {
                 let total = (clock.now - started).milliseconds
                 try await finish(job: job, steps: steps, state: .failed, outcome: "failed at \(step.title): \(outcome.failure?.what ?? "")",
@@ -83,6 +98,50 @@ struct RollbackJobRunner: Sendable {
         let total = (clock.now - started).milliseconds
         try await finish(job: job, steps: steps, state: .succeeded, outcome: "succeeded: \(state.plan?.shortText ?? "")",
                          summary: successSummary(release: release, state: state, totalMilliseconds: total))
+    }
+
+    /// The approval gate, right after the plan is confirmed: approvals count only for the
+    /// plan they were given for. Without enough of them the job parks (freeing its worker)
+    /// and the channel gets the approval request; an approved job runs from the top again,
+    /// so a release that changed meanwhile is noticed here.
+    private func needsApproval(job: JobRecord, plan: RollbackPlan, steps: [JobStepRecord]) async throws -> Bool {
+        guard let jobID = job.id, let planJSON = job.planJSON else { return true }
+        let approvals = try await database.approvals(jobID: jobID, planJSON: planJSON)
+        if approvals.count >= job.approvalsRequired {
+            try await database.appendAudit(AuditDraft(actor: "coxswain", event: "approval.verified",
+                                                      detail: "\(plan.shortText) approved by \(approvals.map(\.user).joined(separator: ", "))"), jobID: jobID, now: now)
+            return false
+        }
+        let earlier = try await database.allApprovals(jobID: jobID).filter { $0.decision == .approve && $0.planJSON != planJSON }
+        let previousKey = earlier.last.flatMap { try? JSONDecoder().decode(RollbackPlan.self, from: Data($0.planJSON.utf8)) }?.key
+        var waiting = job
+        waiting.state = .awaitingApproval
+        var audit = [AuditDraft(actor: "coxswain", event: "approval.requested", detail: "\(plan.shortText) needs \(job.approvalsRequired) approval(s)")]
+        if let previousKey {
+            audit.insert(AuditDraft(actor: "coxswain", event: "approval.void", detail: "plan changed from \(previousKey) to \(plan.key); earlier approvals no longer count"), at: 0)
+        }
+        let summary = ["*Waiting for approval* (\(job.approvalsRequired) needed): see the approval request below. Nothing has been changed yet."]
+        try await database.awaitApproval(jobID: jobID, now: now, messages: [
+            reporter.liveUpdate(job: waiting, steps: steps, summary: summary),
+            approvalMessages.request(job: waiting, plan: plan, voidedBy: previousKey),
+        ], audit: audit)
+        return true
+    }
+
+    private func cancelSummary(by user: String, release: CoxswainConfiguration.Release, steps: [JobStepRecord],
+                               state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+        let rolledBack = steps.contains { $0.action == RunbookAction.helmRollback.rawValue && $0.status == .succeeded }
+        var lines = ["*Result:* cancelled by <@\(user)> after step “\(steps.last?.title ?? "none")”."]
+        if rolledBack, let plan = state.plan {
+            lines.append("*Release:* rolled back to revision \(plan.to.revision) (helm revision \(plan.from.revision + 1)), not fully validated. Check it with `helm history \(release.name) -n \(release.namespace)`.")
+        } else {
+            lines.append("*Release:* not changed.")
+        }
+        lines.append(state.registryDisabled
+            ? "*Registry:* `\(release.model)` stays *disabled* in \(release.environment). Once healthy: `coxswain registry enable --model-name \(release.model) --environment \(release.environment)`."
+            : "*Registry:* `\(release.model)` is ready in \(release.environment) (unchanged or re-enabled).")
+        lines.append("*Total time:* \(DurationText.format(milliseconds: totalMilliseconds))")
+        return lines
     }
 
     private func finish(job: JobRecord, steps: [JobStepRecord], state: JobState, outcome: String, summary: [String]) async throws {

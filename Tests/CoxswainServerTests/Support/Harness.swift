@@ -23,14 +23,23 @@ struct Harness {
     let cluster: StandInCluster
     let database: AppDatabase
     let fakePort: Int
+    /// When set, Coxswain's clock; requests are signed at its time.
+    let clock: TestClock?
 
-    static func configurationYAML(fakePort: Int, completionSLO: String?) -> String {
+    /// The first version's `users:` list; `access` replaces it (roles, members, channels).
+    static let legacyUsers = """
+        users:
+          U0123ALICE: [development, production]
+          U0456BOB: [development]
+        """
+
+    static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil) -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
         slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT }
         environments:
           development: { namespace: system }
-          production: { namespace: production }
+          production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(channels.map { ", channels: [\($0.joined(separator: ", "))]" } ?? "") }
         releases:
           llama-2-7b-production:
             model: llama-2-7b
@@ -42,33 +51,35 @@ struct Harness {
             model: llama-2-7b
             environment: development
             endpoint: http://127.0.0.1:\(fakePort)/model
-        users:
-          U0123ALICE: [development, production]
-          U0456BOB: [development]
+        \(access)
         """
     }
 
     /// Starts everything, runs `body`, stops everything.
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
-                    database existing: AppDatabase? = nil, _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
+                    clock: TestClock? = nil, channels: [String]? = nil, _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO), file: "test.yaml")
+            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels), file: "test.yaml")
             let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            let now: @Sendable () -> Date
+            if let clock { now = { clock.now } } else { now = { Date() } }
             var logger = Logger(label: "coxswain-test")
             logger.logLevel = .warning
             let dependencies = ServerDependencies(
                 configuration: configuration, rollbackRunbook: runbook,
                 secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken), database: database,
+                now: now,
                 processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             try await buildApplication(dependencies).test(.live) { client in
-                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port))
+                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock))
             }
         }
     }
@@ -89,7 +100,7 @@ struct Harness {
     func command(_ text: String, command: String = "/rollback", user: String = "U0123ALICE", channel: String = "C0OPS",
                  triggerID: String = UUID().uuidString, timestamp: Int? = nil, signingSecret: String = Harness.signingSecret) async throws -> TestResponse {
         let body = Self.form(command: command, text: text, user: user, channel: channel, triggerID: triggerID, fakePort: fakePort)
-        let ts = String(timestamp ?? Int(Date().timeIntervalSince1970))
+        let ts = String(timestamp ?? Int((clock?.now ?? Date()).timeIntervalSince1970))
         let signature = SlackRequestVerifier.signature(signingSecret: signingSecret, timestamp: ts, body: Data(body.utf8))
         return try await client.execute(
             uri: "/slack/commands", method: .post,
@@ -108,6 +119,41 @@ struct Harness {
     static func jobID(in text: String) throws -> Int64 {
         let match = try #require(text.firstMatch(of: /Job #(\d+)/))
         return try #require(Int64(match.1))
+    }
+
+    /// Clicks a button as Slack posts it: a signed `block_actions` payload.
+    @discardableResult
+    func click(_ actionID: String, value: String, user: String, signingSecret: String = Harness.signingSecret,
+               timestamp: Int? = nil) async throws -> TestResponse {
+        let payload: [String: Any] = [
+            "type": "block_actions", "user": ["id": user, "username": user.lowercased()], "team": ["id": "T0001"],
+            "channel": ["id": "C0OPS"], "trigger_id": UUID().uuidString,
+            "response_url": "http://127.0.0.1:\(fakePort)/hooks/click-\(UUID().uuidString)",
+            "actions": [["action_id": actionID, "value": value, "type": "button", "block_id": "b"]],
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self)
+        let body = FormDecoding.encode([("payload", json)])
+        let ts = String(timestamp ?? Int((clock?.now ?? Date()).timeIntervalSince1970))
+        let signature = SlackRequestVerifier.signature(signingSecret: signingSecret, timestamp: ts, body: Data(body.utf8))
+        return try await client.execute(
+            uri: "/slack/interactions", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                      HTTPField.Name("X-Slack-Signature")!: signature],
+            body: ByteBuffer(string: body))
+    }
+
+    /// Waits until the job is in `state` (and its messages are out).
+    @discardableResult
+    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let job = try await database.job(id: id), job.state == state,
+               try await database.outgoingMessages().allSatisfy({ $0.state != .pending }) { return job }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let job = try await database.job(id: id)
+        Issue.record("job \(id) did not reach \(state): \(String(describing: job?.state)) \(String(describing: job?.outcome))")
+        throw CancellationError()
     }
 
     // MARK: waiting for the worker and the notifier

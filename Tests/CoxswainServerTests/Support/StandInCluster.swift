@@ -30,6 +30,13 @@ struct StandInCluster {
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
+    /// Changes the cluster behind Coxswain's back (someone else deploys, pods change).
+    func change(_ edit: (inout [String: Any]) -> Void) throws {
+        var current = try state()
+        edit(&current)
+        try JSONSerialization.data(withJSONObject: current, options: [.prettyPrinted]).write(to: directory.appendingPathComponent("cluster.json"))
+    }
+
     // MARK: building cluster states
 
     static func revision(_ number: Int, _ status: String, chart: String = "vllm-deployment-0.2.0", app: String = "0.4.1",
