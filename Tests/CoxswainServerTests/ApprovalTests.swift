@@ -258,6 +258,23 @@ struct ApprovalTests {
         }
     }
 
+    @Test("a role can come from a Slack user group, read through usergroups.users.list")
+    func approverFromUserGroup() async throws {
+        let access = Self.access.replacingOccurrences(of: "approver: { grants: [approve, cancel], environments: [production] }",
+                                                      with: "approver: { grants: [approve, cancel], environments: [production], usergroups: [S0APPROVERS] }")
+        try await Harness.run(approvals: 1, access: access, userGroups: ["S0APPROVERS": ["U0777EVE"]]) { h in
+            let id = try await Self.requestAndWait(h)
+            let request = try #require(await h.world.slackCalls("chat.postMessage").first { $0.text.contains("Approval needed") })
+            #expect(request.text.contains("<!subteam^S0APPROVERS>"))
+            let refused = try Harness.ephemeralText(try await h.command("\(id)", command: "/approve", user: "U0666MALLORY"))
+            #expect(refused.contains("may not approve"))
+            let text = try Harness.ephemeralText(try await h.command("\(id)", command: "/approve", user: "U0777EVE"))
+            #expect(text.contains("approved and runs now"))
+            #expect(try await h.waitUntilSettled(job: id).state == .succeeded)
+            #expect(try await h.database.auditEntries(jobID: id).contains { $0.event == "approval.approve" && $0.detail.contains("user group S0APPROVERS") })
+        }
+    }
+
     @Test("forged and replayed button clicks get 401 and record nothing")
     func forgedAndReplayedClicks() async throws {
         try await Harness.run(approvals: 1, access: Self.access) { h in

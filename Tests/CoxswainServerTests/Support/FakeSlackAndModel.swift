@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import CoxswainChat
 
 /// One local HTTP server playing the Slack Web API (`/api/…`), slash-command response URLs
 /// (`/hooks/…`) and a vLLM model server (`/model/…`). It records what it received and
@@ -19,6 +20,9 @@ actor FakeWorld {
     /// Answer the first N chat.* calls with HTTP 429 and Retry-After: 1.
     var rateLimitNext = 0
     private var nextTS = 1
+    /// What `usergroups.users.list` answers, by group id.
+    var userGroups: [String: [String]] = [:]
+    func set(userGroup: String, members: [String]) { userGroups[userGroup] = members }
 
     func set(completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil) {
         if let completionDelay { self.completionDelay = completionDelay }
@@ -83,6 +87,9 @@ enum FakeServer {
             switch method {
             case "chat.postMessage": return json(["ok": true, "channel": item.channel ?? "", "ts": await world.newTS()])
             case "chat.update": return json(["ok": true, "channel": item.channel ?? "", "ts": item.ts ?? ""])
+            case "usergroups.users.list":
+                let group = FormDecoding.fields(body)["usergroup"] ?? ""
+                return json(["ok": true, "users": await world.userGroups[group] ?? []])
             default: return json(["ok": false, "error": "unknown_method"])
             }
         }

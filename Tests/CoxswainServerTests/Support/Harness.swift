@@ -58,8 +58,9 @@ struct Harness {
     /// Starts everything, runs `body`, stops everything.
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
-                    clock: TestClock? = nil, channels: [String]? = nil, _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:], _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
+        for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
