@@ -30,8 +30,16 @@ struct JobDecisions: Sendable {
         case .cancel: permission = .cancel
         }
         var decision = policy.decide(user: user, groups: groups, permission: permission, environment: job.environment, channel: channel)
-        if case .cancel = kind, user == job.requestedBy, channel == nil || policy.decide(user: user, groups: groups, permission: .rollback, environment: job.environment, channel: channel).isAllowed {
-            decision = .allowed(rule: "the requester may cancel their own job")
+        if case .cancel = kind, !decision.isAllowed {
+            // The requester may cancel their own job; an approver may cancel any job there.
+            let mayStart = [Permission.rollback, .emergency].contains {
+                policy.decide(user: user, groups: groups, permission: $0, environment: job.environment, channel: channel).isAllowed
+            }
+            if user == job.requestedBy && mayStart {
+                decision = .allowed(rule: "the requester may cancel their own job")
+            } else if case .allowed(let rule) = policy.decide(user: user, groups: groups, permission: .approve, environment: job.environment, channel: channel) {
+                decision = .allowed(rule: "approvers may cancel: \(rule)")
+            }
         }
         guard case .allowed(let rule) = decision else {
             try await database.appendAudit(AuditDraft(actor: user, event: "access.refused", detail: "\(Self.name(kind)) job #\(jobID): \(decision.rule)"), jobID: jobID, now: now)
