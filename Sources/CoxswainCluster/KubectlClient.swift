@@ -26,6 +26,14 @@ public struct KubectlClient: Sendable {
         ]), timeout: timeout.duration + .seconds(30))
     }
 
+    /// `kubectl annotate deployment -l app.kubernetes.io/instance=REL -n NS KEY=VALUE --overwrite`,
+    /// so `kubectl describe` shows why the release was rolled back.
+    public func annotateDeployments(release: String, namespace: String, key: String, value: String) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(runner, program, withContext([
+            "annotate", "deployment", "-l", Self.instanceSelector(release), "-n", namespace, "\(key)=\(value)", "--overwrite",
+        ]), timeout: readTimeout.duration)
+    }
+
     /// `kubectl get pods -l app.kubernetes.io/instance=REL -n NS -o json`
     public func pods(release: String, namespace: String) async throws(ClusterFailure) -> (PodReport, ProcessOutput) {
         let output = try await ClusterCall.run(runner, program, withContext([

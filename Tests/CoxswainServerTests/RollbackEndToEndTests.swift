@@ -27,6 +27,8 @@ struct RollbackEndToEndTests {
             #expect(try h.cluster.calls() == [
                 Self.history,
                 ["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"],
+                ["kubectl", "annotate", "deployment", "-l", Self.selector, "-n", "production",
+                 "coxswain.dev/rollback-reason=pods OOM after upgrade (coxswain job #\(id) by U0123ALICE)", "--overwrite"],
                 ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", Self.selector, "-n", "production", "--timeout=300s"],
                 ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"],
                 ["helm", "status", Self.release, "-n", "production", "-o", "json"],

@@ -14,7 +14,10 @@ struct RollbackActions: Sendable {
         case .helmHistory: return await history(step, job: job, release: release, state: &state)
         case .confirm: return confirm(job: job, release: release, state: state)
         case .registryDisable: return await setRegistry(.disabled, job: job, release: release, state: &state)
-        case .helmRollback: return await rollback(step, emergency: job.emergency, release: release, state: state)
+        case .helmRollback:
+            var outcome = await rollback(step, emergency: job.emergency, release: release, state: state)
+            if outcome.status == .succeeded, let reason = job.reason { await annotate(reason: reason, job: job, release: release, outcome: &outcome) }
+            return outcome
         case .podsWait: return await waitForPods(step, emergency: job.emergency, release: release, state: &state)
         case .probeHealth: return await health(step, emergency: job.emergency, release: release, state: &state)
         case .probeCompletion: return await completion(step, release: release, state: &state)
@@ -206,6 +209,21 @@ struct RollbackActions: Sendable {
             return .succeeded("revision \(status.version) deployed, registry ready", audit: "\(output.commandLine): revision \(status.version) deployed; registry ready")
         } catch {
             return clusterFailure(error, hint: Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace))
+        }
+    }
+
+    /// Records the reason on the release's Deployments (the seed's `helm annotate` step). A
+    /// failure here is reported but does not fail the rollback that already happened.
+    private func annotate(reason: String, job: JobRecord, release: CoxswainConfiguration.Release, outcome: inout StepOutcome) async {
+        let value = "\(reason) (coxswain job #\(job.id ?? 0) by \(job.requestedBy))"
+        do {
+            let output = try await dependencies.kubectl.annotateDeployments(release: release.name, namespace: release.namespace,
+                                                                            key: "coxswain.dev/rollback-reason", value: value)
+            outcome.auditDetail += "; \(output.commandLine): exit 0"
+        } catch {
+            outcome.note = (outcome.note ?? "") + " (reason annotation failed)"
+            outcome.details.append(("kubectl annotate", error.message))
+            outcome.auditDetail += "; annotate failed: \(error.message)"
         }
     }
 
