@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
         .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore"]),
-        .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat"]),
+        .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CoxswainServerTests",
             dependencies: [

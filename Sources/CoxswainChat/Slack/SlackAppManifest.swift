@@ -1,0 +1,53 @@
+import Foundation
+import CoxswainCore
+
+/// A Slack app manifest (YAML) declaring every slash command, the interactivity URL and
+/// the scopes Coxswain needs, so creating the app is one paste
+/// (api.slack.com/apps → Create New App → From an app manifest).
+public enum SlackAppManifest {
+    public static func render(baseURL: String, commands: [CommandDescription], appName: String = "Coxswain") -> String {
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        var lines = [
+            "display_information:",
+            "  name: \(quote(appName))",
+            "  description: \(quote("Chat-ops for vLLM model deployments: rollbacks with approvals, validation and an audit trail"))",
+            "features:",
+            "  bot_user:",
+            "    display_name: \(quote(appName.lowercased()))",
+            "    always_online: true",
+            "  slash_commands:",
+        ]
+        for command in commands {
+            lines += [
+                "    - command: \(quote(command.command))",
+                "      url: \(quote(base + "/slack/commands"))",
+                "      description: \(quote(String(command.description.prefix(100))))",
+                "      usage_hint: \(quote(String(command.usageHint.prefix(100))))",
+                "      should_escape: false",
+            ]
+        }
+        lines += [
+            "oauth_config:",
+            "  scopes:",
+            "    bot:",
+            "      - chat:write",
+            "      - commands",
+            "      - usergroups:read",
+            "settings:",
+            "  interactivity:",
+            "    is_enabled: true",
+            "    request_url: \(quote(base + "/slack/interactions"))",
+            "  org_deploy_enabled: false",
+            "  socket_mode_enabled: false",
+            "  token_rotation_enabled: false",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A double-quoted YAML scalar (JSON string syntax is valid YAML).
+    private static func quote(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+}
