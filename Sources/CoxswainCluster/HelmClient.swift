@@ -16,6 +16,22 @@ public struct HelmClient: Sendable {
         kubeContext.map { arguments + ["--kube-context", $0] } ?? arguments
     }
 
+    /// `helm version --short`
+    public func version() async throws(ClusterFailure) -> HelmVersion {
+        let output = try await ClusterCall.run(runner, program, ["version", "--short"], timeout: readTimeout.duration)
+        guard let version = HelmVersion(parsing: output.stdout) else {
+            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "helm version --short printed \"\(output.stdout.prefix(80))\"")
+        }
+        return version
+    }
+
+    /// `helm list -n NS -o json`: proves the kubeconfig can read releases there.
+    public func list(namespace: String) async throws(ClusterFailure) -> [String] {
+        let output = try await call(["list", "-n", namespace, "-o", "json"], timeout: readTimeout.duration)
+        let rows = (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [[String: Any]] ?? []
+        return rows.compactMap { $0["name"] as? String }
+    }
+
     /// `helm history REL -n NS -o json --max N`
     public func history(release: String, namespace: String, max: Int) async throws(ClusterFailure) -> ([HelmRevision], ProcessOutput) {
         let output = try await call(["history", release, "-n", namespace, "-o", "json", "--max", String(max)], timeout: readTimeout.duration)

@@ -39,16 +39,16 @@ public struct ServerDependencies: Sendable {
                                   processEnvironment: environment, logger: logger)
     }
 
-    var commandRunner: CommandRunner {
+    public var commandRunner: CommandRunner {
         CommandRunner(searchPath: processEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", environment: processEnvironment)
     }
 
-    var helm: HelmClient {
+    public var helm: HelmClient {
         HelmClient(runner: commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext,
                    readTimeout: configuration.cluster.readTimeout)
     }
 
-    var kubectl: KubectlClient {
+    public var kubectl: KubectlClient {
         KubectlClient(runner: commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext,
                       readTimeout: configuration.cluster.readTimeout)
     }

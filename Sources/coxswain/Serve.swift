@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError("cannot start: \(error)")
         }
+        let helm = await Doctor(dependencies: dependencies).helmCheck()
+        if helm.ok { logger.info("\(helm.line)") } else { logger.warning("\(helm.line)") }
         logger.info("coxswain listening on \(dependencies.configuration.server.host):\(dependencies.configuration.server.port), database \(dependencies.configuration.databasePath), \(dependencies.configuration.releases.count) releases")
         try await buildApplication(dependencies).runService()
     }
@@ -33,5 +35,27 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let store = try await StoreAccess.open(options.config)
         print("database \(store.path) is migrated; registry has \(try await store.database.registryEntries().count) entries")
+    }
+}
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check helm (3.14 or later), kubectl, read access to each namespace and the Slack token; exit 1 if any check fails.")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let dependencies: ServerDependencies
+        do {
+            dependencies = try await ServerDependencies.load(configPath: options.config, environment: ProcessInfo.processInfo.environment,
+                                                             logger: Logger(label: "coxswain"))
+        } catch {
+            print("❌ configuration: \(error)")
+            throw ExitCode.failure
+        }
+        print("✅ configuration, secrets, runbooks and database")
+        let checks = await Doctor(dependencies: dependencies).run()
+        for check in checks { print(check.line) }
+        if checks.contains(where: { !$0.ok }) { throw ExitCode.failure }
     }
 }

@@ -61,6 +61,12 @@ public struct SlackWebClient: Sendable {
         _ = try await send(url: url, body: body, authorized: false, expectJSON: false)
     }
 
+    /// `auth.test`: the bot token works; returns the team and bot user names.
+    public func authTest() async throws(SlackDeliveryError) -> String {
+        let answer = try await call("auth.test", [:])
+        return "\(answer["team"] as? String ?? "?") as \(answer["user"] as? String ?? "?")"
+    }
+
     /// `usergroups.users.list`: the user ids in a user group (scope `usergroups:read`).
     public func userGroupMembers(_ group: String) async throws(SlackDeliveryError) -> [String] {
         var request = URLRequest(url: apiURL.appendingPathComponent("usergroups.users.list"))

@@ -87,6 +87,7 @@ enum FakeServer {
             switch method {
             case "chat.postMessage": return json(["ok": true, "channel": item.channel ?? "", "ts": await world.newTS()])
             case "chat.update": return json(["ok": true, "channel": item.channel ?? "", "ts": item.ts ?? ""])
+            case "auth.test": return json(["ok": true, "team": "Example", "user": "coxswain", "user_id": "U0BOT"])
             case "usergroups.users.list":
                 let group = FormDecoding.fields(body)["usergroup"] ?? ""
                 return json(["ok": true, "users": await world.userGroups[group] ?? []])

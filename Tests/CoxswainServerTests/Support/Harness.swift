@@ -25,6 +25,7 @@ struct Harness {
     let fakePort: Int
     /// When set, Coxswain's clock; requests are signed at its time.
     let clock: TestClock?
+    let dependencies: ServerDependencies
 
     /// The first version's `users:` list; `access` replaces it (roles, members, channels).
     static let legacyUsers = """
@@ -80,7 +81,7 @@ struct Harness {
                 now: now,
                 processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             try await buildApplication(dependencies).test(.live) { client in
-                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock))
+                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock, dependencies: dependencies))
             }
         }
     }

@@ -1,0 +1,61 @@
+import Foundation
+import CoxswainCore
+import CoxswainStore
+import CoxswainCluster
+import CoxswainChat
+
+/// Checks what Coxswain depends on, as `coxswain doctor` prints it: helm (3.14 or later)
+/// and kubectl on PATH, read access to every configured namespace, the Slack token.
+public struct Doctor: Sendable {
+    public struct Check: Sendable, Equatable {
+        public var ok: Bool
+        public var name: String
+        public var detail: String
+        public var line: String { "\(ok ? "✅" : "❌") \(name): \(detail)" }
+    }
+
+    let dependencies: ServerDependencies
+    public init(dependencies: ServerDependencies) { self.dependencies = dependencies }
+
+    /// The helm check alone; start-up logs it.
+    public func helmCheck() async -> Check {
+        do {
+            let version = try await dependencies.helm.version()
+            guard version >= HelmVersion.minimumForUpgrade else {
+                return Check(ok: false, name: "helm", detail: "version \(version) is older than \(HelmVersion.minimumForUpgrade), which `--reset-then-reuse-values` (used by upgrades) needs; install helm 3.14 or later")
+            }
+            return Check(ok: true, name: "helm", detail: "version \(version)")
+        } catch {
+            return Check(ok: false, name: "helm", detail: error.message)
+        }
+    }
+
+    public func run() async -> [Check] {
+        var checks = [await helmCheck()]
+        do {
+            let output = try await dependencies.commandRunner.run(dependencies.configuration.cluster.kubectl, ["version", "--client"], timeout: .seconds(10))
+            checks.append(Check(ok: output.succeeded, name: "kubectl", detail: output.succeeded ? output.stdout.split(separator: "\n").first.map(String.init) ?? "ok" : output.errorText))
+        } catch {
+            checks.append(Check(ok: false, name: "kubectl", detail: "\(error)"))
+        }
+        let namespaces = Set(dependencies.configuration.releases.values.map(\.namespace)).sorted()
+        for namespace in namespaces {
+            do {
+                let releases = try await dependencies.helm.list(namespace: namespace)
+                let expected = dependencies.configuration.releases.values.filter { $0.namespace == namespace }.map(\.name)
+                let missing = expected.filter { !releases.contains($0) }.sorted()
+                checks.append(Check(ok: missing.isEmpty, name: "namespace \(namespace)",
+                                    detail: missing.isEmpty ? "helm sees \(expected.sorted().joined(separator: ", "))" : "helm does not see \(missing.joined(separator: ", "))"))
+            } catch {
+                checks.append(Check(ok: false, name: "namespace \(namespace)", detail: error.message))
+            }
+        }
+        do {
+            let slack = SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
+            checks.append(Check(ok: true, name: "slack", detail: "token works: " + (try await slack.authTest())))
+        } catch {
+            checks.append(Check(ok: false, name: "slack", detail: "auth.test failed: \(error)"))
+        }
+        return checks
+    }
+}

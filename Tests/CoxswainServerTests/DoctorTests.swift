@@ -1,0 +1,38 @@
+import CoxswainServer
+import Foundation
+import Testing
+
+@Suite("coxswain doctor", .serialized)
+struct DoctorTests {
+    @Test("a healthy setup passes every check")
+    func healthy() async throws {
+        var state = StandInCluster.standardRelease()
+        var releases = state["releases"] as! [String: Any]
+        releases["llama-2-7b-development"] = ["namespace": "system", "revisions": [StandInCluster.revision(1, "deployed")]]
+        state["releases"] = releases
+        try await Harness.run(cluster: state) { h in
+            let checks = await Doctor(dependencies: h.dependencies).run()
+            let allOK = checks.allSatisfy { $0.ok }
+            #expect(allOK, "\(checks.map(\.line))")
+            #expect(checks.map(\.name) == ["helm", "kubectl", "namespace production", "namespace system", "slack"])
+            #expect(checks.first?.detail == "version 3.14.4")
+            #expect(checks.last?.detail == "token works: Example as coxswain")
+        }
+    }
+
+    @Test("helm older than 3.14 and a release helm cannot see are reported")
+    func oldHelmAndMissingRelease() async throws {
+        var state = StandInCluster.standardRelease()
+        state["helm_version"] = "v3.12.3+g3a31588"
+        try await Harness.run(cluster: state) { h in
+            let checks = await Doctor(dependencies: h.dependencies).run()
+            let helm = try #require(checks.first)
+            #expect(!helm.ok)
+            #expect(helm.detail.contains("version 3.12.3 is older than 3.14.0"))
+            let system = try #require(checks.first { $0.name == "namespace system" })
+            #expect(!system.ok)
+            #expect(system.detail == "helm does not see llama-2-7b-development")
+            #expect(checks.first { $0.name == "namespace production" }?.ok == true)
+        }
+    }
+}
