@@ -25,7 +25,10 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
     let intake = RollbackIntake(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
                                 workerSignal: workerSignal, notifierSignal: notifierSignal)
 
-    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, intake: intake, decisions: decisions, userGroups: userGroups)
+    let queries = ReadOnlyQueries(dependencies: dependencies)
+    let queryQueue = QueryQueue()
+    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, intake: intake, decisions: decisions,
+                                          userGroups: userGroups, queries: queries, queryQueue: queryQueue)
     router.post("/slack/commands") { request, context in try await commands.handle(request, context: context) }
     let interactions = InteractionController(dependencies: dependencies, verifier: verifier, decisions: decisions,
                                              userGroups: userGroups, notifierSignal: notifierSignal)
@@ -50,6 +53,8 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
         JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal),
         Notifier(database: dependencies.database, slack: slack,
                  signal: notifierSignal, now: dependencies.now, pollInterval: dependencies.pollInterval, logger: dependencies.logger),
+        QueryService(queue: queryQueue, queries: queries, database: dependencies.database, notifierSignal: notifierSignal,
+                     now: dependencies.now, logger: dependencies.logger),
         UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack,
                            interval: configuration.userGroupTTL.duration, logger: dependencies.logger))
     return app

@@ -149,6 +149,26 @@ extension AppDatabase {
         try await writer.read { db in try JobRecord.order(JobRecord.Columns.id.desc).limit(limit).fetchAll(db) }
     }
 
+    public func recentJobs(release: String, limit: Int) async throws -> [JobRecord] {
+        try await writer.read { db in
+            try JobRecord.filter(JobRecord.Columns.release == release).order(JobRecord.Columns.id.desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// For each revision a Coxswain job created (its helm rollback ran), that job.
+    public func jobsByCreatedRevision(release: String) async throws -> [Int: JobRecord] {
+        try await writer.read { db in
+            let jobs = try JobRecord.fetchAll(db, sql: """
+                SELECT job.* FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback'
+                    AND jobStep.status IN ('succeeded', 'failed'))
+                """, arguments: [release])
+            var byRevision: [Int: JobRecord] = [:]
+            for job in jobs { if let plan = job.plan { byRevision[plan.from.revision + 1] = job } }
+            return byRevision
+        }
+    }
+
     public func jobsAhead(of job: JobRecord) async throws -> Int {
         try await writer.read { db in try Self.jobsAhead(of: job, db) }
     }

@@ -39,6 +39,11 @@ extension AppDatabase {
         }
     }
 
+    /// Messages that explain no state change (answers to read-only questions).
+    public func enqueueMessages(_ drafts: [OutgoingDraft], jobID: Int64? = nil, now: Date) async throws {
+        try await writer.write { db in try Self.insertMessages(drafts, jobID: jobID, now: now, db) }
+    }
+
     /// Marks a message sent; a posted live message's timestamp becomes the job's, so its
     /// updates and thread replies can find it.
     public func markDelivered(messageID: Int64, postedTS: String?, now: Date) async throws {

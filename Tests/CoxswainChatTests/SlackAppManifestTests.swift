@@ -17,9 +17,9 @@ import Yams
         let commands = try #require(features["slash_commands"] as? [[String: Any]])
         let names = commands.compactMap { $0["command"] as? String }
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.commandsFolder).filter { $0.hasSuffix(".yaml") }
-        #expect(names.count == files.count + 4)
+        #expect(names.count == files.count + CommandCatalog.builtIn.count)
         for runbook in runbooks { #expect(names.contains(runbook.command)) }
-        for builtIn in ["/approve", "/deny", "/cancel", "/ack"] { #expect(names.contains(builtIn)) }
+        for builtIn in ["/approve", "/deny", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs", "/coxswain"] { #expect(names.contains(builtIn)) }
         #expect(commands.allSatisfy { $0["url"] as? String == "https://cox.example.com/slack/commands" })
         #expect(commands.first { $0["command"] as? String == "/rollback" }?["usage_hint"] as? String == "RELEASE [REVISION] [REASON…]")
         let settings = try #require(manifest["settings"] as? [String: Any])

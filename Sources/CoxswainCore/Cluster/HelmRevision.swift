@@ -39,8 +39,23 @@ public struct HelmReleaseStatus: Sendable, Equatable, Decodable {
         public var status: String
         public var description: String?
     }
+    public struct Chart: Sendable, Equatable, Decodable {
+        public struct Metadata: Sendable, Equatable, Decodable {
+            public var name: String?
+            public var version: String?
+            public var appVersion: String?
+        }
+        public var metadata: Metadata?
+    }
     public var name: String
     public var version: Int
     public var namespace: String?
     public var info: Info
+    public var chart: Chart?
+
+    /// "vllm-deployment-0.3.0, app 0.5.1"
+    public var chartSummary: String {
+        let metadata = chart?.metadata
+        return "\(metadata?.name ?? "?")-\(metadata?.version ?? "?"), app \(metadata?.appVersion ?? "?")"
+    }
 }

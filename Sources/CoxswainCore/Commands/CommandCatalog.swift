@@ -17,6 +17,11 @@ public enum CommandCatalog {
         .init(command: "/deny", description: "Deny a job waiting for approval", usageHint: "JOB [REASON…]"),
         .init(command: "/cancel", description: "Cancel a job before it starts or between steps", usageHint: "JOB"),
         .init(command: "/ack", description: "Acknowledge a break-glass rollback", usageHint: "JOB"),
+        .init(command: "/history", description: "Helm history of a release, with the Coxswain job behind each revision", usageHint: "RELEASE [--public]"),
+        .init(command: "/status", description: "Helm status, pods, registry, health and open jobs of a release", usageHint: "RELEASE [--public]"),
+        .init(command: "/releases", description: "The releases Coxswain knows, with status and version", usageHint: "[ENVIRONMENT] [--public]"),
+        .init(command: "/jobs", description: "Recent Coxswain jobs", usageHint: "[RELEASE] [--public]"),
+        .init(command: "/coxswain", description: "Every Coxswain command with an example", usageHint: "help"),
     ]
 
     /// The runbooks' commands, then the built-in ones, each once.

@@ -14,6 +14,8 @@ struct SlashCommandController: Sendable {
     let intake: RollbackIntake
     let decisions: JobDecisions
     let userGroups: UserGroupDirectory
+    let queries: ReadOnlyQueries
+    let queryQueue: QueryQueue
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let buffer = try await request.body.collect(upTo: 64 * 1024)
@@ -47,12 +49,22 @@ struct SlashCommandController: Sendable {
             text = try await decisions.decide(.cancel, jobID: id, user: command.userID, groups: groups, channel: command.channelID, shownPlanKey: nil)
         case .success(.acknowledge(let id)):
             text = try await decisions.decide(.acknowledge, jobID: id, user: command.userID, groups: groups, channel: nil, shownPlanKey: nil)
+        case .success(.query(let query, let isPublic)):
+            // Questions the database answers are answered now; the cluster's in the background.
+            guard query.needsCluster else { return Self.reply(await queries.answer(query), inChannel: isPublic) }
+            let accepted = queryQueue.submit(QueryRequest(query: query, isPublic: isPublic, channel: command.channelID, responseURL: command.responseURL))
+            text = accepted ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
+                            : "Coxswain is answering many questions right now; try again in a few seconds."
         }
         return Self.ephemeral(text)
     }
 
     static func ephemeral(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        let payload = (try? JSONSerialization.data(withJSONObject: ["response_type": "ephemeral", "text": text])) ?? Data()
+        reply(text, inChannel: false, status: status)
+    }
+
+    static func reply(_ text: String, inChannel: Bool, status: HTTPResponse.Status = .ok) -> Response {
+        let payload = (try? JSONSerialization.data(withJSONObject: ["response_type": inChannel ? "in_channel" : "ephemeral", "text": text])) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 }

@@ -34,9 +34,11 @@ struct Harness {
           U0456BOB: [development]
         """
 
-    static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil) -> String {
+    static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
+                                  readTimeout: String = "20s") -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
+        cluster: { read_timeout: \(readTimeout) }
         slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT }
         environments:
           development: { namespace: system }
@@ -59,13 +61,14 @@ struct Harness {
     /// Starts everything, runs `body`, stops everything.
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
-                    clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:], _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
+                    readTimeout: String = "20s", _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels), file: "test.yaml")
+            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout), file: "test.yaml")
             let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
@@ -121,6 +124,17 @@ struct Harness {
     static func jobID(in text: String) throws -> Int64 {
         let match = try #require(text.firstMatch(of: /Job #(\d+)/))
         return try #require(Int64(match.1))
+    }
+
+    /// Waits for an answer through the response URL that contains `text`.
+    func waitForResponse(containing text: String, timeout: Duration = .seconds(15)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let found = await world.responseURLCalls().map(\.text).first(where: { $0.contains(text) }) { return found }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no response containing \(text); got \(await world.responseURLCalls().map(\.text))")
+        throw CancellationError()
     }
 
     /// Clicks a button as Slack posts it: a signed `block_actions` payload.
