@@ -8,6 +8,12 @@ public struct ClusterFailure: Error, Sendable, CustomStringConvertible {
         case releaseNotFound
         /// helm rollback: `Error: release has no 7 version`
         case revisionMissing
+        /// helm: `Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress`
+        case operationInProgress
+        /// helm: `Error: UPGRADE FAILED: "REL" has no deployed releases`
+        case noDeployedReleases
+        /// helm show chart / upgrade: the chart or its version does not exist.
+        case chartNotFound
         /// helm `--wait` ran out (`context deadline exceeded`, `timed out waiting for the
         /// condition`), kubectl wait ran out, or Coxswain stopped the process.
         case timedOut
@@ -29,10 +35,17 @@ public struct ClusterFailure: Error, Sendable, CustomStringConvertible {
         let kind: Kind
         if output.timedOut || text.contains("context deadline exceeded") || text.contains("timed out waiting for the condition") {
             kind = .timedOut
+        } else if text.contains("another operation (install/upgrade/rollback) is in progress") {
+            kind = .operationInProgress
+        } else if text.contains("has no deployed releases") {
+            kind = .noDeployedReleases
         } else if text.contains("release: not found") || (text.hasPrefix("Error: release:") && text.hasSuffix("not found")) {
             kind = .releaseNotFound
         } else if text.range(of: #"release has no \d+ version"#, options: .regularExpression) != nil {
             kind = .revisionMissing
+        } else if output.argv.dropFirst().first == "show" || output.argv.dropFirst().first == "upgrade",
+                  text.contains("not found") || text.contains("can't get a valid version") {
+            kind = .chartNotFound
         } else {
             kind = .other
         }

@@ -53,6 +53,23 @@ public struct HelmClient: Sendable {
                               timeout: timeout.duration + .seconds(60))
     }
 
+    /// `helm show chart CHART [--version V]`: does that chart version exist?
+    public func showChart(_ chart: String, version: String?, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+        var arguments = ["show", "chart", chart]
+        if let version { arguments += ["--version", version] }
+        return try await call(arguments, timeout: timeout.duration)
+    }
+
+    /// `helm upgrade REL CHART --version V -n NS --reset-then-reuse-values --wait --timeout T [-f FILE…]`
+    public func upgrade(release: String, chart: String, version: String?, namespace: String, valuesFiles: [String],
+                        timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+        var arguments = ["upgrade", release, chart]
+        if let version { arguments += ["--version", version] }
+        arguments += ["-n", namespace, "--reset-then-reuse-values", "--wait", "--timeout", timeout.description]
+        for file in valuesFiles { arguments += ["-f", file] }
+        return try await call(arguments, timeout: timeout.duration + .seconds(60))
+    }
+
     /// `helm status REL -n NS -o json`
     public func status(release: String, namespace: String) async throws(ClusterFailure) -> (HelmReleaseStatus, ProcessOutput) {
         let output = try await call(["status", release, "-n", namespace, "-o", "json"], timeout: readTimeout.duration)

@@ -15,14 +15,14 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
 
     let configuration = dependencies.configuration
     let policy = AccessPolicy(configuration: configuration)
-    let reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: configuration.slack.auditChannel)
+    let reporter = JobReporter(dependencies: dependencies)
     let approvalMessages = ApprovalMessages(policy: policy, environments: configuration.environments)
     let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret, now: dependencies.now)
     let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken)
     let userGroups = UserGroupDirectory()
     let decisions = JobDecisions(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
                                  workerSignal: workerSignal, notifierSignal: notifierSignal)
-    let intake = RollbackIntake(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
+    let intake = ChangeIntake(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
                                 workerSignal: workerSignal, notifierSignal: notifierSignal)
 
     let queries = ReadOnlyQueries(dependencies: dependencies)
@@ -30,7 +30,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> some Applica
     let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, intake: intake, decisions: decisions,
                                           userGroups: userGroups, queries: queries, queryQueue: queryQueue)
     router.post("/slack/commands") { request, context in try await commands.handle(request, context: context) }
-    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, decisions: decisions,
+    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, decisions: decisions, intake: intake,
                                              userGroups: userGroups, notifierSignal: notifierSignal)
     router.post("/slack/interactions") { request, context in try await interactions.handle(request, context: context) }
 

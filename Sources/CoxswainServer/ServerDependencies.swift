@@ -10,6 +10,8 @@ import Logging
 public struct ServerDependencies: Sendable {
     public var configuration: CoxswainConfiguration
     public var rollbackRunbook: Runbook
+    /// `commands/upgrade.yaml`; without it `/upgrade` is refused.
+    public var upgradeRunbook: Runbook?
     public var secrets: SlackSecrets
     public var database: AppDatabase
     /// The wall clock; injected so expiry and time windows are testable.
@@ -20,10 +22,10 @@ public struct ServerDependencies: Sendable {
     public var pollInterval: Duration
     public var logger: Logger
 
-    public init(configuration: CoxswainConfiguration, rollbackRunbook: Runbook, secrets: SlackSecrets, database: AppDatabase,
+    public init(configuration: CoxswainConfiguration, rollbackRunbook: Runbook, upgradeRunbook: Runbook? = nil, secrets: SlackSecrets, database: AppDatabase,
                 now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
                 pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "coxswain")) {
-        self.configuration = configuration; self.rollbackRunbook = rollbackRunbook; self.secrets = secrets
+        self.configuration = configuration; self.rollbackRunbook = rollbackRunbook; self.upgradeRunbook = upgradeRunbook; self.secrets = secrets
         self.database = database; self.now = now; self.processEnvironment = processEnvironment
         self.pollInterval = pollInterval; self.logger = logger
     }
@@ -33,10 +35,17 @@ public struct ServerDependencies: Sendable {
         let configuration = try ConfigurationLoader.load(file: configPath)
         let secrets = try SlackSecrets.load(from: environment)
         let runbook = try RunbookLoader.load(file: configuration.commandsDirectory + "/rollback.yaml")
+        let upgradePath = configuration.commandsDirectory + "/upgrade.yaml"
+        let upgrade = FileManager.default.fileExists(atPath: upgradePath) ? try RunbookLoader.load(file: upgradePath) : nil
         let database = try AppDatabase.open(path: configuration.databasePath)
         try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
-        return ServerDependencies(configuration: configuration, rollbackRunbook: runbook, secrets: secrets, database: database,
+        return ServerDependencies(configuration: configuration, rollbackRunbook: runbook, upgradeRunbook: upgrade, secrets: secrets, database: database,
                                   processEnvironment: environment, logger: logger)
+    }
+
+    /// The runbook a job follows.
+    func runbook(for command: String) -> Runbook {
+        command == "/upgrade" ? (upgradeRunbook ?? rollbackRunbook) : rollbackRunbook
     }
 
     public var commandRunner: CommandRunner {

@@ -155,12 +155,22 @@ extension AppDatabase {
         }
     }
 
+    /// Whether a Coxswain `/upgrade` to `version` finished validated for `release`.
+    public func hasValidatedUpgrade(release: String, version: String) async throws -> JobRecord? {
+        try await writer.read { db in
+            try JobRecord.fetchOne(db, sql: """
+                SELECT * FROM job WHERE release = ? AND command = '/upgrade' AND state = 'succeeded' AND requestedVersion IS NOT NULL
+                AND json_extract(planJSON, '$.targetVersion') = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [release, version])
+        }
+    }
+
     /// For each revision a Coxswain job created (its helm rollback ran), that job.
     public func jobsByCreatedRevision(release: String) async throws -> [Int: JobRecord] {
         try await writer.read { db in
             let jobs = try JobRecord.fetchAll(db, sql: """
                 SELECT job.* FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback'
+                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action IN ('helm.rollback', 'helm.upgrade')
                     AND jobStep.status IN ('succeeded', 'failed'))
                 """, arguments: [release])
             var byRevision: [Int: JobRecord] = [:]

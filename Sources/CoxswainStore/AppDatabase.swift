@@ -198,6 +198,13 @@ public final class AppDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-upgrades") { db in
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN requestedVersion TEXT;
+                ALTER TABLE job ADD COLUMN overridePromotion BOOLEAN NOT NULL DEFAULT 0;
+                CREATE INDEX job_release_command_state ON job(release, command, state);
+                """)
+        }
         return migrator
     }
 }

@@ -37,6 +37,10 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var lastReminderAt: Date?
     /// Set by `/cancel` on a running job; the worker stops before the next step.
     public var cancelRequestedBy: String?
+    /// `/upgrade`: the version asked for, as typed.
+    public var requestedVersion: String?
+    /// `/upgrade --override-promotion` by an approver.
+    public var overridePromotion: Bool = false
 
     public enum Columns {
         static let id = Column(CodingKeys.id), release = Column(CodingKeys.release), state = Column(CodingKeys.state)

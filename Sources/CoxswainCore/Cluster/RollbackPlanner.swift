@@ -1,14 +1,22 @@
 import Foundation
 
 /// From revision X to revision Y, decided from the release's history.
+///
+/// For an upgrade, `to` is the revision helm will create and `targetVersion` the chart
+/// version it will carry.
 public struct RollbackPlan: Sendable, Equatable, Codable {
     public var from: HelmRevision
     public var to: HelmRevision
+    public var targetVersion: String?
 
-    /// "revision 5 -> 4"
-    public var shortText: String { "revision \(from.revision) -> \(to.revision)" }
-    /// "5->4": what an approval button carries, so a click counts only for the plan it showed.
-    public var key: String { "\(from.revision)->\(to.revision)" }
+    public init(from: HelmRevision, to: HelmRevision, targetVersion: String? = nil) {
+        self.from = from; self.to = to; self.targetVersion = targetVersion
+    }
+
+    /// "revision 5 -> 4", or "revision 5 -> 0.3.0" for an upgrade
+    public var shortText: String { "revision \(from.revision) -> \(targetVersion ?? String(to.revision))" }
+    /// "5->4" / "5->0.3.0": what an approval button carries, so a click counts only for the plan it showed.
+    public var key: String { "\(from.revision)->\(targetVersion ?? String(to.revision))" }
 
     /// The stored form; approvals are bound to this exact text, so it is canonical.
     public var json: String {
@@ -64,5 +72,15 @@ public enum RollbackPlanner {
             return .failure(.noSuccessfulEarlierRevision(release: release, current: current.revision, available: available))
         }
         return .success(RollbackPlan(from: current, to: target))
+    }
+}
+
+/// Plans an upgrade from the release's current revision to a chart version.
+public enum UpgradePlanner {
+    public static func plan(release: String, history: [HelmRevision], chartName: String, version: UpgradeVersion) -> Result<RollbackPlan, RollbackRefusal> {
+        guard let current = history.max(by: { $0.revision < $1.revision }) else { return .failure(.noHistory(release: release)) }
+        let target = HelmRevision(revision: current.revision + 1, status: "pending-upgrade", chart: "\(chartName)-\(version.display)",
+                                  appVersion: "", description: "Upgrade to \(version.display)")
+        return .success(RollbackPlan(from: current, to: target, targetVersion: version.display))
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 /// A chat command after parsing, independent of the chat platform it came from.
 public enum SlashCommand: Sendable, Equatable {
     case rollback(RollbackRequest)
+    case upgrade(UpgradeRequest)
     /// `/approve JOB`
     case approve(jobID: Int64)
     /// `/deny JOB [reason]`
@@ -31,6 +32,7 @@ public enum SlashCommandParser {
         *Coxswain commands*
         • `/rollback RELEASE [REVISION] [REASON…]` — roll back, validated. `/rollback llama-2-7b-production 3 pods OOM`
         • `/rollback RELEASE --emergency REASON` — break-glass for on-call, no approval. `/rollback llama-2-7b-production --emergency error rate 40%`
+        • `/upgrade RELEASE VERSION [REASON…]` — upgrade to a chart version, validated. `/upgrade llama-2-7b-staging 0.3.0`
         • `/approve JOB` · `/deny JOB [REASON…]` — decide on a production change. `/approve 12`
         • `/cancel JOB` — before it starts, or between steps. `/cancel 12`
         • `/ack JOB` — acknowledge a break-glass rollback. `/ack 12`
@@ -42,11 +44,12 @@ public enum SlashCommandParser {
         """
 
     /// The commands Coxswain answers, by their slash name.
-    public static let known = ["/rollback", "/approve", "/deny", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs", "/coxswain"]
+    public static let known = ["/rollback", "/upgrade", "/approve", "/deny", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs", "/coxswain"]
 
     public static func parse(command: String, text: String) -> Result<SlashCommand, CommandError> {
         switch command {
         case "/rollback": return RollbackCommand.parse(text).map { $0 }
+        case "/upgrade": return UpgradeCommand.parse(text)
         case "/approve", "/deny", "/cancel", "/ack": return JobCommand.parse(command: command, text: text)
         case "/history", "/status", "/releases", "/jobs": return QueryCommand.parse(command: command, text: text)
         case "/coxswain": return .success(.help(overview))

@@ -42,6 +42,8 @@ private struct RawConfiguration: Decodable {
         var approvals: Int?
         var approval_ttl: String?
         var channels: [String]?
+        var release_channels: [String]?
+        var promotion_after: String?
     }
     struct Role: Decodable {
         var grants: [String]
@@ -56,6 +58,10 @@ private struct RawConfiguration: Decodable {
         var namespace: String?
         var ready_endpoint: Bool?
         var completion_slo: String?
+        var kind: String?
+        var chart: String?
+        var values: [String]?
+        var deployment: String?
     }
 
     var server: Server?
@@ -110,7 +116,29 @@ private struct RawConfiguration: Decodable {
             for channel in env.channels ?? [] where !Validation.isSlackID(channel) {
                 throw fail("environments.\(name).channels", "must list Slack channel ids such as C0OPS, got \"\(channel)\"")
             }
-            envs[name] = .init(name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels)
+            var releaseChannels: Set<ReleaseChannel>?
+            if let names = env.release_channels {
+                releaseChannels = []
+                for channelName in names {
+                    guard let channel = ReleaseChannel(rawValue: channelName) else {
+                        throw fail("environments.\(name).release_channels", "unknown channel \"\(channelName)\"; known: versioned, nightly, latest")
+                    }
+                    releaseChannels?.insert(channel)
+                }
+            }
+            envs[name] = .init(name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels,
+                               releaseChannels: releaseChannels, promotionAfter: env.promotion_after)
+        }
+
+        // Production is promoted from staging by default, when there is a staging.
+        if var production = envs["production"], production.promotionAfter == nil, environments["production"]?.promotion_after == nil, envs["staging"] != nil {
+            production.promotionAfter = "staging"
+            envs["production"] = production
+        }
+        for env in envs.values {
+            if let after = env.promotionAfter, envs[after] == nil || after == env.name {
+                throw fail("environments.\(env.name).promotion_after", "\"\(after)\" is not another environment: \(envs.keys.sorted().joined(separator: ", "))")
+            }
         }
 
         var rels: [String: CoxswainConfiguration.Release] = [:]
@@ -135,8 +163,29 @@ private struct RawConfiguration: Decodable {
                 }
                 slo = parsed
             }
-            rels[name] = .init(name: name, model: rel.model, environment: rel.environment, namespace: namespace,
-                               endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
+            var release = CoxswainConfiguration.Release(name: name, model: rel.model, environment: rel.environment, namespace: namespace,
+                                                        endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
+            if let kindName = rel.kind {
+                guard let kind = CoxswainConfiguration.ReleaseKind(rawValue: kindName) else {
+                    throw fail("\(key).kind", "must be helm or deployment, got \"\(kindName)\"")
+                }
+                release.kind = kind
+            }
+            if let chart = rel.chart {
+                guard !chart.isEmpty, !chart.hasPrefix("-"), !chart.contains(where: \.isWhitespace) else {
+                    throw fail("\(key).chart", "must be a chart reference such as oci://ghcr.io/vllm-project/charts/semantic-router, got \"\(chart)\"")
+                }
+                release.chart = chart
+            }
+            for file in rel.values ?? [] where file.isEmpty || file.hasPrefix("-") {
+                throw fail("\(key).values", "must list values files such as values-production.yaml, got \"\(file)\"")
+            }
+            release.valuesFiles = rel.values ?? []
+            if let deployment = rel.deployment {
+                guard Validation.isDNSLabel(deployment, maxLength: 253) else { throw fail("\(key).deployment", "must be a Deployment name, got \"\(deployment)\"") }
+                release.deploymentName = deployment
+            }
+            rels[name] = release
         }
 
         var roleMap: [String: CoxswainConfiguration.Role] = [:]

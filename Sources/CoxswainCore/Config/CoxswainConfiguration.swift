@@ -31,10 +31,15 @@ public struct CoxswainConfiguration: Sendable {
         public var approvalTTL: GoDuration
         /// Channels commands for this environment are accepted from; nil means any.
         public var channels: [String]?
+        /// Which release channels `/upgrade` accepts here.
+        public var releaseChannels: Set<ReleaseChannel>
+        /// The environment a version must have been validated in first (production: staging).
+        public var promotionAfter: String?
 
         public init(name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
-                    channels: [String]? = nil) {
+                    channels: [String]? = nil, releaseChannels: Set<ReleaseChannel>? = nil, promotionAfter: String? = nil) {
             self.name = name; self.namespace = namespace; self.approvals = approvals; self.approvalTTL = approvalTTL; self.channels = channels
+            self.releaseChannels = releaseChannels ?? ReleaseChannel.defaults(forEnvironment: name); self.promotionAfter = promotionAfter
         }
     }
     /// What a role lets its members do, and where.
@@ -54,8 +59,17 @@ public struct CoxswainConfiguration: Sendable {
         /// How long the break-glass path watches pods and health before giving up.
         public var watchTimeout: GoDuration
     }
+    public enum ReleaseKind: String, Sendable, Equatable { case helm, deployment }
     public struct Release: Sendable, Equatable {
         public var name: String
+        /// `helm` (the default) or `deployment`: a plain Deployment rolled back with `kubectl rollout undo`.
+        public var kind: ReleaseKind = .helm
+        /// The chart `/upgrade` installs, e.g. oci://ghcr.io/vllm-project/charts/semantic-router.
+        public var chart: String?
+        /// Values files passed as `-f FILE` on upgrade (pinning image tags).
+        public var valuesFiles: [String] = []
+        /// For `kind: deployment`: the Deployment's name (default: the release name).
+        public var deploymentName: String?
         public var model: String
         public var environment: String
         public var namespace: String

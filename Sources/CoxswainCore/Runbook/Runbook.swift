@@ -2,7 +2,11 @@ import Foundation
 
 /// One action a runbook step can name. The worker knows how to run each one.
 public enum RunbookAction: String, Sendable, CaseIterable, Codable {
+    case versionPolicy = "version.policy"
+    case promotionGate = "promotion.gate"
     case helmHistory = "helm.history"
+    case chartExists = "chart.exists"
+    case helmUpgrade = "helm.upgrade"
     case confirm
     case registryDisable = "registry.disable"
     case helmRollback = "helm.rollback"
@@ -12,19 +16,22 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     case registryEnable = "registry.enable"
     case verify
 
+    /// Actions that only read and decide; they may come before the history step.
+    public var isCheckOnly: Bool { self == .versionPolicy || self == .promotionGate }
+
     /// The settings a step with this action may carry, and which of them it must carry.
     var allowedKeys: Set<String> {
         switch self {
         case .helmHistory: return ["max"]
-        case .helmRollback, .podsWait: return ["timeout"]
-        case .probeHealth: return ["timeout"]
+        case .helmRollback, .helmUpgrade, .podsWait: return ["timeout"]
+        case .probeHealth, .chartExists: return ["timeout"]
         case .probeCompletion: return ["slo", "prompt", "max_tokens"]
-        case .confirm, .registryDisable, .registryEnable, .verify: return []
+        case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate: return []
         }
     }
     var requiredKeys: Set<String> {
         switch self {
-        case .helmRollback, .podsWait: return ["timeout"]
+        case .helmRollback, .helmUpgrade, .podsWait: return ["timeout"]
         default: return []
         }
     }

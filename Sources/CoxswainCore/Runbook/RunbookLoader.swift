@@ -78,7 +78,13 @@ public enum RunbookLoader {
     /// The order the seed's procedure depends on.
     private static func checkOrder(_ steps: [RunbookStep], fail: (String?, String) -> RunbookError) throws {
         func position(_ action: RunbookAction) -> Int? { steps.firstIndex { $0.action == action } }
-        guard position(.helmHistory) == 0 else { throw fail(nil, "the first step must be helm.history: it decides the target before anything is touched") }
+        // Only read-only checks may precede the history step, which decides the plan.
+        guard let history = position(.helmHistory), steps[..<history].allSatisfy(\.action.isCheckOnly) else {
+            throw fail(nil, "the first step must be helm.history (only version.policy and promotion.gate may come before it): it decides the target before anything is touched")
+        }
+        if position(.helmRollback) != nil && position(.helmUpgrade) != nil {
+            throw fail(nil, "a runbook either rolls back (helm.rollback) or upgrades (helm.upgrade), not both")
+        }
         if let rollback = position(.helmRollback), let disable = position(.registryDisable), disable > rollback {
             throw fail(nil, "registry.disable must come before helm.rollback: traffic must stop before the release changes")
         }

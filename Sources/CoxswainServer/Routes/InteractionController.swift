@@ -11,6 +11,7 @@ struct InteractionController: Sendable {
     let dependencies: ServerDependencies
     let verifier: SlackRequestVerifier
     let decisions: JobDecisions
+    let intake: ChangeIntake
     let userGroups: UserGroupDirectory
     let notifierSignal: WorkSignal
 
@@ -40,6 +41,17 @@ struct InteractionController: Sendable {
         case "acknowledge":
             guard let jobID = Int64(action.value) else { reply = "This button carries no job; use `/ack JOB`."; break }
             reply = try await decisions.decide(.acknowledge, jobID: jobID, user: action.userID, groups: groups, channel: nil, shownPlanKey: nil)
+        case "rollback":
+            // "Roll back to revision N" after a failed upgrade: a new /rollback job by the
+            // clicker, with the same permission checks and approvals as a typed one.
+            let parts = action.value.split(separator: ":").map(String.init)
+            guard parts.count == 3, let failedJob = Int64(parts[0]), let revision = Int(parts[2]), Validation.isReleaseName(parts[1]),
+                  let channel = action.channelID else { reply = "This button carries no usable rollback target."; break }
+            let origin = RequestOrigin(userID: action.userID, channelID: channel, responseURL: action.responseURL,
+                                       requestKey: "slack:rollback-button:\(failedJob):\(revision):\(action.userID)",
+                                       text: "\(parts[1]) \(revision) (button after failed job #\(failedJob))")
+            reply = try await intake.accept(.rollback(RollbackRequest(release: parts[1], revision: revision, reason: "after failed job #\(failedJob)")),
+                                            origin: origin, groups: groups)
         default:
             reply = "Coxswain does not know the button `\(action.actionID)`."
         }

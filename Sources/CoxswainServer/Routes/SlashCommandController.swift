@@ -11,7 +11,7 @@ import Logging
 struct SlashCommandController: Sendable {
     let dependencies: ServerDependencies
     let verifier: SlackRequestVerifier
-    let intake: RollbackIntake
+    let intake: ChangeIntake
     let decisions: JobDecisions
     let userGroups: UserGroupDirectory
     let queries: ReadOnlyQueries
@@ -40,7 +40,10 @@ struct SlashCommandController: Sendable {
         switch SlashCommandParser.parse(command: command.command, text: command.text) {
         case .failure(let error): text = error.message
         case .success(.help(let help)): text = help
-        case .success(.rollback(let rollback)): text = try await intake.accept(rollback, from: command, groups: groups, body: body)
+        case .success(.rollback(let rollback)):
+            text = try await intake.accept(.rollback(rollback), origin: Self.origin(command, body), groups: groups)
+        case .success(.upgrade(let upgrade)):
+            text = try await intake.accept(.upgrade(upgrade), origin: Self.origin(command, body), groups: groups)
         case .success(.approve(let id)):
             text = try await decisions.decide(.approve, jobID: id, user: command.userID, groups: groups, channel: command.channelID, shownPlanKey: nil)
         case .success(.deny(let id, let reason)):
@@ -57,6 +60,11 @@ struct SlashCommandController: Sendable {
                             : "Coxswain is answering many questions right now; try again in a few seconds."
         }
         return Self.ephemeral(text)
+    }
+
+    static func origin(_ command: SlackSlashCommand, _ body: Data) -> RequestOrigin {
+        RequestOrigin(userID: command.userID, channelID: command.channelID, responseURL: command.responseURL,
+                      requestKey: command.idempotencyKey(rawBody: body), text: command.text)
     }
 
     static func ephemeral(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

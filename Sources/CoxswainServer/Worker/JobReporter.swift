@@ -6,12 +6,17 @@ import CoxswainChat
 /// Builds what the channel is told about a job from what the store holds about it: the
 /// live message, thread details, the requester's ephemeral notes and the audit-channel line.
 struct JobReporter: Sendable {
-    let runbook: Runbook
+    let runbooks: @Sendable (String) -> Runbook
     let auditChannel: String?
+
+    init(dependencies: ServerDependencies) {
+        self.runbooks = { [dependencies] in dependencies.runbook(for: $0) }
+        self.auditChannel = dependencies.configuration.slack.auditChannel
+    }
 
     func progress(job: JobRecord, steps: [JobStepRecord], summary: [String] = []) -> JobProgress {
         let byPosition = Dictionary(uniqueKeysWithValues: steps.map { ($0.position, $0) })
-        let rows = runbook.steps.enumerated().map { index, step -> JobProgress.Step in
+        let rows = runbooks(job.command).steps.enumerated().map { index, step -> JobProgress.Step in
             guard let record = byPosition[index] else { return .init(title: step.title, status: nil) }
             return .init(title: record.title, status: record.status, durationMilliseconds: record.durationMilliseconds, note: record.note)
         }
@@ -34,6 +39,21 @@ struct JobReporter: Sendable {
     func liveUpdate(job: JobRecord, steps: [JobStepRecord], summary: [String] = []) -> OutgoingDraft {
         let rendered = SlackMessageRenderer.liveMessage(progress(job: job, steps: steps, summary: summary))
         return OutgoingDraft(kind: .updateLive, channel: job.channelID, text: rendered.text, blocksJSON: rendered.blocksJSON)
+    }
+
+    /// After a failed upgrade: one click starts a `/rollback` to the revision deployed before
+    /// it (a new job, subject to the same permissions and approvals).
+    func rollbackOffer(job: JobRecord, plan: RollbackPlan) -> OutgoingDraft {
+        let revision = plan.from.revision
+        let text = "↩️ Upgrade job #\(job.id ?? 0) failed after `helm upgrade` started. Roll `\(job.release)` back to revision \(revision) (\(plan.from.chart), app \(plan.from.appVersion))? Or `/rollback \(job.release) \(revision)`."
+        let blocks: [[String: Any]] = [
+            ["type": "section", "text": ["type": "mrkdwn", "text": text]],
+            ["type": "actions", "block_id": "rollback-\(job.id ?? 0)", "elements": [
+                ["type": "button", "action_id": "rollback", "style": "danger", "value": "\(job.id ?? 0):\(job.release):\(revision)",
+                 "text": ["type": "plain_text", "text": "Roll back to revision \(revision)"]],
+            ]],
+        ]
+        return OutgoingDraft(kind: .post, channel: job.channelID, text: text, blocksJSON: ApprovalMessages.json(blocks))
     }
 
     func threadDetail(job: JobRecord, title: String, body: String) -> OutgoingDraft {

@@ -19,14 +19,14 @@ public struct JobWorker: Service {
     }
 
     public func run() async throws {
-        let reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: dependencies.configuration.slack.auditChannel)
+        let reporter = JobReporter(dependencies: dependencies)
         let interrupted = try await dependencies.database.interruptRunningJobs(now: dependencies.now()) { job, steps in
             reporter.interruption(job: job, steps: steps)
         }
         for job in interrupted { dependencies.logger.warning("job \(job.id ?? 0) (\(job.release)) was interrupted by a restart; marked interrupted") }
         if !interrupted.isEmpty { notifierSignal.signal() }
 
-        let runner = RollbackJobRunner(dependencies: dependencies)
+        let runner = JobRunner(dependencies: dependencies)
         let slots = Slots(limit: dependencies.configuration.worker.maxConcurrentJobs)
         let housekeeping = Housekeeping(dependencies: dependencies, reporter: reporter, approvalMessages: runner.approvalMessages)
         await withDiscardingTaskGroup { group in

@@ -24,9 +24,11 @@ struct StepOutcome: Sendable {
     }
 }
 
-/// What a rollback job has learned so far, carried from step to step.
-struct RollbackRunState: Sendable {
+/// What a job has learned so far, carried from step to step.
+struct RunState: Sendable {
     var plan: RollbackPlan?
     var registryDisabled = false
     var validation: [String] = []
+    /// `helm upgrade` ran (even if it failed): the release may have changed.
+    var upgradeStarted = false
 }

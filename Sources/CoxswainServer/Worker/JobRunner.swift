@@ -7,16 +7,16 @@ import Logging
 /// Runs one `/rollback` job through its runbook, the automated procedure of the seed's
 /// rollback workflow. After every step the result, the live-message update, the thread
 /// details and the audit entry are written in one transaction before anything else runs.
-struct RollbackJobRunner: Sendable {
+struct JobRunner: Sendable {
     let dependencies: ServerDependencies
     let reporter: JobReporter
-    let actions: RollbackActions
+    let actions: RunbookActions
     let approvalMessages: ApprovalMessages
 
     init(dependencies: ServerDependencies) {
         self.dependencies = dependencies
-        self.reporter = JobReporter(runbook: dependencies.rollbackRunbook, auditChannel: dependencies.configuration.slack.auditChannel)
-        self.actions = RollbackActions(dependencies: dependencies)
+        self.reporter = JobReporter(dependencies: dependencies)
+        self.actions = RunbookActions(dependencies: dependencies)
         self.approvalMessages = ApprovalMessages(policy: AccessPolicy(configuration: dependencies.configuration),
                                                  environments: dependencies.configuration.environments)
     }
@@ -45,9 +45,9 @@ struct RollbackJobRunner: Sendable {
         let started = clock.now
         var job = initial
         var steps: [JobStepRecord] = []
-        var state = RollbackRunState()
+        var state = RunState()
 
-        for (position, step) in dependencies.rollbackRunbook.steps.enumerated() {
+        for (position, step) in dependencies.runbook(for: initial.command).steps.enumerated() {
             // A cancellation takes effect between steps, never inside a helm call.
             if position > 0, let by = try await database.job(id: jobID)?.cancelRequestedBy {
                 let total = (clock.now - started).milliseconds
@@ -90,8 +90,11 @@ struct RollbackJobRunner: Sendable {
 
             if outcome.status == .failed {
                 let total = (clock.now - started).milliseconds
+                var extra: [OutgoingDraft] = []
+                if state.upgradeStarted, let plan = state.plan { extra.append(reporter.rollbackOffer(job: job, plan: plan)) }
                 try await finish(job: job, steps: steps, state: .failed, outcome: "failed at \(step.title): \(outcome.failure?.what ?? "")",
-                                 summary: failureSummary(step: step, outcome: outcome, release: release, state: state, totalMilliseconds: total))
+                                 summary: failureSummary(step: step, outcome: outcome, release: release, state: state, totalMilliseconds: total),
+                                 extra: extra)
                 return
             }
         }
@@ -129,7 +132,7 @@ struct RollbackJobRunner: Sendable {
     }
 
     private func cancelSummary(by user: String, release: CoxswainConfiguration.Release, steps: [JobStepRecord],
-                               state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+                               state: RunState, totalMilliseconds: Int) -> [String] {
         let rolledBack = steps.contains { $0.action == RunbookAction.helmRollback.rawValue && $0.status == .succeeded }
         var lines = ["*Result:* cancelled by <@\(user)> after step “\(steps.last?.title ?? "none")”."]
         if rolledBack, let plan = state.plan {
@@ -144,18 +147,21 @@ struct RollbackJobRunner: Sendable {
         return lines
     }
 
-    private func finish(job: JobRecord, steps: [JobStepRecord], state: JobState, outcome: String, summary: [String]) async throws {
+    private func finish(job: JobRecord, steps: [JobStepRecord], state: JobState, outcome: String, summary: [String],
+                        extra: [OutgoingDraft] = []) async throws {
         var finalJob = job
         finalJob.state = state
-        var messages = [reporter.liveUpdate(job: finalJob, steps: steps, summary: summary)]
+        var messages = [reporter.liveUpdate(job: finalJob, steps: steps, summary: summary)] + extra
         if let line = reporter.auditChannelLine(job: finalJob, steps: steps, outcome: outcome) { messages.append(line) }
         try await database.finishJob(jobID: job.id!, state: state, outcome: outcome, now: now, messages: messages,
                                      audit: [AuditDraft(actor: "coxswain", event: "job.\(state.rawValue)", detail: outcome)])
     }
 
-    private func successSummary(release: CoxswainConfiguration.Release, state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+    private func successSummary(release: CoxswainConfiguration.Release, state: RunState, totalMilliseconds: Int) -> [String] {
         var lines: [String] = []
-        if let plan = state.plan {
+        if let plan = state.plan, let version = plan.targetVersion {
+            lines.append("*Result:* upgraded `\(release.name)` from \(plan.from.summary) to chart version \(version); helm recorded it as revision \(plan.from.revision + 1).")
+        } else if let plan = state.plan {
             lines.append("*Result:* rolled back `\(release.name)` from \(plan.from.summary) to \(plan.to.summary); helm recorded it as revision \(plan.from.revision + 1).")
         }
         if !state.validation.isEmpty { lines.append("*Validation:* " + state.validation.joined(separator: " · ")) }
@@ -164,12 +170,15 @@ struct RollbackJobRunner: Sendable {
     }
 
     private func failureSummary(step: RunbookStep, outcome: StepOutcome, release: CoxswainConfiguration.Release,
-                                state: RollbackRunState, totalMilliseconds: Int) -> [String] {
+                                state: RunState, totalMilliseconds: Int) -> [String] {
         var lines = ["*Result:* failed at step “\(step.title)”: \(outcome.failure?.what ?? "see the thread")"]
         if let hint = outcome.failure?.hint { lines.append("*What to check:* \(hint)") }
+        if state.upgradeStarted {
+            lines.append("*Release:* `helm upgrade` ran, so the release may be at a failed revision; the button below rolls it back to revision \(state.plan?.from.revision ?? 0).")
+        }
         if state.registryDisabled {
             lines.append("*Registry:* `\(release.model)` stays *disabled* in \(release.environment) so no traffic is routed to an unhealthy deployment. Once it is healthy: `coxswain registry enable --model-name \(release.model) --environment \(release.environment)`.")
-        } else {
+        } else if !state.upgradeStarted {
             lines.append("*Registry:* unchanged; the release was not touched.")
         }
         if !state.validation.isEmpty { lines.append("*Validation so far:* " + state.validation.joined(separator: " · ")) }

@@ -5,11 +5,11 @@ import CoxswainCluster
 
 /// What each runbook action does against the cluster, the model endpoint and the registry.
 /// Each returns a `StepOutcome`; none throws, because every failure is something to report.
-struct RollbackActions: Sendable {
+struct RunbookActions: Sendable {
     let dependencies: ServerDependencies
     let probe = ModelEndpointProbe()
 
-    func perform(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    func perform(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         switch step.action {
         case .helmHistory: return await history(step, job: job, release: release, state: &state)
         case .confirm: return confirm(job: job, release: release, state: state)
@@ -23,10 +23,14 @@ struct RollbackActions: Sendable {
         case .probeCompletion: return await completion(step, release: release, state: &state)
         case .registryEnable: return await setRegistry(.ready, job: job, release: release, state: &state)
         case .verify: return await verify(release: release, state: &state)
+        case .versionPolicy: return versionPolicy(job: job, release: release)
+        case .promotionGate: return await promotionGate(job: job, release: release)
+        case .chartExists: return await chartExists(step, job: job, release: release)
+        case .helmUpgrade: return await upgrade(step, job: job, release: release, state: &state)
         }
     }
 
-    private func history(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func history(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         let revisions: [HelmRevision]
         let output: ProcessOutput
         do {
@@ -40,17 +44,23 @@ struct RollbackActions: Sendable {
             return clusterFailure(error, hint: Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace))
         }
         let table = Self.historyTable(revisions)
-        switch RollbackPlanner.plan(release: release.name, history: revisions, requested: job.requestedRevision) {
+        let decided: Result<RollbackPlan, RollbackRefusal>
+        if job.command == "/upgrade", let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) {
+            decided = UpgradePlanner.plan(release: release.name, history: revisions, chartName: Self.chartName(release), version: version)
+        } else {
+            decided = RollbackPlanner.plan(release: release.name, history: revisions, requested: job.requestedRevision)
+        }
+        switch decided {
         case .failure(let refusal):
             return .failed(refusal.message, hint: nil, note: "refused", details: [("helm history", table)], audit: "\(output.commandLine): \(refusal.message)")
         case .success(let plan):
             state.plan = plan
-            return .succeeded(plan.shortText, audit: "\(output.commandLine): \(revisions.count) revisions; target \(plan.to.revision)",
+            return .succeeded(plan.shortText, audit: "\(output.commandLine): \(revisions.count) revisions; plan \(plan.shortText)",
                               details: [("helm history", table)])
         }
     }
 
-    private func confirm(job: JobRecord, release: CoxswainConfiguration.Release, state: RollbackRunState) -> StepOutcome {
+    func confirm(job: JobRecord, release: CoxswainConfiguration.Release, state: RunState) -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         let line = "\(job.command.dropFirst()) \(release.name) (\(release.environment), ns \(release.namespace)): \(plan.shortText)"
         var outcome = StepOutcome.succeeded("from \(plan.from.summary) to \(plan.to.summary)", audit: "plan confirmed: \(line)")
@@ -58,7 +68,11 @@ struct RollbackActions: Sendable {
         return outcome
     }
 
-    private func setRegistry(_ status: RegistryEntry.Status, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    static func chartName(_ release: CoxswainConfiguration.Release) -> String {
+        release.chart.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? release.name
+    }
+
+    private func setRegistry(_ status: RegistryEntry.Status, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         do {
             try await dependencies.database.setRegistryStatus(
                 model: release.model, environment: release.environment, status: status, actor: "coxswain", jobID: job.id,
@@ -71,7 +85,7 @@ struct RollbackActions: Sendable {
         return .succeeded("\(release.model) \(word) in \(release.environment)", audit: "registry: \(release.model) in \(release.environment) -> \(word)")
     }
 
-    private func rollback(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: RollbackRunState) async -> StepOutcome {
+    private func rollback(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: RunState) async -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         do {
             // Break-glass does not wait inside helm: the next steps watch pods and health.
@@ -90,7 +104,7 @@ struct RollbackActions: Sendable {
         }
     }
 
-    private func waitForPods(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func waitForPods(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         let timeout = emergency ? dependencies.configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
@@ -121,7 +135,7 @@ struct RollbackActions: Sendable {
         return .succeeded(summary, audit: "\(waitOutput?.commandLine ?? "kubectl wait"): \(summary)", details: details)
     }
 
-    private func health(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func health(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         guard emergency else { return await healthOnce(step, release: release, state: &state) }
         // Break-glass watches health until it passes or the watch timeout runs out.
         let deadline = ContinuousClock.now + dependencies.configuration.emergency.watchTimeout.duration
@@ -136,7 +150,7 @@ struct RollbackActions: Sendable {
         }
     }
 
-    private func healthOnce(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func healthOnce(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         let timeout = (step.timeout ?? GoDuration(milliseconds: 10_000)).duration
         var paths = ["/health"]
         if release.hasReadyEndpoint { paths.append("/ready") }
@@ -162,7 +176,7 @@ struct RollbackActions: Sendable {
                           details: [("probes", notes.map { "GET \(release.endpoint.absoluteString)\($0)" }.joined(separator: "\n"))])
     }
 
-    private func completion(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func completion(_ step: RunbookStep, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         let slo = release.completionSLO ?? step.slo ?? GoDuration(milliseconds: 3000)
         let prompt = step.prompt ?? "Hello, how are you?"
         do {
@@ -191,7 +205,7 @@ struct RollbackActions: Sendable {
         }
     }
 
-    private func verify(release: CoxswainConfiguration.Release, state: inout RollbackRunState) async -> StepOutcome {
+    private func verify(release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: nil) }
         let expected = plan.from.revision + 1
         do {
@@ -233,7 +247,7 @@ struct RollbackActions: Sendable {
         "Check whether the pods are ready: `kubectl get pods -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace)`; if they are stuck Not Ready, the previous version is failing too."
     }
 
-    private func clusterFailure(_ error: ClusterFailure, hint: String?) -> StepOutcome {
+    func clusterFailure(_ error: ClusterFailure, hint: String?) -> StepOutcome {
         let details = error.output.map { [("\($0.argv.first ?? "") output", Self.excerpt($0))] } ?? []
         return .failed(error.message, hint: hint, details: details, audit: "\(error.output?.commandLine ?? "call"): \(error.message)")
     }

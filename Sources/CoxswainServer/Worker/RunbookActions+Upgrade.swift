@@ -1,0 +1,106 @@
+import Foundation
+import CoxswainCore
+import CoxswainStore
+import CoxswainCluster
+
+/// The upgrade runbook's own actions: release channels, the promotion gate, the chart
+/// check and `helm upgrade` itself, with the seed's troubleshooting for each helm text.
+extension RunbookActions {
+    func versionPolicy(job: JobRecord, release: CoxswainConfiguration.Release) -> StepOutcome {
+        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else {
+            return .failed("the job carries no usable version", hint: nil)
+        }
+        let accepted = dependencies.configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
+        guard accepted.contains(version.channel) else {
+            let list = ReleaseChannel.allCases.filter(accepted.contains).map(\.rawValue).joined(separator: ", ")
+            return .failed("`\(version.raw)` is a \(version.channel.rawValue) build; `\(release.environment)` accepts \(list) only.",
+                           hint: "Use a versioned tag (immutable) such as `0.3.0`: find the newest on the project's GitHub Releases page, or list chart versions with `oras repo tags \(release.chart?.replacingOccurrences(of: "oci://", with: "") ?? "CHART")`.",
+                           note: "\(version.channel.rawValue) refused", audit: "version \(version.raw) (\(version.channel.rawValue)) refused in \(release.environment): accepts \(list)")
+        }
+        return .succeeded("\(version.raw): \(version.channel.rawValue)", audit: "version \(version.raw) is \(version.channel.rawValue), accepted in \(release.environment)")
+    }
+
+    func promotionGate(job: JobRecord, release: CoxswainConfiguration.Release) async -> StepOutcome {
+        let configuration = dependencies.configuration
+        guard let after = configuration.environments[release.environment]?.promotionAfter else {
+            return .succeeded("no gate in \(release.environment)", audit: "\(release.environment) has no promotion gate")
+        }
+        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
+        let missing = await promotionProblem(version: version, model: release.model, previous: after)
+        guard let missing else {
+            return .succeeded("\(version.display) validated in \(after)", audit: "promotion gate passed: \(version.display) deployed and validated in \(after)")
+        }
+        if job.overridePromotion {
+            return .succeeded("overridden by <@\(job.requestedBy)>", audit: "promotion gate overridden by \(job.requestedBy): \(job.reason ?? "") (was: \(missing))")
+        }
+        return .failed("promotion gate: \(missing)",
+                       hint: "Upgrade `\(after)` first with `/upgrade RELEASE \(version.raw)` and let it validate; an approver may override with `--override-promotion REASON`.",
+                       note: "not promoted", audit: "promotion gate refused: \(missing)")
+    }
+
+    /// What is missing before `version` may go past `previous`, or nil when nothing is.
+    private func promotionProblem(version: UpgradeVersion, model: String, previous: String) async -> String? {
+        guard let source = dependencies.configuration.releases.values.first(where: { $0.model == model && $0.environment == previous }) else {
+            return "no release of `\(model)` is configured in `\(previous)` to promote from"
+        }
+        do {
+            let (status, _) = try await dependencies.helm.status(release: source.name, namespace: source.namespace)
+            guard status.chart?.metadata?.version == version.display, status.info.status == "deployed" else {
+                return "`\(source.name)` in \(previous) runs chart version \(status.chart?.metadata?.version ?? "?") (\(status.info.status)), not \(version.display)"
+            }
+        } catch {
+            return "could not read `\(source.name)` in \(previous): \(error.message)"
+        }
+        guard (try? await dependencies.database.hasValidatedUpgrade(release: source.name, version: version.display)) != nil else {
+            return "no Coxswain job validated \(version.display) on `\(source.name)` in \(previous)"
+        }
+        return nil
+    }
+
+    func chartExists(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release) async -> StepOutcome {
+        guard let chart = release.chart else {
+            return .failed("`\(release.name)` has no `chart:` in the configuration", hint: "Add the chart reference, e.g. chart: oci://ghcr.io/vllm-project/charts/semantic-router")
+        }
+        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
+        do {
+            let output = try await dependencies.helm.showChart(chart, version: version.chartVersion, timeout: step.timeout ?? GoDuration(milliseconds: 60_000))
+            let appVersion = output.stdout.split(separator: "\n").first { $0.hasPrefix("appVersion:") }.map { $0.dropFirst("appVersion:".count).trimmingCharacters(in: .whitespaces) }
+            return .succeeded("\(chart) \(version.display)\(appVersion.map { ", app \($0)" } ?? "")", audit: "\(output.commandLine): exit 0")
+        } catch {
+            if error.kind == .chartNotFound {
+                return .failed("chart version not found: \(chart) has no version \(version.display) (\(error.message))",
+                               hint: "Check it exists: `helm show chart \(chart) --version \(version.display)`; list versions with `oras repo tags \(chart.replacingOccurrences(of: "oci://", with: ""))`. The release is untouched.",
+                               note: "version not found", audit: "\(error.output?.commandLine ?? "helm show chart"): \(error.message)")
+            }
+            return clusterFailure(error, hint: "helm could not read the chart; the release is untouched.")
+        }
+    }
+
+    func upgrade(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
+        guard let chart = release.chart, let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else {
+            return .failed("no chart or version to upgrade to", hint: nil)
+        }
+        state.upgradeStarted = true
+        do {
+            let output = try await dependencies.helm.upgrade(release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
+                                                             valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
+            return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [("helm output", Self.excerpt(output))])
+        } catch {
+            let ns = release.namespace, name = release.name
+            let hint: String
+            switch error.kind {
+            case .operationInProgress:
+                hint = "Another helm operation left `\(name)` in a pending state. A rollback clears it: `/rollback \(name)` (or the button below), then upgrade again."
+            case .noDeployedReleases:
+                hint = "`\(name)` has no deployed revision to upgrade (the first install failed?). Check `helm history \(name) -n \(ns)`; the seed's path is a fresh `helm install` of the last known good version."
+            case .timedOut:
+                hint = "helm marked the new revision failed after `--wait` ran out (context deadline exceeded). Check pods with `kubectl describe pod POD -n \(ns)` (ImagePullBackOff: the tag may not exist yet) and roll back while it is fixed."
+            case .chartNotFound:
+                hint = "helm could not fetch \(chart) version \(version.display): check `helm show chart \(chart) --version \(version.display)`."
+            default:
+                hint = "If the release is in a broken state: `helm rollback \(name) -n \(ns) --wait` (the button below does it with validation)."
+            }
+            return clusterFailure(error, hint: hint)
+        }
+    }
+}
