@@ -43,9 +43,9 @@ struct JobReporter: Sendable {
 
     /// After a failed upgrade: one click starts a `/rollback` to the revision deployed before
     /// it (a new job, subject to the same permissions and approvals).
-    func rollbackOffer(job: JobRecord, plan: RollbackPlan) -> OutgoingDraft {
-        let revision = plan.from.revision
-        let text = "↩️ Upgrade job #\(job.id ?? 0) failed after `helm upgrade` started. Roll `\(job.release)` back to revision \(revision) (\(plan.from.chart), app \(plan.from.appVersion))? Or `/rollback \(job.release) \(revision)`."
+    func rollbackOffer(job: JobRecord, target: HelmRevision) -> OutgoingDraft {
+        let revision = target.revision
+        let text = "↩️ Upgrade job #\(job.id ?? 0) failed after `helm upgrade` started. Roll `\(job.release)` back to revision \(revision) (\(target.chart), app \(target.appVersion))? Or `/rollback \(job.release) \(revision)`."
         let blocks: [[String: Any]] = [
             ["type": "section", "text": ["type": "mrkdwn", "text": text]],
             ["type": "actions", "block_id": "rollback-\(job.id ?? 0)", "elements": [

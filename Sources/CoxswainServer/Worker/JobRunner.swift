@@ -91,7 +91,7 @@ struct JobRunner: Sendable {
             if outcome.status == .failed {
                 let total = (clock.now - started).milliseconds
                 var extra: [OutgoingDraft] = []
-                if state.upgradeStarted, let plan = state.plan { extra.append(reporter.rollbackOffer(job: job, plan: plan)) }
+                if state.upgradeStarted, let target = state.lastGoodRevision { extra.append(reporter.rollbackOffer(job: job, target: target)) }
                 try await finish(job: job, steps: steps, state: .failed, outcome: "failed at \(step.title): \(outcome.failure?.what ?? "")",
                                  summary: failureSummary(step: step, outcome: outcome, release: release, state: state, totalMilliseconds: total),
                                  extra: extra)
@@ -174,7 +174,8 @@ struct JobRunner: Sendable {
         var lines = ["*Result:* failed at step “\(step.title)”: \(outcome.failure?.what ?? "see the thread")"]
         if let hint = outcome.failure?.hint { lines.append("*What to check:* \(hint)") }
         if state.upgradeStarted {
-            lines.append("*Release:* `helm upgrade` ran, so the release may be at a failed revision; the button below rolls it back to revision \(state.plan?.from.revision ?? 0).")
+            lines.append("*Release:* `helm upgrade` ran, so the release may be at a failed or pending revision."
+                + (state.lastGoodRevision.map { " The button below rolls it back to revision \($0.revision), the last one deployed successfully." } ?? " No earlier revision was ever deployed successfully, so there is nothing to roll back to."))
         }
         if state.registryDisabled {
             lines.append("*Registry:* `\(release.model)` stays *disabled* in \(release.environment) so no traffic is routed to an unhealthy deployment. Once it is healthy: `coxswain registry enable --model-name \(release.model) --environment \(release.environment)`.")

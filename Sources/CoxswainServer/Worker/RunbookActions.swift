@@ -46,6 +46,7 @@ struct RunbookActions: Sendable {
         let table = Self.historyTable(revisions)
         let decided: Result<RollbackPlan, RollbackRefusal>
         if job.command == "/upgrade", let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) {
+            state.lastGoodRevision = revisions.filter { ["deployed", "superseded"].contains($0.status) }.max { $0.revision < $1.revision }
             decided = UpgradePlanner.plan(release: release.name, history: revisions, chartName: Self.chartName(release), version: version)
         } else {
             decided = RollbackPlanner.plan(release: release.name, history: revisions, requested: job.requestedRevision)

@@ -31,4 +31,7 @@ struct RunState: Sendable {
     var validation: [String] = []
     /// `helm upgrade` ran (even if it failed): the release may have changed.
     var upgradeStarted = false
+    /// For an upgrade: the newest revision that was deployed successfully before it, which a
+    /// failed upgrade offers to roll back to.
+    var lastGoodRevision: HelmRevision?
 }

@@ -35,13 +35,14 @@ struct Harness {
         """
 
     static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
-                                  readTimeout: String = "20s") -> String {
+                                  readTimeout: String = "20s", staging: Bool = false) -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
         cluster: { read_timeout: \(readTimeout) }
         slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT }
         environments:
           development: { namespace: system }
+        \(staging ? "  staging: { namespace: staging }" : "")
           production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(channels.map { ", channels: [\($0.joined(separator: ", "))]" } ?? "") }
         releases:
           llama-2-7b-production:
@@ -49,7 +50,16 @@ struct Harness {
             environment: production
             endpoint: http://127.0.0.1:\(fakePort)/model
             ready_endpoint: true
+            chart: oci://ghcr.io/vllm-project/charts/vllm-deployment
+            values: [values-production.yaml]
         \(completionSLO.map { "    completion_slo: \($0)" } ?? "")
+        \(staging ? """
+          llama-2-7b-staging:
+            model: llama-2-7b
+            environment: staging
+            endpoint: http://127.0.0.1:\(fakePort)/model
+            chart: oci://ghcr.io/vllm-project/charts/vllm-deployment
+        """ : "")
           llama-2-7b-development:
             model: llama-2-7b
             environment: development
@@ -62,14 +72,15 @@ struct Harness {
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
                     clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    readTimeout: String = "20s", staging: Bool = false, _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout), file: "test.yaml")
+            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout, staging: staging), file: "test.yaml")
             let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
+            let upgrade = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/upgrade.yaml").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
@@ -79,7 +90,7 @@ struct Harness {
             var logger = Logger(label: "coxswain-test")
             logger.logLevel = .warning
             let dependencies = ServerDependencies(
-                configuration: configuration, rollbackRunbook: runbook,
+                configuration: configuration, rollbackRunbook: runbook, upgradeRunbook: upgrade,
                 secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken), database: database,
                 now: now,
                 processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
