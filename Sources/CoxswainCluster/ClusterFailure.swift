@@ -41,7 +41,8 @@ public struct ClusterFailure: Error, Sendable, CustomStringConvertible {
             kind = .noDeployedReleases
         } else if text.contains("release: not found") || (text.hasPrefix("Error: release:") && text.hasSuffix("not found")) {
             kind = .releaseNotFound
-        } else if text.range(of: #"release has no \d+ version"#, options: .regularExpression) != nil {
+        } else if text.range(of: #"release has no \d+ version"#, options: .regularExpression) != nil
+                    || text.contains("unable to find specified revision") {
             kind = .revisionMissing
         } else if output.argv.dropFirst().first == "show" || output.argv.dropFirst().first == "upgrade",
                   text.contains("not found") || text.contains("can't get a valid version") {

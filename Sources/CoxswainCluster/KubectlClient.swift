@@ -34,6 +34,43 @@ public struct KubectlClient: Sendable {
         ]), timeout: readTimeout.duration)
     }
 
+    /// `kubectl rollout history deployment/NAME -n NS`: the revision numbers, oldest first,
+    /// read from kubectl's table (`REVISION  CHANGE-CAUSE`).
+    public func rolloutHistory(deployment: String, namespace: String) async throws(ClusterFailure) -> ([HelmRevision], ProcessOutput) {
+        let output = try await ClusterCall.run(runner, program, withContext(["rollout", "history", "deployment/\(deployment)", "-n", namespace]),
+                                               timeout: readTimeout.duration)
+        var revisions: [HelmRevision] = []
+        for line in output.stdout.split(separator: "\n") {
+            let columns = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard let first = columns.first, let number = Int(first) else { continue }
+            let cause = columns.count > 1 ? columns[1].trimmingCharacters(in: .whitespaces) : ""
+            revisions.append(HelmRevision(revision: number, status: "superseded", chart: "deployment/\(deployment)", appVersion: "",
+                                          description: cause == "<none>" ? "" : cause))
+        }
+        guard !revisions.isEmpty else {
+            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "kubectl rollout history printed no revisions")
+        }
+        // Kubernetes keeps no success flag per revision: the newest is the running one and
+        // every earlier one once ran.
+        revisions.sort { $0.revision < $1.revision }
+        revisions[revisions.count - 1].status = "deployed"
+        return (revisions, output)
+    }
+
+    /// `kubectl rollout undo deployment/NAME -n NS [--to-revision=N]`
+    public func rolloutUndo(deployment: String, namespace: String, toRevision: Int?) async throws(ClusterFailure) -> ProcessOutput {
+        var arguments = ["rollout", "undo", "deployment/\(deployment)", "-n", namespace]
+        if let toRevision { arguments.append("--to-revision=\(toRevision)") }
+        return try await ClusterCall.run(runner, program, withContext(arguments), timeout: readTimeout.duration)
+    }
+
+    /// `kubectl rollout status deployment/NAME -n NS --timeout=T`
+    public func rolloutStatus(deployment: String, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(runner, program, withContext([
+            "rollout", "status", "deployment/\(deployment)", "-n", namespace, "--timeout=\(timeout.kubectlForm)",
+        ]), timeout: timeout.duration + .seconds(30))
+    }
+
     /// `kubectl get pods -l app.kubernetes.io/instance=REL -n NS -o json`
     public func pods(release: String, namespace: String) async throws(ClusterFailure) -> (PodReport, ProcessOutput) {
         let output = try await ClusterCall.run(runner, program, withContext([

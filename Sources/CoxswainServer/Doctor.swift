@@ -38,11 +38,12 @@ public struct Doctor: Sendable {
         } catch {
             checks.append(Check(ok: false, name: "kubectl", detail: "\(error)"))
         }
-        let namespaces = Set(dependencies.configuration.releases.values.map(\.namespace)).sorted()
+        let helmReleases = dependencies.configuration.releases.values.filter { $0.kind == .helm }
+        let namespaces = Set(helmReleases.map(\.namespace)).sorted()
         for namespace in namespaces {
             do {
                 let releases = try await dependencies.helm.list(namespace: namespace)
-                let expected = dependencies.configuration.releases.values.filter { $0.namespace == namespace }.map(\.name)
+                let expected = helmReleases.filter { $0.namespace == namespace }.map(\.name)
                 let missing = expected.filter { !releases.contains($0) }.sorted()
                 checks.append(Check(ok: missing.isEmpty, name: "namespace \(namespace)",
                                     detail: missing.isEmpty ? "helm sees \(expected.sorted().joined(separator: ", "))" : "helm does not see \(missing.joined(separator: ", "))"))

@@ -34,7 +34,11 @@ struct RunbookActions: Sendable {
         let revisions: [HelmRevision]
         let output: ProcessOutput
         do {
-            (revisions, output) = try await dependencies.helm.history(release: release.name, namespace: release.namespace, max: step.max ?? 20)
+            if release.kind == .deployment {
+                (revisions, output) = try await dependencies.kubectl.rolloutHistory(deployment: Self.deploymentName(release), namespace: release.namespace)
+            } else {
+                (revisions, output) = try await dependencies.helm.history(release: release.name, namespace: release.namespace, max: step.max ?? 20)
+            }
         } catch {
             if error.kind == .releaseNotFound {
                 let hint = Troubleshooting.releaseNotFound(release: release.name, namespace: release.namespace, known: Array(dependencies.configuration.releases.keys))
@@ -88,6 +92,7 @@ struct RunbookActions: Sendable {
 
     private func rollback(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, state: RunState) async -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
+        if release.kind == .deployment { return await rolloutUndo(release: release, plan: plan) }
         do {
             // Break-glass does not wait inside helm: the next steps watch pods and health.
             let output = try await dependencies.helm.rollback(release: release.name, revision: plan.to.revision, namespace: release.namespace,
@@ -109,8 +114,11 @@ struct RunbookActions: Sendable {
         let timeout = emergency ? dependencies.configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
-        do { waitOutput = try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: timeout) }
-        catch { waitFailure = error }
+        do {
+            waitOutput = release.kind == .deployment
+                ? try await dependencies.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: timeout)
+                : try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: timeout)
+        } catch { waitFailure = error }
 
         // The pod table is worth reading whether or not the wait succeeded.
         let report: PodReport?
@@ -208,6 +216,7 @@ struct RunbookActions: Sendable {
 
     private func verify(release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
         guard let plan = state.plan else { return .failed("no plan was decided", hint: nil) }
+        if release.kind == .deployment { return await verifyDeployment(release: release, state: &state) }
         let expected = plan.from.revision + 1
         do {
             let (status, output) = try await dependencies.helm.status(release: release.name, namespace: release.namespace)

@@ -35,7 +35,7 @@ struct Harness {
         """
 
     static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
-                                  readTimeout: String = "20s", staging: Bool = false) -> String {
+                                  readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false) -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
         cluster: { read_timeout: \(readTimeout) }
@@ -64,6 +64,14 @@ struct Harness {
             model: llama-2-7b
             environment: development
             endpoint: http://127.0.0.1:\(fakePort)/model
+        \(plainDeployment ? """
+          semantic-router-dev:
+            kind: deployment
+            deployment: semantic-router
+            model: semantic-router
+            environment: development
+            endpoint: http://127.0.0.1:\(fakePort)/model
+        """ : "")
         \(access)
         """
     }
@@ -72,13 +80,13 @@ struct Harness {
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
                     clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", staging: Bool = false, _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout, staging: staging), file: "test.yaml")
+            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment), file: "test.yaml")
             let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
             let upgrade = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/upgrade.yaml").path)
             let database = try existing ?? AppDatabase.inMemory()
