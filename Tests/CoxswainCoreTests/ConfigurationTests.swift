@@ -65,7 +65,10 @@ import Testing
         #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timout: 5m\n")?.contains("step 2 (helm.rollback): unknown setting `timout`") == true)
         #expect(problem("  - action: helm.history\n  - action: helm.rollback\n")?.contains("`timeout` is required") == true)
         #expect(problem("  - action: confirm\n  - action: helm.history\n")?.contains("first step must be helm.history") == true)
-        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timeout: 1m\n  - action: registry.disable\n")?.contains("registry.disable must come before helm.rollback") == true)
-        #expect(problem("  - action: helm.history\n  - action: registry.disable\n  - action: registry.enable\n  - action: probe.health\n")?.contains("registry.enable must come after probe.health") == true)
+        #expect(problem("  - action: helm.history\n  - action: confirm\n  - action: helm.rollback\n    timeout: 1m\n  - action: registry.disable\n")?.contains("registry.disable must come before helm.rollback") == true)
+        #expect(problem("  - action: helm.history\n  - action: confirm\n  - action: registry.disable\n  - action: registry.enable\n  - action: probe.health\n")?.contains("registry.enable must come after probe.health") == true)
+        // Without confirm, or with a change before it, the approval gate would be skipped.
+        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timeout: 1m\n")?.contains("confirm must come before helm.rollback") == true)
+        #expect(problem("  - action: helm.history\n  - action: registry.disable\n  - action: confirm\n")?.contains("confirm must come before registry.disable") == true)
     }
 }

@@ -16,6 +16,10 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     case registryEnable = "registry.enable"
     case verify
 
+    /// Actions that change the cluster or the registry. They must come after `confirm`,
+    /// where the approval gate stands.
+    public var isMutating: Bool { [.registryDisable, .helmRollback, .helmUpgrade, .registryEnable].contains(self) }
+
     /// Actions that only read and decide; they may come before the history step.
     public var isCheckOnly: Bool { self == .versionPolicy || self == .promotionGate }
 

@@ -82,6 +82,12 @@ public enum RunbookLoader {
         guard let history = position(.helmHistory), steps[..<history].allSatisfy(\.action.isCheckOnly) else {
             throw fail(nil, "the first step must be helm.history (only version.policy and promotion.gate may come before it): it decides the target before anything is touched")
         }
+        // The approval gate runs right after `confirm`: nothing may change before it.
+        if let firstChange = steps.firstIndex(where: \.action.isMutating) {
+            guard let confirm = position(.confirm), confirm < firstChange else {
+                throw fail(nil, "confirm must come before \(steps[firstChange].action.rawValue): approvals are checked at confirm, before anything changes")
+            }
+        }
         if position(.helmRollback) != nil && position(.helmUpgrade) != nil {
             throw fail(nil, "a runbook either rolls back (helm.rollback) or upgrades (helm.upgrade), not both")
         }
