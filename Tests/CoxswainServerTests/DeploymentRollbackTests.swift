@@ -63,11 +63,17 @@ struct DeploymentRollbackTests {
         }
     }
 
-    @Test("/upgrade refuses a plain Deployment")
-    func noUpgrade() async throws {
+    @Test("/upgrade refuses a plain Deployment; /history and /status read it with kubectl")
+    func noUpgradeAndQueries() async throws {
         try await Harness.run(cluster: Self.cluster(), plainDeployment: true) { h in
             let text = try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade"))
             #expect(text.contains("is a plain Deployment; Coxswain upgrades Helm releases only"))
+            try await h.command(Self.release, command: "/history")
+            let history = try await h.waitForResponse(containing: "History of `\(Self.release)`")
+            #expect(history.contains("deployment/semantic-router"))
+            try await h.command(Self.release, command: "/status")
+            let status = try await h.waitForResponse(containing: "Status of `\(Self.release)`")
+            #expect(status.contains("rollout: deployment \"semantic-router\" successfully rolled out"))
         }
     }
 }

@@ -50,8 +50,14 @@ struct ReadOnlyQueries: Sendable {
     func history(_ name: String) async throws -> String {
         guard let release = configuration.release(named: name) else { return unknownRelease(name) }
         let revisions: [HelmRevision]
-        do { (revisions, _) = try await helm.history(release: name, namespace: release.namespace, max: 20) }
-        catch { return clusterProblem(error, "`helm history \(name) -n \(release.namespace)`") }
+        if release.kind == .deployment {
+            let deployment = release.deploymentName ?? name
+            do { (revisions, _) = try await kubectl.rolloutHistory(deployment: deployment, namespace: release.namespace) }
+            catch { return clusterProblem(error, "`kubectl rollout history deployment/\(deployment) -n \(release.namespace)`") }
+        } else {
+            do { (revisions, _) = try await helm.history(release: name, namespace: release.namespace, max: 20) }
+            catch { return clusterProblem(error, "`helm history \(name) -n \(release.namespace)`") }
+        }
         let jobs = try await dependencies.database.jobsByCreatedRevision(release: name)
         var rows = [["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]]
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {
@@ -65,10 +71,18 @@ struct ReadOnlyQueries: Sendable {
     func status(_ name: String) async throws -> String {
         guard let release = configuration.release(named: name) else { return unknownRelease(name) }
         var lines = ["*Status of `\(name)`* (\(release.environment), ns \(release.namespace))"]
-        do {
-            let (status, _) = try await helm.status(release: name, namespace: release.namespace)
-            lines.append("• helm: revision \(status.version) \(status.info.status) (\(status.chartSummary))")
-        } catch { lines.append("• helm: " + clusterProblem(error, "`helm status`")) }
+        if release.kind == .deployment {
+            let deployment = release.deploymentName ?? name
+            do {
+                let output = try await kubectl.rolloutStatus(deployment: deployment, namespace: release.namespace, timeout: GoDuration(milliseconds: 5_000))
+                lines.append("• rollout: " + output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            } catch { lines.append("• rollout: " + clusterProblem(error, "`kubectl rollout status deployment/\(deployment)`")) }
+        } else {
+            do {
+                let (status, _) = try await helm.status(release: name, namespace: release.namespace)
+                lines.append("• helm: revision \(status.version) \(status.info.status) (\(status.chartSummary))")
+            } catch { lines.append("• helm: " + clusterProblem(error, "`helm status`")) }
+        }
         do {
             let (pods, _) = try await kubectl.pods(release: name, namespace: release.namespace)
             lines.append("• pods: \(pods.summary)")
