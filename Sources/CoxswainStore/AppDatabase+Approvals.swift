@@ -101,7 +101,12 @@ extension AppDatabase {
     /// Expires approval requests older than their environment's TTL.
     public func expireApprovalRequests(now: Date, ttl: @Sendable (String) -> TimeInterval,
                                        messages: @escaping @Sendable (JobRecord, [JobStepRecord]) -> [OutgoingDraft]) async throws -> [JobRecord] {
-        try await writer.write { db in
+        // Most of the time nothing waits for approval: look before taking the write lock.
+        let waiting = try await writer.read { db in
+            try JobRecord.filter(JobRecord.Columns.state == JobState.awaitingApproval.rawValue).fetchAll(db)
+        }
+        guard waiting.contains(where: { job in job.approvalRequestedAt.map { now.timeIntervalSince($0) >= ttl(job.environment) } ?? false }) else { return [] }
+        return try await writer.write { db in
             var expired: [JobRecord] = []
             for var job in try JobRecord.filter(JobRecord.Columns.state == JobState.awaitingApproval.rawValue).fetchAll(db) {
                 guard let since = job.approvalRequestedAt, now.timeIntervalSince(since) >= ttl(job.environment) else { continue }
@@ -171,7 +176,9 @@ extension AppDatabase {
 
     /// Marks the reminder for each due job sent, writing the reminder in the same transaction.
     public func sendDueReminders(now: Date, interval: TimeInterval, messages: @escaping @Sendable (JobRecord) -> [OutgoingDraft]) async throws -> Int {
-        try await writer.write { db in
+        let due = try await unacknowledgedEmergencies().contains { now.timeIntervalSince($0.lastReminderAt ?? $0.createdAt) >= interval }
+        guard due else { return 0 }
+        return try await writer.write { db in
             var sent = 0
             for var job in try JobRecord.filter(Column("emergency") == true && Column("acknowledgedBy") == nil).fetchAll(db) {
                 let last = job.lastReminderAt ?? job.createdAt
