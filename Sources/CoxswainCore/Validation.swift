@@ -27,7 +27,7 @@ public enum Validation {
 
 /// A duration written the way Kubernetes people write it: `300s`, `10m`, `10m0s`, `1h30m`,
 /// `250ms`, `3s`.
-public struct GoDuration: Sendable, Hashable, CustomStringConvertible {
+public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let milliseconds: Int
 
     public init(milliseconds: Int) { self.milliseconds = milliseconds }
@@ -55,6 +55,8 @@ public struct GoDuration: Sendable, Hashable, CustomStringConvertible {
         guard number.isEmpty else { return nil }  // a bare number has no unit
         self.init(seconds: total)
     }
+
+    public static func < (a: GoDuration, b: GoDuration) -> Bool { a.milliseconds < b.milliseconds }
 
     public var seconds: Double { Double(milliseconds) / 1000 }
     public var duration: Duration { .milliseconds(milliseconds) }

@@ -179,10 +179,6 @@ extension AppDatabase {
         }
     }
 
-    public func jobsAhead(of job: JobRecord) async throws -> Int {
-        try await writer.read { db in try Self.jobsAhead(of: job, db) }
-    }
-
     // MARK: shared pieces of a transaction
 
     static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: Database) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoxswainCore
 import CoxswainStore
 import Foundation
 
@@ -15,7 +16,7 @@ struct Jobs: AsyncParsableCommand {
             let store = try await StoreAccess.open(options.config)
             let jobs = unacknowledged ? try await store.database.unacknowledgedEmergencies()
                                       : try await store.database.recentJobs(limit: max(1, limit))
-            print(Table.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], jobs.map { job in
+            print(TextTable.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], jobs.map { job in
                 [String(job.id ?? 0), job.command, job.release, job.environment, job.state.rawValue,
                  job.plan?.shortText ?? "-", job.requestedBy, job.createdAt.iso8601]
             }))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoxswainCore
 import CoxswainStore
 import Foundation
 
@@ -19,7 +20,7 @@ struct Registry: AsyncParsableCommand {
                 throw CLIError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
             }
             let entries = try await store.database.registryEntries(environment: environment)
-            print(Table.render(["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
+            print(TextTable.render(["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
                                entries.enumerated().map { index, e in
                                    [String(index + 1), e.model, e.endpoint, e.status.rawValue, e.environment, e.updatedAt.iso8601, e.updatedBy]
                                }))

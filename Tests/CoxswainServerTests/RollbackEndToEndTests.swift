@@ -222,11 +222,3 @@ struct RollbackEndToEndTests {
         #expect(try h.cluster.calls().isEmpty)
     }
 }
-
-extension Harness {
-    /// Sends a command that starts a job and waits for it to settle.
-    func runToEnd(_ text: String) async throws -> JobRecord {
-        let ack = try Harness.ephemeralText(try await command(text))
-        return try await waitUntilSettled(job: try Harness.jobID(in: ack))
-    }
-}

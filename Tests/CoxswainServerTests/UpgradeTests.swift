@@ -167,11 +167,6 @@ struct UpgradeTests {
 }
 
 extension Harness {
-    func runToEnd(_ text: String, command: String, user: String = "U0123ALICE") async throws -> JobRecord {
-        let ack = try Harness.ephemeralText(try await self.command(text, command: command, user: user))
-        return try await waitUntilSettled(job: try Harness.jobID(in: ack))
-    }
-
     func waitForNewJob(after id: Int64, timeout: Duration = .seconds(10)) async throws -> Int64 {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

@@ -27,7 +27,7 @@ public enum SlackMessageRenderer {
         ]
         if !progress.summary.isEmpty { blocks.append(section(progress.summary.map(escape).joined(separator: "\n"))) }
         let text = ([header, context] + stepLines + progress.summary.map(escape)).joined(separator: "\n")
-        return Rendered(text: text, blocksJSON: json(blocks))
+        return Rendered(text: text, blocksJSON: SlackBlocks.json(blocks))
     }
 
     /// A detail for the live message's thread: a title and a preformatted excerpt.
@@ -62,9 +62,5 @@ public enum SlackMessageRenderer {
 
     private static func section(_ text: String) -> [String: Any] {
         ["type": "section", "text": ["type": "mrkdwn", "text": String(text.prefix(2900))]]
-    }
-
-    private static func json(_ value: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 }

@@ -59,13 +59,14 @@ struct ReadOnlyQueries: Sendable {
             catch { return clusterProblem(error, "`helm history \(name) -n \(release.namespace)`") }
         }
         let jobs = try await dependencies.database.jobsByCreatedRevision(release: name)
-        var rows = [["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]]
+        let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]
+        var rows: [[String]] = []
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {
             let job = jobs[revision.revision].map { "job #\($0.id ?? 0) by \($0.requestedBy)\($0.reason.map { ": \($0)" } ?? "")" } ?? ""
             rows.append([String(revision.revision), revision.status, revision.chart, revision.appVersion,
                          String(revision.updated.prefix(19)), revision.description, job])
         }
-        return "*History of `\(name)`* (\(release.environment), ns \(release.namespace)), newest first:\n```\n\(Self.table(rows))\n```"
+        return "*History of `\(name)`* (\(release.environment), ns \(release.namespace)), newest first:\n```\n\(TextTable.render(header, rows))\n```"
     }
 
     func status(_ name: String) async throws -> String {
@@ -122,12 +123,13 @@ struct ReadOnlyQueries: Sendable {
             for await (name, text) in group { all[name] = text }
             return all
         }
-        var rows = [["RELEASE", "ENV", "MODEL", "REGISTRY", "HELM"]]
+        let header = ["RELEASE", "ENV", "MODEL", "REGISTRY", "HELM"]
+        var rows: [[String]] = []
         for release in selected {
             let entry = try await dependencies.database.registryEntry(model: release.model, environment: release.environment)
             rows.append([release.name, release.environment, release.model, entry?.status.rawValue ?? "-", statuses[release.name] ?? "-"])
         }
-        return "*Releases\(environment.map { " in `\($0)`" } ?? "")*\n```\n\(Self.table(rows))\n```"
+        return "*Releases\(environment.map { " in `\($0)`" } ?? "")*\n```\n\(TextTable.render(header, rows))\n```"
     }
 
     func jobs(_ release: String?) async throws -> String {
@@ -136,24 +138,12 @@ struct ReadOnlyQueries: Sendable {
         if let release { jobs = try await dependencies.database.recentJobs(release: release, limit: 10) }
         else { jobs = try await dependencies.database.recentJobs(limit: 10) }
         guard !jobs.isEmpty else { return "No jobs yet\(release.map { " for `\($0)`" } ?? "")." }
-        var rows = [["JOB", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "OUTCOME"]]
+        let header = ["JOB", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "OUTCOME"]
+        var rows: [[String]] = []
         for job in jobs {
             rows.append(["#\(job.id ?? 0)", job.command, job.release, job.environment, job.state.rawValue, job.plan?.shortText ?? "-",
                          job.requestedBy, String((job.outcome ?? "").prefix(60))])
         }
-        return "*Recent jobs\(release.map { " for `\($0)`" } ?? "")*\n```\n\(Self.table(rows))\n```"
+        return "*Recent jobs\(release.map { " for `\($0)`" } ?? "")*\n```\n\(TextTable.render(header, rows))\n```"
     }
-
-    static func table(_ rows: [[String]]) -> String {
-        guard let header = rows.first else { return "" }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
-    }
-}
-
-extension GoDuration: Comparable {
-    public static func < (a: GoDuration, b: GoDuration) -> Bool { a.milliseconds < b.milliseconds }
 }

@@ -26,18 +26,12 @@ struct ApprovalMessages: Sendable {
         }
         let text = lines.joined(separator: "\n")
         let value = "\(id):\(plan.key)"
-        let blocks: [[String: Any]] = [
-            ["type": "section", "text": ["type": "mrkdwn", "text": text]],
-            ["type": "actions", "block_id": "approval-\(id)", "elements": [
-                ["type": "button", "action_id": "approve", "style": "primary", "value": value,
-                 "text": ["type": "plain_text", "text": "Approve"],
-                 "confirm": ["title": ["type": "plain_text", "text": "Approve job #\(id)?"],
-                             "text": ["type": "mrkdwn", "text": "This runs \(job.command.dropFirst()) `\(job.release)` in *\(job.environment)*: \(plan.shortText)."],
-                             "confirm": ["type": "plain_text", "text": "Approve"], "deny": ["type": "plain_text", "text": "Cancel"]]],
-                ["type": "button", "action_id": "deny", "style": "danger", "value": value, "text": ["type": "plain_text", "text": "Deny"]],
-            ]],
-        ]
-        return OutgoingDraft(kind: approvedSoFar.isEmpty ? .postApproval : .updateApproval, channel: job.channelID, text: text, blocksJSON: Self.json(blocks))
+        let blocks = SlackBlocks.message(text, buttons: [
+            .init(actionID: "approve", label: "Approve", value: value, style: "primary",
+                  confirm: ("Approve job #\(id)?", "This runs \(job.command.dropFirst()) `\(job.release)` in *\(job.environment)*: \(plan.shortText).")),
+            .init(actionID: "deny", label: "Deny", value: value, style: "danger"),
+        ], blockID: "approval-\(id)")
+        return OutgoingDraft(kind: approvedSoFar.isEmpty ? .postApproval : .updateApproval, channel: job.channelID, text: text, blocksJSON: blocks)
     }
 
     /// The approval request after a decision: no buttons, who decided and when.
@@ -46,8 +40,7 @@ struct ApprovalMessages: Sendable {
         if let ts = job.messageTS {
             text += "\nProgress: https://slack.com/archives/\(job.channelID)/p\(ts.replacingOccurrences(of: ".", with: ""))"
         }
-        let blocks: [[String: Any]] = [["type": "section", "text": ["type": "mrkdwn", "text": text]]]
-        return OutgoingDraft(kind: .updateApproval, channel: job.channelID, text: text, blocksJSON: Self.json(blocks))
+        return OutgoingDraft(kind: .updateApproval, channel: job.channelID, text: text, blocksJSON: SlackBlocks.message(text))
     }
 
     /// The audit channel's notice of a break-glass rollback, with an Acknowledge button.
@@ -58,17 +51,8 @@ struct ApprovalMessages: Sendable {
         let text = (reminder ? "⏰ *Reminder: break-glass job #\(id) is not acknowledged yet.*\n" : "🚨 *BREAK-GLASS* ")
             + "\(job.command.dropFirst()) `\(job.release)` in *\(job.environment)* by <@\(job.requestedBy)> without approval. "
             + "Reason: \(SlackMessageRenderer.escape(job.reason ?? "-"))\nAn approver must acknowledge it: \(mentions) — button below or `/ack \(id)`."
-        let blocks: [[String: Any]] = [
-            ["type": "section", "text": ["type": "mrkdwn", "text": text]],
-            ["type": "actions", "block_id": "ack-\(id)", "elements": [
-                ["type": "button", "action_id": "acknowledge", "value": String(id), "text": ["type": "plain_text", "text": "Acknowledge"]],
-            ]],
-        ]
-        return OutgoingDraft(kind: .post, channel: auditChannel, text: text, blocksJSON: Self.json(blocks))
-    }
-
-    static func json(_ value: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let blocks = SlackBlocks.message(text, buttons: [.init(actionID: "acknowledge", label: "Acknowledge", value: String(id))], blockID: "ack-\(id)")
+        return OutgoingDraft(kind: .post, channel: auditChannel, text: text, blocksJSON: blocks)
     }
 
     static func clockTime(_ date: Date) -> String {

@@ -46,14 +46,10 @@ struct JobReporter: Sendable {
     func rollbackOffer(job: JobRecord, target: HelmRevision) -> OutgoingDraft {
         let revision = target.revision
         let text = "↩️ Upgrade job #\(job.id ?? 0) failed after `helm upgrade` started. Roll `\(job.release)` back to revision \(revision) (\(target.chart), app \(target.appVersion))? Or `/rollback \(job.release) \(revision)`."
-        let blocks: [[String: Any]] = [
-            ["type": "section", "text": ["type": "mrkdwn", "text": text]],
-            ["type": "actions", "block_id": "rollback-\(job.id ?? 0)", "elements": [
-                ["type": "button", "action_id": "rollback", "style": "danger", "value": "\(job.id ?? 0):\(job.release):\(revision)",
-                 "text": ["type": "plain_text", "text": "Roll back to revision \(revision)"]],
-            ]],
-        ]
-        return OutgoingDraft(kind: .post, channel: job.channelID, text: text, blocksJSON: ApprovalMessages.json(blocks))
+        let blocks = SlackBlocks.message(text, buttons: [
+            .init(actionID: "rollback", label: "Roll back to revision \(revision)", value: "\(job.id ?? 0):\(job.release):\(revision)", style: "danger"),
+        ], blockID: "rollback-\(job.id ?? 0)")
+        return OutgoingDraft(kind: .post, channel: job.channelID, text: text, blocksJSON: blocks)
     }
 
     func threadDetail(job: JobRecord, title: String, body: String) -> OutgoingDraft {

@@ -177,36 +177,36 @@ struct Harness {
             body: ByteBuffer(string: body))
     }
 
-    /// Waits until the job is in `state` (and its messages are out).
-    @discardableResult
-    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> JobRecord {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let job = try await database.job(id: id), job.state == state,
-               try await database.outgoingMessages().allSatisfy({ $0.state != .pending }) { return job }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let job = try await database.job(id: id)
-        Issue.record("job \(id) did not reach \(state): \(String(describing: job?.state)) \(String(describing: job?.outcome))")
-        throw CancellationError()
-    }
-
     // MARK: waiting for the worker and the notifier
 
     /// Waits until the job has finished and every message about it has been delivered.
     @discardableResult
     func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+        try await waitFor(job: id, "finished", timeout: timeout) { $0.state.isFinished }
+    }
+
+    /// Waits until the job is in `state` (and its messages are out).
+    @discardableResult
+    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+        try await waitFor(job: id, state.rawValue, timeout: timeout) { $0.state == state }
+    }
+
+    private func waitFor(job id: Int64, _ what: String, timeout: Duration, until done: (JobRecord) -> Bool) async throws -> JobRecord {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let job = try await database.job(id: id), job.state.isFinished {
-                let pending = try await database.outgoingMessages().filter { $0.state == .pending }
-                if pending.isEmpty { return job }
-            }
+            if let job = try await database.job(id: id), done(job),
+               try await database.outgoingMessages().allSatisfy({ $0.state != .pending }) { return job }
             try await Task.sleep(for: .milliseconds(50))
         }
         let job = try await database.job(id: id)
-        Issue.record("job \(id) did not settle in time: \(String(describing: job?.state)) \(String(describing: job?.outcome))")
+        Issue.record("job \(id) did not reach \(what): \(String(describing: job?.state)) \(String(describing: job?.outcome))")
         throw CancellationError()
+    }
+
+    /// Sends a command that starts a job and waits for it to settle.
+    func runToEnd(_ text: String, command: String = "/rollback", user: String = "U0123ALICE") async throws -> JobRecord {
+        let ack = try Harness.ephemeralText(try await self.command(text, command: command, user: user))
+        return try await waitUntilSettled(job: try Harness.jobID(in: ack))
     }
 
     /// The live message's text as Slack shows it last (the post, then its newest update).

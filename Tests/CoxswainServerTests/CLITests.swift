@@ -1,0 +1,105 @@
+import CoxswainCore
+import CoxswainStore
+import Foundation
+import Testing
+
+/// The `coxswain` executable against a real database file, as an operator runs it.
+@Suite("coxswain CLI", .serialized)
+struct CLITests {
+    /// `swift test` builds the executable next to the test bundle.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("coxswain")
+    }
+
+    struct Run { var status: Int32; var out: String; var err: String }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, out: String(decoding: outData, as: UTF8.self), err: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func config() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("coxswain.yaml")
+        try """
+            database: \(directory.path)/coxswain.sqlite
+            commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
+            environments: { production: { namespace: production } }
+            releases:
+              llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
+            """.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    @Test("registry list/disable/enable, audit export, jobs list/show work on the server's database")
+    func registryAuditJobs() throws {
+        let config = try Self.config()
+        let list = try Self.run(["registry", "list", "--config", config])
+        #expect(list.status == 0)
+        #expect(list.out.contains("llama-2-7b") && list.out.contains("ready") && list.out.contains("production"))
+
+        let disable = try Self.run(["registry", "disable", "--model-name", "llama-2-7b", "--environment", "production",
+                                    "--reason", "incident 42", "--config", config], environment: ["USER": "oncall"])
+        #expect(disable.status == 0)
+        #expect(disable.out == "llama-2-7b in production: disabled\n")
+        #expect(try Self.run(["registry", "list", "--environment", "production", "--config", config]).out.contains("disabled"))
+
+        let unknown = try Self.run(["registry", "enable", "--model-name", "llama-3", "--environment", "production", "--config", config])
+        #expect(unknown.status != 0)
+        #expect(unknown.err.contains("no model `llama-3` in environment `production`"))
+        #expect(!unknown.err.contains("Usage:"))
+
+        let export = try Self.run(["audit", "export", "--format", "jsonl", "--config", config])
+        let entries = export.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.count == 1)
+        #expect(entries.first?["actor"] as? String == "cli:oncall")
+        #expect(entries.first?["detail"] as? String == "llama-2-7b in production: ready -> disabled (incident 42)")
+        #expect(try Self.run(["audit", "export", "--format", "csv", "--config", config]).err.contains("accepted: jsonl"))
+
+        let jobs = try Self.run(["jobs", "list", "--config", config])
+        #expect(jobs.status == 0 && jobs.out.hasPrefix("ID"))
+        #expect(try Self.run(["jobs", "show", "abc", "--config", config]).err.contains("\"abc\" is not a job id"))
+        #expect(try Self.run(["jobs", "show", "7", "--config", config]).err.contains("no job #7"))
+    }
+
+    @Test("a job shows its steps and audit entries; break-glass jobs are listed until acknowledged")
+    func jobShowAndUnacknowledged() async throws {
+        let config = try Self.config()
+        let configuration = try ConfigurationLoader.load(file: config)
+        let database = try AppDatabase.open(path: configuration.databasePath)
+        var job = JobRecord(command: "/rollback", release: "llama-2-7b-production", environment: "production", namespace: "production",
+                            model: "llama-2-7b", requestedBy: "U0123ALICE", channelID: "C0OPS", responseURL: nil, requestedRevision: nil,
+                            reason: "pods OOM", createdAt: Date())
+        job.emergency = true
+        let id = try await database.enqueueJob(job, requestKey: "k", audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")],
+                                               now: Date()) { _, _ in [] }.job.id!
+        let show = try Self.run(["jobs", "show", "#\(id)", "--config", config])
+        #expect(show.out.contains("Job #\(id): /rollback llama-2-7b-production (production, ns production)"))
+        #expect(show.out.contains("break-glass: NOT acknowledged"))
+        #expect(show.out.contains("job.requested"))
+        #expect(try Self.run(["jobs", "list", "--unacknowledged", "--config", config]).out.contains("llama-2-7b-production"))
+    }
+
+    @Test("serve refuses to start without secrets and says which one; manifest needs a URL")
+    func startUpErrors() throws {
+        let config = try Self.config()
+        let serve = try Self.run(["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "", "SLACK_BOT_TOKEN": ""])
+        #expect(serve.status != 0)
+        #expect(serve.err.contains("SLACK_SIGNING_SECRET is not set"))
+        let missing = try Self.run(["serve", "--config", "/nonexistent.yaml"])
+        #expect(missing.err.contains("/nonexistent.yaml: (file): cannot be read"))
+        let manifest = try Self.run(["manifest", "--url", "not a url", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
+        #expect(manifest.err.contains("--url must be the server's public base URL"))
+    }
+}
