@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -51,6 +52,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -61,7 +64,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
-        .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore"]),
+        .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CoxswainServerTests",

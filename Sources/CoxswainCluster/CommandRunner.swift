@@ -1,3 +1,4 @@
+import CoxswainCore
 import Foundation
 import Subprocess
 import SystemPackage
@@ -12,14 +13,19 @@ public struct ProcessOutput: Sendable, Equatable {
     public var durationMilliseconds: Int
     public var timedOut: Bool
 
+    public init(argv: [String], exitCode: Int32?, stdout: String, stderr: String, durationMilliseconds: Int, timedOut: Bool) {
+        self.argv = argv; self.exitCode = exitCode; self.stdout = stdout; self.stderr = stderr
+        self.durationMilliseconds = durationMilliseconds; self.timedOut = timedOut
+    }
+
     public var succeeded: Bool { exitCode == 0 && !timedOut }
+    /// What the program said went wrong: its error line, not the warnings before it.
+    public var errorText: String {
+        let lines = (stderr + "\n" + stdout).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return ClusterFailure.errorLine(lines) ?? ""
+    }
     /// The command as a person would type it, for messages and the audit trail.
     public var commandLine: String { argv.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") }
-    /// The error text helm and kubectl print (`Error: …` / `error: …`), trimmed.
-    public var errorText: String {
-        let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? stdout.trimmingCharacters(in: .whitespacesAndNewlines) : text
-    }
 }
 
 public struct ProgramNotFound: Error, CustomStringConvertible {
@@ -30,20 +36,38 @@ public struct ProgramNotFound: Error, CustomStringConvertible {
     }
 }
 
-/// Runs programs with argument arrays, never through a shell.
-///
-/// Names are resolved against `searchPath` (the server's `PATH` in production, with test
-/// stand-ins first in tests), so what runs is what the configuration and PATH say.
-public struct CommandRunner: Sendable {
+/// Runs programs with argument arrays, never through a shell, with an environment that
+/// holds only what helm and kubectl need: Coxswain's own secrets never reach them (nor
+/// kubeconfig exec plugins or post-renderers they start).
+public struct CommandRunner: Sendable, CustomStringConvertible {
     public let searchPath: [String]
-    /// The child's environment: the server's, with `PATH` set to `searchPath`.
+    /// The child's environment, already allow-listed.
     let environment: [String: String]
+    /// Output kept per stream: the first and the last half of this, with a marker between.
+    static let keptBytes = 256 * 1024
 
-    public init(searchPath: String, environment: [String: String]) {
+    /// - Parameters:
+    ///   - environment: the server's environment; only allow-listed variables pass.
+    ///   - passing: further variables the configuration names (`cluster.environment`).
+    public init(searchPath: String, environment: [String: String], passing: [String] = []) {
         self.searchPath = searchPath.split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        var environment = environment
-        environment["PATH"] = searchPath
-        self.environment = environment
+        var child = Self.allowListed(environment, passing: passing)
+        child["PATH"] = searchPath
+        self.environment = child
+    }
+
+    public var description: String { "CommandRunner(PATH=\(searchPath.joined(separator: ":")))" }
+
+    /// `PATH`, `HOME`, `KUBECONFIG`, `HELM_*`, `XDG_*`, locale, temp folder, TLS trust and
+    /// proxy settings, plus what the configuration names; never anything Slack.
+    static func allowListed(_ environment: [String: String], passing: [String]) -> [String: String] {
+        let exact: Set<String> = ["PATH", "HOME", "USER", "KUBECONFIG", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                                  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"]
+        let passing = Set(passing)
+        return environment.filter { key, _ in
+            guard !SlackSecrets.variableNames.contains(where: { key == $0 || key == $0 + "_FILE" }) else { return false }
+            return exact.contains(key) || passing.contains(key) || key.hasPrefix("HELM_") || key.hasPrefix("XDG_")
+        }
     }
 
     public func resolve(_ program: String) throws -> String {
@@ -58,9 +82,9 @@ public struct CommandRunner: Sendable {
         throw ProgramNotFound(program: program, searched: searchPath)
     }
 
-    /// Runs `program arguments…` and collects its output. After `timeout` the process is
-    /// terminated (SIGTERM, then SIGKILL) and the output says so; helm and kubectl get
-    /// their own `--timeout` well inside it.
+    /// Runs `program arguments…` and collects its output, keeping the head and the tail of
+    /// anything very long. After `timeout` the process is terminated (SIGTERM, then SIGKILL)
+    /// and the output says so; helm and kubectl get their own `--timeout` well inside it.
     public func run(_ program: String, _ arguments: [String], timeout: Duration) async throws -> ProcessOutput {
         let path = try resolve(program)
         let clock = ContinuousClock()
@@ -74,23 +98,25 @@ public struct CommandRunner: Sendable {
                 let env = Environment.custom(Dictionary(uniqueKeysWithValues: environment.compactMap { key, value in
                     Environment.Key(rawValue: key).map { ($0, value) }
                 }))
-                let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: env,
-                    platformOptions: options, output: .string(limit: 16 << 20), error: .string(limit: 4 << 20))
+                let result = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(arguments), environment: env,
+                                                      platformOptions: options, input: .none, output: .sequence, error: .sequence) { execution in
+                    async let out = Self.collect(execution.standardOutput)
+                    async let err = Self.collect(execution.standardError)
+                    return (try await out, try await err)
+                }
                 var code: Int32?
                 if case .exited(let c) = result.terminationStatus { code = c }
-                return .finished(code, result.standardOutput ?? "", result.standardError ?? "")
+                return .finished(code, result.closureResult.0, result.closureResult.1)
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 return .timedOut
             }
-            let first = try await group.next()!
+            guard let first = try await group.next() else { throw CancellationError() }
             group.cancelAll()
             return first
         }
-        let elapsed = clock.now - started
-        let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let ms = (clock.now - started).milliseconds
         let argv = [program] + arguments
         switch outcome {
         case .finished(let code, let out, let err):
@@ -101,8 +127,43 @@ public struct CommandRunner: Sendable {
         }
     }
 
+    /// Reads a stream to its end, keeping its first and last `keptBytes / 2` bytes.
+    static func collect(_ stream: SubprocessOutputSequence) async throws -> String {
+        var head: [UInt8] = []
+        var tail: [UInt8] = []
+        var dropped = 0
+        let half = keptBytes / 2
+        for try await buffer in stream {
+            buffer.withUnsafeBytes { bytes in
+                var rest = bytes[...]
+                if head.count < half {
+                    let take = min(half - head.count, rest.count)
+                    head.append(contentsOf: rest.prefix(take))
+                    rest = rest.dropFirst(take)
+                }
+                tail.append(contentsOf: rest)
+            }
+            if tail.count > half * 2 {
+                let excess = tail.count - half
+                dropped += excess
+                tail.removeFirst(excess)
+            }
+        }
+        if tail.count > half {
+            dropped += tail.count - half
+            tail.removeFirst(tail.count - half)
+        }
+        let marker = dropped > 0 ? Array("\n… (\(dropped) bytes not kept) …\n".utf8) : []
+        return String(decoding: head + marker + tail, as: UTF8.self)
+    }
+
     private enum ProcessOutcome: Sendable {
         case finished(Int32?, String, String)
         case timedOut
     }
+}
+
+extension Duration {
+    public var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    public var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -42,11 +42,12 @@ public struct HelmClient: Sendable {
         }
     }
 
-    /// `helm rollback REL REVISION -n NS --wait --timeout T`, or with `--wait=false` for the
-    /// break-glass path (which then watches the pods itself).
+    /// `helm rollback REL REVISION -n NS --wait --timeout T`, or without `--wait` for the
+    /// break-glass path, which then watches the pods itself. (helm 3 and 4 both return at
+    /// once without `--wait`; helm 4 calls `--wait=false` deprecated.)
     public func rollback(release: String, revision: Int, namespace: String, wait: GoDuration?) async throws(ClusterFailure) -> ProcessOutput {
         guard let timeout = wait else {
-            return try await call(["rollback", release, String(revision), "-n", namespace, "--wait=false"], timeout: readTimeout.duration + .seconds(60))
+            return try await call(["rollback", release, String(revision), "-n", namespace], timeout: readTimeout.duration + .seconds(60))
         }
         // Coxswain's own limit sits a minute past helm's so helm reports its own timeout.
         return try await call(["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],

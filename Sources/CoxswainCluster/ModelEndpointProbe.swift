@@ -58,8 +58,3 @@ public struct ModelEndpointProbe: Sendable {
         }
     }
 }
-
-extension Duration {
-    public var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    public var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
-}

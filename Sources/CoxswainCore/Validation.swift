@@ -12,7 +12,7 @@ public enum Validation {
         guard !value.isEmpty, value.count <= maxLength else { return false }
         let bytes = Array(value.utf8)
         func isAlnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
-        guard isAlnum(bytes.first!), isAlnum(bytes.last!) else { return false }
+        guard let first = bytes.first, let last = bytes.last, isAlnum(first), isAlnum(last) else { return false }
         return bytes.allSatisfy { isAlnum($0) || $0 == 0x2D }
     }
 

@@ -1,61 +1,112 @@
-import Foundation
-import CoxswainCore
-import CoxswainStore
 import CoxswainChat
+import CoxswainCore
+import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
-/// Builds the server: routes, the worker and the notifier. `coxswain serve` and the tests
-/// call the same function.
-public func buildApplication(_ dependencies: ServerDependencies) -> some ApplicationProtocol {
-    let workerSignal = WorkSignal()
-    let notifierSignal = WorkSignal()
-    let router = Router()
-    router.middlewares.add(LogRequestsMiddleware(.debug))
+/// The server: Slack's routes, the registry API and health checks, and the services behind
+/// them. `coxswain serve` runs it with `runService()`; tests run it with HummingbirdTesting.
+///
+/// Services stop in the reverse of the order they start: the worker first (it stops
+/// claiming, lets running jobs finish within the grace, records the rest as interrupted),
+/// then the notifier (it sends what those jobs said), then the lease is released, and the
+/// HTTP listener last, so Slack hears an answer until the very end.
+public struct CoxswainApplication: ApplicationProtocol {
+    public typealias Responder = RouterResponder<BasicRequestContext>
+    let http: Application<Responder>
+    public let services: [any Service]
 
-    let configuration = dependencies.configuration
-    let policy = AccessPolicy(configuration: configuration)
-    let reporter = JobReporter(dependencies: dependencies)
-    let approvalMessages = ApprovalMessages(policy: policy, environments: configuration.environments)
-    let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret, now: dependencies.now)
-    let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken)
-    let userGroups = UserGroupDirectory()
-    let decisions = JobDecisions(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
-                                 workerSignal: workerSignal, notifierSignal: notifierSignal)
-    let intake = ChangeIntake(dependencies: dependencies, policy: policy, reporter: reporter, approvalMessages: approvalMessages,
-                                workerSignal: workerSignal, notifierSignal: notifierSignal)
+    public var responder: Responder { get async throws { try await http.responder } }
+    public var configuration: ApplicationConfiguration { http.configuration }
+    public var logger: Logger { http.logger }
+    public func onServerRunning(_ channel: any Channel) async { await http.onServerRunning(channel) }
 
-    let queries = ReadOnlyQueries(dependencies: dependencies)
-    let queryQueue = QueryQueue()
-    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, intake: intake, decisions: decisions,
-                                          userGroups: userGroups, queries: queries, queryQueue: queryQueue)
-    router.post("/slack/commands") { request, context in try await commands.handle(request, context: context) }
-    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, decisions: decisions, intake: intake,
-                                             userGroups: userGroups, notifierSignal: notifierSignal)
-    router.post("/slack/interactions") { request, context in try await interactions.handle(request, context: context) }
-
-    let registry = RegistryController(database: dependencies.database, environments: Array(dependencies.configuration.environments.keys))
-    router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
-
-    router.get("/healthz") { _, _ in "ok" }
-    router.get("/readyz") { _, _ -> Response in
-        await dependencies.database.isReachable()
-            ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready")))
-            : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database unreachable")))
+    /// Runs the listener and the services in shutdown order (see the type's comment).
+    public func run() async throws {
+        let group = ServiceGroup(configuration: .init(services: [http] + services, logger: logger))
+        try await group.run()
     }
 
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(dependencies.configuration.server.host, port: dependencies.configuration.server.port),
-                             serverName: "coxswain"),
-        logger: dependencies.logger)
-    app.addServices(
-        JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal),
-        Notifier(database: dependencies.database, slack: slack,
-                 signal: notifierSignal, now: dependencies.now, pollInterval: dependencies.pollInterval, logger: dependencies.logger),
-        QueryService(queue: queryQueue, queries: queries, database: dependencies.database, notifierSignal: notifierSignal,
-                     now: dependencies.now, logger: dependencies.logger),
-        UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack,
-                           interval: configuration.userGroupTTL.duration, logger: dependencies.logger))
-    return app
+    public func runService(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        let group = ServiceGroup(configuration: .init(services: [http] + services, gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+        try await group.run()
+    }
+}
+
+/// Builds the server. `coxswain serve` and the tests call the same function.
+public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainApplication {
+    let workerSignal = WorkSignal()
+    let notifierSignal = WorkSignal()
+    let state = ServerState()
+    let configuration = dependencies.configuration
+    let policy = dependencies.policy
+    let lifecycle = dependencies.lifecycle
+    let catalog = dependencies.catalog
+    let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret.reveal(), now: dependencies.now)
+    let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: dependencies.now)
+    let renderer = SlackNoticeRenderer(slashCommand: { catalog.written($0, style: .slash) })
+    let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: dependencies.now)
+    let lease = LeaseKeeper(leases: dependencies.stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration,
+                            now: dependencies.now, logger: dependencies.logger)
+
+    let queries = ReadOnlyQueries(dependencies: dependencies)
+    let dispatcher = Dispatcher(
+        catalog: catalog, policy: policy,
+        intake: ChangeIntake(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal,
+                             notifierSignal: notifierSignal, state: state),
+        decisions: JobDecisions(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal),
+        queries: queries)
+    let queryQueue = QueryQueue()
+
+    let router = Router()
+    router.middlewares.add(LogRequestsMiddleware(.debug))
+    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
+                                          userGroups: userGroups, queryQueue: queryQueue)
+    router.post("/slack/commands") { request, context in await commands.handle(request, context: context) }
+    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
+                                             notifierSignal: notifierSignal)
+    router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
+    let registry = RegistryController(registry: dependencies.stores.registry, environments: Array(configuration.environments.keys))
+    router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
+    HealthRoutes(health: dependencies.stores.health, lease: lease).add(to: router)
+
+    let http = Application(router: router, configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port),
+                                                                serverName: "coxswain"),
+                           logger: dependencies.logger)
+    let delivery = SlackNoticeDelivery(outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
+                                       giveUpAfter: configuration.slack.giveUpAfter.seconds, now: dependencies.now)
+    let services: [any Service] = [
+        lease,
+        UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
+        QueryService(queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
+                     logger: dependencies.logger),
+        Notifier(delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
+                 pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
+        JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
+    ]
+    return CoxswainApplication(http: http, services: services)
+}
+
+/// `/healthz` (the process answers) and `/readyz` (the store can be read and written).
+struct HealthRoutes: Sendable {
+    let health: any StoreHealth
+    let lease: LeaseKeeper
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/readyz") { _, _ -> Response in
+            if let failure = health.lastWriteFailure {
+                return Self.text("store cannot write: \(failure)", status: .serviceUnavailable)
+            }
+            guard await health.isReachable() else { return Self.text("store unreachable", status: .serviceUnavailable) }
+            return Self.text(lease.isHeld ? "ready" : "ready (another server holds the database lease; this one runs no jobs)", status: .ok)
+        }
+    }
+
+    static func text(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
 }

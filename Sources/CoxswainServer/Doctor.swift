@@ -1,11 +1,11 @@
-import Foundation
-import CoxswainCore
-import CoxswainStore
-import CoxswainCluster
 import CoxswainChat
+import CoxswainCluster
+import CoxswainCore
+import Foundation
 
 /// Checks what Coxswain depends on, as `coxswain doctor` prints it: helm (3.14 or later)
-/// and kubectl on PATH, read access to every configured namespace, the Slack token.
+/// and kubectl on PATH, read access to every configured namespace, the Slack token, and the
+/// bot's membership of the audit channel and of every channel the configuration names.
 public struct Doctor: Sendable {
     public struct Check: Sendable, Equatable {
         public var ok: Bool
@@ -51,12 +51,35 @@ public struct Doctor: Sendable {
                 checks.append(Check(ok: false, name: "namespace \(namespace)", detail: error.message))
             }
         }
+        let slack = SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
         do {
-            let slack = SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
             checks.append(Check(ok: true, name: "slack", detail: "token works: " + (try await slack.authTest())))
         } catch {
             checks.append(Check(ok: false, name: "slack", detail: "auth.test failed: \(error)"))
+            return checks
+        }
+        for channel in channelsToCheck() {
+            do {
+                let member = try await slack.isMember(of: channel.id)
+                checks.append(Check(ok: member, name: "channel \(channel.id)", detail: member ? "the bot is a member (\(channel.why))"
+                    : "the bot is not a member (\(channel.why)); invite it there with /invite @coxswain"))
+            } catch {
+                checks.append(Check(ok: false, name: "channel \(channel.id)", detail: "conversations.info failed (\(channel.why)): \(error); "
+                    + "the app needs the channels:read and groups:read scopes"))
+            }
         }
         return checks
+    }
+
+    /// The audit channel and every channel an environment accepts commands from.
+    func channelsToCheck() -> [(id: String, why: String)] {
+        var channels: [(String, String)] = []
+        if let audit = dependencies.configuration.slack.auditChannel { channels.append((audit, "slack.audit_channel")) }
+        for env in dependencies.configuration.environments.values.sorted(by: { $0.name < $1.name }) {
+            for channel in env.channels ?? [] where channel != AccessPolicy.consoleChannel && !channels.contains(where: { $0.0 == channel }) {
+                channels.append((channel, "environments.\(env.name).channels"))
+            }
+        }
+        return channels
     }
 }

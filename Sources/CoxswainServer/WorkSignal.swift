@@ -1,28 +1,81 @@
 import Foundation
+import Synchronization
 
 /// Wakes an idle service when there is new work, so the webhook never waits for the
-/// worker and the worker does not wait for its next poll. Signals while nobody waits are
+/// worker and the worker does not wait for its next poll. A signal while nobody waits is
 /// kept as one pending wake-up.
+///
+/// Built on continuations rather than an `AsyncStream`: cancelling a pending stream
+/// iterator (which a timeout does) finishes the stream, and every later wait then
+/// returned at once, so an idle server spun on empty transactions.
 public final class WorkSignal: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct State {
+        var pending = false
+        var nextID: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waits cancelled before their continuation was registered.
+        var cancelledEarly: Set<UInt64> = []
     }
 
-    public func signal() { continuation.yield() }
+    private let state = Mutex(State())
 
-    /// Returns when signalled or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [stream] in
-                var iterator = stream.makeAsyncIterator()
-                _ = await iterator.next()
+    public init() {}
+
+    public func signal() {
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.waiters.isEmpty else {
+                state.pending = true
+                return []
             }
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Returns when signalled (or when a signal arrived since the last wait), or after
+    /// `timeout`, whichever comes first. Either way the caller looks for work.
+    public func wait(timeout: Duration) async {
+        let wasPending = state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if wasPending { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForSignal() }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
+    }
+
+    private func waitForSignal() async {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.cancelledEarly.remove(id) != nil { return true }
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let continuation = state.waiters.removeValue(forKey: id) { return continuation }
+                state.cancelledEarly.insert(id)
+                return nil
+            }
+            waiting?.resume()
+        }
+        // A cancellation racing a signal may have left the id behind.
+        _ = state.withLock { $0.cancelledEarly.remove(id) }
     }
 }

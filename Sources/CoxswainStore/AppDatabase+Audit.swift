@@ -1,30 +1,31 @@
+import CoxswainCore
 import Foundation
 import GRDB
 
-extension AppDatabase {
-    /// An audit entry not tied to a job state change (refusals, CLI registry changes).
-    public func appendAudit(_ draft: AuditDraft, jobID: Int64? = nil, now: Date, messages: [OutgoingDraft] = []) async throws {
-        try await writer.write { db in
-            try Self.insertMessages(messages, jobID: jobID, now: now, db)
+extension AppDatabase: AuditStore {
+    /// An audit entry not tied to a job's state change (refusals, CLI changes), with any notices.
+    public func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws {
+        try await write("record \(draft.event)") { db in
             try Self.insertAudit([draft], jobID: jobID, now: now, db)
+            try Self.insertNotices(notices, route: nil, now: now, db)
         }
     }
 
-    /// The newest `limit` entries, oldest first.
-    public func auditTail(limit: Int) async throws -> [AuditEntry] {
-        try await writer.read { db in
-            try AuditEntry.order(Column("id").desc).limit(limit).fetchAll(db).reversed()
+    public func tail(limit: Int) async throws -> [AuditEntry] {
+        try await read("read the audit trail") { db in
+            try AuditRow.fetchAll(db, sql: "SELECT * FROM auditEntry ORDER BY id DESC LIMIT ?", arguments: [limit]).reversed().map(\.entry)
         }
     }
 
-    /// Entries after `afterID`, oldest first, in pages.
-    public func auditEntries(afterID: Int64, limit: Int) async throws -> [AuditEntry] {
-        try await writer.read { db in
-            try AuditEntry.filter(Column("id") > afterID).order(Column("id")).limit(limit).fetchAll(db)
+    public func entries(after id: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await read("read the audit trail") { db in
+            try AuditRow.fetchAll(db, sql: "SELECT * FROM auditEntry WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit]).map(\.entry)
         }
     }
 
-    public func auditEntries(jobID: Int64) async throws -> [AuditEntry] {
-        try await writer.read { db in try AuditEntry.filter(Column("jobID") == jobID).order(Column("id")).fetchAll(db) }
+    public func entries(jobID: Int64) async throws -> [AuditEntry] {
+        try await read("read job #\(jobID)'s audit trail") { db in
+            try AuditRow.fetchAll(db, sql: "SELECT * FROM auditEntry WHERE jobID = ? ORDER BY id", arguments: [jobID]).map(\.entry)
+        }
     }
 }

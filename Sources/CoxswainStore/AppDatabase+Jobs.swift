@@ -1,200 +1,193 @@
+import CoxswainCore
 import Foundation
 import GRDB
-import CoxswainCore
 
-/// An audit entry before it is tied to its job, written with the change it explains.
-public struct AuditDraft: Sendable, Equatable {
-    public var actor: String
-    public var event: String
-    public var detail: String
-    public init(actor: String, event: String, detail: String) { self.actor = actor; self.event = event; self.detail = detail }
-}
+extension AppDatabase: JobStore {
+    static let openStates = "('queued','awaiting_approval','awaiting_confirmation','running')"
 
-public struct EnqueueResult: Sendable {
-    public var job: JobRecord
-    /// How many jobs for the same release come before this one (0: it runs next).
-    public var jobsAhead: Int
-    /// The request had been accepted before (a retry by the chat platform).
-    public var isDuplicate: Bool
-}
-
-extension AppDatabase {
-    /// Stores a new job, its audit entries and the request key that makes retries harmless,
-    /// in one transaction. A request key seen before returns the job it created.
-    /// `messages` gives what to tell the channel about the stored job (it needs the job's id
-    /// and place in line), written in the same transaction.
-    public func enqueueJob(_ job: JobRecord, requestKey: String, audit: [AuditDraft], now: Date,
-                           messages: @escaping @Sendable (JobRecord, Int) -> [OutgoingDraft]) async throws -> EnqueueResult {
-        try await writer.write { db in
-            if let seen = try Row.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
-               let jobID: Int64 = seen["jobID"], let existing = try JobRecord.fetchOne(db, key: jobID) {
-                return EnqueueResult(job: existing, jobsAhead: try Self.jobsAhead(of: existing, db), isDuplicate: true)
+    public func accept(_ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
+                       decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+                       created: @escaping @Sendable (Job, Int) -> JobChange,
+                       joined: @escaping @Sendable (Job) -> JobChange) async throws -> IntakeResult {
+        try await write("record the request \(request.command) \(request.release)") { db in
+            if let seen = try Int64.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
+               let job = try Self.loadJob(id: seen, db) {
+                return .duplicate(job)
             }
-            var job = job
-            try job.insert(db)
-            try db.execute(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)", arguments: [requestKey, job.id, now])
-            try Self.insertAudit(audit, jobID: job.id, now: now, db)
-            let ahead = try Self.jobsAhead(of: job, db)
-            try Self.insertMessages(messages(job, ahead), jobID: job.id, now: now, db)
-            return EnqueueResult(job: job, jobsAhead: ahead, isDuplicate: false)
-        }
-    }
-
-    static func jobsAhead(of job: JobRecord, _ db: Database) throws -> Int {
-        guard job.state == .queued, let id = job.id else { return 0 }
-        return try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM job WHERE release = ? AND id < ? AND state IN ('queued','running')
-            """, arguments: [job.release, id]) ?? 0
-    }
-
-    /// Takes the oldest queued job whose release has no running job, marks it running.
-    /// One job per release at a time; the caller bounds how many run at once.
-    public func claimNextRunnable(now: Date) async throws -> JobRecord? {
-        try await writer.write { db in
-            guard var job = try JobRecord.fetchOne(db, sql: """
-                SELECT * FROM job WHERE state = 'queued'
-                AND release NOT IN (SELECT release FROM job WHERE state = 'running')
-                ORDER BY id LIMIT 1
-                """) else { return nil }
-            job.state = .running
-            job.startedAt = job.startedAt ?? now
-            try job.update(db)
-            // A job that waited for approval runs again from the top: the plan is read anew
-            // and must still be the approved one.
-            try db.execute(sql: "DELETE FROM jobStep WHERE jobID = ?", arguments: [job.id])
-            try Self.insertAudit([AuditDraft(actor: "coxswain", event: "job.started", detail: "worker started \(job.command) \(job.release)")], jobID: job.id, now: now, db)
-            return job
-        }
-    }
-
-    public func startStep(jobID: Int64, position: Int, action: String, title: String, now: Date, messages: [OutgoingDraft]) async throws -> JobStepRecord {
-        try await writer.write { db in
-            var step = JobStepRecord(id: nil, jobID: jobID, position: position, action: action, title: title,
-                                     status: .running, note: nil, detail: nil, startedAt: now, finishedAt: nil)
-            try step.insert(db)
-            try Self.insertMessages(messages, jobID: jobID, now: now, db)
-            return step
-        }
-    }
-
-    /// Records how a step ended, the plan it decided (if any), what to tell the channel and
-    /// the audit entries, together.
-    public func recordStepResult(_ step: JobStepRecord, status: StepStatus, note: String?, detail: String?, plan: RollbackPlan? = nil,
-                                 now: Date, messages: [OutgoingDraft], audit: [AuditDraft]) async throws -> JobStepRecord {
-        let planJSON = plan?.json
-        return try await writer.write { db in
-            if let planJSON {
-                try db.execute(sql: "UPDATE job SET planJSON = ? WHERE id = ?", arguments: [planJSON, step.jobID])
+            let open = try JobRow.fetchAll(db, sql: "SELECT * FROM job WHERE release = ? AND state IN \(Self.openStates) ORDER BY id",
+                                           arguments: [request.release]).compactMap { try Self.loadJob(id: $0.id ?? 0, db) }
+            let result: IntakeResult
+            switch decide(open) {
+            case .join(let existing):
+                let job = try Self.apply(joined(existing), now: now, db)
+                result = .joined(job)
+            case .create:
+                var row = JobRow(Job(id: 0, request: request, approvalsRequired: approvalsRequired, createdAt: now))
+                try row.insert(db)
+                guard let id = row.id, let job = try Self.loadJob(id: id, db) else { throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id") }
+                let ahead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE release = ? AND id < ? AND state IN ('queued','running')",
+                                             arguments: [request.release, id]) ?? 0
+                result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
             }
-            var step = step
-            step.status = status; step.note = note; step.detail = detail; step.finishedAt = now
-            try step.update(db)
-            if status == .succeeded {
-                try db.execute(sql: "UPDATE job SET lastCompletedStep = ? WHERE id = ?", arguments: [step.title, step.jobID])
+            let jobID = result.job.id
+            try db.execute(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)", arguments: [requestKey, jobID, now])
+            for var reference in references {
+                reference.jobID = jobID
+                try Self.save(reference, db)
             }
-            try Self.insertMessages(messages, jobID: step.jobID, now: now, db)
-            try Self.insertAudit(audit, jobID: step.jobID, now: now, db)
-            return step
+            return result
         }
     }
 
-    public func finishJob(jobID: Int64, state: JobState, outcome: String, now: Date, messages: [OutgoingDraft], audit: [AuditDraft]) async throws {
-        precondition(state.isFinished, "finishJob needs a final state")
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE job SET state = ?, outcome = ?, finishedAt = ? WHERE id = ?",
-                           arguments: [state.rawValue, outcome, now, jobID])
-            try Self.insertMessages(messages, jobID: jobID, now: now, db)
-            try Self.insertAudit(audit, jobID: jobID, now: now, db)
+    public func job(id: Int64) async throws -> Job? {
+        try await read("read job #\(id)") { db in try Self.loadJob(id: id, db) }
+    }
+
+    @discardableResult
+    public func commit(_ change: JobChange, now: Date) async throws -> Job {
+        try await write("record job #\(change.job.id)'s \(change.audit.first?.event ?? "change")") { db in try Self.apply(change, now: now, db) }
+    }
+
+    public func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job? {
+        let runnable = """
+            SELECT id FROM job WHERE state = 'queued'
+            AND release NOT IN (SELECT release FROM job WHERE state = 'running')
+            AND NOT EXISTS (SELECT 1 FROM job AS r WHERE r.state = 'running' AND r.model = job.model AND r.environment = job.environment)
+            ORDER BY id LIMIT 1
+            """
+        // Most of the time nothing is runnable: look before taking the write lock.
+        guard try await read("look for a runnable job", { db in try Int64.fetchOne(db, sql: runnable) }) != nil else { return nil }
+        return try await write("claim a job") { db in
+            guard let id = try Int64.fetchOne(db, sql: runnable), let job = try Self.loadJob(id: id, db) else { return nil }
+            return try Self.apply(change(job), now: now, db)
         }
     }
 
-    /// Marks every job left `running` by a crash or restart as interrupted. `describe` gives
-    /// the messages that tell the channel, written in the same transaction.
-    public func interruptRunningJobs(now: Date, describe: @Sendable (JobRecord, [JobStepRecord]) -> [OutgoingDraft]) async throws -> [JobRecord] {
-        try await writer.write { db in
-            let running = try JobRecord.filter(JobRecord.Columns.state == JobState.running.rawValue).fetchAll(db)
-            var interrupted: [JobRecord] = []
-            for var job in running {
-                let steps = try JobStepRecord.filter(Column("jobID") == job.id).order(Column("position")).fetchAll(db)
-                for var step in steps where step.status == .running {
-                    step.status = .failed; step.note = "interrupted"; step.finishedAt = now
-                    try step.update(db)
-                }
-                job.state = .interrupted
-                job.finishedAt = now
-                job.outcome = "interrupted by a restart after step: \(job.lastCompletedStep ?? "none")"
-                try job.update(db)
-                let finalSteps = try JobStepRecord.filter(Column("jobID") == job.id).order(Column("position")).fetchAll(db)
-                try Self.insertMessages(describe(job, finalSteps), jobID: job.id, now: now, db)
-                try Self.insertAudit([AuditDraft(actor: "coxswain", event: "job.interrupted",
-                                                 detail: "found running at start-up; last completed step: \(job.lastCompletedStep ?? "none"); release left as it was")],
-                                     jobID: job.id, now: now, db)
-                interrupted.append(job)
+    public func openJobs() async throws -> [Job] {
+        try await read("read open jobs") { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state IN \(Self.openStates) ORDER BY id").compactMap { try Self.loadJob(id: $0, db) }
+        }
+    }
+
+    public func recentJobs(release: String?, limit: Int) async throws -> [Job] {
+        try await read("read recent jobs") { db in
+            let ids: [Int64]
+            if let release {
+                ids = try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE release = ? ORDER BY id DESC LIMIT ?", arguments: [release, limit])
+            } else {
+                ids = try Int64.fetchAll(db, sql: "SELECT id FROM job ORDER BY id DESC LIMIT ?", arguments: [limit])
             }
-            return interrupted
+            return try ids.compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
-    // MARK: reads
-
-    public func job(id: Int64) async throws -> JobRecord? {
-        try await writer.read { db in try JobRecord.fetchOne(db, key: id) }
-    }
-
-    public func steps(jobID: Int64) async throws -> [JobStepRecord] {
-        try await writer.read { db in try JobStepRecord.filter(Column("jobID") == jobID).order(Column("position")).fetchAll(db) }
-    }
-
-    public func recentJobs(limit: Int) async throws -> [JobRecord] {
-        try await writer.read { db in try JobRecord.order(JobRecord.Columns.id.desc).limit(limit).fetchAll(db) }
-    }
-
-    public func recentJobs(release: String, limit: Int) async throws -> [JobRecord] {
-        try await writer.read { db in
-            try JobRecord.filter(JobRecord.Columns.release == release).order(JobRecord.Columns.id.desc).limit(limit).fetchAll(db)
+    public func unacknowledgedEmergencies() async throws -> [Job] {
+        try await read("read unacknowledged break-glass jobs") { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE emergency = 1 AND acknowledgedBy IS NULL ORDER BY id")
+                .compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
-    /// Whether a Coxswain `/upgrade` to `version` finished validated for `release`.
-    public func hasValidatedUpgrade(release: String, version: String) async throws -> JobRecord? {
-        try await writer.read { db in
-            try JobRecord.fetchOne(db, sql: """
-                SELECT * FROM job WHERE release = ? AND command = '/upgrade' AND state = 'succeeded' AND requestedVersion IS NOT NULL
+    public func validatedUpgrade(release: String, version: String) async throws -> Job? {
+        try await read("look for a validated upgrade") { db in
+            let id = try Int64.fetchOne(db, sql: """
+                SELECT id FROM job WHERE release = ? AND kind = 'upgrade' AND state = 'succeeded' AND requestedVersion IS NOT NULL
                 AND json_extract(planJSON, '$.targetVersion') = ? ORDER BY id DESC LIMIT 1
                 """, arguments: [release, version])
+            return try id.flatMap { try Self.loadJob(id: $0, db) }
         }
     }
 
-    /// For each revision a Coxswain job created (its helm rollback ran), that job.
-    public func jobsByCreatedRevision(release: String) async throws -> [Int: JobRecord] {
-        try await writer.read { db in
-            let jobs = try JobRecord.fetchAll(db, sql: """
-                SELECT job.* FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
+    public func jobsByCreatedRevision(release: String) async throws -> [Int: Job] {
+        try await read("read the jobs behind revisions") { db in
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT job.id FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
                     SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action IN ('helm.rollback', 'helm.upgrade')
                     AND jobStep.status IN ('succeeded', 'failed'))
                 """, arguments: [release])
-            var byRevision: [Int: JobRecord] = [:]
-            for job in jobs { if let plan = job.plan { byRevision[plan.from.revision + 1] = job } }
+            var byRevision: [Int: Job] = [:]
+            for id in ids {
+                if let job = try Self.loadJob(id: id, db), let plan = job.plan { byRevision[plan.from.revision + 1] = job }
+            }
             return byRevision
         }
     }
 
-    // MARK: shared pieces of a transaction
+    public func revisionsRolledBackFrom(release: String) async throws -> Set<Int> {
+        try await read("read revisions rolled back from") { db in
+            let plans = try String.fetchAll(db, sql: """
+                SELECT planJSON FROM job WHERE release = ? AND kind = 'rollback' AND planJSON IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback' AND jobStep.status = 'succeeded')
+                """, arguments: [release])
+            return Set(plans.compactMap { RollbackPlan(json: $0)?.from.revision })
+        }
+    }
+
+    // MARK: pieces of a transaction
+
+    static func loadJob(id: Int64, _ db: Database) throws -> Job? {
+        guard let row = try JobRow.fetchOne(db, key: id) else { return nil }
+        let steps = try JobStepRow.fetchAll(db, sql: "SELECT * FROM jobStep WHERE jobID = ? ORDER BY position", arguments: [id]).map(\.step)
+        let approvals = try ApprovalRow.fetchAll(db, sql: "SELECT * FROM approval WHERE jobID = ? ORDER BY id", arguments: [id]).map(\.approval)
+        let followers = try String.fetchAll(db, sql: "SELECT user FROM jobFollower WHERE jobID = ? ORDER BY at, user", arguments: [id])
+        return row.job(steps: steps, approvals: approvals, followers: followers)
+    }
+
+    /// Writes a transition: the job row (if nobody changed it since it was read), its steps,
+    /// new approvals and followers, the registry change, audit entries and notices.
+    static func apply(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
+        let job = change.job
+        guard let stored = try JobRow.fetchOne(db, key: job.id) else {
+            throw StoreFailure(kind: .other, location: "job", operation: "record job #\(job.id)", detail: "there is no job #\(job.id)")
+        }
+        guard stored.version == job.version else { throw StoreConflict(jobID: job.id) }
+        var row = JobRow(job)
+        row.version = stored.version + 1
+        try row.update(db)
+        let positions = job.steps.map(\.position)
+        try db.execute(sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (\(positions.map(String.init).joined(separator: ",").ifEmpty("-1")))",
+                       arguments: [job.id])
+        for step in job.steps {
+            var stepRow = JobStepRow(step, jobID: job.id)
+            try stepRow.upsert(db)
+        }
+        for approval in job.approvals {
+            try db.execute(sql: """
+                INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (jobID, user, planJSON) DO NOTHING
+                """, arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
+        }
+        for follower in job.followers {
+            try db.execute(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [job.id, follower, now])
+        }
+        if let registry = change.registry {
+            try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
+        }
+        try insertAudit(change.audit, jobID: job.id, now: now, db)
+        try insertNotices(change.notices, route: nil, now: now, db)
+        guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
+        return saved
+    }
 
     static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: Database) throws {
         for draft in drafts {
-            var entry = AuditEntry(at: now, jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail)
-            try entry.insert(db)
+            var row = AuditRow(id: nil, at: now, jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail)
+            try row.insert(db)
         }
     }
+}
 
-    static func insertMessages(_ drafts: [OutgoingDraft], jobID: Int64?, now: Date, _ db: Database) throws {
-        for draft in drafts {
-            var message = OutgoingMessage(id: nil, jobID: jobID, kind: draft.kind, channel: draft.channel,
-                                          responseURL: draft.responseURL, text: draft.text, blocksJSON: draft.blocksJSON,
-                                          state: .pending, attempts: 0, notBefore: now, lastError: nil,
-                                          createdAt: now, deliveredAt: nil)
-            try message.insert(db)
-        }
+extension JobStepRow {
+    /// Inserts or replaces the step at its position.
+    mutating func upsert(_ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
+            note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
+            """, arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
     }
+}
+
+extension String {
+    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
 }

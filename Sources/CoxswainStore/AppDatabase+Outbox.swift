@@ -1,85 +1,141 @@
+import CoxswainCore
 import Foundation
 import GRDB
 
-/// A message ready to go, with what the notifier needs to send it.
-public struct Deliverable: Sendable {
-    public var message: OutgoingMessage
-    /// The job's live message, for updates and thread replies; nil until it is posted.
-    public var liveMessageTS: String?
-    /// The job's approval request, for its updates; nil until it is posted.
-    public var approvalMessageTS: String?
-    /// The job's channel, where live messages and thread replies go.
-    public var jobChannel: String?
-}
+/// The outbox: notices written with the change they report, delivered by each front end.
+extension AppDatabase: OutboxStore {
+    /// The front ends that deliver notices; each gets its own copy of every notice.
+    static let platforms = ["slack"]
 
-extension AppDatabase {
-    /// Pending messages that may be sent now: due, and first in line for their job, so a
-    /// job's messages arrive in the order they were written. An update superseded by a
-    /// newer update of the same live message is skipped (only the newest text matters).
-    public func nextDeliverables(now: Date, limit: Int) async throws -> [Deliverable] {
-        try await writer.write { db in
+    public func enqueue(_ notices: [Notice], platform: String, route: String?, now: Date) async throws {
+        try await write("store \(notices.count) message(s)") { db in try Self.insertNotices(notices, route: route, now: now, db, platforms: [platform]) }
+    }
+
+    public func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem] {
+        let query = """
+            SELECT n.*, j.id AS jobRowID FROM notice AS n LEFT JOIN job AS j ON j.id = n.jobID
+            WHERE n.platform = ? AND n.state = 'pending' AND n.notBefore <= ? AND n.sendingSince IS NULL
+            AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
+                                                AND e.state = 'pending' AND e.id < n.id))
+            ORDER BY n.id LIMIT ?
+            """
+        // Idle most of the time: look before taking the write lock.
+        guard try await read("look for due messages", { db in try Row.fetchOne(db, sql: query, arguments: [platform, now, 1]) != nil }) else { return [] }
+        return try await write("take due messages") { db in
+            let rows = try Row.fetchAll(db, sql: query, arguments: [platform, now, limit])
+            let items = try rows.map { try Self.item($0, db) }
+            // The intent is recorded before anything is sent: after a crash these are checked
+            // against what the platform shows instead of being sent twice.
+            for item in items {
+                try db.execute(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?", arguments: [now, item.id])
+            }
+            return items.map { item in var item = item; item.sendingSince = now; return item }
+        }
+    }
+
+    public func inFlight(platform: String) async throws -> [OutboxItem] {
+        try await read("read messages being sent") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM notice WHERE platform = ? AND state = 'pending' AND sendingSince IS NOT NULL ORDER BY id",
+                             arguments: [platform]).map { try Self.item($0, db) }
+        }
+    }
+
+    public func nextDue(platform: String) async throws -> Date? {
+        try await read("read when the next message is due") { db in
+            try Date.fetchOne(db, sql: "SELECT MIN(notBefore) FROM notice WHERE platform = ? AND state = 'pending' AND sendingSince IS NULL",
+                              arguments: [platform])
+        }
+    }
+
+    public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws {
+        try await write("record message \(id) as delivered") { db in
+            try db.execute(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?",
+                           arguments: [now, id])
+            if let reference { try Self.save(reference, db) }
+        }
+    }
+
+    public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
+        try await write("schedule message \(id) again") { db in
             try db.execute(sql: """
-                UPDATE outgoingMessage SET state = 'superseded'
-                WHERE state = 'pending' AND kind IN ('update_live', 'update_approval') AND id < (
-                    SELECT MAX(newer.id) FROM outgoingMessage AS newer
-                    WHERE newer.jobID = outgoingMessage.jobID AND newer.kind = outgoingMessage.kind AND newer.state = 'pending')
-                """)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT m.*, j.messageTS AS liveTS, j.approvalMessageTS AS approvalTS, j.channelID AS jobChannel
-                FROM outgoingMessage AS m LEFT JOIN job AS j ON j.id = m.jobID
-                WHERE m.state = 'pending' AND m.notBefore <= ?
-                AND NOT EXISTS (SELECT 1 FROM outgoingMessage AS earlier
-                                WHERE earlier.state = 'pending' AND earlier.jobID = m.jobID AND earlier.id < m.id)
-                ORDER BY m.id LIMIT ?
-                """, arguments: [now, limit])
-            return try rows.map { row in
-                Deliverable(message: try OutgoingMessage(row: row), liveMessageTS: row["liveTS"], approvalMessageTS: row["approvalTS"],
-                            jobChannel: row["jobChannel"])
+                UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
+                """, arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
+        }
+    }
+
+    public func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws {
+        try await write("record message \(id) as failed") { db in
+            try db.execute(sql: "UPDATE notice SET state = 'failed', attempts = attempts + 1, lastError = ?, sendingSince = NULL WHERE id = ?",
+                           arguments: [error, id])
+            let jobID = try Int64.fetchOne(db, sql: "SELECT jobID FROM notice WHERE id = ?", arguments: [id])
+            if let audit { try Self.insertAudit([audit], jobID: jobID, now: now, db) }
+            try Self.insertNotices(followUps, route: nil, now: now, db)
+        }
+    }
+
+    public func references(jobID: Int64, platform: String) async throws -> [MessageReference] {
+        try await read("read message references") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM messageRef WHERE jobID = ? AND platform = ?", arguments: [jobID, platform]).map {
+                MessageReference(jobID: $0["jobID"], platform: $0["platform"], role: $0["role"], channel: $0["channel"], ts: $0["ts"], url: $0["url"])
             }
         }
     }
 
-    /// Messages that explain no state change (answers to read-only questions).
-    public func enqueueMessages(_ drafts: [OutgoingDraft], jobID: Int64? = nil, now: Date) async throws {
-        try await writer.write { db in try Self.insertMessages(drafts, jobID: jobID, now: now, db) }
+    public func saveReference(_ reference: MessageReference) async throws {
+        try await write("save a message reference") { db in try Self.save(reference, db) }
     }
 
-    /// Marks a message sent; a posted live message's timestamp becomes the job's, so its
-    /// updates and thread replies can find it.
-    public func markDelivered(messageID: Int64, postedTS: String?, now: Date) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE outgoingMessage SET state = 'delivered', deliveredAt = ?, attempts = attempts + 1 WHERE id = ?",
-                           arguments: [now, messageID])
-            if let postedTS {
+    public func pending(platform: String) async throws -> (count: Int, oldest: Date?) {
+        try await read("count pending messages") { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM notice WHERE platform = ? AND state = 'pending'",
+                                       arguments: [platform])
+            return (row?["n"] ?? 0, row?["oldest"])
+        }
+    }
+
+    /// Every notice of a job (or all), oldest first, for tests and `coxswain jobs show`.
+    public func notices(jobID: Int64? = nil) async throws -> [(notice: Notice, state: String, attempts: Int)] {
+        try await read("read messages") { db in
+            let rows = jobID.map { try? Row.fetchAll(db, sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id", arguments: [$0]) }
+                ?? (try? Row.fetchAll(db, sql: "SELECT * FROM notice ORDER BY id"))
+            return try (rows ?? []).map { (try NoticeCoding.decode($0["payload"]), $0["state"], $0["attempts"]) }
+        }
+    }
+
+    // MARK: pieces of a transaction
+
+    static func item(_ row: Row, _ db: Database) throws -> OutboxItem {
+        let jobID: Int64? = row["jobID"]
+        let request = try jobID.flatMap { try JobRow.fetchOne(db, key: $0) }?.request
+        return OutboxItem(id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
+                          createdAt: row["createdAt"], sendingSince: row["sendingSince"], route: row["route"], request: request)
+    }
+
+    /// A replaceable notice (the live message, an approval request) takes the place of an
+    /// older undelivered one of the same place: only the newest content matters, and it keeps
+    /// the older one's turn, so a live message is still posted before its thread replies.
+    static func insertNotices(_ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String] = platforms) throws {
+        for notice in notices {
+            let place = NoticeCoding.placeKey(notice.place)
+            let payload = try NoticeCoding.encode(notice)
+            for platform in platforms {
+                if notice.place.isReplaceable, let jobID = notice.jobID {
+                    try db.execute(sql: """
+                        UPDATE notice SET payload = ? WHERE jobID = ? AND platform = ? AND place = ? AND state = 'pending' AND sendingSince IS NULL
+                        """, arguments: [payload, jobID, platform, place])
+                    if db.changesCount > 0 { continue }
+                }
                 try db.execute(sql: """
-                    UPDATE job SET messageTS = ? WHERE id = (SELECT jobID FROM outgoingMessage WHERE id = ? AND kind = 'post_live')
-                    """, arguments: [postedTS, messageID])
-                try db.execute(sql: """
-                    UPDATE job SET approvalMessageTS = ? WHERE id = (SELECT jobID FROM outgoingMessage WHERE id = ? AND kind = 'post_approval')
-                    """, arguments: [postedTS, messageID])
+                    INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                    """, arguments: [notice.jobID, platform, place, payload, route, now, now])
             }
         }
     }
 
-    public func scheduleRetry(messageID: Int64, error: String, notBefore: Date) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE outgoingMessage SET attempts = attempts + 1, lastError = ?, notBefore = ? WHERE id = ?",
-                           arguments: [error, notBefore, messageID])
-        }
-    }
-
-    public func markFailed(messageID: Int64, error: String) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE outgoingMessage SET state = 'failed', attempts = attempts + 1, lastError = ? WHERE id = ?",
-                           arguments: [error, messageID])
-        }
-    }
-
-    public func outgoingMessages(jobID: Int64? = nil) async throws -> [OutgoingMessage] {
-        try await writer.read { db in
-            var request = OutgoingMessage.order(Column("id"))
-            if let jobID { request = request.filter(Column("jobID") == jobID) }
-            return try request.fetchAll(db)
-        }
+    static func save(_ reference: MessageReference, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO messageRef (jobID, platform, role, channel, ts, url) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (jobID, platform, role) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, url = COALESCE(excluded.url, url)
+            """, arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
     }
 }

@@ -1,22 +1,11 @@
+import CoxswainCore
 import Foundation
 import GRDB
-import CoxswainCore
 
-public struct UnknownRegistryEntry: Error, CustomStringConvertible {
-    public let model: String
-    public let environment: String
-    public let known: [String]
-    public var description: String {
-        "no model `\(model)` in environment `\(environment)` in the registry. Known: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
-    }
-}
-
-extension AppDatabase {
-    /// Makes sure every configured release has a registry row. New rows start `ready`;
-    /// existing rows keep their status (a model disabled before a restart stays disabled)
-    /// but follow the configured endpoint.
-    public func seedRegistry(from releases: [CoxswainConfiguration.Release], now: Date) async throws {
-        try await writer.write { db in
+/// The model registry the seed's `admin-cli registry` manages: which models may get traffic.
+extension AppDatabase: RegistryStore {
+    public func seed(_ releases: [CoxswainConfiguration.Release], now: Date) async throws {
+        try await write("seed the registry") { db in
             for release in releases {
                 try db.execute(sql: """
                     INSERT INTO registryEntry (model, environment, release, endpoint, status, updatedAt, updatedBy)
@@ -27,35 +16,39 @@ extension AppDatabase {
         }
     }
 
-    /// Sets a model's status in one environment, with its audit entry and any messages.
     @discardableResult
-    public func setRegistryStatus(model: String, environment: String, status: RegistryEntry.Status, actor: String,
-                                  jobID: Int64?, reason: String, now: Date, messages: [OutgoingDraft] = []) async throws -> RegistryEntry {
-        try await writer.write { db in
-            guard var entry = try RegistryEntry.fetchOne(db, key: ["model": model, "environment": environment]) else {
-                let known = try RegistryEntry.fetchAll(db).map { "\($0.model) (\($0.environment))" }
-                throw UnknownRegistryEntry(model: model, environment: environment, known: known)
+    public func setStatus(model: String, environment: String, status: RegistryStatus, actor: String, reason: String, now: Date) async throws -> RegistryEntry {
+        try await write("set \(model) \(status.rawValue) in \(environment)") { db in
+            try Self.setRegistry(RegistryUpdate(model: model, environment: environment, status: status, reason: reason), actor: actor, jobID: nil, now: now, db)
+        }
+    }
+
+    public func entries(environment: String?) async throws -> [RegistryEntry] {
+        try await read("read the registry") { db in
+            if let environment {
+                return try RegistryRow.fetchAll(db, sql: "SELECT * FROM registryEntry WHERE environment = ? ORDER BY model", arguments: [environment]).map(\.entry)
             }
-            let previous = entry.status
-            entry.status = status; entry.updatedAt = now; entry.updatedBy = actor
-            try entry.update(db)
-            try Self.insertMessages(messages, jobID: jobID, now: now, db)
-            try Self.insertAudit([AuditDraft(actor: actor, event: "registry.\(status == .ready ? "enable" : "disable")",
-                                             detail: "\(model) in \(environment): \(previous.rawValue) -> \(status.rawValue) (\(reason))")],
-                                 jobID: jobID, now: now, db)
-            return entry
+            return try RegistryRow.fetchAll(db, sql: "SELECT * FROM registryEntry ORDER BY environment, model").map(\.entry)
         }
     }
 
-    public func registryEntries(environment: String? = nil) async throws -> [RegistryEntry] {
-        try await writer.read { db in
-            var request = RegistryEntry.order(Column("environment"), Column("model"))
-            if let environment { request = request.filter(Column("environment") == environment) }
-            return try request.fetchAll(db)
-        }
+    public func entry(model: String, environment: String) async throws -> RegistryEntry? {
+        try await read("read the registry") { db in try RegistryRow.fetchOne(db, key: ["model": model, "environment": environment])?.entry }
     }
 
-    public func registryEntry(model: String, environment: String) async throws -> RegistryEntry? {
-        try await writer.read { db in try RegistryEntry.fetchOne(db, key: ["model": model, "environment": environment]) }
+    /// Changes a model's status with its audit entry, which names the status before.
+    @discardableResult
+    static func setRegistry(_ update: RegistryUpdate, actor: String, jobID: Int64?, now: Date, _ db: Database) throws -> RegistryEntry {
+        guard var row = try RegistryRow.fetchOne(db, key: ["model": update.model, "environment": update.environment]) else {
+            let known = try RegistryRow.fetchAll(db).map { "\($0.model) (\($0.environment))" }
+            throw UnknownRegistryEntry(model: update.model, environment: update.environment, known: known)
+        }
+        let previous = row.status
+        row.status = update.status; row.updatedAt = now; row.updatedBy = actor
+        try row.update(db)
+        try insertAudit([AuditDraft(actor: actor, event: "registry.\(update.status == .ready ? "enable" : "disable")",
+                                    detail: "\(update.model) in \(update.environment): \(previous.rawValue) -> \(update.status.rawValue) (\(update.reason))")],
+                        jobID: jobID, now: now, db)
+        return row.entry
     }
 }

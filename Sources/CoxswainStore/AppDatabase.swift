@@ -1,210 +1,169 @@
+import CoxswainCore
 import Foundation
 import GRDB
+import Synchronization
 
-/// Owns the database connection and its schema. Every other store type goes through it.
-///
-/// SQL stays in this room, behind `CoxswainStore`'s methods, so another database
-/// (PostgreSQL, for more than one replica) can stand behind the same interface later.
+/// Owns the database connection and its schema; the ports (`JobStore`, `OutboxStore`, …)
+/// are its extensions. SQL stays in this room, so another database (PostgreSQL, for more
+/// than one replica) can stand behind the same ports.
 public final class AppDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// The file, or `:memory:`; every error names it.
+    public let location: String
+    let readOnly: Bool
+    private let counters = Mutex(Counters())
+    private let lastWrite = Mutex<StoreFailure?>(nil)
 
-    /// Opens (creating if needed) the file database in WAL mode and migrates it.
+    struct Counters { var writes = 0; var reads = 0 }
+
+    /// Opens (creating if needed) the file database in WAL mode and migrates it. Writes are
+    /// durable when they return (`synchronous=FULL`): an acknowledged request survives a
+    /// power loss.
     public static func open(path: String) throws -> AppDatabase {
-        var config = Configuration()
-        config.busyMode = .timeout(5)
-        let pool = try DatabasePool(path: path, configuration: config)
-        return try AppDatabase(pool)
+        var configuration = Configuration()
+        // A short wait for another writer; longer outages are retried by the caller, which
+        // can give up (the webhook) or keep trying (the worker).
+        configuration.busyMode = .timeout(0.5)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // DatabasePool sets synchronous=NORMAL for WAL, which can lose the last commits
+            // on power loss; set FULL afterwards, on the one writing connection.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            return try AppDatabase(pool, location: path, migrate: true)
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw StoreFailure(error, location: path, operation: "open the database")
+        }
+    }
+
+    /// Opens an existing database for reading only: nothing is created, migrated or written,
+    /// so it works on a read-only copy or snapshot. A database of another version is refused.
+    public static func openReadOnly(path: String) throws -> AppDatabase {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreFailure(kind: .unusable, location: path, operation: "open the database for reading",
+                               detail: "there is no database file here; `coxswain serve` or `coxswain migrate` creates it")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(2)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            let database = try AppDatabase(queue, location: path, migrate: false)
+            try database.checkSchema(queue)
+            return database
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw StoreFailure(error, location: path, operation: "open the database for reading")
+        }
     }
 
     /// An in-memory database, for tests.
     public static func inMemory() throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue())
+        try AppDatabase(DatabaseQueue(), location: ":memory:", migrate: true)
     }
 
-    init(_ writer: any DatabaseWriter) throws {
+    init(_ writer: any DatabaseWriter, location: String, migrate: Bool) throws {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+        self.location = location
+        self.readOnly = !migrate
+        if migrate {
+            do { try Self.migrator.migrate(writer) } catch { throw StoreFailure(error, location: location, operation: "migrate the database") }
+        }
     }
 
-    /// Answers when the database can be read: `/readyz`.
+    private func checkSchema(_ reader: any DatabaseReader) throws {
+        let (applied, complete) = try reader.read { db in
+            (try Self.migrator.appliedIdentifiers(db), try Self.migrator.hasCompletedMigrations(db))
+        }
+        let known = Set(Self.migrator.migrations)
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw StoreFailure(kind: .unusable, location: location, operation: "open the database for reading",
+                               detail: "it was written by a newer Coxswain (migration \(unknown)); use that version")
+        }
+        guard complete else {
+            throw StoreFailure(kind: .unusable, location: location, operation: "open the database for reading",
+                               detail: "it is of an older version; run `coxswain migrate --config FILE` first")
+        }
+    }
+
+    // MARK: access
+
+    /// One write transaction. Failures become a `StoreFailure` naming the file and `operation`.
+    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        counters.withLock { $0.writes += 1 }
+        do {
+            let result = try await writer.write(body)
+            lastWrite.withLock { $0 = nil }
+            return result
+        } catch let conflict as StoreConflict {
+            lastWrite.withLock { $0 = nil }
+            throw conflict
+        } catch let failure as StoreFailure {
+            throw failure
+        } catch where error is DatabaseError || error is CancellationError {
+            // Anything else (an unknown registry entry) is the caller's own error, thrown as is.
+            let failure = StoreFailure(error, location: location, operation: operation)
+            if failure.kind != .cancelled { lastWrite.withLock { $0 = failure } }
+            throw failure
+        }
+    }
+
+    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        counters.withLock { $0.reads += 1 }
+        do {
+            return try await writer.read(body)
+        } catch let failure as StoreFailure {
+            throw failure
+        } catch {
+            throw StoreFailure(error, location: location, operation: operation)
+        }
+    }
+
+    /// How many write and read transactions were started, for `/metrics` and the idle check.
+    public var transactionCounts: (writes: Int, reads: Int) { counters.withLock { ($0.writes, $0.reads) } }
+
+    /// The last write's failure, or nil when it succeeded: `/readyz` reports a store that
+    /// cannot write.
+    public var lastWriteFailure: StoreFailure? { lastWrite.withLock { $0 } }
+
+    /// Answers when the database can be read.
     public func isReachable() async -> Bool {
-        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        (try? await read("check the database") { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
+}
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-jobs") { db in
-            try db.execute(sql: """
-                CREATE TABLE job (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    command TEXT NOT NULL,
-                    release TEXT NOT NULL,
-                    environment TEXT NOT NULL,
-                    namespace TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    requestedBy TEXT NOT NULL,
-                    channelID TEXT NOT NULL,
-                    responseURL TEXT,
-                    requestedRevision INTEGER,
-                    reason TEXT,
-                    state TEXT NOT NULL CHECK (state IN ('queued','running','succeeded','failed','interrupted')),
-                    planJSON TEXT,
-                    lastCompletedStep TEXT,
-                    messageTS TEXT,
-                    outcome TEXT,
-                    createdAt DATETIME NOT NULL,
-                    startedAt DATETIME,
-                    finishedAt DATETIME
-                );
-                CREATE INDEX job_release_state ON job(release, state);
-                CREATE INDEX job_state ON job(state);
-
-                CREATE TABLE jobStep (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    jobID INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
-                    position INTEGER NOT NULL CHECK (position >= 0),
-                    action TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('running','succeeded','failed','skipped')),
-                    note TEXT,
-                    detail TEXT,
-                    startedAt DATETIME NOT NULL,
-                    finishedAt DATETIME,
-                    UNIQUE (jobID, position)
-                );
-
-                CREATE TABLE auditEntry (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at DATETIME NOT NULL,
-                    jobID INTEGER REFERENCES job(id),
-                    actor TEXT NOT NULL,
-                    event TEXT NOT NULL,
-                    detail TEXT NOT NULL
-                );
-                CREATE INDEX auditEntry_job ON auditEntry(jobID);
-
-                CREATE TABLE registryEntry (
-                    model TEXT NOT NULL,
-                    environment TEXT NOT NULL,
-                    release TEXT NOT NULL,
-                    endpoint TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('ready','disabled')),
-                    updatedAt DATETIME NOT NULL,
-                    updatedBy TEXT NOT NULL,
-                    PRIMARY KEY (model, environment)
-                );
-
-                CREATE TABLE outgoingMessage (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    jobID INTEGER REFERENCES job(id),
-                    kind TEXT NOT NULL CHECK (kind IN ('post_live','update_live','thread_reply','post','ephemeral')),
-                    channel TEXT,
-                    responseURL TEXT,
-                    text TEXT NOT NULL,
-                    blocksJSON TEXT,
-                    state TEXT NOT NULL CHECK (state IN ('pending','delivered','superseded','failed')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    notBefore DATETIME NOT NULL,
-                    lastError TEXT,
-                    createdAt DATETIME NOT NULL,
-                    deliveredAt DATETIME
-                );
-                CREATE INDEX outgoingMessage_pending ON outgoingMessage(state, jobID, id);
-
-                -- Chat platforms retry; one row per request already accepted.
-                CREATE TABLE receivedRequest (
-                    key TEXT PRIMARY KEY NOT NULL,
-                    jobID INTEGER REFERENCES job(id),
-                    receivedAt DATETIME NOT NULL
-                );
-                """)
+extension StoreFailure {
+    /// Classifies what SQLite (through GRDB) reported.
+    init(_ error: any Error, location: String, operation: String) {
+        if error is CancellationError {
+            self.init(kind: .cancelled, location: location, operation: operation, detail: "given up before it ran")
+            return
         }
-        migrator.registerMigration("v2-approvals") { db in
-            // SQLite cannot change a CHECK constraint in place: rebuild `job` and
-            // `outgoingMessage` (GRDB runs migrations with foreign key checks deferred).
-            try db.execute(sql: """
-                CREATE TABLE newJob (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    command TEXT NOT NULL,
-                    release TEXT NOT NULL,
-                    environment TEXT NOT NULL,
-                    namespace TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    requestedBy TEXT NOT NULL,
-                    channelID TEXT NOT NULL,
-                    responseURL TEXT,
-                    requestedRevision INTEGER,
-                    reason TEXT,
-                    state TEXT NOT NULL CHECK (state IN ('queued','awaiting_approval','running','succeeded','failed','interrupted','denied','expired','cancelled')),
-                    planJSON TEXT,
-                    lastCompletedStep TEXT,
-                    messageTS TEXT,
-                    outcome TEXT,
-                    createdAt DATETIME NOT NULL,
-                    startedAt DATETIME,
-                    finishedAt DATETIME,
-                    approvalsRequired INTEGER NOT NULL DEFAULT 0 CHECK (approvalsRequired >= 0),
-                    approvalRequestedAt DATETIME,
-                    approvalMessageTS TEXT,
-                    emergency BOOLEAN NOT NULL DEFAULT 0,
-                    acknowledgedBy TEXT,
-                    acknowledgedAt DATETIME,
-                    lastReminderAt DATETIME,
-                    cancelRequestedBy TEXT,
-                    CHECK (emergency = 0 OR approvalsRequired = 0)
-                );
-                INSERT INTO newJob (id, command, release, environment, namespace, model, requestedBy, channelID, responseURL,
-                                    requestedRevision, reason, state, planJSON, lastCompletedStep, messageTS, outcome,
-                                    createdAt, startedAt, finishedAt)
-                    SELECT id, command, release, environment, namespace, model, requestedBy, channelID, responseURL,
-                           requestedRevision, reason, state, planJSON, lastCompletedStep, messageTS, outcome,
-                           createdAt, startedAt, finishedAt FROM job;
-                DROP TABLE job;
-                ALTER TABLE newJob RENAME TO job;
-                CREATE INDEX job_release_state ON job(release, state);
-                CREATE INDEX job_state ON job(state);
-
-                CREATE TABLE newOutgoingMessage (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    jobID INTEGER REFERENCES job(id),
-                    kind TEXT NOT NULL CHECK (kind IN ('post_live','update_live','thread_reply','post','ephemeral','post_approval','update_approval')),
-                    channel TEXT,
-                    responseURL TEXT,
-                    text TEXT NOT NULL,
-                    blocksJSON TEXT,
-                    state TEXT NOT NULL CHECK (state IN ('pending','delivered','superseded','failed')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    notBefore DATETIME NOT NULL,
-                    lastError TEXT,
-                    createdAt DATETIME NOT NULL,
-                    deliveredAt DATETIME
-                );
-                INSERT INTO newOutgoingMessage SELECT * FROM outgoingMessage;
-                DROP TABLE outgoingMessage;
-                ALTER TABLE newOutgoingMessage RENAME TO outgoingMessage;
-                CREATE INDEX outgoingMessage_pending ON outgoingMessage(state, jobID, id);
-
-                -- One decision per person per plan: the same person counts once, and an
-                -- approval of one plan says nothing about another.
-                CREATE TABLE approval (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    jobID INTEGER NOT NULL REFERENCES job(id),
-                    user TEXT NOT NULL,
-                    decision TEXT NOT NULL CHECK (decision IN ('approve','deny')),
-                    planJSON TEXT NOT NULL,
-                    reason TEXT,
-                    at DATETIME NOT NULL,
-                    UNIQUE (jobID, user, planJSON)
-                );
-                """)
+        guard let database = error as? DatabaseError else {
+            self.init(kind: .other, location: location, operation: operation, detail: "\(error)")
+            return
         }
-        migrator.registerMigration("v3-upgrades") { db in
-            try db.execute(sql: """
-                ALTER TABLE job ADD COLUMN requestedVersion TEXT;
-                ALTER TABLE job ADD COLUMN overridePromotion BOOLEAN NOT NULL DEFAULT 0;
-                CREATE INDEX job_release_command_state ON job(release, command, state);
-                """)
+        let kind: Kind
+        switch database.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: kind = .busy
+        case .SQLITE_FULL: kind = .full
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL: kind = .io
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH: kind = .readOnly
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: kind = .unusable
+        case .SQLITE_INTERRUPT: kind = .cancelled
+        default: kind = .other
         }
-        return migrator
+        self.init(kind: kind, location: location, operation: operation, detail: database.message ?? "\(database.resultCode)")
+    }
+}
+
+extension AppDatabase: StoreHealth {}
+
+extension Stores {
+    /// Every port backed by one SQLite database.
+    public init(sqlite database: AppDatabase) {
+        self.init(jobs: database, outbox: database, registry: database, audit: database, lease: database, health: database)
     }
 }

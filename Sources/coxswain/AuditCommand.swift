@@ -1,37 +1,39 @@
 import ArgumentParser
-import CoxswainStore
+import CoxswainCore
 import Foundation
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the audit trail.", subcommands: [Tail.self, Export.self])
+    static let configuration = CommandConfiguration(abstract: "Read the audit trail (the database is opened read-only).", subcommands: [Tail.self, Export.self])
 
     struct Tail: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The newest audit entries, oldest first.")
+        static let configuration = CommandConfiguration(abstract: "The newest audit entries, oldest first.",
+                                                        discussion: "Example: coxswain audit tail -n 50 --config /etc/coxswain/coxswain.yaml")
         @OptionGroup var options: ConfigOption
-        @Option(name: [.short, .long], help: "How many.") var lines: Int = 50
+        @Option(name: [.customShort("n"), .long], help: "How many entries.") var lines: Int = 50
 
         func run() async throws {
-            let store = try await StoreAccess.open(options.config)
-            for entry in try await store.database.auditTail(limit: max(1, lines)) {
+            let store = try await StoreAccess.open(options.config, forWriting: false)
+            for entry in try await store.database.tail(limit: max(1, lines)) {
                 print("\(entry.at.iso8601)  \(entry.jobID.map { "#\($0)" } ?? "-")  \(entry.actor)  \(entry.event)  \(entry.detail)")
             }
         }
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every audit entry, as JSON lines, for an incident record or a SIEM.")
+        static let configuration = CommandConfiguration(abstract: "Every audit entry, as JSON lines, for an incident record or a SIEM.",
+                                                        discussion: "Example: coxswain audit export --format jsonl > audit.jsonl")
         @OptionGroup var options: ConfigOption
         @Option(help: "Output format; only jsonl.") var format: String = "jsonl"
 
         func run() async throws {
-            guard format == "jsonl" else { throw CLIError("unknown format \"\(format)\"; accepted: jsonl") }
-            let store = try await StoreAccess.open(options.config)
+            guard format == "jsonl" else { throw CLIError("unknown format \"\(format)\"; accepted: jsonl. Example: coxswain audit export --format jsonl") }
+            let store = try await StoreAccess.open(options.config, forWriting: false)
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
             encoder.outputFormatting = [.sortedKeys]
             var after: Int64 = 0
             while true {
-                let page = try await store.database.auditEntries(afterID: after, limit: 500)
+                let page = try await store.database.entries(after: after, limit: 500)
                 guard let last = page.last?.id else { break }
                 for entry in page { print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
                 after = last

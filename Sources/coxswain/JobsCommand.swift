@@ -4,7 +4,7 @@ import CoxswainStore
 import Foundation
 
 struct Jobs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show jobs and their steps.", subcommands: [List.self, Show.self])
+    static let configuration = CommandConfiguration(abstract: "Show jobs and their steps (the database is opened read-only).", subcommands: [List.self, Show.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first.")
@@ -13,13 +13,14 @@ struct Jobs: AsyncParsableCommand {
         @Flag(help: "Only break-glass jobs no approver has acknowledged yet.") var unacknowledged = false
 
         func run() async throws {
-            let store = try await StoreAccess.open(options.config)
+            let store = try await StoreAccess.open(options.config, forWriting: false)
             let jobs = unacknowledged ? try await store.database.unacknowledgedEmergencies()
-                                      : try await store.database.recentJobs(limit: max(1, limit))
-            print(TextTable.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], jobs.map { job in
-                [String(job.id ?? 0), job.command, job.release, job.environment, job.state.rawValue,
-                 job.plan?.shortText ?? "-", job.requestedBy, job.createdAt.iso8601]
-            }))
+                                      : try await store.database.recentJobs(release: nil, limit: max(1, limit))
+            let rows: [[String]] = jobs.map { job in
+                [String(job.id), job.request.command, job.request.release, job.request.environment, job.state.rawValue,
+                 job.plan?.shortText ?? "-", job.request.requestedBy, job.createdAt.iso8601]
+            }
+            print(TextTable.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], rows))
         }
     }
 
@@ -32,19 +33,22 @@ struct Jobs: AsyncParsableCommand {
             guard let jobID = Int64(id.trimmingCharacters(in: CharacterSet(charactersIn: "#"))) else {
                 throw CLIError("\"\(id)\" is not a job id; example: coxswain jobs show 12")
             }
-            let store = try await StoreAccess.open(options.config)
-            guard let job = try await store.database.job(id: jobID) else { throw CLIError("no job #\(jobID)") }
-            print("Job #\(jobID): \(job.command) \(job.release) (\(job.environment), ns \(job.namespace))")
+            let store = try await StoreAccess.open(options.config, forWriting: false)
+            guard let job = try await store.database.job(id: jobID) else { throw CLIError("no job #\(jobID); `coxswain jobs list` shows recent ones") }
+            let request = job.request
+            print("Job #\(jobID): \(request.command) \(request.release) (\(request.environment), ns \(request.namespace))")
             print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
-            if job.emergency { print("break-glass: " + (job.acknowledgedBy.map { "acknowledged by \($0)" } ?? "NOT acknowledged")) }
-            print("requested by \(job.requestedBy) in \(job.channelID) at \(job.createdAt.iso8601)\(job.reason.map { ", reason: \($0)" } ?? "")")
+            if request.emergency { print("break-glass: " + (job.acknowledgedBy.map { "acknowledged by \($0)" } ?? "NOT acknowledged")) }
+            print("requested by \(request.requestedBy) in \(request.channel.isEmpty ? request.platform : request.channel) at \(job.createdAt.iso8601)"
+                  + (request.reason.map { ", reason: \($0)" } ?? ""))
+            if !job.followers.isEmpty { print("followed by \(job.followers.joined(separator: ", "))") }
             if let plan = job.plan { print("plan: \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))") }
             print("\nsteps:")
-            for step in try await store.database.steps(jobID: jobID) {
+            for step in job.steps {
                 print("  \(step.status.symbol) \(step.title)\(step.durationMilliseconds.map { " (\($0) ms)" } ?? "")\(step.note.map { " · \($0)" } ?? "")")
             }
             print("\naudit:")
-            for entry in try await store.database.auditEntries(jobID: jobID) {
+            for entry in try await store.database.entries(jobID: jobID) {
                 print("  \(entry.at.iso8601)  \(entry.actor)  \(entry.event)  \(entry.detail)")
             }
         }

@@ -9,14 +9,19 @@ struct Manifest: AsyncParsableCommand {
         discussion: "Paste it at api.slack.com/apps → Create New App → From an app manifest. Example: coxswain manifest --url https://coxswain.example.com")
 
     @Option(help: "The public base URL Slack reaches Coxswain at, e.g. https://coxswain.example.com.") var url: String
-    @Option(help: "The runbook folder.") var commands: String = "commands"
+    @Option(help: "The runbook folder (default: the configuration's `commands:`, else ./commands).") var commands: String?
+    @Option(help: ArgumentHelp("The configuration file, for its runbook folder and command_prefix.", valueName: "file")) var config: String?
 
     func run() async throws {
         guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
             throw CLIError("--url must be the server's public base URL, e.g. https://coxswain.example.com; got \"\(url)\"")
         }
-        let runbooks: [Runbook]
-        do { runbooks = try CommandCatalog.loadRunbooks(directory: commands) } catch { throw CLIError("\(error)") }
-        print(SlackAppManifest.render(baseURL: url, commands: CommandCatalog.all(runbooks: runbooks)), terminator: "")
+        let catalog: CommandCatalog
+        do {
+            let configuration = try config.map { try ConfigurationLoader.load(file: $0) }
+            let folder = commands ?? configuration?.commandsDirectory ?? "commands"
+            catalog = CommandCatalog(prefix: configuration?.commandPrefix ?? "", runbooks: try RunbookSet.load(directory: folder))
+        } catch { throw CLIError("\(error)") }
+        print(SlackAppManifest.render(baseURL: url, commands: catalog.descriptions()), terminator: "")
     }
 }

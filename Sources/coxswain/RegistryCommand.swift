@@ -15,11 +15,11 @@ struct Registry: AsyncParsableCommand {
         @Option(help: "Only this environment, e.g. production.") var environment: String?
 
         func run() async throws {
-            let store = try await StoreAccess.open(options.config)
+            let store = try await StoreAccess.open(options.config, forWriting: false)
             if let environment, store.configuration.environments[environment] == nil {
                 throw CLIError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
             }
-            let entries = try await store.database.registryEntries(environment: environment)
+            let entries = try await store.database.entries(environment: environment)
             print(TextTable.render(["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
                                entries.enumerated().map { index, e in
                                    [String(index + 1), e.model, e.endpoint, e.status.rawValue, e.environment, e.updatedAt.iso8601, e.updatedBy]
@@ -48,11 +48,11 @@ struct RegistryChange: ParsableArguments {
     @Option(help: "The environment, e.g. production.") var environment: String
     @Option(help: "Why, for the audit trail.") var reason: String = "manual change"
 
-    func apply(_ status: RegistryEntry.Status) async throws {
-        let store = try await StoreAccess.open(options.config)
+    func apply(_ status: RegistryStatus) async throws {
+        let store = try await StoreAccess.open(options.config, forWriting: true)
         do {
-            let entry = try await store.database.setRegistryStatus(model: modelName, environment: environment, status: status,
-                                                                   actor: StoreAccess.actor, jobID: nil, reason: reason, now: Date())
+            let entry = try await store.database.setStatus(model: modelName, environment: environment, status: status,
+                                                           actor: StoreAccess.actor, reason: reason, now: Date())
             print("\(entry.model) in \(entry.environment): \(entry.status.rawValue)")
         } catch let error as UnknownRegistryEntry {
             throw CLIError(error.description)

@@ -33,8 +33,8 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let store = try await StoreAccess.open(options.config)
-        print("database \(store.path) is migrated; registry has \(try await store.database.registryEntries().count) entries")
+        let store = try await StoreAccess.open(options.config, forWriting: true)
+        print("database \(store.path) is migrated; registry has \(try await store.database.entries(environment: nil).count) entries")
     }
 }
 

@@ -3,18 +3,24 @@ import CoxswainCore
 import CoxswainStore
 import Foundation
 
-/// Opens the database a configuration names, for the read and admin subcommands.
+/// Opens the database a configuration names, for the read and admin subcommands. Reading
+/// commands open it read-only: they create, migrate and write nothing, so they work on a
+/// read-only copy and never leave an empty database behind.
 struct StoreAccess {
     let database: AppDatabase
     let configuration: CoxswainConfiguration
-    let path: String
+    var path: String { configuration.databasePath }
+    var stores: Stores { Stores(sqlite: database) }
 
-    static func open(_ configPath: String) async throws -> StoreAccess {
+    static func open(_ configPath: String, forWriting: Bool) async throws -> StoreAccess {
         do {
             let configuration = try ConfigurationLoader.load(file: configPath)
+            guard forWriting else {
+                return StoreAccess(database: try AppDatabase.openReadOnly(path: configuration.databasePath), configuration: configuration)
+            }
             let database = try AppDatabase.open(path: configuration.databasePath)
-            try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
-            return StoreAccess(database: database, configuration: configuration, path: configuration.databasePath)
+            try await database.seed(Array(configuration.releases.values), now: Date())
+            return StoreAccess(database: database, configuration: configuration)
         } catch {
             throw CLIError("\(error)")
         }

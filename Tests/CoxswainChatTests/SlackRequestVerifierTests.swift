@@ -52,6 +52,24 @@ import Testing
         #expect(throws: SlackRequestVerifier.Rejection.badSignature) { try verifier().verify(body: Self.body, timestamp: Self.timestamp, signature: String(Self.signature.dropFirst(3))) }
     }
 
+    /// A header chosen to overflow `now - timestamp` killed the process before any check.
+    @Test(arguments: ["-9223372036854775808", "9223372036854775807", "-1", "+1531420618", " 1531420618", "1531420618 ",
+                      "99999999999999999999999", "0x5B47", "1e9", "", "١٥٣١٤٢٠٦١٨"])
+    func refusesTimestampsThatAreNotPlainUnixSeconds(_ timestamp: String) {
+        #expect(throws: SlackRequestVerifier.Rejection.malformedTimestamp) {
+            try verifier().verify(body: Self.body, timestamp: timestamp, signature: Self.signature)
+        }
+    }
+
+    @Test func refusesTimestampsFarFromNowWithoutOverflowing() {
+        #expect(throws: SlackRequestVerifier.Rejection.stale(ageSeconds: 1531420618)) {
+            try verifier().verify(body: Self.body, timestamp: "0", signature: Self.signature)
+        }
+        #expect(throws: SlackRequestVerifier.Rejection.stale(ageSeconds: 1531420618 - 999_999_999_999)) {
+            try verifier().verify(body: Self.body, timestamp: "999999999999", signature: Self.signature)
+        }
+    }
+
     @Test func decodesTheSlashCommandForm() throws {
         let command = try SlackSlashCommand(form: FormDecoding.fields(Self.body))
         #expect(command.command == "/webhook-collect")

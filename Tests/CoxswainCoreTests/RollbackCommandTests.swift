@@ -1,24 +1,44 @@
 import CoxswainCore
+import Foundation
 import Testing
 
 @Suite struct RollbackCommandTests {
-    func parse(_ text: String) -> Result<SlashCommand, CommandError> { SlashCommandParser.parse(command: "/rollback", text: text) }
+    static let catalog = CommandCatalog(runbooks: try! RunbookSet.load(directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("commands").path))
+
+    func parse(_ text: String) -> Result<ParsedCommand, CommandError> {
+        Self.catalog.parse(verb: "rollback", text: text, invoked: "/rollback", style: .slash)
+    }
+
+    func rollback(_ release: String, revision: Int? = nil, reason: String? = nil, emergency: Bool = false) -> Result<ParsedCommand, CommandError> {
+        .success(.change(.rollback(release, revision: revision, reason: reason, emergency: emergency)))
+    }
 
     @Test func releaseAlone() {
-        #expect(parse("llama-2-7b-production") == .success(.rollback(RollbackRequest(release: "llama-2-7b-production"))))
+        #expect(parse("llama-2-7b-production") == rollback("llama-2-7b-production"))
     }
 
     @Test func releaseRevisionAndReason() {
-        #expect(parse("llama-2-7b-production 3") == .success(.rollback(RollbackRequest(release: "llama-2-7b-production", revision: 3))))
-        #expect(parse("  llama-2-7b-production   pods OOM after upgrade ")
-                == .success(.rollback(RollbackRequest(release: "llama-2-7b-production", reason: "pods OOM after upgrade"))))
-        #expect(parse("llama-2-7b-production 4 bad weights")
-                == .success(.rollback(RollbackRequest(release: "llama-2-7b-production", revision: 4, reason: "bad weights"))))
+        #expect(parse("llama-2-7b-production 3") == rollback("llama-2-7b-production", revision: 3))
+        #expect(parse("  llama-2-7b-production   pods OOM after upgrade ") == rollback("llama-2-7b-production", reason: "pods OOM after upgrade"))
+        #expect(parse("llama-2-7b-production 4 bad weights") == rollback("llama-2-7b-production", revision: 4, reason: "bad weights"))
     }
 
     @Test("revision 0 means helm's 'previous', which Coxswain decides safely")
     func revisionZero() {
-        #expect(parse("llama-2-7b-production 0") == .success(.rollback(RollbackRequest(release: "llama-2-7b-production"))))
+        #expect(parse("llama-2-7b-production 0") == rollback("llama-2-7b-production"))
+    }
+
+    @Test("a word that looks like an option is refused, never taken as the reason; after -- or in quotes it is text")
+    func strictArguments() throws {
+        guard case .failure(let error) = parse("llama-2-7b-production -n kube-system") else { Issue.record("-n accepted"); return }
+        #expect(error.message.contains("`-n` is not an option of /rollback"))
+        #expect(error.message.contains("after `--`"))
+        guard case .failure = parse("llama-2-7b-production pods --force") else { Issue.record("--force accepted"); return }
+        #expect(parse("llama-2-7b-production -- -n kube-system was wrong") == rollback("llama-2-7b-production", reason: "-n kube-system was wrong"))
+        #expect(parse("llama-2-7b-production \"-n was wrong\" today") == rollback("llama-2-7b-production", reason: "-n was wrong today"))
+        #expect(parse("llama-2-7b-production “-n was wrong”") == rollback("llama-2-7b-production", reason: "-n was wrong"))
+        #expect(parse("llama-2-7b-production --emergency -- -p 40%") == rollback("llama-2-7b-production", reason: "-p 40%", emergency: true))
     }
 
     @Test func badInputSaysWhatIsAcceptedWithAnExample() throws {
@@ -34,8 +54,29 @@ import Testing
     @Test func helpAndUnknownCommands() {
         guard case .success(.help(let text)) = parse("help") else { Issue.record("no help"); return }
         #expect(text.contains("REVISION (optional)"))
-        guard case .failure(let error) = SlashCommandParser.parse(command: "/deploy", text: "x") else { Issue.record("unknown accepted"); return }
+        guard case .failure(let error) = Self.catalog.parse(verb: "deploy", text: "x", invoked: "/deploy", style: .slash) else {
+            Issue.record("unknown accepted"); return
+        }
         #expect(error.message.contains("/rollback"))
+    }
+
+    @Test("commands come from the runbooks; a prefix renames them all; the umbrella takes a verb")
+    func catalogNames() throws {
+        let prefixed = CommandCatalog(prefix: "cx-", runbooks: Self.catalog.runbooks)
+        #expect(prefixed.resolveSlash("/rollback", text: "x") == nil)
+        let direct = try #require(prefixed.resolveSlash("/cx-rollback", text: "llama-2-7b-production 3"))
+        #expect(direct.verb == "rollback" && direct.text == "llama-2-7b-production 3")
+        let umbrella = try #require(prefixed.resolveSlash("/cx-coxswain", text: "status llama-2-7b-production"))
+        #expect(umbrella.verb == "status" && umbrella.text == "llama-2-7b-production" && umbrella.invoked == "/cx-coxswain status")
+        #expect(prefixed.descriptions().map(\.command).contains("/cx-approve"))
+        #expect(prefixed.descriptions().map(\.command).last == "/cx-coxswain")
+        let custom = CommandCatalog(runbooks: RunbookSet(Self.catalog.runbooks.all.map { runbook in
+            var renamed = runbook
+            if runbook.kind == .rollback { renamed.command = "/cx-rollback" }
+            return renamed
+        }))
+        #expect(custom.parse(verb: "cx-rollback", text: "llama-2-7b-production", invoked: "/cx-rollback", style: .slash)
+                == .success(.change(.rollback("llama-2-7b-production", command: "/cx-rollback"))))
     }
 }
 

@@ -30,6 +30,52 @@ import Testing
         #expect(RollbackRefusal.onlyOneRevision(release: "r", revision: 1).message.contains("already at the first revision; fix forward with an upgrade"))
     }
 
+    func rev(_ n: Int, _ status: String, _ description: String) -> HelmRevision {
+        HelmRevision(revision: n, status: status, chart: "c-\(n)", appVersion: "\(n).0", description: description)
+    }
+
+    struct LastGoodCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var lines: [String]
+        var coxswain: Set<Int>
+        var expected: Int?
+        init(_ name: String, _ lines: [String], _ coxswain: Set<Int>, _ expected: Int?) {
+            self.name = name; self.lines = lines; self.coxswain = coxswain; self.expected = expected
+        }
+        var testDescription: String { name }
+    }
+
+    /// "Last good" never means a revision that a rollback left, nor what already runs.
+    @Test(arguments: [
+        // The issue's case: 3 (bad) was rolled back to 1 (revision 4); a second automatic
+        // rollback has nothing left to go to, rather than going "back" to 3.
+        LastGoodCase("issue", ["1 superseded Install complete", "2 failed Upgrade failed", "3 superseded Upgrade complete", "4 deployed Rollback to 1"], [], nil),
+        // Same, learned from Coxswain's own records instead of helm's description.
+        LastGoodCase("records", ["1 superseded Install complete", "2 superseded Upgrade complete", "3 superseded Upgrade complete", "4 deployed Upgrade complete"], [3], 2),
+        // A rollback of a rollback: 5 carries 2's content and 4 was rolled back from: the target
+        // is 3, which carries 1's content.
+        LastGoodCase("chain", ["1 superseded Install", "2 superseded Upgrade", "3 superseded Rollback to 1", "4 superseded Upgrade",
+                               "5 deployed Rollback to 2"], [], 3),
+        // pending-upgrade and failed revisions are never targets.
+        LastGoodCase("pending", ["1 superseded Install", "2 superseded Upgrade", "3 pending-upgrade Preparing upgrade", "4 deployed Upgrade"], [], 2),
+        LastGoodCase("failed", ["1 superseded Install", "2 superseded Upgrade", "3 failed Upgrade failed", "4 deployed Upgrade"], [], 2),
+    ])
+    func lastGoodSkipsWhatRollbacksLeft(_ test: LastGoodCase) throws {
+        let history = test.lines.map { line -> HelmRevision in
+            let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+            return rev(Int(parts[0]) ?? 0, parts[1], parts[2])
+        }
+        let plan = RollbackPlanner.plan(release: "r", history: history, requested: nil, rolledBackFrom: test.coxswain)
+        #expect((try? plan.get())?.to.revision == test.expected)
+    }
+
+    @Test("an explicit revision the release already runs (through a rollback to it) is refused")
+    func explicitTargetAlreadyRunning() {
+        let history = [rev(1, "superseded", "Install"), rev(2, "superseded", "Upgrade"), rev(3, "deployed", "Rollback to 1")]
+        #expect(RollbackPlanner.plan(release: "r", history: history, requested: 1) == .failure(.targetIsCurrent(release: "r", revision: 1)))
+        #expect((try? RollbackPlanner.plan(release: "r", history: history, requested: 2).get())?.to.revision == 2)
+    }
+
     @Test func decodesHelmHistoryJSON() throws {
         let json = #"[{"revision":1,"updated":"2026-11-20T10:00:00.1+00:00","status":"superseded","chart":"vllm-deployment-0.1.0","app_version":"0.3.0","description":"Install complete"}]"#
         let revisions = try JSONDecoder().decode([HelmRevision].self, from: Data(json.utf8))
@@ -53,9 +99,9 @@ import Testing
         #expect(report.pods[2].totalContainers == 1)
         #expect(report.summary == "1/3 ready, 5 restarts, CrashLoopBackOff (OOMKilled)")
         let hint = Troubleshooting.hint(forPodProblem: report.mainProblem, release: "r", namespace: "ns")
-        #expect(hint.contains("kubectl logs POD -n ns --previous"))
-        #expect(Troubleshooting.hint(forPodProblem: "Pending", release: "r", namespace: "ns").contains("GPU capacity"))
-        #expect(Troubleshooting.hint(forPodProblem: "ErrImagePull", release: "r", namespace: "ns").contains("Failed to pull image"))
+        #expect(hint.plainText.contains("kubectl logs POD -n ns --previous"))
+        #expect(Troubleshooting.hint(forPodProblem: "Pending", release: "r", namespace: "ns").plainText.contains("GPU capacity"))
+        #expect(Troubleshooting.hint(forPodProblem: "ErrImagePull", release: "r", namespace: "ns").plainText.contains("Failed to pull image"))
     }
 
     @Test func judgesProbes() throws {

@@ -37,9 +37,9 @@ struct ApprovalTests {
         try await Harness.run(approvals: 1, access: Self.access) { h in
             let text = try Harness.ephemeralText(try await h.command(Self.release, user: "U0456BOB"))
             #expect(text.contains("may not rollback in `production`"))
-            #expect(text.contains("Roles that may: prod-deployer"))
-            #expect(try await h.database.recentJobs(limit: 5).isEmpty)
-            #expect(try await h.database.auditTail(limit: 5).map(\.detail) == ["/rollback \(Self.release): no role of U0456BOB grants rollback in production"])
+            #expect(text.contains("Who may: prod-deployer (<@U0123ALICE>)"))
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
+            #expect(try await h.database.tail(limit: 5).map(\.detail) == ["/rollback \(Self.release): no role of U0456BOB grants rollback in production"])
         }
     }
 
@@ -48,8 +48,8 @@ struct ApprovalTests {
         try await Harness.run(approvals: 1, access: Self.access, channels: ["C0OPS", "C0INCIDENT"]) { h in
             let text = try Harness.ephemeralText(try await h.command(Self.release, channel: "C0RANDOM"))
             #expect(text.contains("accepted only from <#C0OPS>, <#C0INCIDENT>"))
-            #expect(try await h.database.recentJobs(limit: 5).isEmpty)
-            #expect(try await h.database.auditTail(limit: 1).first?.detail.contains("environments.production.channels excludes C0RANDOM") == true)
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
+            #expect(try await h.database.tail(limit: 1).first?.detail.contains("environments.production.channels excludes C0RANDOM") == true)
         }
     }
 
@@ -80,7 +80,8 @@ struct ApprovalTests {
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .succeeded)
             #expect(try Self.rollbackCalls(h) == [["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"]])
-            let updates = await h.world.slackCalls("chat.update").filter { $0.ts == job.approvalMessageTS }
+            let approvalTS = try await h.database.reference(jobID: id, role: "approval:1")?.ts
+            let updates = await h.world.slackCalls("chat.update").filter { $0.ts == approvalTS }
             #expect(updates.last?.text.contains("*Approved* by <@U0789CAROL>") == true)
             #expect(await h.world.responseURLCalls().contains { $0.text.contains("Job #\(id) is approved and runs now") })
             let events = try await h.auditEvents(job: id)
@@ -117,7 +118,7 @@ struct ApprovalTests {
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .denied)
             #expect(job.outcome == "denied by U0789CAROL: error rate is fine now")
-            #expect(await h.liveMessageText(job: job).contains("denied by <@U0789CAROL>: error rate is fine now"))
+            #expect(try await h.liveMessageText(job: job).contains("denied by <@U0789CAROL>: error rate is fine now"))
             #expect(try Self.rollbackCalls(h).isEmpty)
             #expect(try await h.registryStatus() == .ready)
             let again = try Harness.ephemeralText(try await h.command("\(id)", command: "/approve", user: "U0999DAVE"))
@@ -135,8 +136,9 @@ struct ApprovalTests {
             #expect(try await h.database.job(id: id)?.state == .awaitingApproval)
             clock.advance(by: 2 * 60)
             let job = try await h.waitFor(job: id, state: .expired)
-            #expect(job.outcome?.contains("no approval within 30 min") == true)
-            let updates = await h.world.slackCalls("chat.update").filter { $0.ts == job.approvalMessageTS }
+            #expect(job.outcome?.contains("no approval within 30m0s") == true)
+            let approvalTS = try await h.database.reference(jobID: id, role: "approval:1")?.ts
+            let updates = await h.world.slackCalls("chat.update").filter { $0.ts == approvalTS }
             #expect(updates.last?.text.contains("*Expired*") == true)
             let late = try Harness.ephemeralText(try await h.command("\(id)", command: "/approve", user: "U0789CAROL"))
             #expect(late.contains("it is expired"))
@@ -175,7 +177,7 @@ struct ApprovalTests {
             #expect(text.contains("stops before its next step"))
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .cancelled)
-            let live = await h.liveMessageText(job: job)
+            let live = try await h.liveMessageText(job: job)
             #expect(live.contains("cancelled by <@U0123ALICE> after step “Completion test”"))
             #expect(live.contains("rolled back to revision 3"))
             #expect(live.contains("`llama-2-7b` stays *disabled* in production"))
@@ -184,7 +186,7 @@ struct ApprovalTests {
         }
     }
 
-    @Test("an approval is bound to its plan: when the release changes, the job asks again")
+    @Test("the release moved since the request: the requester confirms the new plan, and approvals of the old plan no longer count")
     func planChangedAfterApproval() async throws {
         try await Harness.run(approvals: 1, access: Self.access) { h in
             let id = try await Self.requestAndWait(h)
@@ -201,26 +203,33 @@ struct ApprovalTests {
                 state["releases"] = releases
             }
             _ = try await h.click("approve", value: "\(id):5->3", user: "U0789CAROL")
-            try await Task.sleep(for: .milliseconds(500))
-            let job = try await h.waitFor(job: id, state: .awaitingApproval)
+            // The approved job reads the history again, sees revision 6, and does not plan on its own.
+            var job = try await h.waitFor(job: id, state: .awaitingConfirmation)
             #expect(job.plan?.key == "6->5")
             #expect(try Self.rollbackCalls(h).isEmpty)
+            let confirmation = try #require(await h.world.slackCalls("chat.postMessage").last { $0.text.contains("Please confirm") })
+            #expect(confirmation.text.contains("moved from revision 5 to 6 since you asked (not by Coxswain)"))
+            #expect(confirmation.text.contains("/confirm \(id)"))
+            // Only the requester (or an approver) confirms.
+            _ = try await h.command("\(id)", command: "/confirm", user: "U0123ALICE")
+            job = try await h.waitFor(job: id, state: .awaitingApproval)
+            #expect(job.plan?.key == "6->5")
             #expect(try await h.auditEvents(job: id).contains("approval.void"))
             let requests = await h.world.slackCalls("chat.postMessage").filter { $0.text.contains("Approval needed") }
             #expect(requests.count == 2)
             #expect(requests.last?.text.contains("The plan changed since it was approved (5->3 → 6->5)") == true)
             // The old button no longer counts; the new plan's does.
-            _ = try await h.click("approve", value: "\(id):5->3", user: "U0999DAVE")
-            try await Task.sleep(for: .milliseconds(300))
+            let outdated = try await h.click("approve", value: "\(id):5->3", user: "U0999DAVE")
+            #expect(outdated.status == .ok)
+            _ = try await h.waitForResponse(containing: "outdated")
             #expect(try await h.database.job(id: id)?.state == .awaitingApproval)
-            #expect(await h.world.responseURLCalls().contains { $0.text.contains("outdated") })
             _ = try await h.click("approve", value: "\(id):6->5", user: "U0999DAVE")
             #expect(try await h.waitUntilSettled(job: id).state == .succeeded)
             #expect(try Self.rollbackCalls(h) == [["helm", "rollback", Self.release, "5", "-n", "production", "--wait", "--timeout", "10m0s"]])
         }
     }
 
-    @Test("break-glass: on-call rolls back at once with --wait=false, the audit channel is told, an approver acknowledges")
+    @Test("break-glass: on-call rolls back at once without waiting in helm, the audit channel is told, an approver acknowledges")
     func breakGlass() async throws {
         let clock = TestClock()
         try await Harness.run(approvals: 1, access: Self.access, clock: clock) { h in
@@ -228,15 +237,15 @@ struct ApprovalTests {
             #expect(noReason.contains("needs a reason"))
             let carol = try Harness.ephemeralText(try await h.command("\(Self.release) --emergency pods OOM", user: "U0789CAROL"))
             #expect(carol.contains("may not emergency in `production`"))
-            #expect(try await h.database.recentJobs(limit: 5).isEmpty)
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
 
             let ack = try Harness.ephemeralText(try await h.command("\(Self.release) --emergency pods OOM, error rate 40%"))
             #expect(ack.contains("Break-glass"))
             let id = try Harness.jobID(in: ack)
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .succeeded)
-            #expect(job.reason == "pods OOM, error rate 40%")
-            #expect(try Self.rollbackCalls(h) == [["helm", "rollback", Self.release, "3", "-n", "production", "--wait=false"]])
+            #expect(job.request.reason == "pods OOM, error rate 40%")
+            #expect(try Self.rollbackCalls(h) == [["helm", "rollback", Self.release, "3", "-n", "production"]])
             let notices = await h.world.slackCalls("chat.postMessage").filter { $0.channel == "C0AUDIT" }
             #expect(notices.first?.text.contains("BREAK-GLASS") == true)
             #expect(try await h.database.unacknowledgedEmergencies().map(\.id) == [id])
@@ -271,7 +280,7 @@ struct ApprovalTests {
             let text = try Harness.ephemeralText(try await h.command("\(id)", command: "/approve", user: "U0777EVE"))
             #expect(text.contains("approved and runs now"))
             #expect(try await h.waitUntilSettled(job: id).state == .succeeded)
-            #expect(try await h.database.auditEntries(jobID: id).contains { $0.event == "approval.approve" && $0.detail.contains("user group S0APPROVERS") })
+            #expect(try await h.database.entries(jobID: id).contains { $0.event == "approval.approve" && $0.detail.contains("user group S0APPROVERS") })
         }
     }
 
@@ -279,12 +288,12 @@ struct ApprovalTests {
     func forgedAndReplayedClicks() async throws {
         try await Harness.run(approvals: 1, access: Self.access) { h in
             let id = try await Self.requestAndWait(h)
-            let before = try await h.database.auditTail(limit: 100).count
+            let before = try await h.database.tail(limit: 100).count
             #expect(try await h.click("approve", value: "\(id):5->3", user: "U0789CAROL", signingSecret: "guess").status == .unauthorized)
             let stale = Int(Date().timeIntervalSince1970) - 600
             #expect(try await h.click("approve", value: "\(id):5->3", user: "U0789CAROL", timestamp: stale).status == .unauthorized)
             #expect(try await h.database.allApprovals(jobID: id).isEmpty)
-            #expect(try await h.database.auditTail(limit: 100).count == before)
+            #expect(try await h.database.tail(limit: 100).count == before)
             #expect(try await h.database.job(id: id)?.state == .awaitingApproval)
         }
     }

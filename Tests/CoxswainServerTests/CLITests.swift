@@ -13,9 +13,10 @@ struct CLITests {
 
     struct Run { var status: Int32; var out: String; var err: String }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Run {
         let process = Process()
         process.executableURL = binary
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
@@ -35,7 +36,7 @@ struct CLITests {
         try """
             database: \(directory.path)/coxswain.sqlite
             commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
-            environments: { production: { namespace: production } }
+            environments: { production: { namespace: production, approvals: 0 } }
             releases:
               llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
             """.write(to: file, atomically: true, encoding: .utf8)
@@ -45,6 +46,7 @@ struct CLITests {
     @Test("registry list/disable/enable, audit export, jobs list/show work on the server's database")
     func registryAuditJobs() throws {
         let config = try Self.config()
+        #expect(try Self.run(["migrate", "--config", config]).status == 0)
         let list = try Self.run(["registry", "list", "--config", config])
         #expect(list.status == 0)
         #expect(list.out.contains("llama-2-7b") && list.out.contains("ready") && list.out.contains("production"))
@@ -73,17 +75,53 @@ struct CLITests {
         #expect(try Self.run(["jobs", "show", "7", "--config", config]).err.contains("no job #7"))
     }
 
+    @Test("reading commands create nothing and write nothing; paths in the configuration are relative to its file")
+    func readOnlyAndRelativePaths() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-rel-\(UUID().uuidString)")
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-cwd-\(UUID().uuidString)")
+        for directory in [folder, elsewhere] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        let config = folder.appendingPathComponent("coxswain.yaml")
+        try """
+            database: state/coxswain.sqlite
+            commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
+            environments: { production: { namespace: production, approvals: 0 } }
+            releases:
+              llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
+            """.write(to: config, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        let database = folder.appendingPathComponent("state/coxswain.sqlite").path
+
+        // Asked only to read, with no database yet: a clear error, and nothing created.
+        for command in [["jobs", "list"], ["audit", "tail", "-n", "5"], ["registry", "list"], ["audit", "export", "--format", "jsonl"]] {
+            let read = try Self.run(command + ["--config", config.path], in: elsewhere)
+            #expect(read.status != 0)
+            #expect(read.err.contains(database) && read.err.contains("coxswain migrate"), "\(command): \(read.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: database))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+
+        // Run from another folder, the database is where the configuration says, next to it.
+        #expect(try Self.run(["migrate", "--config", config.path], in: elsewhere).status == 0)
+        #expect(FileManager.default.fileExists(atPath: database))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+        let before = try Data(contentsOf: URL(fileURLWithPath: database))
+        let tail = try Self.run(["audit", "tail", "-n", "5", "--config", config.path], in: elsewhere)
+        #expect(tail.status == 0, "\(tail.err)")
+        #expect(try Self.run(["jobs", "list", "--config", config.path], in: elsewhere).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
+    }
+
     @Test("a job shows its steps and audit entries; break-glass jobs are listed until acknowledged")
     func jobShowAndUnacknowledged() async throws {
         let config = try Self.config()
         let configuration = try ConfigurationLoader.load(file: config)
         let database = try AppDatabase.open(path: configuration.databasePath)
-        var job = JobRecord(command: "/rollback", release: "llama-2-7b-production", environment: "production", namespace: "production",
-                            model: "llama-2-7b", requestedBy: "U0123ALICE", channelID: "C0OPS", responseURL: nil, requestedRevision: nil,
-                            reason: "pods OOM", createdAt: Date())
-        job.emergency = true
-        let id = try await database.enqueueJob(job, requestKey: "k", audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")],
-                                               now: Date()) { _, _ in [] }.job.id!
+        let request = JobRequest(kind: .rollback, command: "/rollback", release: "llama-2-7b-production", environment: "production",
+                                 namespace: "production", model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack",
+                                 reason: "pods OOM", emergency: true)
+        let id = try await database.accept(request, approvalsRequired: 0, requestKey: "k", references: [], now: Date(), decide: { _ in .create },
+                                           created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")]) },
+                                           joined: { JobChange(job: $0) }).job.id
         let show = try Self.run(["jobs", "show", "#\(id)", "--config", config])
         #expect(show.out.contains("Job #\(id): /rollback llama-2-7b-production (production, ns production)"))
         #expect(show.out.contains("break-glass: NOT acknowledged"))

@@ -29,14 +29,14 @@ struct DeploymentRollbackTests {
                 ["kubectl", "rollout", "history", "deployment/semantic-router", "-n", "system"],
                 ["kubectl", "rollout", "undo", "deployment/semantic-router", "-n", "system", "--to-revision=2"],
                 ["kubectl", "annotate", "deployment", "-l", selector, "-n", "system",
-                 "coxswain.dev/rollback-reason=bad config push (coxswain job #\(job.id!) by U0123ALICE)", "--overwrite"],
+                 "coxswain.dev/rollback-reason=bad config push (coxswain job #\(job.id) by U0123ALICE)", "--overwrite"],
                 ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=300s"],
                 ["kubectl", "get", "pods", "-l", selector, "-n", "system", "-o", "json"],
                 ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=30s"],
             ])
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("revision 3 -> 2"))
-            #expect(try await h.database.registryEntry(model: "semantic-router", environment: "development")?.status == .ready)
+            #expect(try await h.database.entry(model: "semantic-router", environment: "development")?.status == .ready)
         }
     }
 
@@ -45,8 +45,8 @@ struct DeploymentRollbackTests {
         try await Harness.run(cluster: Self.cluster(templates: ["1": "a", "2": "c", "3": "c"]), plainDeployment: true) { h in
             let job = try await h.runToEnd(Self.release)
             #expect(job.state == .succeeded)
-            #expect(await h.liveMessageText(job: job).contains("skipped: already at revision 2's template"))
-            let audit = try await h.database.auditEntries(jobID: job.id!)
+            #expect(try await h.liveMessageText(job: job).contains("skipped: already at revision 2's template"))
+            let audit = try await h.database.entries(jobID: job.id)
             #expect(audit.contains { $0.detail.contains("skipped rollback (current template already matches revision 2)") })
         }
     }
@@ -56,10 +56,10 @@ struct DeploymentRollbackTests {
         try await Harness.run(cluster: Self.cluster(missing: [1]), plainDeployment: true) { h in
             let job = try await h.runToEnd("\(Self.release) 1")
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("error: unable to find specified revision 1 in history"))
             #expect(text.contains("revisionHistoryLimit"))
-            #expect(try await h.database.registryEntry(model: "semantic-router", environment: "development")?.status == .disabled)
+            #expect(try await h.database.entry(model: "semantic-router", environment: "development")?.status == .disabled)
         }
     }
 

@@ -14,9 +14,21 @@ struct DoctorTests {
             let checks = await Doctor(dependencies: h.dependencies).run()
             let allOK = checks.allSatisfy { $0.ok }
             #expect(allOK, "\(checks.map(\.line))")
-            #expect(checks.map(\.name) == ["helm", "kubectl", "namespace production", "namespace system", "slack"])
+            #expect(checks.map(\.name) == ["helm", "kubectl", "namespace production", "namespace system", "slack", "channel C0AUDIT"])
             #expect(checks.first?.detail == "version 3.14.4")
-            #expect(checks.last?.detail == "token works: Example as coxswain")
+            #expect(checks.first { $0.name == "slack" }?.detail == "token works: Example as coxswain")
+        }
+    }
+
+    @Test("a channel the bot is not in is reported with the fix")
+    func botNotInChannel() async throws {
+        try await Harness.run(channels: ["C0OPS"]) { h in
+            await h.world.set(notMemberOf: ["C0OPS"])
+            let checks = await Doctor(dependencies: h.dependencies).run()
+            #expect(checks.first { $0.name == "channel C0AUDIT" }?.ok == true)
+            let ops = try #require(checks.first { $0.name == "channel C0OPS" })
+            #expect(!ops.ok)
+            #expect(ops.detail.contains("not a member (environments.production.channels)") && ops.detail.contains("/invite @coxswain"))
         }
     }
 

@@ -21,7 +21,7 @@ struct RollbackEndToEndTests {
             let id = try Harness.jobID(in: ack)
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .succeeded)
-            #expect(job.reason == "pods OOM after upgrade")
+            #expect(job.request.reason == "pods OOM after upgrade")
 
             // Revision 4 failed, so the target is 3, not helm's blind "5 minus one".
             #expect(try h.cluster.calls() == [
@@ -45,10 +45,10 @@ struct RollbackEndToEndTests {
             #expect(posts.allSatisfy { $0.authorization == "Bearer xoxb-fake" })
             let live = posts.filter { $0.channel == "C0OPS" && $0.threadTS == nil }
             #expect(live.count == 1)
-            let ts = try #require(job.messageTS)
+            let ts = try #require(try await h.liveTS(job))
             let updates = await h.world.slackCalls("chat.update")
             #expect(!updates.isEmpty && updates.allSatisfy { $0.ts == ts && $0.channel == "C0OPS" })
-            let final = await h.liveMessageText(job: job)
+            let final = try await h.liveMessageText(job: job)
             for title in ["Show release history", "Confirm rollback target", "Disable model in registry", "Helm rollback",
                           "Wait for pods", "Health endpoints", "Completion test", "Re-enable model in registry", "Verify release and registry"] {
                 #expect(final.contains("✅ \(title)"), "step \(title) not shown as done in: \(final)")
@@ -108,9 +108,9 @@ struct RollbackEndToEndTests {
             let text = try Harness.ephemeralText(try await h.command("llama-70b-production"))
             #expect(text.contains("does not know a release `llama-70b-production`"))
             #expect(text.contains("llama-2-7b-development, llama-2-7b-production"))
-            #expect(try await h.database.recentJobs(limit: 5).isEmpty)
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
             #expect(try h.cluster.calls().isEmpty)
-            #expect(try await h.database.auditTail(limit: 5).map(\.event) == ["request.refused"])
+            #expect(try await h.database.tail(limit: 5).map(\.event) == ["request.refused"])
         }
     }
 
@@ -120,8 +120,8 @@ struct RollbackEndToEndTests {
             let text = try Harness.ephemeralText(try await h.command(Self.release, user: "U0456BOB"))
             #expect(text.contains("may not rollback in `production`"))
             #expect(text.contains("Your roles: users:U0456BOB (cancel, rollback in development)"))
-            #expect(try await h.database.recentJobs(limit: 5).isEmpty)
-            #expect(try await h.database.auditTail(limit: 5).map(\.event) == ["access.refused"])
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
+            #expect(try await h.database.tail(limit: 5).map(\.event) == ["access.refused"])
             #expect(try await h.registryStatus() == .ready)
         }
     }
@@ -131,7 +131,7 @@ struct RollbackEndToEndTests {
         try await Harness.run(cluster: ["releases": [:], "pods": []]) { h in
             let job = try await h.runToEnd(Self.release)
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Show release history"))
             #expect(text.contains("helm says: Error: release: not found"))
             #expect(text.contains("helm has no release `llama-2-7b-production` in namespace `production`"))
@@ -148,7 +148,7 @@ struct RollbackEndToEndTests {
         try await Harness.run(cluster: state) { h in
             let job = try await h.runToEnd(Self.release)
             #expect(job.state == .failed)
-            #expect(await h.liveMessageText(job: job).contains("already at the first revision; fix forward with an upgrade"))
+            #expect(try await h.liveMessageText(job: job).contains("already at the first revision; fix forward with an upgrade"))
             #expect(try h.cluster.calls() == [Self.history])
             #expect(try await h.registryStatus() == .ready)
         }
@@ -159,7 +159,7 @@ struct RollbackEndToEndTests {
         try await Harness.run { h in
             let job = try await h.runToEnd("\(Self.release) 9")
             #expect(job.state == .failed)
-            #expect(await h.liveMessageText(job: job).contains("has no revision 9. Revisions that exist: 1, 2, 3, 4, 5"))
+            #expect(try await h.liveMessageText(job: job).contains("has no revision 9. Revisions that exist: 1, 2, 3, 4, 5"))
             #expect(try h.cluster.calls() == [Self.history])
             #expect(try await h.registryStatus() == .ready)
         }
@@ -172,7 +172,7 @@ struct RollbackEndToEndTests {
         try await Harness.run(cluster: StandInCluster.standardRelease(podsAfterRollback: stuck)) { h in
             let job = try await h.runToEnd("\(Self.release) 2")
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Wait for pods"))
             #expect(text.contains("pods not ready within 5m0s: 0/1 ready, ImagePullBackOff"))
             #expect(text.contains("the image or tag may not exist"))
@@ -181,7 +181,8 @@ struct RollbackEndToEndTests {
             #expect(try h.cluster.calls()[1] == ["helm", "rollback", Self.release, "2", "-n", "production", "--wait", "--timeout", "10m0s"])
             #expect(await h.world.modelCalls().isEmpty)
             #expect(try await h.registryStatus() == .disabled)
-            let thread = await h.world.slackCalls("chat.postMessage").filter { $0.threadTS == job.messageTS }.map(\.text)
+            let liveTS = try await h.liveTS(job)
+            let thread = await h.world.slackCalls("chat.postMessage").filter { $0.threadTS != nil && $0.threadTS == liveTS }.map(\.text)
             #expect(thread.contains { $0.contains("error: timed out waiting for the condition on pods/llama-2-7b-production-7b8f9d5c-x7k2m") })
         }
     }
@@ -192,7 +193,7 @@ struct RollbackEndToEndTests {
             await h.world.set(completionDelay: .milliseconds(700))
             let job = try await h.runToEnd(Self.release)
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Completion test"))
             #expect(text.contains("over the 300ms SLO"))
             #expect(try await h.registryStatus() == .disabled)
@@ -205,20 +206,20 @@ struct RollbackEndToEndTests {
         try await Harness.run(cluster: StandInCluster.standardRelease(rollbackError: "context deadline exceeded")) { h in
             let job = try await h.runToEnd(Self.release)
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Helm rollback"))
             #expect(text.contains("Error: release llama-2-7b-production failed: context deadline exceeded"))
             #expect(text.contains("helm history llama-2-7b-production -n production"))
             #expect(try h.cluster.calls().count == 2)
             #expect(try await h.registryStatus() == .disabled)
-            #expect(try await h.auditEvents(job: job.id!).suffix(2) == ["step.helm.rollback.failed", "job.failed"])
+            #expect(try await h.auditEvents(job: job.id).suffix(2) == ["step.helm.rollback.failed", "job.failed"])
         }
     }
 
     static func expectNothingStored(_ h: Harness) async throws {
-        #expect(try await h.database.recentJobs(limit: 5).isEmpty)
-        #expect(try await h.database.auditTail(limit: 5).isEmpty)
-        #expect(try await h.database.outgoingMessages().isEmpty)
+        #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
+        #expect(try await h.database.tail(limit: 5).isEmpty)
+        #expect(try await h.database.notices().isEmpty)
         #expect(try h.cluster.calls().isEmpty)
     }
 }

@@ -42,7 +42,7 @@ struct UpgradeTests {
         return state
     }
 
-    func upgrade(_ h: Harness, _ text: String, user: String = "U0123ALICE") async throws -> JobRecord {
+    func upgrade(_ h: Harness, _ text: String, user: String = "U0123ALICE") async throws -> Job {
         try await h.runToEnd(text, command: "/upgrade", user: user)
     }
 
@@ -64,7 +64,7 @@ struct UpgradeTests {
                 ["kubectl", "get", "pods", "-l", "app.kubernetes.io/instance=\(Self.production)", "-n", "production", "-o", "json"],
                 ["helm", "status", Self.production, "-n", "production", "-o", "json"],
             ])
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("upgrade llama-2-7b-production (production, ns production): revision 5 -> 0.3.0"))
             #expect(text.contains("✅ Promotion gate — ") && text.contains(" · 0.3.0 validated in staging"))
             #expect(text.contains("*Result:* upgraded `llama-2-7b-production` from revision 5 (vllm-deployment-0.3.0, app 0.5.1) to chart version 0.3.0; helm recorded it as revision 6."))
@@ -77,11 +77,11 @@ struct UpgradeTests {
         try await Harness.run(cluster: Self.cluster(), access: Self.access, staging: true) { h in
             let nightly = try await upgrade(h, "\(Self.production) nightly-20260115")
             #expect(nightly.state == .failed)
-            let text = await h.liveMessageText(job: nightly)
+            let text = try await h.liveMessageText(job: nightly)
             #expect(text.contains("`nightly-20260115` is a nightly build; `production` accepts versioned only."))
             #expect(text.contains("GitHub Releases page"))
             let latest = try await upgrade(h, "\(Self.staging) latest")
-            #expect(await h.liveMessageText(job: latest).contains("`latest` is a latest build; `staging` accepts versioned, nightly only."))
+            #expect(try await h.liveMessageText(job: latest).contains("`latest` is a latest build; `staging` accepts versioned, nightly only."))
             #expect(try h.cluster.calls().isEmpty)
             let bad = try Harness.ephemeralText(try await h.command("\(Self.production) 0.3", command: "/upgrade"))
             #expect(bad.contains("is not a version Coxswain accepts"))
@@ -93,7 +93,7 @@ struct UpgradeTests {
         try await Harness.run(cluster: Self.cluster(), access: Self.access, staging: true) { h in
             let refused = try await upgrade(h, "\(Self.production) 0.3.0")
             #expect(refused.state == .failed)
-            let text = await h.liveMessageText(job: refused)
+            let text = try await h.liveMessageText(job: refused)
             #expect(text.contains("promotion gate: `llama-2-7b-staging` in staging runs chart version 0.2.0 (deployed), not 0.3.0"))
             #expect(text.contains("--override-promotion REASON"))
             #expect(!(try h.cluster.calls().contains { $0.prefix(2) == ["helm", "upgrade"] }))
@@ -105,8 +105,8 @@ struct UpgradeTests {
 
             let overridden = try await upgrade(h, "\(Self.production) 0.3.0 --override-promotion staging cluster is down, hotfix")
             #expect(overridden.state == .succeeded)
-            #expect(await h.liveMessageText(job: overridden).contains(" · overridden by <@U0123ALICE>"))
-            let events = try await h.database.auditEntries(jobID: overridden.id!)
+            #expect(try await h.liveMessageText(job: overridden).contains(" · overridden by <@U0123ALICE>"))
+            let events = try await h.database.entries(jobID: overridden.id)
             #expect(events.contains { $0.event == "promotion.override" && $0.detail.contains("staging cluster is down, hotfix") })
             #expect(events.contains { $0.event == "step.promotion.gate.succeeded" && $0.detail.contains("overridden by U0123ALICE") })
         }
@@ -117,7 +117,7 @@ struct UpgradeTests {
         try await Harness.run(cluster: Self.cluster(), access: Self.accessWithoutStaging) { h in
             let job = try await upgrade(h, "\(Self.production) 0.9.9")
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Chart version exists"))
             #expect(text.contains("chart version not found: \(Self.chart) has no version 0.9.9"))
             #expect(text.contains("failed to perform \"FetchReference\" on source: ghcr.io/vllm-project/charts/vllm-deployment:0.9.9: not found"))
@@ -142,7 +142,7 @@ struct UpgradeTests {
         try await Harness.run(cluster: Self.cluster(productionUpgradeError: error, productionRevisions: revisions), access: Self.accessWithoutStaging) { h in
             let job = try await upgrade(h, "\(Self.production) 0.3.0")
             #expect(job.state == .failed)
-            let text = await h.liveMessageText(job: job)
+            let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Helm upgrade"))
             #expect(text.contains(advice), "\(text)")
             #expect(text.contains("Error: UPGRADE FAILED:"))
@@ -154,12 +154,12 @@ struct UpgradeTests {
             }
             #expect(offer?.text.contains("back to revision 5") == true)
             #expect(offer?.channel == "C0OPS")
-            _ = try await h.click("rollback", value: "\(job.id!):\(Self.production):5", user: "U0123ALICE")
-            let rollbackID = try await h.waitForNewJob(after: job.id!)
+            _ = try await h.click("rollback", value: "\(job.id):\(Self.production):5", user: "U0123ALICE")
+            let rollbackID = try await h.waitForNewJob(after: job.id)
             let rollback = try await h.waitUntilSettled(job: rollbackID)
-            #expect(rollback.command == "/rollback")
-            #expect(rollback.requestedRevision == 5)
-            #expect(rollback.reason == "after failed job #\(job.id!)")
+            #expect(rollback.request.command == "/rollback")
+            #expect(rollback.request.revision == 5)
+            #expect(rollback.request.reason == "after failed job #\(job.id)")
             #expect(rollback.state == .succeeded, "\(rollback.outcome ?? "")")
             #expect(try h.cluster.calls().contains { $0.prefix(4) == ["helm", "rollback", Self.production, "5"] })
         }
@@ -170,7 +170,7 @@ extension Harness {
     func waitForNewJob(after id: Int64, timeout: Duration = .seconds(10)) async throws -> Int64 {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let newest = try await database.recentJobs(limit: 1).first?.id, newest > id { return newest }
+            if let newest = try await database.recentJobs(release: nil, limit: 1).first?.id, newest > id { return newest }
             try await Task.sleep(for: .milliseconds(50))
         }
         Issue.record("no job after #\(id)")

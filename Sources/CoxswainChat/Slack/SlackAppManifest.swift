@@ -5,6 +5,13 @@ import CoxswainCore
 /// the scopes Coxswain needs, so creating the app is one paste
 /// (api.slack.com/apps → Create New App → From an app manifest).
 public enum SlackAppManifest {
+    /// What the bot needs: post and update (`chat:write`), direct messages once a response
+    /// URL has expired (`im:write`), slash commands, user groups for roles, and reading its
+    /// channels (membership for `coxswain doctor`, recent posts to recognise one already sent
+    /// when a crash interrupted the sending).
+    public static let botScopes = ["chat:write", "commands", "im:write", "usergroups:read", "channels:read", "groups:read",
+                                   "channels:history", "groups:history"]
+
     public static func render(baseURL: String, commands: [CommandDescription], appName: String = "Coxswain") -> String {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         var lines = [
@@ -30,9 +37,7 @@ public enum SlackAppManifest {
             "oauth_config:",
             "  scopes:",
             "    bot:",
-            "      - chat:write",
-            "      - commands",
-            "      - usergroups:read",
+        ] + botScopes.map { "      - \($0)" } + [
             "settings:",
             "  interactivity:",
             "    is_enabled: true",

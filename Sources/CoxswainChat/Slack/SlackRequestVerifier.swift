@@ -8,13 +8,13 @@ public struct SlackRequestVerifier: Sendable {
     public enum Rejection: Error, Equatable, CustomStringConvertible {
         case missingHeaders
         case malformedTimestamp
-        case stale(ageSeconds: Int)
+        case stale(ageSeconds: Int64)
         case badSignature
 
         public var description: String {
             switch self {
             case .missingHeaders: return "X-Slack-Signature or X-Slack-Request-Timestamp missing"
-            case .malformedTimestamp: return "X-Slack-Request-Timestamp is not a number"
+            case .malformedTimestamp: return "X-Slack-Request-Timestamp is not a Unix time in seconds"
             case .stale(let age): return "timestamp is \(age)s from now (limit 300s)"
             case .badSignature: return "signature does not match"
             }
@@ -32,9 +32,13 @@ public struct SlackRequestVerifier: Sendable {
 
     public func verify(body: Data, timestamp: String?, signature: String?) throws(Rejection) {
         guard let timestamp, let signature else { throw .missingHeaders }
-        guard let seconds = Int(timestamp) else { throw .malformedTimestamp }
-        let age = Int(now().timeIntervalSince1970) - seconds
-        guard abs(age) <= Int(tolerance) else { throw .stale(ageSeconds: age) }
+        // Digits only and at most 12 of them (Unix seconds until the year 33658): the age
+        // below can then never overflow, whatever a client puts in the header.
+        guard !timestamp.isEmpty, timestamp.utf8.count <= 12, timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let seconds = Int64(timestamp) else { throw .malformedTimestamp }
+        let nowSeconds = Int64(now().timeIntervalSince1970.rounded(.down))
+        let age = nowSeconds - seconds
+        guard age.magnitude <= UInt64(tolerance) else { throw .stale(ageSeconds: age) }
         guard signature.hasPrefix("v0="), let mac = Data(hexString: String(signature.dropFirst(3))) else { throw .badSignature }
         var signed = Data("v0:\(timestamp):".utf8)
         signed.append(body)

@@ -1,12 +1,14 @@
+import CoxswainCore
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// Why a message could not be delivered, and so whether trying again can help.
+/// Why a Slack call did not do what was asked, and so whether trying again can help.
 public enum SlackDeliveryError: Error, Equatable, CustomStringConvertible {
-    /// HTTP 429: Slack says when to try again (`Retry-After`, seconds).
-    case rateLimited(retryAfterSeconds: Int)
+    /// HTTP 429: Slack says when to try again (`Retry-After`, seconds). Not a failure.
+    case rateLimited(method: String, retryAfterSeconds: Int)
     /// Network trouble, 5xx, or a Slack error that may pass.
     case transient(String)
     /// Trying again will not help (channel_not_found, invalid_auth, not_in_channel, …).
@@ -14,32 +16,69 @@ public enum SlackDeliveryError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .rateLimited(let s): return "rate limited (Retry-After \(s)s)"
+        case .rateLimited(let method, let s): return "\(method) rate limited (Retry-After \(s)s)"
         case .transient(let m): return "transient: \(m)"
         case .permanent(let m): return "permanent: \(m)"
         }
     }
+
+    /// The Slack error code of a permanent failure (`not_in_channel`), if it came from Slack.
+    public var slackError: String? {
+        guard case .permanent(let text) = self, let colon = text.lastIndex(of: ":") else { return nil }
+        return text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
 }
 
-/// The few Slack Web API methods Coxswain uses, over HTTPS with the bot token.
-public struct SlackWebClient: Sendable {
-    private let apiURL: URL
-    private let token: String
-    private let session: URLSession
+/// What to attach to a post so it can be found again after a crash: Slack's message metadata.
+public struct SlackMessageMetadata: Sendable, Equatable {
+    public static let eventType = "coxswain_notice"
+    public var noticeID: Int64
+    public init(noticeID: Int64) { self.noticeID = noticeID }
+}
 
-    public init(apiURL: URL, token: String) {
+/// A message found in a channel's history.
+public struct SlackHistoryMessage: Sendable, Equatable {
+    public var ts: String
+    public var noticeID: Int64?
+}
+
+/// The Slack Web API methods Coxswain uses, over HTTPS with the bot token. A 429 pauses
+/// the method it was for, for every caller, until Slack's `Retry-After` has passed.
+public final class SlackWebClient: Sendable, CustomStringConvertible {
+    private let apiURL: URL
+    private let token: Secret
+    private let session: URLSession
+    private let pausedUntil = Mutex<[String: Date]>([:])
+    private let now: @Sendable () -> Date
+
+    public init(apiURL: URL, token: Secret, now: @escaping @Sendable () -> Date = { Date() }) {
         self.apiURL = apiURL
         self.token = token
+        self.now = now
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 15
         self.session = URLSession(configuration: configuration)
     }
 
+    public var description: String { "SlackWebClient(\(apiURL.absoluteString))" }
+
+    /// Until when `method` is paused by a rate limit, if it is.
+    public func pause(of method: String) -> Date? {
+        pausedUntil.withLock { paused in
+            guard let until = paused[method], until > now() else { paused[method] = nil; return nil }
+            return until
+        }
+    }
+
     /// `chat.postMessage`; returns the message's `ts`.
-    public func postMessage(channel: String, text: String, blocksJSON: String?, threadTS: String?) async throws(SlackDeliveryError) -> String {
+    public func postMessage(channel: String, text: String, blocksJSON: String?, threadTS: String?,
+                            metadata: SlackMessageMetadata? = nil) async throws(SlackDeliveryError) -> String {
         var body: [String: Any] = ["channel": channel, "text": text, "unfurl_links": false]
         if let threadTS { body["thread_ts"] = threadTS }
         if let blocks = Self.blocks(blocksJSON) { body["blocks"] = blocks }
+        if let metadata {
+            body["metadata"] = ["event_type": SlackMessageMetadata.eventType, "event_payload": ["notice_id": metadata.noticeID]]
+        }
         let answer = try await call("chat.postMessage", body)
         guard let ts = answer["ts"] as? String else { throw .transient("chat.postMessage answered without ts") }
         return ts
@@ -52,13 +91,35 @@ public struct SlackWebClient: Sendable {
         _ = try await call("chat.update", body)
     }
 
-    /// An ephemeral follow-up through a slash command's `response_url` (no token needed).
-    public func respond(responseURL: String, text: String) async throws(SlackDeliveryError) {
+    /// A reply through a slash command's or a click's `response_url` (no token needed). Slack
+    /// keeps such a URL for 30 minutes and 5 replies.
+    public func respond(responseURL: String, text: String, inChannel: Bool = false) async throws(SlackDeliveryError) {
         guard let url = URL(string: responseURL), url.scheme == "https" || url.scheme == "http" else {
             throw .permanent("response_url is not a URL")
         }
-        let body: [String: Any] = ["response_type": "ephemeral", "replace_original": false, "text": text]
-        _ = try await send(url: url, body: body, authorized: false, expectJSON: false)
+        let body: [String: Any] = ["response_type": inChannel ? "in_channel" : "ephemeral", "replace_original": false, "text": text]
+        _ = try await send(method: "response_url", url: url, body: body, authorized: false, expectJSON: false)
+    }
+
+    /// The bot's posts since `oldest` in a channel (or in a thread), with their metadata.
+    public func recentMessages(channel: String, thread: String?, oldest: Date) async throws(SlackDeliveryError) -> [SlackHistoryMessage] {
+        var body: [String: Any] = ["channel": channel, "oldest": String(format: "%.6f", oldest.timeIntervalSince1970),
+                                   "include_all_metadata": true, "limit": 200]
+        if let thread { body["ts"] = thread }
+        let answer = try await call(thread == nil ? "conversations.history" : "conversations.replies", body)
+        return (answer["messages"] as? [[String: Any]] ?? []).compactMap { message in
+            guard let ts = message["ts"] as? String else { return nil }
+            let metadata = message["metadata"] as? [String: Any]
+            let payload = metadata?["event_payload"] as? [String: Any]
+            let id = metadata?["event_type"] as? String == SlackMessageMetadata.eventType ? (payload?["notice_id"] as? NSNumber)?.int64Value : nil
+            return SlackHistoryMessage(ts: ts, noticeID: id)
+        }
+    }
+
+    /// `conversations.info`: whether the bot is a member of the channel.
+    public func isMember(of channel: String) async throws(SlackDeliveryError) -> Bool {
+        let answer = try await call("conversations.info", ["channel": channel])
+        return (answer["channel"] as? [String: Any])?["is_member"] as? Bool ?? false
     }
 
     /// `auth.test`: the bot token works; returns the team and bot user names.
@@ -72,9 +133,9 @@ public struct SlackWebClient: Sendable {
         var request = URLRequest(url: apiURL.appendingPathComponent("usergroups.users.list"))
         request.httpMethod = "POST"
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization")
         request.httpBody = Data(FormDecoding.encode([("usergroup", group)]).utf8)
-        let answer = try await exchange(request, expectJSON: true)
+        let answer = try await exchange(method: "usergroups.users.list", request, expectJSON: true)
         guard answer["ok"] as? Bool == true else { throw .permanent("usergroups.users.list: \(answer["error"] as? String ?? "unknown_error")") }
         return answer["users"] as? [String] ?? []
     }
@@ -84,7 +145,7 @@ public struct SlackWebClient: Sendable {
     }
 
     private func call(_ method: String, _ body: [String: Any]) async throws(SlackDeliveryError) -> [String: Any] {
-        let answer = try await send(url: apiURL.appendingPathComponent(method), body: body, authorized: true, expectJSON: true)
+        let answer = try await send(method: method, url: apiURL.appendingPathComponent(method), body: body, authorized: true, expectJSON: true)
         guard answer["ok"] as? Bool == true else {
             let error = answer["error"] as? String ?? "unknown_error"
             let transient: Set<String> = ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"]
@@ -93,17 +154,20 @@ public struct SlackWebClient: Sendable {
         return answer
     }
 
-    private func send(url: URL, body: [String: Any], authorized: Bool, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
+    private func send(method: String, url: URL, body: [String: Any], authorized: Bool, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
+        if let until = pause(of: method) {
+            throw .rateLimited(method: method, retryAfterSeconds: max(1, Int(until.timeIntervalSince(now()).rounded(.up))))
+        }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        if authorized { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if authorized { request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization") }
         request.httpBody = try? JSONSerialization.data(withJSONObject: body)
-        return try await exchange(request, expectJSON: expectJSON)
+        return try await exchange(method: method, request, expectJSON: expectJSON)
     }
 
-    private func exchange(_ request: URLRequest, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
-        let url = request.url!
+    private func exchange(method: String, _ request: URLRequest, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
+        let path = request.url?.path ?? method
         let data: Data
         let response: URLResponse
         do {
@@ -115,13 +179,16 @@ public struct SlackWebClient: Sendable {
         let status = http?.statusCode ?? 0
         if status == 429 {
             let retryAfter = http?.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1
-            throw .rateLimited(retryAfterSeconds: max(1, retryAfter))
+            let seconds = min(max(1, retryAfter), 3600)
+            pausedUntil.withLock { $0[method] = now().addingTimeInterval(TimeInterval(seconds)) }
+            throw .rateLimited(method: method, retryAfterSeconds: seconds)
         }
-        if status >= 500 || status == 0 { throw .transient("HTTP \(status) from \(url.path)") }
-        if status >= 400 { throw .permanent("HTTP \(status) from \(url.path)") }
+        if status >= 500 || status == 0 { throw .transient("HTTP \(status) from \(path)") }
+        if status == 404 || status == 410 { throw .permanent("HTTP \(status) from \(path): expired_url") }
+        if status >= 400 { throw .permanent("HTTP \(status) from \(path)") }
         guard expectJSON else { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .transient("\(url.path) answered with something that is not JSON")
+            throw .transient("\(path) answered with something that is not JSON")
         }
         return object
     }

@@ -18,6 +18,12 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     /// "5->4" / "5->0.3.0": what an approval button carries, so a click counts only for the plan it showed.
     public var key: String { "\(from.revision)->\(targetVersion ?? String(to.revision))" }
 
+    /// Reads the stored form back.
+    public init?(json: String) {
+        guard let plan = try? JSONDecoder().decode(RollbackPlan.self, from: Data(json.utf8)) else { return nil }
+        self = plan
+    }
+
     /// The stored form; approvals are bound to this exact text, so it is canonical.
     public var json: String {
         let encoder = JSONEncoder()
@@ -41,11 +47,14 @@ public enum RollbackRefusal: Error, Sendable, Equatable {
         case .onlyOneRevision(let r, let rev):
             return "`\(r)` is at revision \(rev) and has no earlier one: already at the first revision; fix forward with an upgrade."
         case .targetMissing(let r, let requested, let available):
-            return "`\(r)` has no revision \(requested). Revisions that exist: \(available.map(String.init).joined(separator: ", ")). Example: `/rollback \(r) \(available.dropLast().last ?? available.first ?? 1)`"
+            return "`\(r)` has no revision \(requested). Revisions that exist: \(available.map(String.init).joined(separator: ", ")). "
+                + "Example: `/rollback \(r) \(available.dropLast().last ?? available.first ?? 1)`"
         case .targetIsCurrent(let r, let rev):
-            return "`\(r)` is already at revision \(rev); name an earlier revision."
+            return "`\(r)` already runs revision \(rev) (the current revision is it, or a rollback to it); name an earlier revision."
         case .noSuccessfulEarlierRevision(let r, let current, let available):
-            return "`\(r)` has no earlier revision that was ever deployed successfully (status superseded) before revision \(current). Name one explicitly if you are sure: revisions \(available.map(String.init).joined(separator: ", "))."
+            return "`\(r)` has no earlier revision that deployed successfully and was not rolled back from, before revision \(current) "
+                + "(failed and rolled-back revisions are skipped). Name one explicitly if you are sure: revisions "
+                + "\(available.map(String.init).joined(separator: ", "))."
         }
     }
 }
@@ -53,25 +62,68 @@ public enum RollbackRefusal: Error, Sendable, Equatable {
 /// Chooses the rollback target.
 ///
 /// helm's own default (`helm rollback REL` or revision 0) is "current minus one", which can
-/// land on a revision that failed. Coxswain picks the newest earlier revision whose status
-/// shows it was once deployed successfully (`superseded`), unless the user named one.
+/// land on a revision that failed, or on the bad revision an earlier rollback left. Coxswain
+/// picks the newest earlier revision that was once deployed successfully (`superseded`),
+/// was never rolled back from (helm's `Rollback to N` descriptions, and the revisions
+/// Coxswain's own jobs rolled back from), and is not what the release already runs.
 public enum RollbackPlanner {
-    public static func plan(release: String, history: [HelmRevision], requested: Int?) -> Result<RollbackPlan, RollbackRefusal> {
+    public static func plan(release: String, history: [HelmRevision], requested: Int?,
+                            rolledBackFrom: Set<Int> = []) -> Result<RollbackPlan, RollbackRefusal> {
         let sorted = history.sorted { $0.revision < $1.revision }
         guard let current = sorted.last else { return .failure(.noHistory(release: release)) }
         guard sorted.count > 1 else { return .failure(.onlyOneRevision(release: release, revision: current.revision)) }
         let available = sorted.map(\.revision)
+        let lineage = RevisionLineage(sorted)
         if let requested {
             guard let target = sorted.first(where: { $0.revision == requested }) else {
                 return .failure(.targetMissing(release: release, requested: requested, available: available))
             }
-            guard target.revision != current.revision else { return .failure(.targetIsCurrent(release: release, revision: requested)) }
+            guard lineage.origin(of: target.revision) != lineage.origin(of: current.revision) else {
+                return .failure(.targetIsCurrent(release: release, revision: requested))
+            }
             return .success(RollbackPlan(from: current, to: target))
         }
-        guard let target = sorted.dropLast().last(where: { $0.status == "superseded" }) else {
+        guard let target = lastGood(sorted, before: current, rolledBackFrom: rolledBackFrom) else {
             return .failure(.noSuccessfulEarlierRevision(release: release, current: current.revision, available: available))
         }
         return .success(RollbackPlan(from: current, to: target))
+    }
+
+    /// The newest revision before `current` that deployed successfully, was never rolled back
+    /// from, and differs from what `current` runs.
+    public static func lastGood(_ history: [HelmRevision], before current: HelmRevision, rolledBackFrom: Set<Int> = []) -> HelmRevision? {
+        let sorted = history.sorted { $0.revision < $1.revision }
+        let lineage = RevisionLineage(sorted)
+        let bad = Set((lineage.rolledBackFrom.union(rolledBackFrom)).map { lineage.origin(of: $0) })
+        let running = lineage.origin(of: current.revision)
+        return sorted.last { revision in
+            revision.revision < current.revision && ["superseded", "deployed"].contains(revision.status)
+                && !bad.contains(lineage.origin(of: revision.revision)) && lineage.origin(of: revision.revision) != running
+        }
+    }
+}
+
+/// Which revision each revision really is: helm records a rollback as a new revision
+/// (`Rollback to 3`) carrying revision 3's content.
+struct RevisionLineage {
+    private var copyOf: [Int: Int] = [:]
+    /// Revisions that were current when a rollback replaced them.
+    private(set) var rolledBackFrom: Set<Int> = []
+
+    init(_ sorted: [HelmRevision]) {
+        for (index, revision) in sorted.enumerated() {
+            guard let match = revision.description.firstMatch(of: /Rollback to (\d+)/), let target = Int(match.1) else { continue }
+            copyOf[revision.revision] = target
+            if index > 0 { rolledBackFrom.insert(sorted[index - 1].revision) }
+        }
+    }
+
+    /// The revision whose content `revision` carries (following rollbacks of rollbacks).
+    func origin(of revision: Int) -> Int {
+        var current = revision
+        var seen: Set<Int> = []
+        while let next = copyOf[current], seen.insert(current).inserted { current = next }
+        return current
     }
 }
 

@@ -9,6 +9,11 @@ public struct CoxswainConfiguration: Sendable {
     public struct Slack: Sendable {
         public var apiURL: URL
         public var auditChannel: String?
+        /// Hosts a slash command's `response_url` may point at; anything else is ignored, so a
+        /// signed request cannot make Coxswain post elsewhere.
+        public var responseURLHosts: [String]
+        /// How long a message is retried through Slack outages before it is given up on.
+        public var giveUpAfter: GoDuration
     }
     public struct Cluster: Sendable {
         public var helm: String
@@ -17,10 +22,16 @@ public struct CoxswainConfiguration: Sendable {
         public var kubeContext: String?
         /// How long read-only cluster calls (history, status, get pods) may take.
         public var readTimeout: GoDuration
+        /// Environment variables helm and kubectl get besides the standard ones (`PATH`,
+        /// `HOME`, `KUBECONFIG`, `HELM_*`, proxies); nothing else of Coxswain's reaches them.
+        public var passEnvironment: [String]
     }
     public struct Worker: Sendable {
         /// Jobs of different releases that may run at once.
         public var maxConcurrentJobs: Int
+        /// On shutdown, how long running jobs may take to finish before they are stopped
+        /// and recorded as interrupted.
+        public var shutdownGrace: GoDuration
     }
     public struct Environment: Sendable, Equatable {
         public var name: String
@@ -35,11 +46,15 @@ public struct CoxswainConfiguration: Sendable {
         public var releaseChannels: Set<ReleaseChannel>
         /// The environment a version must have been validated in first (production: staging).
         public var promotionAfter: String?
+        /// Read-only commands need an explicit `read` grant here (default: any role here may read).
+        public var readRequiresGrant: Bool
 
         public init(name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
-                    channels: [String]? = nil, releaseChannels: Set<ReleaseChannel>? = nil, promotionAfter: String? = nil) {
+                    channels: [String]? = nil, releaseChannels: Set<ReleaseChannel>? = nil, promotionAfter: String? = nil,
+                    readRequiresGrant: Bool = false) {
             self.name = name; self.namespace = namespace; self.approvals = approvals; self.approvalTTL = approvalTTL; self.channels = channels
             self.releaseChannels = releaseChannels ?? ReleaseChannel.defaults(forEnvironment: name); self.promotionAfter = promotionAfter
+            self.readRequiresGrant = readRequiresGrant
         }
     }
     /// What a role lets its members do, and where.
@@ -87,6 +102,9 @@ public struct CoxswainConfiguration: Sendable {
     }
 
     public var server: Server
+    /// Renames every command: `cx-` makes `/cx-rollback`, `/cx-approve`, `/cx-coxswain`.
+    public var commandPrefix: String = ""
+    /// Absolute, or relative to the configuration file's folder as written.
     public var databasePath: String
     public var commandsDirectory: String
     public var slack: Slack
@@ -115,11 +133,19 @@ public struct CoxswainConfiguration: Sendable {
     public func release(named name: String) -> Release? { releases[name] }
 }
 
-/// A configuration problem, phrased for the person who wrote the file.
+/// A configuration problem, phrased for the person who wrote the file: the file, where in
+/// it (line and column when known), the key and what was expected.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let file: String
     public let key: String
     public let problem: String
-    public init(file: String, key: String, problem: String) { self.file = file; self.key = key; self.problem = problem }
-    public var description: String { "\(file): \(key): \(problem)" }
+    public var line: Int?
+    public var column: Int?
+    public init(file: String, key: String, problem: String, line: Int? = nil, column: Int? = nil) {
+        self.file = file; self.key = key; self.problem = problem; self.line = line; self.column = column
+    }
+    public var description: String {
+        let place = line.map { ":\($0)" + (column.map { ":\($0)" } ?? "") } ?? ""
+        return problem.hasPrefix("`\(key)`") ? "\(file)\(place): \(problem)" : "\(file)\(place): \(key): \(problem)"
+    }
 }

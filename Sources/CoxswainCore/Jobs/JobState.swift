@@ -6,19 +6,27 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case queued
     /// Planned (history read), waiting for the approvals its environment requires.
     case awaitingApproval = "awaiting_approval"
+    /// The release changed since the request was accepted; the requester must confirm the new plan.
+    case awaitingConfirmation = "awaiting_confirmation"
     case running
     case succeeded
     case failed
-    /// Found running at start-up: a crash or restart stopped it between two steps.
+    /// Stopped by a crash, a restart or a shutdown between (or during) two steps.
     case interrupted
     /// An approver said no.
     case denied
-    /// Nobody approved within the environment's approval TTL.
+    /// Nobody approved (or confirmed) in time.
     case expired
     /// Stopped on request before it started or between two steps.
     case cancelled
+    /// Nothing to do: another job already did what was asked.
+    case superseded
 
-    public var isFinished: Bool { ![.queued, .awaitingApproval, .running].contains(self) }
+    public var isFinished: Bool { ![.queued, .awaitingApproval, .awaitingConfirmation, .running].contains(self) }
+    public var isWaiting: Bool { self == .awaitingApproval || self == .awaitingConfirmation }
+
+    /// "awaiting approval"
+    public var words: String { rawValue.replacingOccurrences(of: "_", with: " ") }
 }
 
 public enum StepStatus: String, Sendable, Codable, CaseIterable {
@@ -31,45 +39,6 @@ public enum StepStatus: String, Sendable, Codable, CaseIterable {
         case .failed: return "❌"
         case .skipped: return "⏭️"
         }
-    }
-}
-
-/// A job's story so far, independent of the chat platform that will show it.
-public struct JobProgress: Sendable, Equatable {
-    public struct Step: Sendable, Equatable {
-        public var title: String
-        public var status: StepStatus?
-        public var durationMilliseconds: Int?
-        /// One short line after the title: "revision 5 -> 4", "2/2 ready", "812 ms".
-        public var note: String?
-        public init(title: String, status: StepStatus?, durationMilliseconds: Int? = nil, note: String? = nil) {
-            self.title = title; self.status = status; self.durationMilliseconds = durationMilliseconds; self.note = note
-        }
-    }
-
-    public var jobID: Int64
-    public var command: String
-    public var release: String
-    public var environment: String
-    public var namespace: String
-    public var requestedBy: String
-    public var reason: String?
-    public var state: JobState
-    public var plan: RollbackPlan?
-    public var steps: [Step]
-    /// Set when the job ended: the closing lines (result, versions, validation, time).
-    public var summary: [String]
-
-    public init(jobID: Int64, command: String, release: String, environment: String, namespace: String,
-                requestedBy: String, reason: String?, state: JobState, plan: RollbackPlan?, steps: [Step], summary: [String] = []) {
-        self.jobID = jobID; self.command = command; self.release = release; self.environment = environment
-        self.namespace = namespace; self.requestedBy = requestedBy; self.reason = reason; self.state = state
-        self.plan = plan; self.steps = steps; self.summary = summary
-    }
-
-    /// "rollback llama-2-7b-production (production, ns production): revision 5 -> 4"
-    public var planLine: String {
-        "\(command) \(release) (\(environment), ns \(namespace))" + (plan.map { ": \($0.shortText)" } ?? "")
     }
 }
 

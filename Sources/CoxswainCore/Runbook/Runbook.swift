@@ -73,5 +73,6 @@ public struct RunbookError: Error, Equatable, CustomStringConvertible {
     public let file: String
     public let step: String?
     public let problem: String
+    public init(file: String, step: String?, problem: String) { self.file = file; self.step = step; self.problem = problem }
     public var description: String { "\(file)\(step.map { ": step \($0)" } ?? ""): \(problem)" }
 }

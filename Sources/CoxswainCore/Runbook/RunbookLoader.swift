@@ -15,15 +15,25 @@ public enum RunbookLoader {
     public static func parse(yaml text: String, file: String) throws -> Runbook {
         func fail(_ step: String?, _ problem: String) -> RunbookError { RunbookError(file: file, step: step, problem: problem) }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch { throw fail(nil, "is not valid YAML: \(error)") }
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            let problem = ConfigurationError(yaml: error, file: file)
+            throw fail(nil, problem.problem + (problem.line.map { " (line \($0), column \(problem.column ?? 0))" } ?? ""))
+        }
         guard let mapping = root?.mapping else { throw fail(nil, "must be a mapping with command, description, usage and steps") }
+        let topLevel = ["command", "description", "usage", "steps"]
+        for key in mapping.keys.compactMap(\.string) where !topLevel.contains(key) {
+            let nearest = YAMLShape.nearest(to: key, in: topLevel).map { "; did you mean `\($0)`?" } ?? "; settings: \(topLevel.joined(separator: ", "))"
+            throw fail(nil, "`\(key)` is not a setting\(nearest)")
+        }
 
         func string(_ key: String) throws -> String {
             guard let value = mapping[Node(key)]?.string, !value.isEmpty else { throw fail(nil, "`\(key)` is required (a string)") }
             return value
         }
         let command = try string("command")
-        guard command.hasPrefix("/") else { throw fail(nil, "`command` must start with '/', e.g. /rollback") }
+        guard command.wholeMatch(of: /\/[a-z0-9][a-z0-9_-]{0,30}/) != nil else {
+            throw fail(nil, "`command` must be a slash and a lowercase name of at most 31 characters, e.g. /rollback, got \(command)")
+        }
         guard let stepNodes = mapping[Node("steps")]?.sequence, !stepNodes.isEmpty else {
             throw fail(nil, "`steps` is required: a list of steps, each with an `action`")
         }

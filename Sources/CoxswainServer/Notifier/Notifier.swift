@@ -1,86 +1,95 @@
-import Foundation
-import CoxswainCore
-import CoxswainStore
 import CoxswainChat
-import ServiceLifecycle
+import CoxswainCore
+import Foundation
 import Logging
+import ServiceLifecycle
 
-/// Delivers outgoing messages from the store to Slack, in order per job, with retries,
-/// exponential backoff and Slack's `Retry-After` honoured on HTTP 429. Slack being slow
-/// or down holds up only the messages, never a job.
-public struct Notifier: Service {
-    let database: AppDatabase
-    let slack: SlackWebClient
+/// Delivers the outbox to Slack while this server holds the database lease: one job's
+/// notices in order, different jobs' concurrently. After a crash it first settles the
+/// notices that were being sent (found in the channel, or sent again). On shutdown it
+/// keeps delivering what is due for a short while, so a job's last words go out before the
+/// process exits.
+public struct Notifier: Service, CustomStringConvertible {
+    let delivery: SlackNoticeDelivery
+    let outbox: any OutboxStore
     let signal: WorkSignal
+    let lease: LeaseKeeper
     let now: @Sendable () -> Date
     let pollInterval: Duration
+    /// How long shutdown waits for the outbox to drain.
+    let flushTimeout: Duration
     let logger: Logger
-    /// After this many attempts a message is given up on (about an hour of backoff).
-    let maxAttempts = 12
 
-    public init(database: AppDatabase, slack: SlackWebClient, signal: WorkSignal, now: @escaping @Sendable () -> Date, pollInterval: Duration, logger: Logger) {
-        self.database = database; self.slack = slack; self.signal = signal; self.now = now; self.pollInterval = pollInterval; self.logger = logger
-    }
+    public var description: String { "Notifier(slack)" }
 
     public func run() async throws {
+        guard await lease.waitUntilHeld() else { return }
+        await reconcile()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let batch = (try? await database.nextDeliverables(now: now(), limit: 20)) ?? []
-            // Messages of different jobs go out concurrently; one job's stay in order
-            // because only the first pending message of each job is in the batch.
-            await withDiscardingTaskGroup { group in
-                for item in batch { group.addTask { await deliver(item) } }
-            }
-            if batch.isEmpty {
+            guard lease.isHeld else {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
+                continue
+            }
+            let sent = await deliverDue()
+            if sent == 0 {
+                let wait = await untilNextDue()
+                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
             }
         }
+        await flush()
     }
 
-    func deliver(_ item: Deliverable) async {
-        let message = item.message
-        guard let id = message.id else { return }
+    /// Sends what is due now; returns how many were tried.
+    func deliverDue() async -> Int {
+        let batch: [OutboxItem]
+        do { batch = try await outbox.due(platform: SlackNoticeDelivery.platform, now: now(), limit: 20) } catch {
+            logger.error("reading the outbox failed: \(error)")
+            return 0
+        }
+        // Different jobs' notices go out concurrently; one job's stay in order because only
+        // the first undelivered notice of each job is in a batch.
+        await withDiscardingTaskGroup { group in
+            for item in batch { group.addTask { await deliver(item) } }
+        }
+        return batch.count
+    }
+
+    private func deliver(_ item: OutboxItem) async {
         do {
-            var postedTS: String?
-            switch message.kind {
-            case .postLive, .post, .postApproval:
-                postedTS = try await slack.postMessage(channel: message.channel ?? "", text: message.text, blocksJSON: message.blocksJSON, threadTS: nil)
-            case .updateApproval:
-                guard let ts = item.approvalMessageTS else { throw SlackDeliveryError.permanent("the approval request was never posted") }
-                try await slack.updateMessage(channel: item.jobChannel ?? message.channel ?? "", ts: ts, text: message.text, blocksJSON: message.blocksJSON)
-            case .updateLive:
-                guard let ts = item.liveMessageTS else { throw SlackDeliveryError.permanent("the live message was never posted") }
-                try await slack.updateMessage(channel: item.jobChannel ?? message.channel ?? "", ts: ts, text: message.text, blocksJSON: message.blocksJSON)
-            case .threadReply:
-                guard let ts = item.liveMessageTS else { throw SlackDeliveryError.permanent("the live message was never posted") }
-                _ = try await slack.postMessage(channel: item.jobChannel ?? message.channel ?? "", text: message.text, blocksJSON: nil, threadTS: ts)
-            case .ephemeral:
-                try await slack.respond(responseURL: message.responseURL ?? "", text: message.text)
+            let outcome = try await Persistence.patient(logger).run("deliver message \(item.id)") { try await delivery.deliver(item) }
+            switch outcome {
+            case .delivered, .postponed: break
+            case .retrying(let reason): logger.warning("message \(item.id) to Slack: \(reason); retrying")
+            case .failed(let reason): logger.error("message \(item.id) to Slack failed for good: \(reason)")
             }
-            try await database.markDelivered(messageID: id, postedTS: [.postLive, .postApproval].contains(message.kind) ? postedTS : nil, now: now())
-        } catch let error as SlackDeliveryError {
-            await handle(error, message: message)
         } catch {
-            logger.error("outgoing message \(id): \(error)")
+            logger.error("message \(item.id): \(error)")
         }
     }
 
-    private func handle(_ error: SlackDeliveryError, message: OutgoingMessage) async {
-        guard let id = message.id else { return }
-        let attempt = message.attempts + 1
-        switch error {
-        case .permanent(let reason):
-            logger.error("outgoing message \(id) to \(message.channel ?? "response_url") failed for good: \(reason)")
-            try? await database.markFailed(messageID: id, error: reason)
-        case .rateLimited, .transient:
-            guard attempt < maxAttempts else {
-                try? await database.markFailed(messageID: id, error: "\(error) after \(attempt) attempts")
-                return
-            }
-            let delay: Double
-            if case .rateLimited(let seconds) = error { delay = Double(seconds) }
-            else { delay = min(300, 0.5 * pow(2, Double(attempt - 1))) }
-            logger.warning("outgoing message \(id): \(error); retrying in \(delay)s")
-            try? await database.scheduleRetry(messageID: id, error: error.description, notBefore: now().addingTimeInterval(delay))
+    private func reconcile() async {
+        do {
+            let items = try await outbox.inFlight(platform: SlackNoticeDelivery.platform)
+            guard !items.isEmpty else { return }
+            let (found, resent) = try await delivery.reconcile(items)
+            logger.notice("\(items.count) message(s) were being sent when Coxswain stopped: \(found) found in Slack, \(resent) to send again")
+        } catch {
+            logger.error("could not settle messages that were being sent: \(error)")
+        }
+    }
+
+    private func untilNextDue() async -> Duration {
+        guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { return pollInterval }
+        let seconds = next.timeIntervalSince(now())
+        return seconds <= 0 ? .milliseconds(10) : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
+    }
+
+    /// On shutdown: what is due goes out, for at most `flushTimeout`.
+    private func flush() async {
+        let deadline = ContinuousClock.now + flushTimeout
+        while ContinuousClock.now < deadline, await deliverDue() > 0 {}
+        if let pending = try? await outbox.pending(platform: SlackNoticeDelivery.platform), pending.count > 0 {
+            logger.warning("shutting down with \(pending.count) message(s) not delivered yet; they go out after the next start")
         }
     }
 }

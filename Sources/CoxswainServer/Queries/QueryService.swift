@@ -1,15 +1,18 @@
-import Foundation
 import CoxswainCore
-import CoxswainStore
-import ServiceLifecycle
+import Foundation
 import Logging
+import ServiceLifecycle
 
 /// A read-only question waiting for its answer.
 struct QueryRequest: Sendable {
     var query: Query
     var isPublic: Bool
+    var user: String
     var channel: String
-    var responseURL: String?
+    /// The front end's way back to the asker (a Slack response URL).
+    var route: String?
+    var platform: String
+    var readable: Set<String>
 }
 
 /// Hands questions from the webhook to the `QueryService` without waiting. Bounded: when
@@ -30,42 +33,38 @@ final class QueryQueue: Sendable {
 }
 
 /// Answers read-only questions in the background (two at a time) and sends the answers
-/// through the outbox: to the asker via the response URL, or to the channel if `--public`.
-struct QueryService: Service {
+/// through the outbox: to the asker, or to the channel if `--public`.
+struct QueryService: Service, CustomStringConvertible {
     let queue: QueryQueue
     let queries: ReadOnlyQueries
-    let database: AppDatabase
+    let outbox: any OutboxStore
     let notifierSignal: WorkSignal
     let now: @Sendable () -> Date
     let logger: Logger
 
+    var description: String { "QueryService" }
+
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                let slots = Slots(limit: 2)
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
                 for await request in queue.stream {
-                    while !(await slots.take()) { try? await Task.sleep(for: .milliseconds(20)) }
-                    group.addTask {
-                        await answer(request)
-                        await slots.give()
-                    }
+                    // Two cluster questions at a time; the next waits for one to finish.
+                    if running >= 2, await group.next() != nil { running -= 1 }
+                    running += 1
+                    group.addTask { await answer(request) }
                 }
             }
         }
     }
 
     private func answer(_ request: QueryRequest) async {
-        let text = await queries.answer(request.query)
-        let draft: OutgoingDraft
-        if request.isPublic {
-            draft = OutgoingDraft(kind: .post, channel: request.channel, text: text)
-        } else if let url = request.responseURL {
-            draft = OutgoingDraft(kind: .ephemeral, responseURL: url, text: text)
-        } else {
-            return
-        }
+        let text = await queries.answer(request.query, readable: request.readable)
+        let notice = Notice.message(text, jobID: nil, place: request.isPublic ? .channel(request.channel) : .person(request.user))
         do {
-            try await database.enqueueMessages([draft], now: now())
+            try await Persistence.patient(logger).run("store an answer") {
+                try await outbox.enqueue([notice], platform: request.platform, route: request.isPublic ? nil : request.route, now: now())
+            }
             notifierSignal.signal()
         } catch {
             logger.error("could not store the answer to \(request.query): \(error)")

@@ -1,22 +1,21 @@
-import Foundation
-import CoxswainCore
-import CoxswainStore
 import CoxswainChat
+import CoxswainCore
+import Foundation
 import Hummingbird
-import Logging
 
-/// `POST /slack/interactions`: Approve, Deny and Acknowledge clicks. Verified exactly as
-/// slash commands are; the clicker hears the outcome through the payload's response URL.
+/// `POST /slack/interactions`: Approve, Deny, Confirm, Acknowledge and Roll back clicks.
+/// Verified exactly as slash commands are; each button stands for the command it offers
+/// and goes through the same dispatcher (so the channel rule and the approval rules apply).
+/// The clicker hears the outcome through the click's response URL.
 struct InteractionController: Sendable {
     let dependencies: ServerDependencies
     let verifier: SlackRequestVerifier
-    let decisions: JobDecisions
-    let intake: ChangeIntake
+    let dispatcher: Dispatcher
     let userGroups: UserGroupDirectory
     let notifierSignal: WorkSignal
 
-    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
-        let body = Data(try await request.body.collect(upTo: 256 * 1024).readableBytesView)
+    func handle(_ request: Request, context: some RequestContext) async -> Response {
+        guard let body = await SlackRequestBody.read(request, limit: 256 * 1024) else { return Response(status: .contentTooLarge) }
         do {
             try verifier.verify(body: body, timestamp: request.headers[.slackRequestTimestamp], signature: request.headers[.slackSignature])
         } catch {
@@ -24,43 +23,61 @@ struct InteractionController: Sendable {
             return Response(status: .unauthorized)
         }
         let action: SlackBlockAction
-        do { action = try SlackBlockAction(form: FormDecoding.fields(body)) }
-        catch {
+        do { action = try SlackBlockAction(form: FormDecoding.fields(body)) } catch {
             dependencies.logger.info("ignored interaction: \(error)")
             return Response(status: .ok)
         }
-
-        let groups = await userGroups.groups(of: action.userID)
-        let reply: String
-        switch action.actionID {
-        case "approve", "deny":
-            let parts = action.value.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let jobID = Int64(parts[0]) else { reply = "This button carries no job; use `/approve JOB`."; break }
-            let kind: JobDecisions.Kind = action.actionID == "approve" ? .approve : .deny(reason: nil)
-            reply = try await decisions.decide(kind, jobID: jobID, user: action.userID, groups: groups, channel: nil, shownPlanKey: parts[1])
-        case "acknowledge":
-            guard let jobID = Int64(action.value) else { reply = "This button carries no job; use `/ack JOB`."; break }
-            reply = try await decisions.decide(.acknowledge, jobID: jobID, user: action.userID, groups: groups, channel: nil, shownPlanKey: nil)
-        case "rollback":
-            // "Roll back to revision N" after a failed upgrade: a new /rollback job by the
-            // clicker, with the same permission checks and approvals as a typed one.
-            let parts = action.value.split(separator: ":").map(String.init)
-            guard parts.count == 3, let failedJob = Int64(parts[0]), let revision = Int(parts[2]), Validation.isReleaseName(parts[1]),
-                  let channel = action.channelID else { reply = "This button carries no usable rollback target."; break }
-            let origin = RequestOrigin(userID: action.userID, channelID: channel, responseURL: action.responseURL,
-                                       requestKey: "slack:rollback-button:\(failedJob):\(revision):\(action.userID)",
-                                       text: "\(parts[1]) \(revision) (button after failed job #\(failedJob))")
-            reply = try await intake.accept(.rollback(RollbackRequest(release: parts[1], revision: revision, reason: "after failed job #\(failedJob)")),
-                                            origin: origin, groups: groups)
-        default:
-            reply = "Coxswain does not know the button `\(action.actionID)`."
+        let route = SlackResponseURLs.allowed(action.responseURL, configuration: dependencies.configuration, logger: dependencies.logger)
+        let origin = CommandOrigin(platform: SlackNoticeDelivery.platform, user: action.userID, channel: action.channelID ?? "",
+                                   requestKey: "slack:\(action.actionID):\(action.value):\(action.userID)", asked: "button \(action.actionID) \(action.value)",
+                                   replyRoute: route, groups: await userGroups.groups(of: action.userID))
+        let reply: RichText
+        switch Self.command(for: action, rollbackCommand: dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback") {
+        case .failure(let error): reply = RichText(error.message)
+        case .success(let (command, shownPlanKey)):
+            switch await dispatcher.dispatch(command, from: origin, shownPlanKey: shownPlanKey) {
+            case .text(let text, _): reply = text
+            case .deferred: reply = "This button asks nothing of the cluster."
+            }
         }
-        if let url = action.responseURL {
-            try await dependencies.database.appendAudit(
-                AuditDraft(actor: action.userID, event: "interaction", detail: "\(action.actionID) \(action.value)"), now: dependencies.now(),
-                messages: [OutgoingDraft(kind: .ephemeral, responseURL: url, text: reply)])
-            notifierSignal.signal()
+        let audit = dependencies.stores.audit, outbox = dependencies.stores.outbox, now = dependencies.now()
+        let draft = AuditDraft(actor: action.userID, event: "interaction", detail: "\(action.actionID) \(action.value)")
+        do {
+            try await Persistence.webhook(dependencies.logger).run("answer a click") {
+                try await audit.append(draft, jobID: nil, notices: [], now: now)
+                if let route {
+                    try await outbox.enqueue([.message(reply, jobID: nil, place: .person(action.userID))], platform: SlackNoticeDelivery.platform,
+                                             route: route, now: now)
+                }
+            }
+        } catch {
+            dependencies.logger.error("could not record the answer to a click by \(action.userID): \(error)")
         }
+        notifierSignal.signal()
         return Response(status: .ok)
+    }
+
+    /// The command a button stands for, and the plan it showed (a click counts only for it).
+    static func command(for action: SlackBlockAction, rollbackCommand: String) -> Result<(ParsedCommand, String?), CommandError> {
+        let parts = action.value.split(separator: ":", maxSplits: 2).map(String.init)
+        switch action.actionID {
+        case "approve", "deny", "confirm":
+            guard parts.count >= 2, let id = Int64(parts[0]) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
+            let key = parts.dropFirst().joined(separator: ":")
+            let command: ParsedCommand = action.actionID == "approve" ? .approve(jobID: id) : action.actionID == "deny" ? .deny(jobID: id, reason: nil) : .confirm(jobID: id)
+            return .success((command, key))
+        case "acknowledge":
+            guard let id = Int64(action.value) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
+            return .success((.acknowledge(jobID: id), nil))
+        case "rollback":
+            // "Roll back to revision N" after a failed upgrade: a new rollback by the clicker,
+            // with the same permission checks and approvals as a typed one.
+            guard parts.count == 3, let failed = Int64(parts[0]), let revision = Int(parts[2]), revision > 0, Validation.isReleaseName(parts[1]) else {
+                return .failure(CommandError("This button carries no usable rollback target."))
+            }
+            return .success((.change(.rollback(parts[1], revision: revision, reason: "after failed job #\(failed)", command: rollbackCommand)), nil))
+        default:
+            return .failure(CommandError("Coxswain does not know the button `\(action.actionID.prefix(40))`."))
+        }
     }
 }

@@ -1,10 +1,10 @@
+import CoxswainCore
 import Foundation
-import CoxswainStore
 import Hummingbird
 
 /// `GET /api/v1/registry[?environment=E]`: which models may receive traffic, for API routers.
 struct RegistryController: Sendable {
-    let database: AppDatabase
+    let registry: any RegistryStore
     let environments: [String]
 
     struct Entry: Codable, ResponseEncodable {
@@ -25,7 +25,7 @@ struct RegistryController: Sendable {
             return try Problem(error: "unknown environment \"\(environment)\"; known: \(environments.sorted().joined(separator: ", ")). Example: /api/v1/registry?environment=\(environments.sorted().first ?? "production")")
                 .response(from: request, context: context).withStatus(.badRequest)
         }
-        let entries = try await database.registryEntries(environment: environment).map {
+        let entries = try await registry.entries(environment: environment).map {
             Entry(model: $0.model, environment: $0.environment, release: $0.release, endpoint: $0.endpoint,
                   status: $0.status.rawValue, updatedAt: $0.updatedAt, updatedBy: $0.updatedBy)
         }

@@ -1,80 +1,91 @@
-import Foundation
-import CoxswainCore
-import CoxswainStore
 import CoxswainChat
-import Hummingbird
+import CoxswainCore
+import Foundation
 import HTTPTypes
+import Hummingbird
 import Logging
 
-/// `POST /slack/commands`: verify, decode, deduplicate, persist, answer. In that order,
-/// and nothing slower: the cluster and Slack's Web API are the worker's and notifier's.
+/// `POST /slack/commands`: verify, decode, deduplicate, persist, answer. In that order, and
+/// nothing slower: the cluster and Slack's Web API are the worker's and the notifier's.
+/// Whatever happens, Slack gets an answer it can show: a forged request 401, everything
+/// else 200 with a message (Slack shows nothing of a non-200 answer but a generic error).
 struct SlashCommandController: Sendable {
     let dependencies: ServerDependencies
     let verifier: SlackRequestVerifier
-    let intake: ChangeIntake
-    let decisions: JobDecisions
+    let dispatcher: Dispatcher
+    let renderer: SlackNoticeRenderer
     let userGroups: UserGroupDirectory
-    let queries: ReadOnlyQueries
     let queryQueue: QueryQueue
 
-    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        let body = Data(buffer.readableBytesView)
+    static let bodyLimit = 64 * 1024
+
+    func handle(_ request: Request, context: some RequestContext) async -> Response {
+        guard let body = await SlackRequestBody.read(request, limit: Self.bodyLimit) else {
+            return Response(status: .contentTooLarge, body: .init(byteBuffer: ByteBuffer(string: "request body over \(Self.bodyLimit) bytes")))
+        }
         let fields = FormDecoding.fields(body)
         // Slack's certificate check carries no command and changes nothing.
         if fields["ssl_check"] == "1" { return Response(status: .ok) }
-
         do {
             try verifier.verify(body: body, timestamp: request.headers[.slackRequestTimestamp], signature: request.headers[.slackSignature])
         } catch {
             dependencies.logger.warning("rejected /slack/commands request: \(error)")
             return Response(status: .unauthorized)
         }
-
         let command: SlackSlashCommand
-        do { command = try SlackSlashCommand(form: fields) }
-        catch { return Self.ephemeral("Coxswain could not read this request: \(error).", status: .badRequest) }
-
-        let groups = await userGroups.groups(of: command.userID)
-        let text: String
-        switch SlashCommandParser.parse(command: command.command, text: command.text) {
-        case .failure(let error): text = error.message
-        case .success(.help(let help)): text = help
-        case .success(.rollback(let rollback)):
-            text = try await intake.accept(.rollback(rollback), origin: Self.origin(command, body), groups: groups)
-        case .success(.upgrade(let upgrade)):
-            text = try await intake.accept(.upgrade(upgrade), origin: Self.origin(command, body), groups: groups)
-        case .success(.approve(let id)):
-            text = try await decisions.decide(.approve, jobID: id, user: command.userID, groups: groups, channel: command.channelID, shownPlanKey: nil)
-        case .success(.deny(let id, let reason)):
-            text = try await decisions.decide(.deny(reason: reason), jobID: id, user: command.userID, groups: groups, channel: command.channelID, shownPlanKey: nil)
-        case .success(.cancel(let id)):
-            text = try await decisions.decide(.cancel, jobID: id, user: command.userID, groups: groups, channel: command.channelID, shownPlanKey: nil)
-        case .success(.acknowledge(let id)):
-            text = try await decisions.decide(.acknowledge, jobID: id, user: command.userID, groups: groups, channel: nil, shownPlanKey: nil)
-        case .success(.query(let query, let isPublic)):
-            // Questions the database answers are answered now; the cluster's in the background.
-            guard query.needsCluster else { return Self.reply(await queries.answer(query), inChannel: isPublic) }
-            let accepted = queryQueue.submit(QueryRequest(query: query, isPublic: isPublic, channel: command.channelID, responseURL: command.responseURL))
-            text = accepted ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
-                            : "Coxswain is answering many questions right now; try again in a few seconds."
+        do { command = try SlackSlashCommand(form: fields) } catch {
+            return reply("Coxswain could not read this request: \(error).")
         }
-        return Self.ephemeral(text)
+        let catalog = dispatcher.catalog
+        guard let resolved = catalog.resolveSlash(command.command, text: command.text) else {
+            return reply(RichText(catalog.parse(verb: command.command, text: command.text, invoked: command.command, style: .slash)
+                .failureMessage ?? "Unknown command."))
+        }
+        let origin = CommandOrigin(platform: SlackNoticeDelivery.platform, user: command.userID, channel: command.channelID,
+                                   requestKey: command.idempotencyKey(rawBody: body), asked: "\(resolved.invoked) \(resolved.text)",
+                                   replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
+                                   groups: await userGroups.groups(of: command.userID))
+        switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
+        case .text(let text, let inChannel): return reply(text, inChannel: inChannel)
+        case .deferred(let query, let isPublic):
+            let accepted = queryQueue.submit(QueryRequest(query: query, isPublic: isPublic, user: origin.user, channel: origin.channel,
+                                                          route: origin.replyRoute, platform: origin.platform, readable: dispatcher.readable(origin)))
+            return reply(accepted ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
+                                  : "Coxswain is answering many questions right now; try again in a few seconds.")
+        }
     }
 
-    static func origin(_ command: SlackSlashCommand, _ body: Data) -> RequestOrigin {
-        RequestOrigin(userID: command.userID, channelID: command.channelID, responseURL: command.responseURL,
-                      requestKey: command.idempotencyKey(rawBody: body), text: command.text)
+    func reply(_ text: RichText, inChannel: Bool = false) -> Response {
+        let payload = renderer.commandAnswer(text, inChannel: inChannel)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
+}
 
-    static func ephemeral(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        reply(text, inChannel: false, status: status)
+/// Reads a request body up to a limit; nil when it is longer.
+enum SlackRequestBody {
+    static func read(_ request: Request, limit: Int) async -> Data? {
+        guard let buffer = try? await request.body.collect(upTo: limit) else { return nil }
+        return Data(buffer.readableBytesView)
     }
+}
 
-    static func reply(_ text: String, inChannel: Bool, status: HTTPResponse.Status = .ok) -> Response {
-        let payload = (try? JSONSerialization.data(withJSONObject: ["response_type": inChannel ? "in_channel" : "ephemeral", "text": text])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+/// A signed request names where replies go (`response_url`); Coxswain posts there only when
+/// the host is Slack's (or one the configuration names, for tests), never anywhere a
+/// request says.
+enum SlackResponseURLs {
+    static func allowed(_ url: String?, configuration: CoxswainConfiguration, logger: Logger) -> String? {
+        guard let url else { return nil }
+        guard let parsed = URL(string: url), let host = parsed.host?.lowercased(), ["https", "http"].contains(parsed.scheme ?? ""),
+              configuration.slack.responseURLHosts.contains(host) else {
+            logger.warning("ignored a response_url outside slack.response_url_hosts: \(url.prefix(200))")
+            return nil
+        }
+        return url
     }
+}
+
+extension Result where Failure == CommandError {
+    var failureMessage: String? { if case .failure(let error) = self { return error.message } else { return nil } }
 }
 
 extension HTTPField.Name {

@@ -1,42 +1,97 @@
-import Foundation
 import CoxswainCore
-import CoxswainStore
-import Logging
+import Foundation
+import Synchronization
 
-/// The worker's timed duties: approval requests expire after their environment's TTL, and
-/// unacknowledged break-glass jobs are brought up in the audit channel again.
+/// The worker's timed duties: approval and confirmation requests expire after their
+/// environment's TTL, and unacknowledged break-glass jobs are brought up in the audit
+/// channel again. It reads first and writes only what is due.
 struct Housekeeping: Sendable {
     let dependencies: ServerDependencies
-    let reporter: JobReporter
-    let approvalMessages: ApprovalMessages
 
-    /// Returns whether it wrote messages to send.
+    /// Returns whether it wrote notices to send.
     func run() async -> Bool {
-        let now = dependencies.now()
-        let configuration = dependencies.configuration
+        let lifecycle = dependencies.lifecycle, now = dependencies.now
+        let interval = dependencies.configuration.emergency.reminderInterval
+        let transitions = dependencies.transitions(.patient(dependencies.logger))
         var wrote = false
         do {
-            let reporter = self.reporter
-            let approvalMessages = self.approvalMessages
-            let expired = try await dependencies.database.expireApprovalRequests(
-                now: now, ttl: { configuration.environments[$0]?.approvalTTL.seconds ?? 1800 }
-            ) { job, steps in
-                let headline = "⌛ *Expired*: no approval within \(configuration.environments[job.environment]?.approvalTTL.description ?? "the approval window"); nothing ran."
-                var drafts = [approvalMessages.decided(job: job, headline: headline),
-                              reporter.liveUpdate(job: job, steps: steps, summary: ["*Result:* expired without approval. Nothing was changed."])]
-                if let line = reporter.auditChannelLine(job: job, steps: steps, outcome: job.outcome ?? "expired") { drafts.append(line) }
-                return drafts
+            for job in try await dependencies.stores.jobs.openJobs() where lifecycle.expireIfDue(job, now: now()) != nil {
+                try await transitions.apply(job, "expire job #\(job.id)") { lifecycle.expireIfDue($0, now: now()) }
+                wrote = true
             }
-            wrote = !expired.isEmpty
-            if let auditChannel = configuration.slack.auditChannel {
-                let reminded = try await dependencies.database.sendDueReminders(now: now, interval: configuration.emergency.reminderInterval.seconds) { job in
-                    [approvalMessages.emergencyNotice(job: job, auditChannel: auditChannel, reminder: true)]
-                }
-                wrote = wrote || reminded > 0
+            guard dependencies.configuration.slack.auditChannel != nil else { return wrote }
+            for job in try await dependencies.stores.jobs.unacknowledgedEmergencies() where lifecycle.remindIfDue(job, interval: interval, now: now()) != nil {
+                try await transitions.apply(job, "remind of job #\(job.id)") { lifecycle.remindIfDue($0, interval: interval, now: now()) }
+                wrote = true
             }
         } catch {
             dependencies.logger.error("housekeeping failed: \(error)")
         }
         return wrote
+    }
+
+    /// How long until something falls due; the worker sleeps no longer than that.
+    func untilNextDue() async -> Duration {
+        let now = dependencies.now()
+        var next = Date.distantFuture
+        if let open = try? await dependencies.stores.jobs.openJobs() {
+            for job in open where job.state.isWaiting {
+                let ttl = dependencies.configuration.environments[job.request.environment]?.approvalTTL.seconds ?? 1800
+                if let since = job.waitingSince { next = min(next, since.addingTimeInterval(ttl)) }
+            }
+        }
+        let seconds = max(0.05, min(3600, next.timeIntervalSince(now)))
+        return .milliseconds(Int(seconds * 1000))
+    }
+}
+
+/// Right after a rollback is accepted, the release's current revision is read and kept
+/// with the job: what the requester saw. A job that waits in line then notices when the
+/// release moved before its turn.
+final class BasisReader: Sendable {
+    let dependencies: ServerDependencies
+    /// Jobs already tried: a cluster that does not answer is not asked again every poll (the
+    /// job's own history step then decides).
+    private let tried = Mutex<Set<Int64>>([])
+
+    init(dependencies: ServerDependencies) { self.dependencies = dependencies }
+
+    /// Returns whether it recorded anything.
+    func readMissing() async -> Bool {
+        guard let open = try? await dependencies.stores.jobs.openJobs() else { return false }
+        // Only jobs that wait behind another: a job that starts now reads its own history first.
+        let busy = Set(open.filter { $0.state == .running }.map(\.request.release))
+        let queued = tried.withLock { tried in
+            open.filter { $0.state == .queued && $0.basisRevision == nil && $0.request.kind == .rollback && busy.contains($0.request.release)
+                && tried.insert($0.id).inserted }
+        }
+        guard !queued.isEmpty else { return false }
+        let lifecycle = dependencies.lifecycle
+        let transitions = dependencies.transitions(.patient(dependencies.logger))
+        var recorded = false
+        for job in queued {
+            guard let release = dependencies.configuration.release(named: job.request.release), let revision = await currentRevision(release) else { continue }
+            do {
+                try await transitions.apply(job, "record job #\(job.id)'s basis") { lifecycle.basisRead($0, revision: revision) }
+                recorded = true
+            } catch {
+                dependencies.logger.error("could not record job \(job.id)'s basis: \(error)")
+            }
+        }
+        return recorded
+    }
+
+    private func currentRevision(_ release: CoxswainConfiguration.Release) async -> Int? {
+        do {
+            if release.kind == .deployment {
+                let (revisions, _) = try await dependencies.kubectl.rolloutHistory(deployment: release.deploymentName ?? release.name, namespace: release.namespace)
+                return revisions.last?.revision
+            }
+            let (revisions, _) = try await dependencies.helm.history(release: release.name, namespace: release.namespace, max: 1)
+            return revisions.map(\.revision).max()
+        } catch {
+            dependencies.logger.warning("could not read \(release.name)'s current revision: \(error.message)")
+            return nil
+        }
     }
 }

@@ -1,68 +1,129 @@
-import Foundation
 import CoxswainCore
-import CoxswainStore
-import ServiceLifecycle
+import Foundation
 import Logging
+import ServiceLifecycle
 
-/// Claims runnable jobs and runs them: one job per release at a time, jobs of different
-/// releases in parallel up to `worker.max_concurrent_jobs`.
+/// Claims runnable jobs and runs them: one job per release (and per model in an
+/// environment) at a time, jobs of different releases in parallel up to
+/// `worker.max_concurrent_jobs`. Only while this server holds the database lease.
 ///
-/// On graceful shutdown it stops claiming and lets running jobs finish: a helm operation
-/// is never killed halfway. A job that a crash did interrupt is marked so at the next start.
-public struct JobWorker: Service {
+/// On shutdown it stops claiming, lets running jobs finish within `worker.shutdown_grace`,
+/// then stops the rest and records them as interrupted with their last step. A job that a
+/// crash interrupted is recorded so at the next start, by whichever server then holds the lease.
+public struct JobWorker: Service, CustomStringConvertible {
     let dependencies: ServerDependencies
     let signal: WorkSignal
     let notifierSignal: WorkSignal
+    let lease: LeaseKeeper
+    let userGroups: UserGroupDirectory
+    let state: ServerState
 
-    public init(dependencies: ServerDependencies, signal: WorkSignal, notifierSignal: WorkSignal) {
-        self.dependencies = dependencies; self.signal = signal; self.notifierSignal = notifierSignal
-    }
+    public var description: String { "JobWorker" }
 
     public func run() async throws {
-        let reporter = JobReporter(dependencies: dependencies)
-        let interrupted = try await dependencies.database.interruptRunningJobs(now: dependencies.now()) { job, steps in
-            reporter.interruption(job: job, steps: steps)
-        }
-        for job in interrupted { dependencies.logger.warning("job \(job.id ?? 0) (\(job.release)) was interrupted by a restart; marked interrupted") }
-        if !interrupted.isEmpty { notifierSignal.signal() }
-
-        let runner = JobRunner(dependencies: dependencies)
-        let slots = Slots(limit: dependencies.configuration.worker.maxConcurrentJobs)
-        let housekeeping = Housekeeping(dependencies: dependencies, reporter: reporter, approvalMessages: runner.approvalMessages)
-        await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                if await housekeeping.run() { notifierSignal.signal() }
-                var claimedAny = false
-                while await slots.take() {
-                    let job: JobRecord?
-                    do { job = try await dependencies.database.claimNextRunnable(now: dependencies.now()) }
-                    catch { dependencies.logger.error("claiming a job failed: \(error)"); job = nil }
-                    guard let job else { await slots.give(); break }
-                    claimedAny = true
-                    dependencies.logger.info("job \(job.id ?? 0) started: \(job.command) \(job.release)")
-                    group.addTask {
-                        await runner.run(job)
-                        await slots.give()
-                        signal.signal()        // a job of the same release may be waiting
-                        notifierSignal.signal()
-                    }
-                }
-                if claimedAny { notifierSignal.signal() }
+        guard await lease.waitUntilHeld() else { return }
+        let runner = JobRunner(dependencies: dependencies, userGroups: userGroups)
+        await recover(runner)
+        let running = RunningJobs()
+        let housekeeping = Housekeeping(dependencies: dependencies)
+        let bases = BasisReader(dependencies: dependencies)
+        let slots = dependencies.configuration.worker.maxConcurrentJobs
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard lease.isHeld else {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: dependencies.pollInterval) }
+                continue
             }
+            var wrote = await housekeeping.run()
+            while await running.count < slots {
+                guard let job = await claim(runner) else { break }
+                wrote = true
+                dependencies.logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
+                await running.start(job.id) {
+                    await runner.run(job)
+                    await settleIfStillRunning(job.id, runner)
+                    signal.signal()        // a job of the same release may be waiting
+                    notifierSignal.signal()
+                }
+            }
+            if await bases.readMissing() { wrote = true }
+            if wrote { notifierSignal.signal() }
+            let wait = min(dependencies.pollInterval, await housekeeping.untilNextDue())
+            try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
         }
+        state.startDraining()
+        let grace = dependencies.configuration.worker.shutdownGrace
+        let stillRunning = await running.count
+        if stillRunning > 0 { dependencies.logger.notice("shutting down: waiting up to \(grace) for \(stillRunning) running job(s)") }
+        let stopped = await running.drain(grace: grace.duration)
+        if stopped > 0 { dependencies.logger.warning("stopped \(stopped) job(s) that did not finish within \(grace); recorded as interrupted") }
+        notifierSignal.signal()
+    }
+
+    private func claim(_ runner: JobRunner) async -> Job? {
+        let lifecycle = dependencies.lifecycle, serverID = dependencies.serverID, now = dependencies.now, jobs = dependencies.stores.jobs
+        do {
+            return try await jobs.claimNext(now: now()) { lifecycle.claimed($0, runner: serverID, now: now()) }
+        } catch {
+            dependencies.logger.error("claiming a job failed: \(error)")
+            return nil
+        }
+    }
+
+    /// Jobs left `running` by a server that is gone (a crash, a kill): recorded as interrupted
+    /// with their last completed step, the release left as it was.
+    private func recover(_ runner: JobRunner) async {
+        do {
+            let orphans = try await Persistence.patient(dependencies.logger).run("find jobs left running") {
+                try await dependencies.stores.lease.orphanedJobs(holder: dependencies.serverID)
+            }
+            for job in orphans {
+                dependencies.logger.warning("job \(job.id) (\(job.request.release)) was left running by \(job.runnerID ?? "an earlier server"); recording it as interrupted")
+                await runner.interrupt(job.id, why: "by a restart")
+            }
+            if !orphans.isEmpty { notifierSignal.signal() }
+        } catch {
+            dependencies.logger.error("could not look for interrupted jobs: \(error)")
+        }
+    }
+
+    /// A runner that returned without ending its job (a bug, or the store gave up) must not
+    /// leave the release blocked.
+    private func settleIfStillRunning(_ id: Int64, _ runner: JobRunner) async {
+        guard let job = try? await dependencies.stores.jobs.job(id: id), job.state == .running else { return }
+        dependencies.logger.error("job \(id) was still running after its runner returned; recording it as interrupted")
+        await runner.interrupt(id, why: "by an internal error")
     }
 }
 
-/// Counts running jobs against the limit.
-actor Slots {
-    private let limit: Int
-    private var used = 0
-    init(limit: Int) { self.limit = limit }
-    func take() -> Bool {
-        guard used < limit else { return false }
-        used += 1
-        return true
+/// The jobs this server runs now, so shutdown can wait for them and then stop them.
+actor RunningJobs {
+    private var tasks: [Int64: Task<Void, Never>] = [:]
+    private let finished = WorkSignal()
+
+    var count: Int { tasks.count }
+
+    func start(_ id: Int64, _ body: @escaping @Sendable () async -> Void) {
+        tasks[id] = Task {
+            await body()
+            await self.done(id)
+        }
     }
-    func give() { used -= 1 }
+
+    private func done(_ id: Int64) {
+        tasks[id] = nil
+        finished.signal()
+    }
+
+    /// Waits for running jobs up to `grace`, then cancels the rest (their runners record them
+    /// as interrupted) and waits for that. Returns how many had to be stopped.
+    func drain(grace: Duration) async -> Int {
+        let deadline = ContinuousClock.now + grace
+        while !tasks.isEmpty, ContinuousClock.now < deadline {
+            await finished.wait(timeout: min(.seconds(1), deadline - ContinuousClock.now))
+        }
+        let remaining = Array(tasks.values)
+        for task in remaining { task.cancel() }
+        for task in remaining { await task.value }
+        return remaining.count
+    }
 }

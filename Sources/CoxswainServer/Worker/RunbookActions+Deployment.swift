@@ -9,7 +9,7 @@ extension RunbookActions {
     static func deploymentName(_ release: CoxswainConfiguration.Release) -> String { release.deploymentName ?? release.name }
 
     /// `kubectl rollout undo deployment/NAME -n NS --to-revision=N`
-    func rolloutUndo(release: CoxswainConfiguration.Release, plan: RollbackPlan) async -> StepOutcome {
+    func rolloutUndo(release: CoxswainConfiguration.Release, plan: RollbackPlan, report: inout RunReport) async -> StepResult {
         let name = Self.deploymentName(release)
         do {
             let output = try await dependencies.kubectl.rolloutUndo(deployment: name, namespace: release.namespace, toRevision: plan.to.revision)
@@ -17,29 +17,30 @@ extension RunbookActions {
                 // kubectl changes nothing when the running template already is that revision.
                 return .succeeded("skipped: already at revision \(plan.to.revision)'s template",
                                   audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))",
-                                  details: [("kubectl output", Self.excerpt(output))])
+                                  details: [.init("kubectl output", Self.excerpt(output))])
             }
-            return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [("kubectl output", Self.excerpt(output))])
+            report.releaseChanged = true
+            return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("kubectl output", Self.excerpt(output))])
         } catch {
-            let hint = error.kind == .revisionMissing
-                ? "The revision is gone from the Deployment's history (revisionHistoryLimit?): `kubectl rollout history deployment/\(name) -n \(release.namespace)`."
-                : "Check `kubectl rollout history deployment/\(name) -n \(release.namespace)` and `kubectl describe deployment \(name) -n \(release.namespace)`."
+            let hint: RichText = error.kind == .revisionMissing
+                ? "The revision is gone from the Deployment's history (revisionHistoryLimit?): \(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)")."
+                : "Check \(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)") and \(code: "kubectl describe deployment \(name) -n \(release.namespace)")."
             return clusterFailure(error, hint: hint)
         }
     }
 
-    func verifyDeployment(release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
+    func verifyDeployment(release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         let name = Self.deploymentName(release)
         do {
             let output = try await dependencies.kubectl.rolloutStatus(deployment: name, namespace: release.namespace, timeout: GoDuration(milliseconds: 30_000))
-            let entry = try? await dependencies.database.registryEntry(model: release.model, environment: release.environment)
+            let entry = try? await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
             guard entry?.status == .ready else {
                 return .failed("the registry shows \(release.model) \(entry?.status.rawValue ?? "missing") in \(release.environment)", hint: nil)
             }
-            state.validation.append("registry ready")
+            report.validation.append("registry ready")
             return .succeeded("rollout complete, registry ready", audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)); registry ready")
         } catch {
-            return clusterFailure(error, hint: "`kubectl rollout status deployment/\(name) -n \(release.namespace)` did not report a complete rollout.")
+            return clusterFailure(error, hint: "\(code: "kubectl rollout status deployment/\(name) -n \(release.namespace)") did not report a complete rollout.")
         }
     }
 }

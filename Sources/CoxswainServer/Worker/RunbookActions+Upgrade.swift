@@ -6,8 +6,8 @@ import CoxswainCluster
 /// The upgrade runbook's own actions: release channels, the promotion gate, the chart
 /// check and `helm upgrade` itself, with the seed's troubleshooting for each helm text.
 extension RunbookActions {
-    func versionPolicy(job: JobRecord, release: CoxswainConfiguration.Release) -> StepOutcome {
-        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else {
+    func versionPolicy(job: Job, release: CoxswainConfiguration.Release) -> StepResult {
+        guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else {
             return .failed("the job carries no usable version", hint: nil)
         }
         let accepted = dependencies.configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
@@ -20,18 +20,18 @@ extension RunbookActions {
         return .succeeded("\(version.raw): \(version.channel.rawValue)", audit: "version \(version.raw) is \(version.channel.rawValue), accepted in \(release.environment)")
     }
 
-    func promotionGate(job: JobRecord, release: CoxswainConfiguration.Release) async -> StepOutcome {
+    func promotionGate(job: Job, release: CoxswainConfiguration.Release) async -> StepResult {
         let configuration = dependencies.configuration
         guard let after = configuration.environments[release.environment]?.promotionAfter else {
             return .succeeded("no gate in \(release.environment)", audit: "\(release.environment) has no promotion gate")
         }
-        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
+        guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
         let missing = await promotionProblem(version: version, model: release.model, previous: after)
         guard let missing else {
             return .succeeded("\(version.display) validated in \(after)", audit: "promotion gate passed: \(version.display) deployed and validated in \(after)")
         }
-        if job.overridePromotion {
-            return .succeeded("overridden by <@\(job.requestedBy)>", audit: "promotion gate overridden by \(job.requestedBy): \(job.reason ?? "") (was: \(missing))")
+        if job.request.overridePromotion {
+            return .succeeded("overridden by \(job.request.requestedBy)", audit: "promotion gate overridden by \(job.request.requestedBy): \(job.request.reason ?? "") (was: \(missing))")
         }
         return .failed("promotion gate: \(missing)",
                        hint: "Upgrade `\(after)` first with `/upgrade RELEASE \(version.raw)` and let it validate; an approver may override with `--override-promotion REASON`.",
@@ -51,17 +51,17 @@ extension RunbookActions {
         } catch {
             return "could not read `\(source.name)` in \(previous): \(error.message)"
         }
-        guard (try? await dependencies.database.hasValidatedUpgrade(release: source.name, version: version.display)) != nil else {
+        guard (try? await dependencies.stores.jobs.validatedUpgrade(release: source.name, version: version.display)) != nil else {
             return "no Coxswain job validated \(version.display) on `\(source.name)` in \(previous)"
         }
         return nil
     }
 
-    func chartExists(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release) async -> StepOutcome {
+    func chartExists(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release) async -> StepResult {
         guard let chart = release.chart else {
             return .failed("`\(release.name)` has no `chart:` in the configuration", hint: "Add the chart reference, e.g. chart: oci://ghcr.io/vllm-project/charts/semantic-router")
         }
-        guard let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
+        guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
         do {
             let output = try await dependencies.helm.showChart(chart, version: version.chartVersion, timeout: step.timeout ?? GoDuration(milliseconds: 60_000))
             let appVersion = output.stdout.split(separator: "\n").first { $0.hasPrefix("appVersion:") }.map { $0.dropFirst("appVersion:".count).trimmingCharacters(in: .whitespaces) }
@@ -76,29 +76,32 @@ extension RunbookActions {
         }
     }
 
-    func upgrade(_ step: RunbookStep, job: JobRecord, release: CoxswainConfiguration.Release, state: inout RunState) async -> StepOutcome {
-        guard let chart = release.chart, let version = job.requestedVersion.flatMap(UpgradeVersion.init(parsing:)) else {
+    func upgrade(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+        guard let chart = release.chart, let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else {
             return .failed("no chart or version to upgrade to", hint: nil)
         }
-        state.upgradeStarted = true
+        report.upgradeStarted = true
         do {
             let output = try await dependencies.helm.upgrade(release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
                                                              valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
-            return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [("helm output", Self.excerpt(output))])
+            return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
             let ns = release.namespace, name = release.name
-            let hint: String
+            let back: RichText = report.lastGoodRevision.map { "\(command: "rollback \(name) \($0.revision)")" } ?? "a rollback"
+            let hint: RichText
             switch error.kind {
             case .operationInProgress:
-                hint = "Another helm operation left `\(name)` in a pending state. A rollback clears it: `/rollback \(name)` (or the button below), then upgrade again."
+                hint = "Another helm operation left \(code: name) in a pending state. A rollback clears it: " + back + " (or the button below), then upgrade again."
             case .noDeployedReleases:
-                hint = "`\(name)` has no deployed revision to upgrade (the first install failed?). Check `helm history \(name) -n \(ns)`; the seed's path is a fresh `helm install` of the last known good version."
+                hint = "\(code: name) has no deployed revision to upgrade (the first install failed?). Check \(code: "helm history \(name) -n \(ns)"); "
+                    + "the seed's path is a fresh \(code: "helm install") of the last known good version."
             case .timedOut:
-                hint = "helm marked the new revision failed after `--wait` ran out (context deadline exceeded). Check pods with `kubectl describe pod POD -n \(ns)` (ImagePullBackOff: the tag may not exist yet) and roll back while it is fixed."
+                hint = "helm marked the new revision failed after \(code: "--wait") ran out (context deadline exceeded). Check pods with "
+                    + "\(code: "kubectl describe pod POD -n \(ns)") (ImagePullBackOff: the tag may not exist yet) and roll back while it is fixed: " + back + "."
             case .chartNotFound:
-                hint = "helm could not fetch \(chart) version \(version.display): check `helm show chart \(chart) --version \(version.display)`."
+                hint = "helm could not fetch \(chart) version \(version.display): check \(code: "helm show chart \(chart) --version \(version.display)")."
             default:
-                hint = "If the release is in a broken state: `helm rollback \(name) -n \(ns) --wait` (the button below does it with validation)."
+                hint = "If the release is in a broken state, roll it back with validation: " + back + " (the button below does the same)."
             }
             return clusterFailure(error, hint: hint)
         }

@@ -1,34 +1,57 @@
+import CoxswainChat
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import CoxswainChat
 
 /// One local HTTP server playing the Slack Web API (`/api/…`), slash-command response URLs
-/// (`/hooks/…`) and a vLLM model server (`/model/…`). It records what it received and
-/// behaves as each test tells it to.
+/// (`/hooks/…`) and a vLLM model server (`/model/…`). It records what it received, keeps the
+/// messages it accepted (with their metadata, for `conversations.history`), and misbehaves
+/// as a test tells it to: 500s, 429 with `Retry-After`, `not_in_channel`.
 actor FakeWorld {
     struct Received: Sendable {
         var path: String
         var authorization: String?
         var json: [String: any Sendable]
     }
+    struct Posted: Sendable {
+        var channel: String
+        var ts: String
+        var threadTS: String?
+        var noticeID: Int64?
+    }
 
     private(set) var received: [Received] = []
+    private(set) var posted: [Posted] = []
     var completionDelay: Duration = .zero
     var healthStatus: Int = 200
     var completionText = " I am doing well, thank you."
-    /// Answer the first N chat.* calls with HTTP 429 and Retry-After: 1.
+    /// Answer the first N chat.* calls with HTTP 429 and Retry-After.
     var rateLimitNext = 0
+    var retryAfter = 1
+    /// Answer chat.* calls with HTTP 500 while set.
+    var serverErrors = false
+    /// Channels the bot is not a member of: posts there fail with `not_in_channel`.
+    var notMemberOf: Set<String> = []
+    /// Called after a post is recorded, before it is answered (to kill the caller there).
+    var onPost: (@Sendable (Posted) -> Void)?
     private var nextTS = 1
     /// What `usergroups.users.list` answers, by group id.
     var userGroups: [String: [String]] = [:]
+    var userGroupsFail = false
     func set(userGroup: String, members: [String]) { userGroups[userGroup] = members }
 
-    func set(completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil) {
+    func set(completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil, retryAfter: Int? = nil,
+             serverErrors: Bool? = nil, notMemberOf: Set<String>? = nil, userGroupsFail: Bool? = nil) {
         if let completionDelay { self.completionDelay = completionDelay }
         if let healthStatus { self.healthStatus = healthStatus }
         if let rateLimitNext { self.rateLimitNext = rateLimitNext }
+        if let retryAfter { self.retryAfter = retryAfter }
+        if let serverErrors { self.serverErrors = serverErrors }
+        if let notMemberOf { self.notMemberOf = notMemberOf }
+        if let userGroupsFail { self.userGroupsFail = userGroupsFail }
     }
+
+    func set(onPost: (@Sendable (Posted) -> Void)?) { self.onPost = onPost }
 
     func record(_ path: String, authorization: String?, body: Data) -> Received {
         let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
@@ -37,15 +60,22 @@ actor FakeWorld {
         return item
     }
 
-    func takeRateLimit() -> Bool {
-        guard rateLimitNext > 0 else { return false }
+    /// What a chat.* call meets before it is served: an outage, a rate limit, or nothing.
+    func obstacle() -> Response? {
+        if serverErrors { return Response(status: .internalServerError) }
+        guard rateLimitNext > 0 else { return nil }
         rateLimitNext -= 1
-        return true
+        return Response(status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
     }
 
-    func newTS() -> String {
+    func post(_ item: Received) -> Posted {
         defer { nextTS += 1 }
-        return "1763900000.\(String(format: "%06d", nextTS))"
+        let metadata = item.json["metadata"] as? [String: any Sendable]
+        let payload = metadata?["event_payload"] as? [String: any Sendable]
+        let posted = Posted(channel: item.channel ?? "", ts: "1763900000.\(String(format: "%06d", nextTS))", threadTS: item.threadTS,
+                            noticeID: (payload?["notice_id"] as? Double).map { Int64($0) })
+        self.posted.append(posted)
+        return posted
     }
 
     private static func sendable(_ value: Any) -> any Sendable {
@@ -63,10 +93,14 @@ actor FakeWorld {
     func slackCalls(_ method: String) -> [Received] { received.filter { $0.path == "/api/\(method)" } }
     func responseURLCalls() -> [Received] { received.filter { $0.path.hasPrefix("/hooks/") } }
     func modelCalls() -> [String] { received.filter { $0.path.hasPrefix("/model/") }.map(\.path) }
+    func history(channel: String, thread: String?) -> [Posted] {
+        posted.filter { $0.channel == channel && (thread == nil ? $0.threadTS == nil : ($0.threadTS == thread || $0.ts == thread)) }
+    }
 }
 
 extension Received {
-    var text: String { json["text"] as? String ?? "" }
+    /// The text as a person reads it (Slack's `&lt;` `&gt;` `&amp;` undone).
+    var text: String { Harness.unescape(json["text"] as? String ?? "") }
     var channel: String? { json["channel"] as? String }
     var threadTS: String? { json["thread_ts"] as? String }
     var ts: String? { json["ts"] as? String }
@@ -79,16 +113,31 @@ enum FakeServer {
         router.post("/api/{method}") { request, context -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             let method = context.parameters.get("method") ?? ""
-            if await world.takeRateLimit() {
-                return Response(status: .tooManyRequests, headers: [.retryAfter: "1"])
-            }
+            if method.hasPrefix("chat."), let obstacle = await world.obstacle() { return obstacle }
             let item = await world.record("/api/\(method)", authorization: request.headers[.authorization], body: body)
             guard item.authorization == "Bearer xoxb-fake" else { return json(["ok": false, "error": "invalid_auth"]) }
             switch method {
-            case "chat.postMessage": return json(["ok": true, "channel": item.channel ?? "", "ts": await world.newTS()])
+            case "chat.postMessage":
+                if await world.notMemberOf.contains(item.channel ?? "") { return json(["ok": false, "error": "not_in_channel"]) }
+                let posted = await world.post(item)
+                await world.onPost?(posted)
+                return json(["ok": true, "channel": posted.channel, "ts": posted.ts])
             case "chat.update": return json(["ok": true, "channel": item.channel ?? "", "ts": item.ts ?? ""])
+            case "conversations.history", "conversations.replies":
+                let messages = await world.history(channel: item.channel ?? "", thread: method == "conversations.replies" ? item.ts : nil).map { posted in
+                    var message: [String: Any] = ["type": "message", "ts": posted.ts]
+                    if let id = posted.noticeID {
+                        message["metadata"] = ["event_type": SlackMessageMetadata.eventType, "event_payload": ["notice_id": id]]
+                    }
+                    return message
+                }
+                return json(["ok": true, "messages": messages])
+            case "conversations.info":
+                let member = await !world.notMemberOf.contains(item.channel ?? "")
+                return json(["ok": true, "channel": ["id": item.channel ?? "", "is_member": member]])
             case "auth.test": return json(["ok": true, "team": "Example", "user": "coxswain", "user_id": "U0BOT"])
             case "usergroups.users.list":
+                if await world.userGroupsFail { return Response(status: .internalServerError) }
                 let group = FormDecoding.fields(body)["usergroup"] ?? ""
                 return json(["ok": true, "users": await world.userGroups[group] ?? []])
             default: return json(["ok": false, "error": "unknown_method"])
@@ -99,7 +148,7 @@ enum FakeServer {
             _ = await world.record(request.uri.path, authorization: nil, body: body)
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
         }
-        router.get("/model/health") { request, _ -> Response in
+        router.get("/model/health") { _, _ -> Response in
             _ = await world.record("/model/health", authorization: nil, body: Data())
             return Response(status: .init(code: await world.healthStatus))   // vLLM: empty body
         }

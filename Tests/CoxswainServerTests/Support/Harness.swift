@@ -38,8 +38,8 @@ struct Harness {
                                   readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false) -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
-        cluster: { read_timeout: \(readTimeout) }
-        slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT }
+        cluster: { read_timeout: \(readTimeout), environment: [PYENV_ROOT] }
+        slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
         environments:
           development: { namespace: system }
         \(staging ? "  staging: { namespace: staging }" : "")
@@ -86,11 +86,12 @@ struct Harness {
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let configuration = try ConfigurationLoader.parse(yaml: configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels, readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment), file: "test.yaml")
-            let runbook = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/rollback.yaml").path)
-            let upgrade = try RunbookLoader.load(file: repositoryRoot.appendingPathComponent("commands/upgrade.yaml").path)
+            let yaml = configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
+                                         readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment)
+            let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
+            let runbooks = try RunbookSet.load(directory: repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
-            try await database.seedRegistry(from: Array(configuration.releases.values), now: Date())
+            try await database.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
             let now: @Sendable () -> Date
@@ -98,10 +99,8 @@ struct Harness {
             var logger = Logger(label: "coxswain-test")
             logger.logLevel = .warning
             let dependencies = ServerDependencies(
-                configuration: configuration, rollbackRunbook: runbook, upgradeRunbook: upgrade,
-                secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken), database: database,
-                now: now,
-                processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
+                configuration: configuration, runbooks: runbooks, secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken),
+                stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             try await buildApplication(dependencies).test(.live) { client in
                 try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock, dependencies: dependencies))
             }
@@ -181,21 +180,20 @@ struct Harness {
 
     /// Waits until the job has finished and every message about it has been delivered.
     @discardableResult
-    func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+    func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(30)) async throws -> Job {
         try await waitFor(job: id, "finished", timeout: timeout) { $0.state.isFinished }
     }
 
     /// Waits until the job is in `state` (and its messages are out).
     @discardableResult
-    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> JobRecord {
+    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> Job {
         try await waitFor(job: id, state.rawValue, timeout: timeout) { $0.state == state }
     }
 
-    private func waitFor(job id: Int64, _ what: String, timeout: Duration, until done: (JobRecord) -> Bool) async throws -> JobRecord {
+    private func waitFor(job id: Int64, _ what: String, timeout: Duration, until done: (Job) -> Bool) async throws -> Job {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let job = try await database.job(id: id), done(job),
-               try await database.outgoingMessages().allSatisfy({ $0.state != .pending }) { return job }
+            if let job = try await database.job(id: id), done(job), try await database.pending(platform: "slack").count == 0 { return job }
             try await Task.sleep(for: .milliseconds(50))
         }
         let job = try await database.job(id: id)
@@ -204,27 +202,35 @@ struct Harness {
     }
 
     /// Sends a command that starts a job and waits for it to settle.
-    func runToEnd(_ text: String, command: String = "/rollback", user: String = "U0123ALICE") async throws -> JobRecord {
+    func runToEnd(_ text: String, command: String = "/rollback", user: String = "U0123ALICE") async throws -> Job {
         let ack = try Harness.ephemeralText(try await self.command(text, command: command, user: user))
         return try await waitUntilSettled(job: try Harness.jobID(in: ack))
     }
 
+    /// The job's live message `ts` in Slack, once posted.
+    func liveTS(_ job: Job) async throws -> String? {
+        try await database.references(jobID: job.id, platform: "slack").first { $0.role == "live" }?.ts
+    }
+
     /// The live message's text as Slack shows it last (the post, then its newest update).
-    func liveMessageText(job: JobRecord) async -> String {
-        let updates = await world.slackCalls("chat.update").filter { $0.ts == job.messageTS }
-        let text = updates.last?.text ?? ""
-        return Self.unescape(text)
+    func liveMessageText(job: Job) async throws -> String {
+        let ts = try await liveTS(job)
+        let updates = await world.slackCalls("chat.update").filter { $0.ts == ts }
+        let post = await world.slackCalls("chat.postMessage").first { call in
+            call.threadTS == nil && call.channel == "C0OPS" && call.text.contains("Job #\(job.id)")
+        }
+        return Self.unescape(updates.last?.text ?? post?.text ?? "")
     }
 
     static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&amp;", with: "&")
     }
 
-    func registryStatus(environment: String = "production") async throws -> RegistryEntry.Status? {
-        try await database.registryEntry(model: "llama-2-7b", environment: environment)?.status
+    func registryStatus(environment: String = "production") async throws -> RegistryStatus? {
+        try await database.entry(model: "llama-2-7b", environment: environment)?.status
     }
 
     func auditEvents(job id: Int64) async throws -> [String] {
-        try await database.auditEntries(jobID: id).map(\.event)
+        try await database.entries(jobID: id).map(\.event)
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+
+/// `approve JOB`, `deny JOB [REASON…]`, `confirm JOB`, `cancel JOB`, `ack JOB`: commands about
+/// a job that already exists. JOB is its number, with or without `#`.
+enum JobCommandParser {
+    static func usage(_ verb: String, _ invoked: String) -> String { verb == "deny" ? "\(invoked) JOB [REASON…]" : "\(invoked) JOB" }
+
+    static func parse(verb: String, text: String, invoked: String) -> Result<ParsedCommand, CommandError> {
+        let words = CommandWord.split(text)
+        let usage = usage(verb, invoked)
+        guard let first = words.first else {
+            return .failure(CommandError("`\(invoked)` needs a job number. Usage: `\(usage)`. Example: `\(invoked) 12`"))
+        }
+        if !first.isLiteral, ["help", "--help", "-h"].contains(first.text.lowercased()) {
+            return .success(.help("*\(usage)* — the job number is in the job's message, e.g. `Job #12`."))
+        }
+        let digits = first.text.hasPrefix("#") ? String(first.text.dropFirst()) : first.text
+        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let id = Int64(digits), id > 0 else {
+            return .failure(CommandError("`\(first.text.prefix(30))` is not a job number. Usage: `\(usage)`. Example: `\(invoked) 12`"))
+        }
+        let rest = Array(words.dropFirst())
+        if verb == "deny" {
+            if let option = rest.first(where: \.isOption) {
+                return .failure(CommandError("`\(option.text.prefix(30))` is not an option of \(invoked). A reason with dashes goes after `--`. "
+                    + "Usage: `\(usage)`"))
+            }
+            return .success(.deny(jobID: id, reason: rest.reason))
+        }
+        guard rest.isEmpty else { return .failure(CommandError("`\(invoked)` takes only the job number. Example: `\(invoked) \(id)`")) }
+        switch verb {
+        case "approve": return .success(.approve(jobID: id))
+        case "confirm": return .success(.confirm(jobID: id))
+        case "cancel": return .success(.cancel(jobID: id))
+        default: return .success(.acknowledge(jobID: id))
+        }
+    }
+}
+
+/// `history RELEASE`, `status RELEASE`, `releases [ENVIRONMENT]`, `jobs [RELEASE]`, each
+/// with `--public` to answer in the channel.
+enum QueryParser {
+    static func usage(_ verb: String, _ invoked: String) -> String {
+        switch verb {
+        case "releases": return "\(invoked) [ENVIRONMENT] [--public]"
+        case "jobs": return "\(invoked) [RELEASE] [--public]"
+        default: return "\(invoked) RELEASE [--public]"
+        }
+    }
+
+    static func parse(verb: String, text: String, invoked: String) -> Result<ParsedCommand, CommandError> {
+        var words = CommandWord.split(text)
+        let isPublic = words.contains { $0.isOption && $0.text == "--public" }
+        words.removeAll { $0.isOption && $0.text == "--public" }
+        let usage = usage(verb, invoked)
+        if let first = words.first, !first.isLiteral, ["help", "--help", "-h"].contains(first.text.lowercased()) {
+            return .success(.help("*\(usage)* — answered only to you unless `--public`."))
+        }
+        if let option = words.first(where: \.isOption) {
+            return .failure(CommandError("`\(option.text.prefix(30))` is not an option of \(invoked); the only option is `--public`. Usage: `\(usage)`"))
+        }
+        let example = "\(invoked) \(verb == "releases" ? "production" : "llama-2-7b-production")"
+        guard words.count <= 1 else { return .failure(CommandError("`\(invoked)` takes one name. Usage: `\(usage)`. Example: `\(example)`")) }
+        let name = words.first?.text
+        if let name, !Validation.isDNSLabel(name, maxLength: 63) {
+            return .failure(CommandError("`\(name.prefix(60))` is not a valid name (lowercase letters, digits, '-'). Usage: `\(usage)`"))
+        }
+        switch verb {
+        case "history", "status":
+            guard let release = name else { return .failure(CommandError("`\(invoked)` needs a release. Usage: `\(usage)`. Example: `\(example)`")) }
+            return .success(.query(verb == "history" ? .history(release: release) : .status(release: release), public: isPublic))
+        case "releases": return .success(.query(.releases(environment: name), public: isPublic))
+        default: return .success(.query(.jobs(release: name), public: isPublic))
+        }
+    }
+}

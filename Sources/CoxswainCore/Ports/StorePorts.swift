@@ -1,0 +1,185 @@
+import Foundation
+
+// The store, as the rest of Coxswain sees it: small ports, one per kind of record. The
+// SQLite implementation lives in CoxswainStore; a PostgreSQL one would implement the same
+// protocols and nothing above the store would change. Every method is one transaction.
+
+/// Whether a new request starts a job or joins one already open.
+public enum IntakeDecision: Sendable {
+    case create
+    case join(Job)
+}
+
+public enum IntakeResult: Sendable {
+    /// A new job, with how many jobs of the same release are ahead of it.
+    case created(Job, jobsAhead: Int)
+    /// The request joined an open job that already does what was asked.
+    case joined(Job)
+    /// The same request was accepted before (a chat platform's retry).
+    case duplicate(Job)
+
+    public var job: Job {
+        switch self { case .created(let job, _), .joined(let job), .duplicate(let job): return job }
+    }
+}
+
+/// How a front end reaches people and messages of a job: a Slack message's channel and
+/// `ts`, a slash command's `response_url`. The domain never reads them; only the front end
+/// that wrote them does.
+public struct MessageReference: Sendable, Equatable {
+    public var jobID: Int64
+    public var platform: String
+    /// `live`, `approval:2`, `person:U0123ALICE`
+    public var role: String
+    public var channel: String?
+    public var ts: String?
+    public var url: String?
+    public init(jobID: Int64, platform: String, role: String, channel: String? = nil, ts: String? = nil, url: String? = nil) {
+        self.jobID = jobID; self.platform = platform; self.role = role; self.channel = channel; self.ts = ts; self.url = url
+    }
+}
+
+public protocol JobStore: Sendable {
+    /// Accepts a request in one transaction: a retried request returns its job; otherwise
+    /// `decide` sees the release's open jobs and either a new job is stored (`created`
+    /// gives what is recorded and told with it) or the request joins one (`joined`).
+    func accept(_ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
+                decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+                created: @escaping @Sendable (Job, Int) -> JobChange,
+                joined: @escaping @Sendable (Job) -> JobChange) async throws -> IntakeResult
+
+    func job(id: Int64) async throws -> Job?
+
+    /// Commits a transition: the job as it now is, its audit entries, notices and registry
+    /// change. Throws `StoreConflict` when the job changed since `change.job.version` was read.
+    @discardableResult
+    func commit(_ change: JobChange, now: Date) async throws -> Job
+
+    /// Takes the oldest queued job whose release (and model in its environment) has no
+    /// running job, and commits `change` (which marks it running) in the same transaction.
+    func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job?
+
+    /// Jobs that have not ended: queued, waiting or running.
+    func openJobs() async throws -> [Job]
+    func recentJobs(release: String?, limit: Int) async throws -> [Job]
+    func unacknowledgedEmergencies() async throws -> [Job]
+    /// The newest succeeded `/upgrade` of `release` to chart version `version`.
+    func validatedUpgrade(release: String, version: String) async throws -> Job?
+    /// For each revision a Coxswain job created (its helm rollback or upgrade ran), that job.
+    func jobsByCreatedRevision(release: String) async throws -> [Int: Job]
+    /// Revisions Coxswain's rollbacks of `release` rolled back from.
+    func revisionsRolledBackFrom(release: String) async throws -> Set<Int>
+}
+
+/// A notice waiting for (or done with) delivery by one front end.
+public struct OutboxItem: Sendable {
+    public var id: Int64
+    public var notice: Notice
+    public var platform: String
+    public var attempts: Int
+    public var createdAt: Date
+    /// Set when a send started; still set after a crash means "maybe sent".
+    public var sendingSince: Date?
+    /// A front end's own address for a notice that belongs to no job (a response URL).
+    public var route: String?
+    /// The request of the notice's job, for its channel and requester.
+    public var request: JobRequest?
+
+    public init(id: Int64, notice: Notice, platform: String, attempts: Int, createdAt: Date, sendingSince: Date?, route: String?, request: JobRequest?) {
+        self.id = id; self.notice = notice; self.platform = platform; self.attempts = attempts; self.createdAt = createdAt
+        self.sendingSince = sendingSince; self.route = route; self.request = request
+    }
+}
+
+public protocol OutboxStore: Sendable {
+    /// Notices that report no change of state (answers to questions), with a front end's route.
+    func enqueue(_ notices: [Notice], platform: String, route: String?, now: Date) async throws
+    /// Due notices, the first undelivered one of each job only (so a job's notices arrive in
+    /// order), older versions of replaceable ones skipped. Each is marked as being sent.
+    func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem]
+    /// Notices marked as being sent when the process stopped: they may or may not have arrived.
+    func inFlight(platform: String) async throws -> [OutboxItem]
+    /// When the next notice falls due, if any is waiting.
+    func nextDue(platform: String) async throws -> Date?
+    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws
+    /// Tries again at `notBefore`; `countsAsAttempt` is false when the platform only said "later".
+    func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws
+    /// Gives up on a notice, with the audit entry and the notices that tell people so.
+    func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws
+    func references(jobID: Int64, platform: String) async throws -> [MessageReference]
+    func saveReference(_ reference: MessageReference) async throws
+    func pending(platform: String) async throws -> (count: Int, oldest: Date?)
+}
+
+public struct RegistryEntry: Sendable, Equatable, Codable {
+    public var model: String
+    public var environment: String
+    public var release: String
+    public var endpoint: String
+    public var status: RegistryStatus
+    public var updatedAt: Date
+    public var updatedBy: String
+    public init(model: String, environment: String, release: String, endpoint: String, status: RegistryStatus, updatedAt: Date, updatedBy: String) {
+        self.model = model; self.environment = environment; self.release = release; self.endpoint = endpoint
+        self.status = status; self.updatedAt = updatedAt; self.updatedBy = updatedBy
+    }
+}
+
+public struct UnknownRegistryEntry: Error, CustomStringConvertible {
+    public let model: String
+    public let environment: String
+    public let known: [String]
+    public init(model: String, environment: String, known: [String]) { self.model = model; self.environment = environment; self.known = known }
+    public var description: String {
+        "no model `\(model)` in environment `\(environment)` in the registry. Known: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+    }
+}
+
+public protocol RegistryStore: Sendable {
+    /// Every configured release gets a row; existing rows keep their status (a model disabled
+    /// before a restart stays disabled) but follow the configured endpoint.
+    func seed(_ releases: [CoxswainConfiguration.Release], now: Date) async throws
+    @discardableResult
+    func setStatus(model: String, environment: String, status: RegistryStatus, actor: String, reason: String, now: Date) async throws -> RegistryEntry
+    func entries(environment: String?) async throws -> [RegistryEntry]
+    func entry(model: String, environment: String) async throws -> RegistryEntry?
+}
+
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var at: Date
+    public var jobID: Int64?
+    public var actor: String
+    public var event: String
+    public var detail: String
+    public init(id: Int64, at: Date, jobID: Int64?, actor: String, event: String, detail: String) {
+        self.id = id; self.at = at; self.jobID = jobID; self.actor = actor; self.event = event; self.detail = detail
+    }
+}
+
+public protocol AuditStore: Sendable {
+    func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws
+    /// The newest `limit` entries, oldest first.
+    func tail(limit: Int) async throws -> [AuditEntry]
+    func entries(after id: Int64, limit: Int) async throws -> [AuditEntry]
+    func entries(jobID: Int64) async throws -> [AuditEntry]
+}
+
+/// Who runs jobs on a database: one server at a time holds the lease and renews it.
+public struct Lease: Sendable, Equatable {
+    public var holder: String
+    public var host: String
+    public var pid: Int
+    public var expiresAt: Date
+    public init(holder: String, host: String, pid: Int, expiresAt: Date) { self.holder = holder; self.host = host; self.pid = pid; self.expiresAt = expiresAt }
+}
+
+public protocol LeaseStore: Sendable {
+    /// Takes or renews the lease for `holder` unless another holder's lease is still valid,
+    /// which is returned instead.
+    func acquire(_ lease: Lease, now: Date) async throws -> Lease
+    func release(holder: String) async throws
+    /// Jobs left `running` by holders other than `holder`, which can only be gone once
+    /// `holder` holds the lease.
+    func orphanedJobs(holder: String) async throws -> [Job]
+}

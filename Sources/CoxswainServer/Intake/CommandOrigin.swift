@@ -1,0 +1,39 @@
+import CoxswainCore
+import Foundation
+
+/// Where a command came from and how to reach its sender again, whatever the front end.
+public struct CommandOrigin: Sendable {
+    /// `slack`, `console`.
+    public var platform: String
+    public var user: String
+    /// The chat channel it was typed in, or `console`; the channel rule applies to it.
+    public var channel: String
+    /// Makes a retried delivery of the same request harmless.
+    public var requestKey: String
+    /// What was asked, as typed, for the audit trail.
+    public var asked: String
+    /// The front end's own way to reach the user later (a Slack response URL), already checked.
+    public var replyRoute: String?
+    /// The user's groups on that platform, as the front end knows them now.
+    public var groups: Set<String>
+
+    public init(platform: String, user: String, channel: String, requestKey: String, asked: String, replyRoute: String?, groups: Set<String>) {
+        self.platform = platform; self.user = user; self.channel = channel; self.requestKey = requestKey
+        self.asked = asked; self.replyRoute = replyRoute; self.groups = groups
+    }
+
+    /// The reference that lets the front end reply to this person about a job later.
+    var replyReference: [MessageReference] {
+        replyRoute.map { [MessageReference(jobID: 0, platform: platform, role: "person:\(user)", url: $0)] } ?? []
+    }
+}
+
+/// What a front end shows the person who sent a command.
+public enum DispatchReply: Sendable, Equatable {
+    case text(RichText, inChannel: Bool)
+    /// A question for the cluster: the front end answers it when it can (Slack in the
+    /// background, within its 3 seconds; the console by waiting).
+    case deferred(Query, public: Bool)
+
+    static func text(_ text: RichText) -> DispatchReply { .text(text, inChannel: false) }
+}

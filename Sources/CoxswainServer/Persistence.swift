@@ -1,0 +1,99 @@
+import CoxswainCore
+import Foundation
+import Logging
+import Synchronization
+
+/// How a caller writes to the store when the store misbehaves (locked by another process,
+/// disk full, I/O errors): the worker keeps trying until the store is back, so a job's
+/// state is never lost and never left `running`; the webhook gives up after a deadline so
+/// Slack gets an answer within its 3 seconds.
+struct Persistence: Sendable {
+    /// nil: keep trying until the task is cancelled.
+    let deadline: Duration?
+    let logger: Logger
+
+    static func patient(_ logger: Logger) -> Persistence { Persistence(deadline: nil, logger: logger) }
+    /// The webhook's budget: the answer must leave well within Slack's 3 seconds.
+    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(2000), logger: logger) }
+
+    /// Runs `operation`, retrying transient store failures with backoff. With a deadline,
+    /// the operation is cancelled when it passes; the database then either committed
+    /// (the result is returned) or did nothing (the failure is thrown), never half.
+    func run<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let seen = LastFailure()
+        guard let deadline else { return try await retrying(what, operation, seen) }
+        return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask { .value(try await retrying(what, operation, seen)) }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return .deadline
+            }
+            guard let first = try await group.next() else { throw CancellationError() }
+            switch first {
+            case .value(let value):
+                group.cancelAll()
+                return value
+            case .deadline:
+                group.cancelAll()
+                // The write either finished before it saw the cancellation or was rolled back:
+                // its own result says which.
+                do {
+                    while let next = try await group.next() { if case .value(let value) = next { return value } }
+                } catch {}
+                throw seen.value.withLock { $0 } ?? StoreFailure(kind: .cancelled, location: "the database", operation: what,
+                                                                 detail: "no answer within \(deadline)")
+            }
+        }
+    }
+
+    private enum Outcome<T: Sendable>: Sendable { case value(T), deadline }
+
+    private final class LastFailure: Sendable { let value = Mutex<StoreFailure?>(nil) }
+
+    private func retrying<T: Sendable>(_ what: String, _ operation: @Sendable () async throws -> T, _ seen: LastFailure) async throws -> T {
+        var attempt = 0
+        var lastReport = ContinuousClock.now - .seconds(3600)
+        while true {
+            do {
+                let value = try await operation()
+                if attempt > 0 { logger.notice("\(what): the store is back after \(attempt) retries") }
+                return value
+            } catch let failure as StoreFailure where failure.isTransient && failure.kind != .cancelled {
+                seen.value.withLock { $0 = failure }
+                attempt += 1
+                if ContinuousClock.now - lastReport > .seconds(30) {
+                    logger.error("\(what): \(failure); retrying until the store is back")
+                    lastReport = ContinuousClock.now
+                }
+                let delay = min(5.0, 0.05 * pow(2, Double(min(attempt, 10))))
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+}
+
+/// Applies a transition to the newest version of a job: when someone else changed the job
+/// meanwhile (a cancel request during a step, an approval), the job is read again and the
+/// transition decided again on what it now is.
+struct JobTransitions: Sendable {
+    let jobs: any JobStore
+    let persistence: Persistence
+    let now: @Sendable () -> Date
+
+    /// - Parameter make: the transition for the job as it is; nil when there is nothing to do.
+    @discardableResult
+    func apply(_ job: Job, _ what: String, _ make: @escaping @Sendable (Job) throws -> JobChange?) async throws -> Job {
+        var current = job
+        while true {
+            guard let change = try make(current) else { return current }
+            do {
+                let jobs = self.jobs, now = self.now
+                return try await persistence.run(what) { try await jobs.commit(change, now: now()) }
+            } catch is StoreConflict {
+                let jobs = self.jobs, id = current.id
+                guard let fresh = try await persistence.run("read job #\(id)", { try await jobs.job(id: id) }) else { throw StoreConflict(jobID: id) }
+                current = fresh
+            }
+        }
+    }
+}

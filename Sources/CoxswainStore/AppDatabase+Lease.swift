@@ -1,0 +1,39 @@
+import CoxswainCore
+import Foundation
+import GRDB
+
+/// One server runs jobs on a database at a time: it holds a lease and renews it; another
+/// server waits until the lease is released or has expired.
+extension AppDatabase: LeaseStore {
+    public func acquire(_ lease: Lease, now: Date) async throws -> Lease {
+        try await write("take the server lease") { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM serverLease WHERE id = 1") {
+                let holder: String = row["holder"]
+                let expiresAt: Date = row["expiresAt"]
+                if holder != lease.holder && expiresAt > now {
+                    return Lease(holder: holder, host: row["host"], pid: row["pid"], expiresAt: expiresAt)
+                }
+            }
+            try db.execute(sql: """
+                INSERT INTO serverLease (id, holder, host, pid, acquiredAt, expiresAt) VALUES (1, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid,
+                acquiredAt = CASE WHEN serverLease.holder = excluded.holder THEN serverLease.acquiredAt ELSE excluded.acquiredAt END,
+                expiresAt = excluded.expiresAt
+                """, arguments: [lease.holder, lease.host, lease.pid, now, lease.expiresAt])
+            return lease
+        }
+    }
+
+    public func release(holder: String) async throws {
+        try await write("release the server lease") { db in
+            try db.execute(sql: "DELETE FROM serverLease WHERE id = 1 AND holder = ?", arguments: [holder])
+        }
+    }
+
+    public func orphanedJobs(holder: String) async throws -> [Job] {
+        try await read("read jobs left running") { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != ?) ORDER BY id",
+                               arguments: [holder]).compactMap { try Self.loadJob(id: $0, db) }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+
+/// Waiting for a condition, with a deadline: the one place tests poll. A test that waits
+/// for something to happen waits for it, not for a fixed time.
+enum Eventually {
+    /// Returns the first non-nil value `probe` gives within `timeout`.
+    static func value<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let value = try await probe() { return value }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// Returns once `condition` holds, within `timeout`.
+    static func until(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+        _ = try await value(what, timeout: timeout) { try await condition() ? true : nil }
+    }
+}

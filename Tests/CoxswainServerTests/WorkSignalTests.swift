@@ -1,0 +1,46 @@
+@testable import CoxswainServer
+import Foundation
+import Testing
+
+/// The wake-up primitive the worker and the notifier sleep on. A stream-based version
+/// returned at once from every wait after its first timeout, so an idle server spun.
+@Suite struct WorkSignalTests {
+    @Test("waits that time out keep waiting the full timeout afterwards")
+    func timeoutsDoNotBreakLaterWaits() async {
+        let signal = WorkSignal()
+        let clock = ContinuousClock()
+        for _ in 0..<5 {
+            let started = clock.now
+            await signal.wait(timeout: .milliseconds(40))
+            #expect(clock.now - started >= .milliseconds(40))
+        }
+    }
+
+    @Test("a signal wakes a waiter at once, also after earlier timeouts")
+    func signalWakesAfterTimeouts() async {
+        let signal = WorkSignal()
+        for _ in 0..<3 { await signal.wait(timeout: .milliseconds(10)) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        async let woken: Void = signal.wait(timeout: .seconds(30))
+        // Whether the waiter is registered yet or not, one signal reaches it: a signal
+        // nobody waits for is kept and consumed by the next wait.
+        signal.signal()
+        await woken
+        #expect(clock.now - started < .seconds(10))
+    }
+
+    @Test("a signal while nobody waits is kept as one pending wake-up")
+    func pendingSignal() async {
+        let signal = WorkSignal()
+        signal.signal()
+        signal.signal()
+        let clock = ContinuousClock()
+        var started = clock.now
+        await signal.wait(timeout: .seconds(30))
+        #expect(clock.now - started < .seconds(10))
+        started = clock.now
+        await signal.wait(timeout: .milliseconds(40))
+        #expect(clock.now - started >= .milliseconds(40))
+    }
+}
