@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "CoxswainServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // Fixtures (stand-in executables, captured payloads) are read from the source
             // tree, so the stand-ins keep their executable bit.

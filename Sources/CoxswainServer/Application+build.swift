@@ -73,9 +73,14 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
     HealthRoutes(health: dependencies.stores.health, lease: lease).add(to: router)
 
+    let logger = dependencies.logger
     let http = Application(router: router, configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port),
                                                                 serverName: "coxswain"),
-                           logger: dependencies.logger)
+                           onServerRunning: { channel in
+                               // With port 0 this is where to find the server.
+                               logger.notice("listening on \(channel.localAddress?.description ?? "?")")
+                           },
+                           logger: logger)
     let delivery = SlackNoticeDelivery(outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
                                        giveUpAfter: configuration.slack.giveUpAfter.seconds, now: dependencies.now)
     let services: [any Service] = [

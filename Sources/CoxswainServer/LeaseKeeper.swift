@@ -9,14 +9,19 @@ import Synchronization
 /// started by mistake) must never run two helm operations on one release. The lease is
 /// renewed well within its duration; it is released on shutdown, after the worker and the
 /// notifier have stopped, or expires if this server dies.
-final class LeaseKeeper: Service, Sendable, CustomStringConvertible {
+struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
+    /// Whether this server holds the lease, shared by the services that need to know.
+    final class State: Sendable {
+        let held = Mutex(false)
+        let acquired = WorkSignal()
+    }
+
     private let leases: any LeaseStore
     private let serverID: String
     private let duration: Duration
     private let now: @Sendable () -> Date
     private let logger: Logger
-    private let held = Mutex(false)
-    private let acquired = WorkSignal()
+    private let state = State()
 
     init(leases: any LeaseStore, serverID: String, duration: Duration, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.leases = leases; self.serverID = serverID; self.duration = duration; self.now = now; self.logger = logger
@@ -24,7 +29,9 @@ final class LeaseKeeper: Service, Sendable, CustomStringConvertible {
 
     var description: String { "LeaseKeeper(\(serverID))" }
 
-    var isHeld: Bool { held.withLock { $0 } }
+    private var acquired: WorkSignal { state.acquired }
+
+    var isHeld: Bool { state.held.withLock { $0 } }
 
     /// Returns once this server holds the lease (true), or when it shuts down first (false).
     func waitUntilHeld() async -> Bool {
@@ -49,10 +56,10 @@ final class LeaseKeeper: Service, Sendable, CustomStringConvertible {
                         logger.notice("this server holds the database lease; it runs jobs and sends messages")
                         waitingFor = nil
                     }
-                    held.withLock { $0 = true }
+                    state.held.withLock { $0 = true }
                     acquired.signal()
                 } else {
-                    held.withLock { $0 = false }
+                    state.held.withLock { $0 = false }
                     if waitingFor?.holder != holder.holder {
                         let who = "another coxswain (\(holder.host), pid \(holder.pid)) holds this database until \(holder.expiresAt)"
                         logger.warning("\(who); this one answers requests but runs no jobs until that lease is released or expires")
@@ -62,14 +69,14 @@ final class LeaseKeeper: Service, Sendable, CustomStringConvertible {
             } catch {
                 // Without a renewed lease another server may take over once it expires.
                 if isHeld, now() > heldUntil.addingTimeInterval(-duration.secondsDouble / 3) {
-                    held.withLock { $0 = false }
+                    state.held.withLock { $0 = false }
                 }
                 logger.error("could not renew the database lease: \(error)")
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.duration / 3) }
         }
         if isHeld {
-            held.withLock { $0 = false }
+            state.held.withLock { $0 = false }
             do { try await leases.release(holder: serverID) } catch { logger.error("could not release the database lease: \(error)") }
         }
     }

@@ -46,7 +46,7 @@ public struct ServerDependencies: Sendable {
         let stores = Stores(sqlite: database)
         try await stores.registry.seed(Array(configuration.releases.values), now: Date())
         return ServerDependencies(configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,
-                                  processEnvironment: environment, logger: logger)
+                                  processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger)
     }
 
     public var catalog: CommandCatalog { CommandCatalog(prefix: configuration.commandPrefix, runbooks: runbooks) }

@@ -30,6 +30,14 @@ extension AppDatabase: LeaseStore {
         }
     }
 
+    public func currentLease() async throws -> Lease? {
+        try await read("read the server lease") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM serverLease WHERE id = 1").map {
+                Lease(holder: $0["holder"], host: $0["host"], pid: $0["pid"], expiresAt: $0["expiresAt"])
+            }
+        }
+    }
+
     public func orphanedJobs(holder: String) async throws -> [Job] {
         try await read("read jobs left running") { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != ?) ORDER BY id",

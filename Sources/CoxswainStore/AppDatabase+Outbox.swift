@@ -42,8 +42,12 @@ extension AppDatabase: OutboxStore {
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
-            try Date.fetchOne(db, sql: "SELECT MIN(notBefore) FROM notice WHERE platform = ? AND state = 'pending' AND sendingSince IS NULL",
-                              arguments: [platform])
+            // Only the first undelivered notice of each job can fall due.
+            try Date.fetchOne(db, sql: """
+                SELECT MIN(n.notBefore) FROM notice AS n WHERE n.platform = ? AND n.state = 'pending' AND n.sendingSince IS NULL
+                AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
+                                                    AND e.state = 'pending' AND e.id < n.id))
+                """, arguments: [platform])
         }
     }
 

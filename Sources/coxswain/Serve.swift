@@ -23,7 +23,9 @@ struct Serve: AsyncParsableCommand {
         }
         let helm = await Doctor(dependencies: dependencies).helmCheck()
         if helm.ok { logger.info("\(helm.line)") } else { logger.warning("\(helm.line)") }
-        logger.info("coxswain listening on \(dependencies.configuration.server.host):\(dependencies.configuration.server.port), database \(dependencies.configuration.databasePath), \(dependencies.configuration.releases.count) releases")
+        let configuration = dependencies.configuration
+        let releases = configuration.releases.count
+        logger.info("coxswain starting on \(configuration.server.host):\(configuration.server.port), database \(configuration.databasePath), \(releases) releases")
         try await buildApplication(dependencies).runService()
     }
 }

@@ -105,7 +105,7 @@ struct UpgradeTests {
 
             let overridden = try await upgrade(h, "\(Self.production) 0.3.0 --override-promotion staging cluster is down, hotfix")
             #expect(overridden.state == .succeeded)
-            #expect(try await h.liveMessageText(job: overridden).contains(" · overridden by <@U0123ALICE>"))
+            #expect(try await h.liveMessageText(job: overridden).contains(" · overridden by U0123ALICE"))
             let events = try await h.database.entries(jobID: overridden.id)
             #expect(events.contains { $0.event == "promotion.override" && $0.detail.contains("staging cluster is down, hotfix") })
             #expect(events.contains { $0.event == "step.promotion.gate.succeeded" && $0.detail.contains("overridden by U0123ALICE") })

@@ -49,7 +49,7 @@ public enum ConfigurationLoader {
                               "give_up_after": .scalar]),
             "cluster": .fields(["helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,
                                 "environment": .list(.scalar, example: "[AWS_PROFILE, AWS_REGION]")]),
-            "worker": .fields(["max_concurrent_jobs": .scalar, "shutdown_grace": .scalar]),
+            "worker": .fields(["max_concurrent_jobs": .scalar, "shutdown_grace": .scalar, "lease_duration": .scalar]),
             "environments": .named(.fields([
                 "namespace": .scalar, "approvals": .scalar, "approval_ttl": .scalar, "channels": names,
                 "release_channels": .list(.scalar, example: "[versioned, nightly]"), "promotion_after": .scalar, "read_requires_grant": .scalar,

@@ -32,6 +32,10 @@ public struct CoxswainConfiguration: Sendable {
         /// On shutdown, how long running jobs may take to finish before they are stopped
         /// and recorded as interrupted.
         public var shutdownGrace: GoDuration
+        /// How long the server's lease on the database lasts without renewal: after a crash,
+        /// another server takes over (and records the crashed one's jobs as interrupted)
+        /// once it has expired.
+        public var leaseDuration: GoDuration
     }
     public struct Environment: Sendable, Equatable {
         public var name: String

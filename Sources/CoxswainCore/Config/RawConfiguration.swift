@@ -17,7 +17,7 @@ struct RawConfiguration: Decodable {
         var read_timeout: String?
         var environment: [String]?
     }
-    struct Worker: Decodable { var max_concurrent_jobs: Int?; var shutdown_grace: String? }
+    struct Worker: Decodable { var max_concurrent_jobs: Int?; var shutdown_grace: String?; var lease_duration: String? }
     struct Environment: Decodable {
         var namespace: String
         var approvals: Int?
@@ -111,7 +111,8 @@ struct RawConfiguration: Decodable {
                          giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after")),
             cluster: .init(helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
                            kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),
-            worker: .init(maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace")),
+            worker: .init(maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace"),
+                          leaseDuration: try duration(worker?.lease_duration, "30s", "worker.lease_duration")),
             environments: envs, releases: rels, roles: roleMap, members: memberMap,
             emergency: .init(reminderInterval: try duration(emergency?.reminder_interval, "4h", "emergency.reminder_interval"),
                              watchTimeout: try duration(emergency?.watch_timeout, "10m", "emergency.watch_timeout")),

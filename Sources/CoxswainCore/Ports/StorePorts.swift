@@ -179,6 +179,8 @@ public protocol LeaseStore: Sendable {
     /// which is returned instead.
     func acquire(_ lease: Lease, now: Date) async throws -> Lease
     func release(holder: String) async throws
+    /// Who holds the lease now, if anyone.
+    func currentLease() async throws -> Lease?
     /// Jobs left `running` by holders other than `holder`, which can only be gone once
     /// `holder` holds the lease.
     func orphanedJobs(holder: String) async throws -> [Job]

@@ -30,10 +30,15 @@ public struct Notifier: Service, CustomStringConvertible {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
                 continue
             }
-            let sent = await deliverDue()
-            if sent == 0 {
-                let wait = await untilNextDue()
+            // Idle, this is one read: when the next notice falls due, if any waits.
+            let wait = await untilNextDue()
+            if wait > .zero {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
+                continue
+            }
+            if await deliverDue() == 0 {
+                // Due but not deliverable (another process took it): do not spin.
+                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: .milliseconds(50)) }
             }
         }
         await flush()
@@ -78,10 +83,11 @@ public struct Notifier: Service, CustomStringConvertible {
         }
     }
 
+    /// Zero when a notice is due now; else how long to sleep (at most the poll interval).
     private func untilNextDue() async -> Duration {
         guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { return pollInterval }
         let seconds = next.timeIntervalSince(now())
-        return seconds <= 0 ? .milliseconds(10) : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
+        return seconds <= 0 ? .zero : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
     }
 
     /// On shutdown: what is due goes out, for at most `flushTimeout`.

@@ -8,14 +8,14 @@ import Synchronization
 struct Housekeeping: Sendable {
     let dependencies: ServerDependencies
 
-    /// Returns whether it wrote notices to send.
-    func run() async -> Bool {
+    /// Returns whether it wrote notices to send. `open` are the jobs that have not ended.
+    func run(_ open: [Job]) async -> Bool {
         let lifecycle = dependencies.lifecycle, now = dependencies.now
         let interval = dependencies.configuration.emergency.reminderInterval
         let transitions = dependencies.transitions(.patient(dependencies.logger))
         var wrote = false
         do {
-            for job in try await dependencies.stores.jobs.openJobs() where lifecycle.expireIfDue(job, now: now()) != nil {
+            for job in open where lifecycle.expireIfDue(job, now: now()) != nil {
                 try await transitions.apply(job, "expire job #\(job.id)") { lifecycle.expireIfDue($0, now: now()) }
                 wrote = true
             }
@@ -31,14 +31,12 @@ struct Housekeeping: Sendable {
     }
 
     /// How long until something falls due; the worker sleeps no longer than that.
-    func untilNextDue() async -> Duration {
+    func untilNextDue(_ open: [Job]) -> Duration {
         let now = dependencies.now()
         var next = Date.distantFuture
-        if let open = try? await dependencies.stores.jobs.openJobs() {
-            for job in open where job.state.isWaiting {
-                let ttl = dependencies.configuration.environments[job.request.environment]?.approvalTTL.seconds ?? 1800
-                if let since = job.waitingSince { next = min(next, since.addingTimeInterval(ttl)) }
-            }
+        for job in open where job.state.isWaiting {
+            let ttl = dependencies.configuration.environments[job.request.environment]?.approvalTTL.seconds ?? 1800
+            if let since = job.waitingSince { next = min(next, since.addingTimeInterval(ttl)) }
         }
         let seconds = max(0.05, min(3600, next.timeIntervalSince(now)))
         return .milliseconds(Int(seconds * 1000))
@@ -57,8 +55,7 @@ final class BasisReader: Sendable {
     init(dependencies: ServerDependencies) { self.dependencies = dependencies }
 
     /// Returns whether it recorded anything.
-    func readMissing() async -> Bool {
-        guard let open = try? await dependencies.stores.jobs.openJobs() else { return false }
+    func readMissing(_ open: [Job]) async -> Bool {
         // Only jobs that wait behind another: a job that starts now reads its own history first.
         let busy = Set(open.filter { $0.state == .running }.map(\.request.release))
         let queued = tried.withLock { tried in

@@ -22,6 +22,8 @@ actor FakeWorld {
 
     private(set) var received: [Received] = []
     private(set) var posted: [Posted] = []
+    /// How many chat.* calls met an outage (500) or a rate limit (429).
+    private(set) var refused = (serverErrors: 0, rateLimited: 0)
     var completionDelay: Duration = .zero
     var healthStatus: Int = 200
     var completionText = " I am doing well, thank you."
@@ -62,9 +64,13 @@ actor FakeWorld {
 
     /// What a chat.* call meets before it is served: an outage, a rate limit, or nothing.
     func obstacle() -> Response? {
-        if serverErrors { return Response(status: .internalServerError) }
+        if serverErrors {
+            refused.serverErrors += 1
+            return Response(status: .internalServerError)
+        }
         guard rateLimitNext > 0 else { return nil }
         rateLimitNext -= 1
+        refused.rateLimited += 1
         return Response(status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
     }
 

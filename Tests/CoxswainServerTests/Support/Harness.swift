@@ -80,7 +80,8 @@ struct Harness {
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
                     clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, _ body: @Sendable (Harness) async throws -> Void) async throws {
+                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, logLevel: Logger.Level = .warning,
+                    _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
@@ -97,7 +98,7 @@ struct Harness {
             let now: @Sendable () -> Date
             if let clock { now = { clock.now } } else { now = { Date() } }
             var logger = Logger(label: "coxswain-test")
-            logger.logLevel = .warning
+            logger.logLevel = logLevel
             let dependencies = ServerDependencies(
                 configuration: configuration, runbooks: runbooks, secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken),
                 stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)

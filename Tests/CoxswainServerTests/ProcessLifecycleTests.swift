@@ -1,0 +1,153 @@
+import CoxswainCore
+import CoxswainStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+
+/// What happens to jobs and messages when the process is stopped, killed, or shares its
+/// database with another server: always with the real `coxswain serve`.
+@Suite("shutdown, kill, two servers", .serialized)
+struct ProcessLifecycleTests {
+    static let release = "llama-2-7b-production"
+
+    static func gatedCluster() throws -> (StandInCluster, URL) {
+        let gate = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(UUID().uuidString)")
+        var state = StandInCluster.standardRelease()
+        var releases = state["releases"] as! [String: Any]
+        var release = releases[release] as! [String: Any]
+        release["rollback_gate"] = gate.path
+        releases[Self.release] = release
+        var development: [String: Any] = ["namespace": "system", "revisions": [StandInCluster.revision(1, "superseded"), StandInCluster.revision(2, "deployed")]]
+        development["pods_after_rollback"] = [[String: Any]]()
+        releases["llama-2-7b-development"] = development
+        state["releases"] = releases
+        return (try StandInCluster(state: state), gate)
+    }
+
+    static func yaml(_ fakePort: Int) -> String {
+        Harness.configurationYAML(fakePort: fakePort, completionSLO: nil, approvals: 0, access: Harness.legacyUsers)
+    }
+
+    static func databasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
+    }
+
+    static func withFakeSlack(_ body: @Sendable (FakeWorld, Int) async throws -> Void) async throws {
+        let world = FakeWorld()
+        try await FakeServer.application(world).test(.live) { fake in try await body(world, try #require(fake.port)) }
+    }
+
+    @Test("SIGTERM during a job: requests are still answered and stored, the job finishes, its result reaches Slack, then the process exits")
+    func gracefulShutdown() async throws {
+        let (cluster, gate) = try Self.gatedCluster()
+        let path = Self.databasePath()
+        try await Self.withFakeSlack { world, port in
+            let server = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { shutdown_grace: 60s }")
+            let first = try Harness.jobID(in: try await server.command(Self.release, fakePort: port).text)
+            try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
+            server.signal(SIGTERM)
+            try await Eventually.until("the worker to drain") { server.output.contains("shutting down: waiting up to") }
+            let during = try await server.command("llama-2-7b-development", fakePort: port)
+            #expect(during.status == 200)
+            #expect(during.text.contains("Coxswain is restarting: the job is stored and starts as soon as it is back"))
+            let second = try Harness.jobID(in: during.text)
+            try Data().write(to: gate)
+            #expect(try await server.waitForExit() == 0, "\(server.output)")
+            let database = try AppDatabase.openReadOnly(path: path)
+            #expect(try await database.job(id: first)?.state == .succeeded)
+            #expect(try await database.job(id: second)?.state == .queued)   // stored, runs at the next start
+            let live = try #require(try await database.references(jobID: first, platform: "slack").first { $0.role == "live" }?.ts)
+            let last = await world.slackCalls("chat.update").last { $0.ts == live }
+            #expect(last?.text.contains("*Result:* rolled back") == true)
+            #expect(try await database.pending(platform: "slack").count == 0)
+        }
+    }
+
+    @Test("a job that outlasts the shutdown grace is stopped and recorded as interrupted, and Slack hears it")
+    func graceRunsOut() async throws {
+        let (cluster, _) = try Self.gatedCluster()
+        let path = Self.databasePath()
+        try await Self.withFakeSlack { world, port in
+            let server = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { shutdown_grace: 1s }")
+            let id = try Harness.jobID(in: try await server.command(Self.release, fakePort: port).text)
+            try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0, "\(server.output)")
+            let database = try AppDatabase.openReadOnly(path: path)
+            let job = try #require(try await database.job(id: id))
+            #expect(job.state == .interrupted)
+            #expect(job.outcome == "interrupted by a shutdown that could not wait after step: Disable model in registry")
+            #expect(job.steps.allSatisfy { $0.status != .running })
+            let live = try #require(try await database.references(jobID: id, platform: "slack").first { $0.role == "live" }?.ts)
+            #expect(await world.slackCalls("chat.update").last { $0.ts == live }?.text.contains("interrupted by a shutdown") == true)
+        }
+    }
+
+    @Test("killed between Slack's answer and recording it, the next start finds the post instead of posting it twice")
+    func killBetweenPostAndRecord() async throws {
+        let (cluster, gate) = try Self.gatedCluster()
+        let path = Self.databasePath()
+        try await Self.withFakeSlack { world, port in
+            let first = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { lease_duration: 2s }")
+            let killed = Mutex(false)
+            await world.set(onPost: { posted in
+                guard posted.channel == "C0OPS", posted.threadTS == nil else { return }
+                if killed.withLock({ done in defer { done = true }; return !done }) { first.signal(SIGKILL) }
+            })
+            let id = try Harness.jobID(in: try await first.command(Self.release, fakePort: port).text)
+            _ = try await first.waitForExit()
+            await world.set(onPost: nil)
+            try Data().write(to: gate)
+            let second = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { lease_duration: 2s }")
+            try await Eventually.until("the interrupted job's message") {
+                await world.slackCalls("chat.update").contains { $0.text.contains("Job #\(id)") && $0.text.contains("interrupted by a restart") }
+            }
+            let posts = await world.slackCalls("chat.postMessage").filter { $0.channel == "C0OPS" && $0.threadTS == nil && $0.text.contains("Job #\(id)") }
+            #expect(posts.count == 1)
+            let database = try AppDatabase.openReadOnly(path: path)
+            let ts = try await database.references(jobID: id, platform: "slack").first { $0.role == "live" }?.ts
+            let firstPost = await world.posted.first { $0.channel == "C0OPS" }
+            #expect(ts != nil && ts == firstPost?.ts)
+            #expect(second.output.contains("were being sent when Coxswain stopped: 1 found in Slack"))
+            second.signal(SIGTERM)
+            _ = try await second.waitForExit()
+        }
+    }
+
+    @Test("a second server on the same database runs nothing while the first holds it, and takes over (interrupting only the dead one's job) when it dies")
+    func twoServersOneDatabase() async throws {
+        let (cluster, gate) = try Self.gatedCluster()
+        let path = Self.databasePath()
+        try await Self.withFakeSlack { world, port in
+            let lease = "worker: { lease_duration: 3s }"
+            let first = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: lease)
+            try await Eventually.until("the first server to hold the lease") { first.output.contains("holds the database lease") }
+            let second = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: lease)
+            try await Eventually.until("the second server to wait") { second.output.contains("holds this database until") }
+            // A request through the second server is run by the first.
+            let id = try Harness.jobID(in: try await second.command(Self.release, fakePort: port).text)
+            try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
+            let database = try AppDatabase.openReadOnly(path: path)
+            let started = Date()
+            // The first keeps renewing; the second must not touch its running job meanwhile.
+            try await Eventually.until("two lease renewals") { (try await database.currentLease()?.expiresAt ?? .distantPast) > started.addingTimeInterval(6) }
+            let running = try #require(try await database.job(id: id))
+            #expect(running.state == .running && first.output.contains("job \(id) started") && !second.output.contains("job \(id) started"))
+            first.signal(SIGKILL)
+            _ = try await first.waitForExit()
+            try await Eventually.until("the second server to take over") { second.output.contains("this server holds the database lease") }
+            let interrupted = try await Eventually.value("job \(id) interrupted") { try await database.job(id: id).flatMap { $0.state == .interrupted ? $0 : nil } }
+            #expect(interrupted.outcome == "interrupted by a restart after step: Disable model in registry")
+            try Data().write(to: gate)
+            // The second server now runs jobs itself.
+            let next = try Harness.jobID(in: try await second.command("llama-2-7b-development", fakePort: port).text)
+            try await Eventually.until("job \(next) to finish") { try await database.job(id: next)?.state.isFinished == true }
+            #expect(second.output.contains("job \(next) started"))
+            _ = world
+            second.signal(SIGTERM)
+            #expect(try await second.waitForExit() == 0)
+        }
+    }
+}
