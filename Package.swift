@@ -64,6 +64,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
+        .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster"]),
         .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", .product(name: "Yams", package: "Yams")]),
         .testTarget(

@@ -12,6 +12,8 @@ extension AppDatabase: OutboxStore {
     }
 
     public func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem] {
+        // Dates are stored to the millisecond: what is due within this millisecond is due.
+        let now = now.addingTimeInterval(0.001)
         let query = """
             SELECT n.*, j.id AS jobRowID FROM notice AS n LEFT JOIN job AS j ON j.id = n.jobID
             WHERE n.platform = ? AND n.state = 'pending' AND n.notBefore <= ? AND n.sendingSince IS NULL

@@ -39,9 +39,50 @@ import Testing
         #expect(error(base + "releases: {}\nusers: { alice: [production] }")?.key == "users.alice")
     }
 
+    /// Each of these once loaded and failed open (or waited for nobody).
+    @Test("typos and dangling names stop start-up with the file, the line, the key and the nearest valid key")
+    func failsClosed() {
+        func error(_ yaml: String) -> ConfigurationError? {
+            do { _ = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml"); return nil } catch { return error as? ConfigurationError }
+        }
+        let releases = "releases: { r: { model: m, environment: production, endpoint: 'http://x' } }\n"
+        let typo = error("environments:\n  production:\n    namespace: production\n    approvals: 0\n    chanels: [C0OPS]\n" + releases)
+        #expect(typo?.description == "c.yaml:5:5: `environments.production.chanels` is not a setting; did you mean `channels`?")
+        #expect(error("environments: { production: { namespace: production, aprovals: 0 } }\n" + releases)?.problem.contains("did you mean `approvals`?") == true)
+        #expect(error("environments: { production: { namespace: production, approvals: 0 } }\n" + releases + "member: { U1: [x] }")?.problem
+                .contains("`member` is not a setting; did you mean `members`?") == true)
+        let env = "environments: { production: { namespace: production, approvals: 0 } }\n" + releases
+        #expect(error(env + "users: { U1: [prodution] }")?.problem.contains("\"prodution\" is not one of the environments; did you mean `production`?") == true)
+        #expect(error(env + "roles: { r: { grants: rollback, environments: [production] } }")?.problem == "must be a list, e.g. [rollback, cancel]")
+        #expect(error(env + "roles: { r: { grants: [rolback], environments: [production] } }")?.problem.contains("did you mean `rollback`?") == true)
+        #expect(error(env + "roles: { r: { grants: [rollback], environments: [production] } }\nmembers: { U1: [rr] }")?.problem
+                .contains("\"rr\" is not one of the roles; did you mean `r`?") == true)
+        // Production needs an approval by default: someone must be able to give it.
+        let noApprover = error("environments: { production: { namespace: production } }\n" + releases + "users: { U1: [production] }")
+        #expect(noApprover?.key == "environments.production.approvals")
+        #expect(noApprover?.problem.contains("add a role with grants: [approve] and environments: [production]") == true)
+        let yaml = error("environments:\n  production: { namespace: production\n")
+        #expect(yaml?.line == 3 && yaml?.problem.hasPrefix("is not valid YAML") == true)
+        #expect(error("commands: commands\ncomands: x\n" + env)?.problem == "`comands` is not a setting; did you mean `commands`?")
+    }
+
+    @Test("relative paths are relative to the configuration file")
+    func relativePaths() throws {
+        let configuration = try ConfigurationLoader.parse(
+            yaml: "database: db/c.sqlite\ncommands: ../runbooks\nenvironments: { production: { namespace: production, approvals: 0 } }\n"
+                + "releases: { r: { model: m, environment: production, endpoint: 'http://x', values: [values.yaml, /abs/v.yaml] } }",
+            file: "/etc/coxswain/coxswain.yaml", baseDirectory: "/etc/coxswain")
+        #expect(configuration.databasePath == "/etc/coxswain/db/c.sqlite")
+        #expect(configuration.commandsDirectory == "/etc/runbooks")
+        #expect(configuration.releases["r"]?.valuesFiles == ["/etc/coxswain/values.yaml", "/abs/v.yaml"])
+    }
+
     @Test func secretsComeFromTheEnvironmentOrFilesAndNeverPrint() throws {
         let secrets = try SlackSecrets.load(from: ["SLACK_SIGNING_SECRET": "s3cr3t", "SLACK_BOT_TOKEN": "xoxb-1"])
         #expect(!secrets.description.contains("s3cr3t"))
+        for printed in ["\(secrets.signingSecret)", String(reflecting: secrets.botToken), "\(secrets)", String(describing: [secrets.botToken])] {
+            #expect(!printed.contains("s3cr3t") && !printed.contains("xoxb-1"), "\(printed)")
+        }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
         try "xoxb-from-file\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try SlackSecrets.load(from: ["SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN_FILE": file.path]).botToken.reveal() == "xoxb-from-file")

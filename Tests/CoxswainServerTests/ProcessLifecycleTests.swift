@@ -26,8 +26,8 @@ struct ProcessLifecycleTests {
         return (try StandInCluster(state: state), gate)
     }
 
-    static func yaml(_ fakePort: Int) -> String {
-        Harness.configurationYAML(fakePort: fakePort, completionSLO: nil, approvals: 0, access: Harness.legacyUsers)
+    static func yaml(_ fakePort: Int, worker: String = "{ shutdown_grace: 5s }") -> String {
+        Harness.configurationYAML(fakePort: fakePort, completionSLO: nil, approvals: 0, access: Harness.legacyUsers, worker: worker)
     }
 
     static func databasePath() -> String {
@@ -44,7 +44,7 @@ struct ProcessLifecycleTests {
         let (cluster, gate) = try Self.gatedCluster()
         let path = Self.databasePath()
         try await Self.withFakeSlack { world, port in
-            let server = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { shutdown_grace: 60s }")
+            let server = try await ServerProcess.start(yaml: Self.yaml(port, worker: "{ shutdown_grace: 60s }"), database: path, cluster: cluster)
             let first = try Harness.jobID(in: try await server.command(Self.release, fakePort: port).text)
             try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
             server.signal(SIGTERM)
@@ -70,7 +70,7 @@ struct ProcessLifecycleTests {
         let (cluster, _) = try Self.gatedCluster()
         let path = Self.databasePath()
         try await Self.withFakeSlack { world, port in
-            let server = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { shutdown_grace: 1s }")
+            let server = try await ServerProcess.start(yaml: Self.yaml(port, worker: "{ shutdown_grace: 1s }"), database: path, cluster: cluster)
             let id = try Harness.jobID(in: try await server.command(Self.release, fakePort: port).text)
             try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
             server.signal(SIGTERM)
@@ -90,7 +90,7 @@ struct ProcessLifecycleTests {
         let (cluster, gate) = try Self.gatedCluster()
         let path = Self.databasePath()
         try await Self.withFakeSlack { world, port in
-            let first = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { lease_duration: 2s }")
+            let first = try await ServerProcess.start(yaml: Self.yaml(port, worker: "{ lease_duration: 2s }"), database: path, cluster: cluster)
             let killed = Mutex(false)
             await world.set(onPost: { posted in
                 guard posted.channel == "C0OPS", posted.threadTS == nil else { return }
@@ -100,7 +100,7 @@ struct ProcessLifecycleTests {
             _ = try await first.waitForExit()
             await world.set(onPost: nil)
             try Data().write(to: gate)
-            let second = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: "worker: { lease_duration: 2s }")
+            let second = try await ServerProcess.start(yaml: Self.yaml(port, worker: "{ lease_duration: 2s }"), database: path, cluster: cluster)
             try await Eventually.until("the interrupted job's message") {
                 await world.slackCalls("chat.update").contains { $0.text.contains("Job #\(id)") && $0.text.contains("interrupted by a restart") }
             }
@@ -121,10 +121,10 @@ struct ProcessLifecycleTests {
         let (cluster, gate) = try Self.gatedCluster()
         let path = Self.databasePath()
         try await Self.withFakeSlack { world, port in
-            let lease = "worker: { lease_duration: 3s }"
-            let first = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: lease)
+            let lease = "{ lease_duration: 3s }"
+            let first = try await ServerProcess.start(yaml: Self.yaml(port, worker: lease), database: path, cluster: cluster)
             try await Eventually.until("the first server to hold the lease") { first.output.contains("holds the database lease") }
-            let second = try await ServerProcess.start(yaml: Self.yaml(port), database: path, cluster: cluster, extraConfig: lease)
+            let second = try await ServerProcess.start(yaml: Self.yaml(port, worker: lease), database: path, cluster: cluster)
             try await Eventually.until("the second server to wait") { second.output.contains("holds this database until") }
             // A request through the second server is run by the first.
             let id = try Harness.jobID(in: try await second.command(Self.release, fakePort: port).text)

@@ -38,6 +38,9 @@ struct StoreFaultTests {
             let id = try Harness.jobID(in: try Harness.ephemeralText(try await h.command(Self.release)))
             try await Eventually.until("helm rollback to start") { try h.cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
             try await begin()
+            // Whatever happens below, the fault ends, or the server would wait for its store for ever.
+            let ended = EndOnce(end)
+            defer { Task { try? await ended.run() } }
             let clock = ContinuousClock()
             let started = clock.now
             let text = try Harness.ephemeralText(try await h.command("llama-2-7b-development"))
@@ -52,13 +55,24 @@ struct StoreFaultTests {
             try await Eventually.until("the rollback to finish") { try Self.rollbackDone(h) }
             try await Eventually.until("the job to try to record its step") { database.transactionCounts.writes >= writesBefore + 2 }
             #expect(try await database.job(id: id)?.steps.last { $0.action == "helm.rollback" }?.status == .running)
-            try await end()
+            try await ended.run()
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(job.steps.allSatisfy { $0.status == .succeeded })
             #expect(try await h.database.recentJobs(release: nil, limit: 5).count == 1)   // the refused request left nothing
             #expect(try await h.client.execute(uri: "/readyz", method: .get).status == .ok)
             #expect(try await h.liveMessageText(job: job).contains("*Result:* rolled back"))
+        }
+    }
+
+    /// Ends a fault exactly once.
+    actor EndOnce {
+        private var end: (@Sendable () async throws -> Void)?
+        init(_ end: @escaping @Sendable () async throws -> Void) { self.end = end }
+        func run() async throws {
+            guard let end else { return }
+            self.end = nil
+            try await end()
         }
     }
 

@@ -38,6 +38,19 @@ public struct JobLifecycle: Sendable {
         return JobChange(job: job, audit: audit, notices: notices)
     }
 
+    /// An open rollback of the same release that already does what was asked: a new request
+    /// follows it instead of rolling back a second time (which would go "back" to the bad
+    /// version). A request naming another target does not join; a break-glass request never
+    /// waits behind a job that is not running yet.
+    public static func joinable(_ request: JobRequest, open: [Job]) -> Job? {
+        guard request.kind == .rollback else { return nil }
+        return open.first { job in
+            guard job.request.kind == .rollback, job.request.release == request.release else { return false }
+            guard request.revision == nil || request.revision == job.request.revision else { return false }
+            return !request.emergency || job.state == .running || job.request.emergency
+        }
+    }
+
     /// Someone asked for what an open job already does: they follow it instead.
     public func joined(_ job: Job, follower: String, asked: String) -> JobChange {
         var job = job

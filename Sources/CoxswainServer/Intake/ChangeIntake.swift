@@ -74,7 +74,7 @@ struct ChangeIntake: Sendable {
         do {
             result = try await persistence.run("record \(change.command) \(release.name)") {
                 try await jobs.accept(request, approvalsRequired: approvals, requestKey: origin.requestKey, references: origin.replyReference, now: now,
-                                      decide: { open in Self.joinable(request, open: open).map { .join($0) } ?? .create },
+                                      decide: { open in JobLifecycle.joinable(request, open: open).map { .join($0) } ?? .create },
                                       created: { job, ahead in lifecycle.accepted(job, asked: asked, permission: permission, rule: rule, jobsAhead: ahead) },
                                       joined: { job in lifecycle.joined(job, follower: user, asked: asked) })
             }
@@ -87,18 +87,6 @@ struct ChangeIntake: Sendable {
             notifierSignal.signal()
         }
         return acknowledgement(result, release: release)
-    }
-
-    /// An open rollback of the same release that already does what was asked: the new
-    /// request follows it instead of rolling back a second time. A break-glass request never
-    /// waits behind a job that is not running yet.
-    static func joinable(_ request: JobRequest, open: [Job]) -> Job? {
-        guard request.kind == .rollback else { return nil }
-        return open.first { job in
-            guard job.request.kind == .rollback, job.request.release == request.release else { return false }
-            guard request.revision == nil || request.revision == job.request.revision else { return false }
-            return !request.emergency || job.state == .running || job.request.emergency
-        }
     }
 
     static func cannotRecord(_ error: any Error) -> RichText {

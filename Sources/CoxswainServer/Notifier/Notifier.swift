@@ -87,7 +87,7 @@ public struct Notifier: Service, CustomStringConvertible {
     private func untilNextDue() async -> Duration {
         guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { return pollInterval }
         let seconds = next.timeIntervalSince(now())
-        return seconds <= 0 ? .zero : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
+        return seconds <= 0.001 ? .zero : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
     }
 
     /// On shutdown: what is due goes out, for at most `flushTimeout`.

@@ -35,9 +35,11 @@ struct Harness {
         """
 
     static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
-                                  readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false) -> String {
+                                  readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+                                  worker: String = "{ shutdown_grace: 5s }") -> String {
         """
         server: { host: 127.0.0.1, port: 0 }
+        worker: \(worker)
         cluster: { read_timeout: \(readTimeout), environment: [PYENV_ROOT] }
         slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
         environments:
@@ -73,6 +75,7 @@ struct Harness {
             endpoint: http://127.0.0.1:\(fakePort)/model
         """ : "")
         \(access)
+        \(extra)
         """
     }
 
@@ -80,7 +83,7 @@ struct Harness {
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
                     clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, logLevel: Logger.Level = .warning,
+                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "", logLevel: Logger.Level = .warning,
                     _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -88,7 +91,7 @@ struct Harness {
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
             let yaml = configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
-                                         readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment)
+                                         readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try RunbookSet.load(directory: repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
@@ -133,6 +136,17 @@ struct Harness {
             body: ByteBuffer(string: body))
     }
 
+    /// Sends a form body as it is, signed.
+    func signed(body: String, path: String = "/slack/commands") async throws -> TestResponse {
+        let ts = String(Int((clock?.now ?? Date()).timeIntervalSince1970))
+        let signature = SlackRequestVerifier.signature(signingSecret: Self.signingSecret, timestamp: ts, body: Data(body.utf8))
+        return try await client.execute(
+            uri: path, method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                      HTTPField.Name("X-Slack-Signature")!: signature],
+            body: ByteBuffer(string: body))
+    }
+
     /// The ephemeral text of a command's HTTP answer.
     static func ephemeralText(_ response: TestResponse) throws -> String {
         let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
@@ -158,11 +172,11 @@ struct Harness {
 
     /// Clicks a button as Slack posts it: a signed `block_actions` payload.
     @discardableResult
-    func click(_ actionID: String, value: String, user: String, signingSecret: String = Harness.signingSecret,
+    func click(_ actionID: String, value: String, user: String, channel: String = "C0OPS", signingSecret: String = Harness.signingSecret,
                timestamp: Int? = nil) async throws -> TestResponse {
         let payload: [String: Any] = [
             "type": "block_actions", "user": ["id": user, "username": user.lowercased()], "team": ["id": "T0001"],
-            "channel": ["id": "C0OPS"], "trigger_id": UUID().uuidString,
+            "channel": ["id": channel], "trigger_id": UUID().uuidString,
             "response_url": "http://127.0.0.1:\(fakePort)/hooks/click-\(UUID().uuidString)",
             "actions": [["action_id": actionID, "value": value, "type": "button", "block_id": "b"]],
         ]
@@ -198,7 +212,8 @@ struct Harness {
             try await Task.sleep(for: .milliseconds(50))
         }
         let job = try await database.job(id: id)
-        Issue.record("job \(id) did not reach \(what): \(String(describing: job?.state)) \(String(describing: job?.outcome))")
+        let pending = try await database.notices().filter { $0.state == "pending" }.map { "\($0.notice.place) \($0.notice.plainText.prefix(60))" }
+        Issue.record("job \(id) did not reach \(what): \(String(describing: job?.state)) \(String(describing: job?.outcome)); pending: \(pending)")
         throw CancellationError()
     }
 

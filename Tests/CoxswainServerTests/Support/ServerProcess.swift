@@ -20,7 +20,8 @@ final class ServerProcess: Sendable {
 
     /// Writes `yaml` (with the database and the runbooks) and starts the server with the
     /// stand-ins first on its PATH. Returns once it listens.
-    static func start(yaml: String, database: String, cluster: StandInCluster, extraConfig: String = "") async throws -> ServerProcess {
+    static func start(yaml: String, database: String, cluster: StandInCluster, extraConfig: String = "",
+                      arguments: [String] = []) async throws -> ServerProcess {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let config = folder.appendingPathComponent("coxswain.yaml")
@@ -28,7 +29,7 @@ final class ServerProcess: Sendable {
             .write(to: config, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = CLITests.binary
-        process.arguments = ["serve", "--config", config.path]
+        process.arguments = ["serve", "--config", config.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["SLACK_SIGNING_SECRET"] = Harness.signingSecret

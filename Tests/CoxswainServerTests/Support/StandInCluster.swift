@@ -25,6 +25,13 @@ struct StandInCluster {
         return try text.split(separator: "\n").map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
     }
 
+    /// The environment variable names each stand-in call saw.
+    func environments() throws -> [[String]] {
+        let url = directory.appendingPathComponent("env.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
+    }
+
     func state() throws -> [String: Any] {
         let data = try Data(contentsOf: directory.appendingPathComponent("cluster.json"))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
