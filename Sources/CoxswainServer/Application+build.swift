@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The server: Slack's routes, the registry API and health checks, and the services behind
@@ -18,6 +19,8 @@ public struct CoxswainApplication: ApplicationProtocol {
     public typealias Responder = RouterResponder<BasicRequestContext>
     let http: Application<Responder>
     public let services: [any Service]
+    /// The operators' listener's port once it listens (its configured port may be 0).
+    public let operatorPort: BoundPort
 
     public var responder: Responder { get async throws { try await http.responder } }
     public var configuration: ApplicationConfiguration { http.configuration }
@@ -61,6 +64,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         queries: queries)
     let queryQueue = QueryQueue()
 
+    // The Slack-facing listener: Slack's routes and health checks, nothing else.
     let router = Router()
     router.middlewares.add(LogRequestsMiddleware(.debug))
     let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
@@ -69,9 +73,16 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let interactions = InteractionController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
                                              notifierSignal: notifierSignal)
     router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
+    let health = HealthRoutes(health: dependencies.stores.health, lease: lease)
+    health.add(to: router)
+
+    // The operators' listener (loopback by default): the console and the registry API.
+    let operatorRouter = Router()
+    operatorRouter.middlewares.add(LogRequestsMiddleware(.debug))
     let registry = RegistryController(registry: dependencies.stores.registry, environments: Array(configuration.environments.keys))
-    router.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
-    HealthRoutes(health: dependencies.stores.health, lease: lease).add(to: router)
+    operatorRouter.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
+    ConsoleController(dependencies: dependencies, dispatcher: dispatcher, userGroups: userGroups).add(to: operatorRouter)
+    health.add(to: operatorRouter)
 
     let logger = dependencies.logger
     let http = Application(router: router, configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port),
@@ -81,9 +92,21 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
                                logger.notice("listening on \(channel.localAddress?.description ?? "?")")
                            },
                            logger: logger)
+    let operatorPort = BoundPort()
+    let operatorHTTP = Application(router: operatorRouter,
+                                   configuration: .init(address: .hostname(configuration.server.operatorHost, port: configuration.server.operatorPort),
+                                                        serverName: "coxswain"),
+                                   onServerRunning: { channel in
+                                       operatorPort.set(channel.localAddress?.port)
+                                       logger.notice("operators' listener on \(channel.localAddress?.description ?? "?")")
+                                   },
+                                   logger: logger)
+    let environmentChannels = configuration.environments.compactMapValues { $0.channels?.first { $0 != AccessPolicy.consoleChannel } }
     let delivery = SlackNoticeDelivery(outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
-                                       giveUpAfter: configuration.slack.giveUpAfter.seconds, now: dependencies.now)
+                                       environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
+                                       now: dependencies.now)
     let services: [any Service] = [
+        operatorHTTP,
         lease,
         UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
         QueryService(queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
@@ -92,7 +115,15 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
                  pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
         JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
     ]
-    return CoxswainApplication(http: http, services: services)
+    return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
+}
+
+/// Where a listener configured with port 0 ended up.
+public final class BoundPort: Sendable {
+    private let port = Mutex<Int?>(nil)
+    public init() {}
+    public var value: Int? { port.withLock { $0 } }
+    func set(_ value: Int?) { port.withLock { $0 = value } }
 }
 
 /// `/healthz` (the process answers) and `/readyz` (the store can be read and written).

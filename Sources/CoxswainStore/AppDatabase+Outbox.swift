@@ -99,6 +99,13 @@ extension AppDatabase: OutboxStore {
         }
     }
 
+    public func latest(jobID: Int64, place: Notice.Place) async throws -> Notice? {
+        try await read("read job #\(jobID)'s latest message") { db in
+            try String.fetchOne(db, sql: "SELECT payload FROM notice WHERE jobID = ? AND place = ? ORDER BY id DESC LIMIT 1",
+                                arguments: [jobID, NoticeCoding.placeKey(place)]).map(NoticeCoding.decode)
+        }
+    }
+
     /// Every notice of a job (or all), oldest first, for tests and `coxswain jobs show`.
     public func notices(jobID: Int64? = nil) async throws -> [(notice: Notice, state: String, attempts: Int)] {
         try await read("read messages") { db in

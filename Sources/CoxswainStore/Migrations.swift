@@ -181,6 +181,18 @@ extension AppDatabase {
         migrator.registerMigration("v4-core") { db in
             try migrateToCore(db)
         }
+        migrator.registerMigration("v5-console-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE consoleToken (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    user TEXT NOT NULL,
+                    digest TEXT NOT NULL UNIQUE,
+                    createdAt DATETIME NOT NULL,
+                    revokedAt DATETIME
+                );
+                CREATE INDEX consoleToken_user ON consoleToken(user);
+                """)
+        }
         return migrator
     }
 }

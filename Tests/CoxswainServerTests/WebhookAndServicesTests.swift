@@ -100,25 +100,27 @@ struct WebhookAndServicesTests {
         }
     }
 
-    @Test("the registry API lists models for routers, by environment")
+    @Test("the registry API lists models for routers, by environment, on the operators' listener only")
     func registryAPI() async throws {
         try await Harness.run { h in
             try await h.database.setStatus(model: "llama-2-7b", environment: "production", status: .disabled, actor: "cli:test", reason: "test", now: Date())
-            let response = try await h.client.execute(uri: "/api/v1/registry?environment=production", method: .get)
-            #expect(response.status == .ok)
-            let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+            let response = try await h.operatorGet("/api/v1/registry?environment=production")
+            #expect(response.status == 200)
+            let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
             let models = try #require(object?["models"] as? [[String: Any]])
             #expect(models.count == 1)
             #expect(models.first?["status"] as? String == "disabled")
             #expect(models.first?["release"] as? String == Self.release)
 
-            let all = try await h.client.execute(uri: "/api/v1/registry", method: .get)
-            let allModels = (try JSONSerialization.jsonObject(with: Data(all.body.readableBytesView)) as? [String: Any])?["models"] as? [Any]
+            let all = try await h.operatorGet("/api/v1/registry")
+            let allModels = (try JSONSerialization.jsonObject(with: all.body) as? [String: Any])?["models"] as? [Any]
             #expect(allModels?.count == 2)
 
-            let unknown = try await h.client.execute(uri: "/api/v1/registry?environment=prod", method: .get)
-            #expect(unknown.status == .badRequest)
-            #expect(String(buffer: unknown.body).contains("unknown environment"))
+            let unknown = try await h.operatorGet("/api/v1/registry?environment=prod")
+            #expect(unknown.status == 400)
+            #expect(String(decoding: unknown.body, as: UTF8.self).contains("unknown environment"))
+            // The Slack-facing listener serves only Slack's routes and health checks.
+            #expect(try await h.client.execute(uri: "/api/v1/registry", method: .get).status == .notFound)
         }
     }
 

@@ -12,13 +12,15 @@ public struct SlackNoticeDelivery: Sendable {
     let slack: SlackWebClient
     let renderer: SlackNoticeRenderer
     let auditChannel: String?
+    /// Each environment's first Slack channel, where jobs asked from another front end are shown.
+    let environmentChannels: [String: String]
     let giveUpAfter: TimeInterval
     let now: @Sendable () -> Date
 
     public init(outbox: any OutboxStore, slack: SlackWebClient, renderer: SlackNoticeRenderer, auditChannel: String?,
-                giveUpAfter: TimeInterval, now: @escaping @Sendable () -> Date) {
+                environmentChannels: [String: String] = [:], giveUpAfter: TimeInterval, now: @escaping @Sendable () -> Date) {
         self.outbox = outbox; self.slack = slack; self.renderer = renderer; self.auditChannel = auditChannel
-        self.giveUpAfter = giveUpAfter; self.now = now
+        self.environmentChannels = environmentChannels; self.giveUpAfter = giveUpAfter; self.now = now
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -29,11 +31,13 @@ public struct SlackNoticeDelivery: Sendable {
         case failed(String)
     }
 
-    /// Where a job's messages go in Slack: the channel it was asked in, or the audit channel
-    /// for jobs asked from another front end.
+    /// Where a job's messages go in Slack: the channel it was asked in; for a job asked from
+    /// another front end (the console, while Slack was down), its environment's channel, else
+    /// the audit channel, so the team sees what happened meanwhile.
     func channel(of request: JobRequest?) -> String? {
         guard let request else { return nil }
-        return request.platform == Self.platform && !request.channel.isEmpty ? request.channel : auditChannel
+        if request.platform == Self.platform && !request.channel.isEmpty { return request.channel }
+        return environmentChannels[request.environment] ?? auditChannel
     }
 
     /// Sends one notice and records what came of it.

@@ -41,7 +41,7 @@ public enum ConfigurationLoader {
     static let configurationShape: YAMLShape = {
         let names = YAMLShape.list(.scalar, example: "[C0OPS, C0INCIDENT]")
         return .fields([
-            "server": .fields(["host": .scalar, "port": .scalar]),
+            "server": .fields(["host": .scalar, "port": .scalar, "operator_host": .scalar, "operator_port": .scalar]),
             "command_prefix": .scalar,
             "database": .scalar,
             "commands": .scalar,

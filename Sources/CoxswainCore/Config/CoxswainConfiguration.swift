@@ -5,7 +5,17 @@ import Foundation
 /// Everything that points outside (Slack, helm, kubectl, model endpoints) is here so
 /// tests and a local sandbox can point it at loopback. Secrets are not: see `SlackSecrets`.
 public struct CoxswainConfiguration: Sendable {
-    public struct Server: Sendable { public var host: String; public var port: Int }
+    public struct Server: Sendable {
+        /// The Slack-facing listener: Slack's routes and health checks only.
+        public var host: String
+        public var port: Int
+        /// The operators' listener (loopback by default): the console API, the registry API.
+        public var operatorHost: String
+        public var operatorPort: Int
+        public init(host: String, port: Int, operatorHost: String = "127.0.0.1", operatorPort: Int = 8081) {
+            self.host = host; self.port = port; self.operatorHost = operatorHost; self.operatorPort = operatorPort
+        }
+    }
     public struct Slack: Sendable {
         public var apiURL: URL
         public var auditChannel: String?

@@ -3,7 +3,7 @@ import Yams
 
 /// The file as written, before anything is checked against anything else.
 struct RawConfiguration: Decodable {
-    struct Server: Decodable { var host: String?; var port: Int? }
+    struct Server: Decodable { var host: String?; var port: Int?; var operator_host: String?; var operator_port: Int? }
     struct Slack: Decodable {
         var api_url: String?
         var audit_channel: String?
@@ -79,6 +79,8 @@ struct RawConfiguration: Decodable {
 
         let port = server?.port ?? 8080
         guard (0...65535).contains(port) else { throw fail("server.port", "must be between 0 and 65535, got \(port)") }
+        let operatorPort = server?.operator_port ?? 8081
+        guard (0...65535).contains(operatorPort) else { throw fail("server.operator_port", "must be between 0 and 65535, got \(operatorPort)") }
 
         let apiText = slack?.api_url ?? "https://slack.com/api"
         guard let apiURL = URL(string: apiText), let scheme = apiURL.scheme, ["http", "https"].contains(scheme), apiURL.host != nil else {
@@ -104,7 +106,7 @@ struct RawConfiguration: Decodable {
         let (roleMap, memberMap) = try validatedAccess(envs: envs, fail: fail)
 
         var configuration = CoxswainConfiguration(
-            server: .init(host: server?.host ?? "0.0.0.0", port: port),
+            server: .init(host: server?.host ?? "0.0.0.0", port: port, operatorHost: server?.operator_host ?? "127.0.0.1", operatorPort: operatorPort),
             databasePath: resolve(database ?? "coxswain.sqlite"),
             commandsDirectory: resolve(commands ?? "commands"),
             slack: .init(apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,

@@ -109,6 +109,9 @@ public protocol OutboxStore: Sendable {
     func references(jobID: Int64, platform: String) async throws -> [MessageReference]
     func saveReference(_ reference: MessageReference) async throws
     func pending(platform: String) async throws -> (count: Int, oldest: Date?)
+    /// The newest notice of a job at a place, whatever front end it was for: what the job's
+    /// live message (or approval request) says now.
+    func latest(jobID: Int64, place: Notice.Place) async throws -> Notice?
 }
 
 public struct RegistryEntry: Sendable, Equatable, Codable {
@@ -184,4 +187,12 @@ public protocol LeaseStore: Sendable {
     /// Jobs left `running` by holders other than `holder`, which can only be gone once
     /// `holder` holds the lease.
     func orphanedJobs(holder: String) async throws -> [Job]
+}
+
+/// Console identities: a person proves who they are with a token of theirs; only a digest
+/// of it is stored.
+public protocol ConsoleTokenStore: Sendable {
+    func saveToken(user: String, digest: String, now: Date) async throws
+    /// Digests of the tokens `user` may use.
+    func tokenDigests(user: String) async throws -> [String]
 }

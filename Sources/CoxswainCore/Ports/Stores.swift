@@ -17,10 +17,12 @@ public struct Stores: Sendable {
     public var registry: any RegistryStore
     public var audit: any AuditStore
     public var lease: any LeaseStore
+    public var tokens: any ConsoleTokenStore
     public var health: any StoreHealth
 
     public init(jobs: any JobStore, outbox: any OutboxStore, registry: any RegistryStore, audit: any AuditStore,
-                lease: any LeaseStore, health: any StoreHealth) {
-        self.jobs = jobs; self.outbox = outbox; self.registry = registry; self.audit = audit; self.lease = lease; self.health = health
+                lease: any LeaseStore, tokens: any ConsoleTokenStore, health: any StoreHealth) {
+        self.jobs = jobs; self.outbox = outbox; self.registry = registry; self.audit = audit; self.lease = lease
+        self.tokens = tokens; self.health = health
     }
 }

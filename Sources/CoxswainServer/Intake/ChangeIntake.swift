@@ -24,29 +24,36 @@ struct ChangeIntake: Sendable {
 
     private var persistence: Persistence { .webhook(dependencies.logger) }
 
-    func accept(_ change: ChangeRequest, from origin: CommandOrigin) async -> RichText {
+    /// What the requester is told, and the job when one was stored or joined.
+    struct Answer: Sendable {
+        var text: RichText
+        var jobID: Int64?
+    }
+
+    func accept(_ change: ChangeRequest, from origin: CommandOrigin) async -> Answer {
         let configuration = dependencies.configuration
         guard let release = configuration.release(named: change.release) else {
             let readable = configuration.releases.values.filter { policy.decide(user: origin.user, groups: origin.groups, permission: .read,
                                                                                 environment: $0.environment, channel: nil).isAllowed }
             let known = readable.map(\.name).sorted().joined(separator: ", ")
             let example = readable.map(\.name).sorted().first ?? "llama-2-7b-production"
-            return await refuse("request.refused", "unknown release", origin: origin,
+            return Answer(text: await refuse("request.refused", "unknown release", origin: origin,
                                 "Coxswain does not know a release \(code: change.release). Releases you may act on: \(known.isEmpty ? "none" : known). "
-                                + "Example: \(command: "\(change.kind.rawValue) \(example)\(change.kind == .upgrade ? " 0.3.0" : "")")")
+                                + "Example: \(command: "\(change.kind.rawValue) \(example)\(change.kind == .upgrade ? " 0.3.0" : "")")"))
         }
         let permission: Permission = change.kind == .upgrade ? .upgrade : (change.emergency ? .emergency : .rollback)
         if change.kind == .upgrade {
             guard release.kind == .helm, release.chart != nil, dependencies.runbooks.runbook(command: change.command) != nil else {
-                return await refuse("request.refused", "release cannot be upgraded", origin: origin, release.kind == .deployment
+                return Answer(text: await refuse("request.refused", "release cannot be upgraded", origin: origin, release.kind == .deployment
                     ? "\(code: release.name) is a plain Deployment; Coxswain upgrades Helm releases only."
-                    : "\(code: release.name) has no \(code: "chart:") in Coxswain's configuration, so it cannot be upgraded.")
+                    : "\(code: release.name) has no \(code: "chart:") in Coxswain's configuration, so it cannot be upgraded."))
             }
             if change.overridePromotion {
                 let approver = policy.decide(user: origin.user, groups: origin.groups, permission: .approve, environment: release.environment, channel: origin.channel)
                 guard approver.isAllowed else {
-                    return await refuse("access.refused", "override-promotion: \(approver.rule)", origin: origin,
-                                        "Only an approver for \(code: release.environment) may use \(code: "--override-promotion"). Without it the promotion gate applies.")
+                    return Answer(text: await refuse("access.refused", "override-promotion: \(approver.rule)", origin: origin,
+                                                     "Only an approver for \(code: release.environment) may use \(code: "--override-promotion"). "
+                                                     + "Without it the promotion gate applies."))
                 }
             }
         }
@@ -54,13 +61,13 @@ struct ChangeIntake: Sendable {
         guard case .allowed(let rule) = decision else {
             var message = decision.message ?? "Refused."
             if change.emergency { message += " Without the emergency grant, run it without \(code: "--emergency"): it then waits for approval." }
-            return await refuse("access.refused", decision.rule, origin: origin, message)
+            return Answer(text: await refuse("access.refused", decision.rule, origin: origin, message))
         }
         return await store(change, release: release, origin: origin, permission: permission, rule: rule)
     }
 
     private func store(_ change: ChangeRequest, release: CoxswainConfiguration.Release, origin: CommandOrigin,
-                       permission: Permission, rule: String) async -> RichText {
+                       permission: Permission, rule: String) async -> Answer {
         let request = JobRequest(kind: change.kind, command: change.command, release: release.name, environment: release.environment,
                                  namespace: release.namespace, model: release.model, requestedBy: origin.user, channel: origin.channel,
                                  platform: origin.platform, revision: change.revision, version: change.version?.raw, reason: change.reason,
@@ -80,13 +87,13 @@ struct ChangeIntake: Sendable {
             }
         } catch {
             dependencies.logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
-            return Self.cannotRecord(error)
+            return Answer(text: Self.cannotRecord(error))
         }
         if case .created = result {
             workerSignal.signal()
             notifierSignal.signal()
         }
-        return acknowledgement(result, release: release)
+        return Answer(text: acknowledgement(result, release: release), jobID: result.job.id)
     }
 
     static func cannotRecord(_ error: any Error) -> RichText {

@@ -30,10 +30,11 @@ public struct CommandOrigin: Sendable {
 
 /// What a front end shows the person who sent a command.
 public enum DispatchReply: Sendable, Equatable {
-    case text(RichText, inChannel: Bool)
+    /// An answer, with the job it is about when there is one (a console follows it).
+    case text(RichText, inChannel: Bool, jobID: Int64? = nil)
     /// A question for the cluster: the front end answers it when it can (Slack in the
     /// background, within its 3 seconds; the console by waiting).
     case deferred(Query, public: Bool)
 
-    static func text(_ text: RichText) -> DispatchReply { .text(text, inChannel: false) }
+    static func text(_ text: RichText, jobID: Int64? = nil) -> DispatchReply { .text(text, inChannel: false, jobID: jobID) }
 }

@@ -22,16 +22,19 @@ struct Dispatcher: Sendable {
     func dispatch(_ command: ParsedCommand, from origin: CommandOrigin, shownPlanKey: String? = nil) async -> DispatchReply {
         switch command {
         case .help(let text): return .text(RichText(text))
-        case .change(let change): return .text(await intake.accept(change, from: origin))
-        case .approve(let id): return .text(await decisions.decide(.approve, jobID: id, origin: origin, shownPlanKey: shownPlanKey))
-        case .deny(let id, let reason): return .text(await decisions.decide(.deny(reason: reason), jobID: id, origin: origin, shownPlanKey: shownPlanKey))
-        case .confirm(let id): return .text(await decisions.decide(.confirm, jobID: id, origin: origin, shownPlanKey: shownPlanKey))
-        case .cancel(let id): return .text(await decisions.decide(.cancel, jobID: id, origin: origin, shownPlanKey: nil))
-        case .acknowledge(let id): return .text(await decisions.decide(.acknowledge, jobID: id, origin: origin, shownPlanKey: nil))
+        case .change(let change):
+            let answer = await intake.accept(change, from: origin)
+            return .text(answer.text, jobID: answer.jobID)
+        case .approve(let id): return .text(await decisions.decide(.approve, jobID: id, origin: origin, shownPlanKey: shownPlanKey), jobID: id)
+        case .deny(let id, let reason):
+            return .text(await decisions.decide(.deny(reason: reason), jobID: id, origin: origin, shownPlanKey: shownPlanKey), jobID: id)
+        case .confirm(let id): return .text(await decisions.decide(.confirm, jobID: id, origin: origin, shownPlanKey: shownPlanKey), jobID: id)
+        case .cancel(let id): return .text(await decisions.decide(.cancel, jobID: id, origin: origin, shownPlanKey: nil), jobID: id)
+        case .acknowledge(let id): return .text(await decisions.decide(.acknowledge, jobID: id, origin: origin, shownPlanKey: nil), jobID: id)
         case .query(let query, let isPublic):
             if let refusal = authorize(query, origin: origin) { return .text(refusal) }
             // Questions the database answers are answered now; the cluster's when it can.
-            guard query.needsCluster else { return .text(await queries.answer(query, readable: readable(origin)), inChannel: isPublic) }
+            guard query.needsCluster else { return .text(await queries.answer(query, readable: readable(origin)), inChannel: isPublic, jobID: nil) }
             return .deferred(query, public: isPublic)
         }
     }

@@ -36,7 +36,7 @@ struct InteractionController: Sendable {
         case .failure(let error): reply = RichText(error.message)
         case .success(let (command, shownPlanKey)):
             switch await dispatcher.dispatch(command, from: origin, shownPlanKey: shownPlanKey) {
-            case .text(let text, _): reply = text
+            case .text(let text, _, _): reply = text
             case .deferred: reply = "This button asks nothing of the cluster."
             }
         }

@@ -46,7 +46,7 @@ struct SlashCommandController: Sendable {
                                    replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
                                    groups: await userGroups.groups(of: command.userID))
         switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
-        case .text(let text, let inChannel): return reply(text, inChannel: inChannel)
+        case .text(let text, let inChannel, _): return reply(text, inChannel: inChannel)
         case .deferred(let query, let isPublic):
             let accepted = queryQueue.submit(QueryRequest(query: query, isPublic: isPublic, user: origin.user, channel: origin.channel,
                                                           route: origin.replyRoute, platform: origin.platform, readable: dispatcher.readable(origin)))

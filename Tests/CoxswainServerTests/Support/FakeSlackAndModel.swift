@@ -30,8 +30,9 @@ actor FakeWorld {
     /// Answer the first N chat.* calls with HTTP 429 and Retry-After.
     var rateLimitNext = 0
     var retryAfter = 1
-    /// Answer chat.* calls with HTTP 500 while set.
+    /// Answer chat.* calls with `outageStatus` (500, 503) while set.
     var serverErrors = false
+    var outageStatus = 500
     /// Channels the bot is not a member of: posts there fail with `not_in_channel`.
     var notMemberOf: Set<String> = []
     /// Called after a post is recorded, before it is answered (to kill the caller there).
@@ -43,7 +44,8 @@ actor FakeWorld {
     func set(userGroup: String, members: [String]) { userGroups[userGroup] = members }
 
     func set(completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil, retryAfter: Int? = nil,
-             serverErrors: Bool? = nil, notMemberOf: Set<String>? = nil, userGroupsFail: Bool? = nil) {
+             serverErrors: Bool? = nil, outageStatus: Int? = nil, notMemberOf: Set<String>? = nil, userGroupsFail: Bool? = nil) {
+        if let outageStatus { self.outageStatus = outageStatus }
         if let completionDelay { self.completionDelay = completionDelay }
         if let healthStatus { self.healthStatus = healthStatus }
         if let rateLimitNext { self.rateLimitNext = rateLimitNext }
@@ -66,7 +68,7 @@ actor FakeWorld {
     func obstacle() -> Response? {
         if serverErrors {
             refused.serverErrors += 1
-            return Response(status: .internalServerError)
+            return Response(status: .init(code: outageStatus))
         }
         guard rateLimitNext > 0 else { return nil }
         rateLimitNext -= 1

@@ -3,6 +3,9 @@ import CoxswainCore
 import CoxswainServer
 import CoxswainStore
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -26,6 +29,9 @@ struct Harness {
     /// When set, Coxswain's clock; requests are signed at its time.
     let clock: TestClock?
     let dependencies: ServerDependencies
+    let operatorPorts: BoundPort
+    /// The operators' listener (console, registry API), once it listens.
+    var operatorPort: Int? { operatorPorts.value }
 
     /// The first version's `users:` list; `access` replaces it (roles, members, channels).
     static let legacyUsers = """
@@ -38,7 +44,7 @@ struct Harness {
                                   readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
                                   worker: String = "{ shutdown_grace: 5s }") -> String {
         """
-        server: { host: 127.0.0.1, port: 0 }
+        server: { host: 127.0.0.1, port: 0, operator_port: 0 }
         worker: \(worker)
         cluster: { read_timeout: \(readTimeout), environment: [PYENV_ROOT] }
         slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
@@ -105,8 +111,10 @@ struct Harness {
             let dependencies = ServerDependencies(
                 configuration: configuration, runbooks: runbooks, secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken),
                 stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
-            try await buildApplication(dependencies).test(.live) { client in
-                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock, dependencies: dependencies))
+            let app = buildApplication(dependencies)
+            try await app.test(.live) { client in
+                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock,
+                                       dependencies: dependencies, operatorPorts: app.operatorPort))
             }
         }
     }
@@ -205,7 +213,7 @@ struct Harness {
         try await waitFor(job: id, state.rawValue, timeout: timeout) { $0.state == state }
     }
 
-    private func waitFor(job id: Int64, _ what: String, timeout: Duration, until done: (Job) -> Bool) async throws -> Job {
+    func waitFor(job id: Int64, _ what: String, timeout: Duration = .seconds(30), until done: (Job) -> Bool) async throws -> Job {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let job = try await database.job(id: id), done(job), try await database.pending(platform: "slack").count == 0 { return job }
@@ -241,6 +249,16 @@ struct Harness {
     static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&amp;", with: "&")
     }
+
+    /// A GET on the operators' listener.
+    func operatorGet(_ path: String) async throws -> (status: Int, body: Data) {
+        let port = try await Eventually.value("the operators' listener") { operatorPort }
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    static func rollbackCalls(_ h: Harness) throws -> [[String]] { try h.cluster.calls().filter { $0.prefix(2) == ["helm", "rollback"] } }
 
     func registryStatus(environment: String = "production") async throws -> RegistryStatus? {
         try await database.entry(model: "llama-2-7b", environment: environment)?.status

@@ -1,0 +1,112 @@
+import CoxswainChat
+import CoxswainCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The console front end's API (`coxswain shell`, `coxswain run`), on the operators'
+/// listener: the same dispatcher as Slack, so the same permissions, approvals and audit
+/// trail, working while Slack is down. Every request names its user (`X-Coxswain-User`)
+/// and proves it with that user's token (`Authorization: Bearer …`); without a valid token
+/// nothing runs.
+struct ConsoleController: Sendable {
+    static let platform = "console"
+
+    let dependencies: ServerDependencies
+    let dispatcher: Dispatcher
+    let userGroups: UserGroupDirectory
+
+    struct CommandBody: Decodable {
+        /// The command as typed: `rollback llama-2-7b-production 3`.
+        var text: String
+        /// Makes a retried request harmless; the client sends one per command typed.
+        var key: String?
+    }
+
+    struct Answer: ResponseEncodable {
+        var reply: String
+        var job: Int64?
+        /// A change that was not accepted (no job stored or joined).
+        var refused: Bool
+    }
+
+    struct JobView: ResponseEncodable {
+        var id: Int64
+        var version: Int
+        var state: String
+        var finished: Bool
+        /// The job's live message, as a terminal shows it.
+        var progress: String
+        /// The approval or confirmation request while the job waits for one.
+        var request: String?
+    }
+
+    struct Problem: ResponseEncodable { var error: String }
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.post("/api/v1/console/commands") { request, context in try await command(request, context: context) }
+        router.get("/api/v1/console/jobs/{id}") { request, context in try await job(request, context: context) }
+    }
+
+    /// The user a request proves to be, or nil.
+    private func authenticate(_ request: Request) async -> String? {
+        guard let user = request.headers[.coxswainUser], Validation.isSlackID(user),
+              let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else { return nil }
+        let token = String(authorization.dropFirst("Bearer ".count))
+        let digests = (try? await dependencies.stores.tokens.tokenDigests(user: user)) ?? []
+        return ConsoleTokens.matches(token, digests: digests) ? user : nil
+    }
+
+    private func unauthorized(_ request: Request, context: some RequestContext) throws -> Response {
+        dependencies.logger.warning("rejected a console request for \(request.headers[.coxswainUser] ?? "nobody"): no valid token")
+        return try Problem(error: "not authenticated: send X-Coxswain-User and Authorization: Bearer TOKEN (`coxswain users token USER` issues one)")
+            .response(from: request, context: context).withStatus(.unauthorized)
+    }
+
+    func command(_ request: Request, context: some RequestContext) async throws -> Response {
+        guard let user = await authenticate(request) else { return try unauthorized(request, context: context) }
+        guard let body = try? await request.decode(as: CommandBody.self, context: context), body.text.count <= 4096 else {
+            return try Problem(error: "the body must be JSON like {\"text\": \"rollback llama-2-7b-production\"}, at most 4096 characters")
+                .response(from: request, context: context).withStatus(.badRequest)
+        }
+        let words = body.text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1).map(String.init)
+        let verb = words.first?.lowercased() ?? "help"
+        let origin = CommandOrigin(platform: Self.platform, user: user, channel: AccessPolicy.consoleChannel,
+                                   requestKey: "console:" + (body.key ?? UUID().uuidString), asked: body.text, replyRoute: nil,
+                                   groups: await userGroups.groups(of: user))
+        let reply: RichText
+        var job: Int64?
+        switch await dispatcher.dispatch(verb: verb, text: words.count > 1 ? words[1] : "", invoked: verb, style: .console, from: origin) {
+        case .text(let text, _, let jobID):
+            reply = text
+            job = jobID
+        case .deferred(let query, _):
+            // A terminal can wait for the cluster; no 3-second limit here.
+            reply = await dispatcher.queries.answer(query, readable: dispatcher.readable(origin))
+        }
+        let isChange = dispatcher.catalog.runbooks.all.contains { CommandCatalog.name(of: $0) == verb }
+        return try Answer(reply: ConsoleRenderer.text(reply), job: job, refused: isChange && job == nil).response(from: request, context: context)
+    }
+
+    func job(_ request: Request, context: some RequestContext) async throws -> Response {
+        guard let user = await authenticate(request) else { return try unauthorized(request, context: context) }
+        guard let id = context.parameters.get("id", as: Int64.self), let job = try await dependencies.stores.jobs.job(id: id) else {
+            return try Problem(error: "there is no such job").response(from: request, context: context).withStatus(.notFound)
+        }
+        let read = dispatcher.policy.decide(user: user, groups: await userGroups.groups(of: user), permission: .read,
+                                            environment: job.request.environment, channel: AccessPolicy.consoleChannel)
+        if let refusal = read.message {
+            return try Problem(error: ConsoleRenderer.text(refusal)).response(from: request, context: context).withStatus(.forbidden)
+        }
+        let outbox = dependencies.stores.outbox
+        let live = try await outbox.latest(jobID: id, place: .live)
+        let waiting = job.state.isWaiting ? try await outbox.latest(jobID: id, place: .approval(round: job.approvalRound)) : nil
+        return try JobView(id: id, version: job.version, state: job.state.rawValue, finished: job.state.isFinished,
+                           progress: live.map(ConsoleRenderer.render) ?? job.planLine, request: waiting.map(ConsoleRenderer.render))
+            .response(from: request, context: context)
+    }
+}
+
+extension HTTPField.Name {
+    static let coxswainUser = HTTPField.Name("X-Coxswain-User")!
+}
