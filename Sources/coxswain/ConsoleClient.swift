@@ -95,7 +95,7 @@ struct ConsoleClient: Sendable {
     }
 }
 
-/// Prints whole blocks at once and flushes, so lines from several followed jobs do not mix
+/// Prints whole messages at once, so lines from several followed jobs do not mix
 /// and a program reading the pipe sees them at once.
 actor Printer {
     func say(_ text: String) {

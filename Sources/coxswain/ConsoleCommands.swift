@@ -40,7 +40,7 @@ struct Shell: AsyncParsableCommand {
         for task in following.values { task.cancel() }
     }
 
-    /// Lines typed, read on a thread of their own: `readLine` blocks, and the few threads
+    /// Lines typed, read on a thread of their own: `readLine` waits for the user, and the few threads
     /// Swift's concurrency runs on are needed to follow jobs meanwhile.
     static func standardInputLines() -> AsyncStream<String> {
         AsyncStream { continuation in

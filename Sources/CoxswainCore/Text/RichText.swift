@@ -1,8 +1,8 @@
 import Foundation
 
 /// Text for people, independent of the chat platform: plain words, mentions of users,
-/// user groups and channels, code, emphasis, preformatted blocks and links. The domain
-/// writes it; each front end renders it (Slack mrkdwn, a terminal).
+/// user groups and channels, code, emphasis, preformatted text and links. The domain
+/// writes it; each front end renders it (Slack markup, a terminal).
 ///
 /// Written with string interpolation: `"Approved by \(user: "U1"), plan \(code: "5 -> 3")"`.
 public struct RichText: Sendable, Equatable, Codable, ExpressibleByStringInterpolation, CustomStringConvertible {
@@ -56,7 +56,7 @@ public struct RichText: Sendable, Equatable, Codable, ExpressibleByStringInterpo
     public var isEmpty: Bool { segments.isEmpty }
 
     /// The text as a log, a terminal or a test reads it: users as `@U123`, channels as
-    /// `#C123`, code in backticks, blocks on their own lines.
+    /// `#C123`, code in backticks, preformatted text on its own lines.
     public var plainText: String {
         segments.map { segment in
             switch segment {

@@ -89,7 +89,8 @@ struct Harness {
     static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
                     database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
                     clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "", logLevel: Logger.Level = .warning,
+                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+                    logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
                     _ body: @Sendable (Harness) async throws -> Void) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -99,7 +100,7 @@ struct Harness {
             let yaml = configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
                                          readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
-            let runbooks = try RunbookSet.load(directory: repositoryRoot.appendingPathComponent("commands").path)
+            let runbooks = try RunbookSet.load(directory: folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
