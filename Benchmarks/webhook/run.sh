@@ -14,21 +14,25 @@ work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 port=18089
 cat > "$work/bench.yaml" <<YAML
-server: { host: 127.0.0.1, port: $port }
+server: { host: 127.0.0.1, port: $port, operator_port: $((port + 1)) }
 database: $work/bench.sqlite
-commands: commands
+commands: $PWD/commands
 slack: { api_url: "http://127.0.0.1:9/api" }
 cluster: { helm: /bin/false, kubectl: /bin/false }
 environments: { production: { namespace: production } }
 releases:
   llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://127.0.0.1:9" }
-users: { U0123ALICE: [production] }
+roles:
+  deployer: { grants: [rollback], environments: [production] }
+  approver: { grants: [approve], environments: [production] }
+members: { U0123ALICE: [deployer], U0789CAROL: [approver] }
 YAML
 
 swift build -c release --product coxswain >/dev/null
 SLACK_SIGNING_SECRET=bench-secret SLACK_BOT_TOKEN=xoxb-bench .build/release/coxswain serve --config "$work/bench.yaml" --log-level error &
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { echo "coxswain serve did not start" >&2; exit 1; }
 
 python3 Benchmarks/webhook/sign.py bench-secret 200000 > "$work/requests.txt"
 WEBHOOK_REQUESTS="$work/requests.txt" wrk -t"$(( connections < 2 ? 1 : 2 ))" -c"$connections" -d"${duration}s" --latency \

@@ -10,7 +10,8 @@ struct Manifest: AsyncParsableCommand {
 
     @Option(help: "The public base URL Slack reaches Coxswain at, e.g. https://coxswain.example.com.") var url: String
     @Option(help: "The runbook folder (default: the configuration's `commands:`, else ./commands).") var commands: String?
-    @Option(help: ArgumentHelp("The configuration file, for its runbook folder and command_prefix.", valueName: "file")) var config: String?
+    @Option(help: ArgumentHelp("The configuration file, for its runbook folder and command_prefix (default: COXSWAIN_CONFIG).", valueName: "file"))
+    var config: String?
 
     func run() async throws {
         guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
@@ -18,7 +19,8 @@ struct Manifest: AsyncParsableCommand {
         }
         let catalog: CommandCatalog
         do {
-            let configuration = try config.map { try ConfigurationLoader.load(file: $0) }
+            let file = config ?? ProcessInfo.processInfo.environment["COXSWAIN_CONFIG"]
+            let configuration = try file.map { try ConfigurationLoader.load(file: $0) }
             let folder = commands ?? configuration?.commandsDirectory ?? "commands"
             catalog = CommandCatalog(prefix: configuration?.commandPrefix ?? "", runbooks: try RunbookSet.load(directory: folder))
         } catch { throw CLIError("\(error)") }
