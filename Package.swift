@@ -8,7 +8,7 @@ let package = Package(
     name: "coxswain",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "coxswain", targets: ["coxswain"]),
+        .executable(name: "coxswain", targets: ["coxswain"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

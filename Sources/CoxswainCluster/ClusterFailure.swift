@@ -50,8 +50,10 @@ public struct ClusterFailure: Error, Sendable, CustomStringConvertible {
             kind = .timedOut
         } else if let forbidden = Self.forbidden(in: text) {
             kind = forbidden
-        } else if ["Kubernetes cluster unreachable", "connection refused", "Unable to connect to the server", "no such host",
-                   "i/o timeout", "was refused - did you specify the right host"].contains(where: text.contains) {
+        } else if [
+            "Kubernetes cluster unreachable", "connection refused", "Unable to connect to the server", "no such host",
+            "i/o timeout", "was refused - did you specify the right host",
+        ].contains(where: text.contains) {
             kind = .clusterUnreachable
         } else if text.contains("Unauthorized") || text.contains("You must be logged in to the server") {
             kind = .unauthorized

@@ -61,8 +61,10 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     /// `PATH`, `HOME`, `KUBECONFIG`, `HELM_*`, `XDG_*`, locale, temp folder, TLS trust and
     /// proxy settings, plus what the configuration names; never anything Slack.
     static func allowListed(_ environment: [String: String], passing: [String]) -> [String: String] {
-        let exact: Set<String> = ["PATH", "HOME", "USER", "KUBECONFIG", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
-                                  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"]
+        let exact: Set<String> = [
+            "PATH", "HOME", "USER", "KUBECONFIG", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
+            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+        ]
         let passing = Set(passing)
         return environment.filter { key, _ in
             guard !SlackSecrets.variableNames.contains(where: { key == $0 || key == $0 + "_FILE" }) else { return false }
@@ -95,11 +97,15 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
             group.addTask {
                 var options = PlatformOptions()
                 options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
-                let env = Environment.custom(Dictionary(uniqueKeysWithValues: environment.compactMap { key, value in
-                    Environment.Key(rawValue: key).map { ($0, value) }
-                }))
-                let result = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(arguments), environment: env,
-                                                      platformOptions: options, input: .none, output: .sequence, error: .sequence) { execution in
+                let env = Environment.custom(
+                    Dictionary(
+                        uniqueKeysWithValues: environment.compactMap { key, value in
+                            Environment.Key(rawValue: key).map { ($0, value) }
+                        }))
+                let result = try await Subprocess.run(
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: env,
+                    platformOptions: options, input: .none, output: .sequence, error: .sequence
+                ) { execution in
                     async let out = Self.collect(execution.standardOutput)
                     async let err = Self.collect(execution.standardError)
                     return (try await out, try await err)
@@ -122,8 +128,9 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
         case .finished(let code, let out, let err):
             return ProcessOutput(argv: argv, exitCode: code, stdout: out, stderr: err, durationMilliseconds: ms, timedOut: false)
         case .timedOut:
-            return ProcessOutput(argv: argv, exitCode: nil, stdout: "", stderr: "coxswain: \(program) did not finish within \(timeout) and was stopped",
-                                 durationMilliseconds: ms, timedOut: true)
+            return ProcessOutput(
+                argv: argv, exitCode: nil, stdout: "", stderr: "coxswain: \(program) did not finish within \(timeout) and was stopped",
+                durationMilliseconds: ms, timedOut: true)
         }
     }
 

@@ -38,7 +38,8 @@ public struct HelmClient: Sendable {
         do {
             return (try JSONDecoder().decode([HelmRevision].self, from: Data(output.stdout.utf8)), output)
         } catch {
-            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "helm history printed something that is not its JSON: \(output.stdout.prefix(200))")
+            throw ClusterFailure(
+                kind: .unreadableOutput, output: output, message: "helm history printed something that is not its JSON: \(output.stdout.prefix(200))")
         }
     }
 
@@ -50,8 +51,9 @@ public struct HelmClient: Sendable {
             return try await call(["rollback", release, String(revision), "-n", namespace], timeout: readTimeout.duration + .seconds(60))
         }
         // Coxswain's own limit sits a minute past helm's so helm reports its own timeout.
-        return try await call(["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],
-                              timeout: timeout.duration + .seconds(60))
+        return try await call(
+            ["rollback", release, String(revision), "-n", namespace, "--wait", "--timeout", timeout.description],
+            timeout: timeout.duration + .seconds(60))
     }
 
     /// `helm show chart CHART [--version V]`: does that chart version exist?
@@ -62,8 +64,10 @@ public struct HelmClient: Sendable {
     }
 
     /// `helm upgrade REL CHART --version V -n NS --reset-then-reuse-values --wait --timeout T [-f FILE…]`
-    public func upgrade(release: String, chart: String, version: String?, namespace: String, valuesFiles: [String],
-                        timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
+    public func upgrade(
+        release: String, chart: String, version: String?, namespace: String, valuesFiles: [String],
+        timeout: GoDuration
+    ) async throws(ClusterFailure) -> ProcessOutput {
         var arguments = ["upgrade", release, chart]
         if let version { arguments += ["--version", version] }
         arguments += ["-n", namespace, "--reset-then-reuse-values", "--wait", "--timeout", timeout.description]
@@ -77,7 +81,8 @@ public struct HelmClient: Sendable {
         do {
             return (try JSONDecoder().decode(HelmReleaseStatus.self, from: Data(output.stdout.utf8)), output)
         } catch {
-            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "helm status printed something that is not its JSON: \(output.stdout.prefix(200))")
+            throw ClusterFailure(
+                kind: .unreadableOutput, output: output, message: "helm status printed something that is not its JSON: \(output.stdout.prefix(200))")
         }
     }
 

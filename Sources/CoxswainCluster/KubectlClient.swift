@@ -21,31 +21,38 @@ public struct KubectlClient: Sendable {
 
     /// `kubectl wait --for=condition=Ready pod -l app.kubernetes.io/instance=REL -n NS --timeout=300s`
     public func waitForReadyPods(release: String, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
-        try await ClusterCall.run(runner, program, withContext([
-            "wait", "--for=condition=Ready", "pod", "-l", Self.instanceSelector(release), "-n", namespace, "--timeout=\(timeout.kubectlForm)",
-        ]), timeout: timeout.duration + .seconds(30))
+        try await ClusterCall.run(
+            runner, program,
+            withContext([
+                "wait", "--for=condition=Ready", "pod", "-l", Self.instanceSelector(release), "-n", namespace, "--timeout=\(timeout.kubectlForm)",
+            ]), timeout: timeout.duration + .seconds(30))
     }
 
     /// `kubectl annotate deployment -l app.kubernetes.io/instance=REL -n NS KEY=VALUE --overwrite`,
     /// so `kubectl describe` shows why the release was rolled back.
     public func annotateDeployments(release: String, namespace: String, key: String, value: String) async throws(ClusterFailure) -> ProcessOutput {
-        try await ClusterCall.run(runner, program, withContext([
-            "annotate", "deployment", "-l", Self.instanceSelector(release), "-n", namespace, "\(key)=\(value)", "--overwrite",
-        ]), timeout: readTimeout.duration)
+        try await ClusterCall.run(
+            runner, program,
+            withContext([
+                "annotate", "deployment", "-l", Self.instanceSelector(release), "-n", namespace, "\(key)=\(value)", "--overwrite",
+            ]), timeout: readTimeout.duration)
     }
 
     /// `kubectl rollout history deployment/NAME -n NS`: the revision numbers, oldest first,
     /// read from kubectl's table (`REVISION  CHANGE-CAUSE`).
     public func rolloutHistory(deployment: String, namespace: String) async throws(ClusterFailure) -> ([HelmRevision], ProcessOutput) {
-        let output = try await ClusterCall.run(runner, program, withContext(["rollout", "history", "deployment/\(deployment)", "-n", namespace]),
-                                               timeout: readTimeout.duration)
+        let output = try await ClusterCall.run(
+            runner, program, withContext(["rollout", "history", "deployment/\(deployment)", "-n", namespace]),
+            timeout: readTimeout.duration)
         var revisions: [HelmRevision] = []
         for line in output.stdout.split(separator: "\n") {
             let columns = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             guard let first = columns.first, let number = Int(first) else { continue }
             let cause = columns.count > 1 ? columns[1].trimmingCharacters(in: .whitespaces) : ""
-            revisions.append(HelmRevision(revision: number, status: "superseded", chart: "deployment/\(deployment)", appVersion: "",
-                                          description: cause == "<none>" ? "" : cause))
+            revisions.append(
+                HelmRevision(
+                    revision: number, status: "superseded", chart: "deployment/\(deployment)", appVersion: "",
+                    description: cause == "<none>" ? "" : cause))
         }
         guard !revisions.isEmpty else {
             throw ClusterFailure(kind: .unreadableOutput, output: output, message: "kubectl rollout history printed no revisions")
@@ -66,20 +73,25 @@ public struct KubectlClient: Sendable {
 
     /// `kubectl rollout status deployment/NAME -n NS --timeout=T`
     public func rolloutStatus(deployment: String, namespace: String, timeout: GoDuration) async throws(ClusterFailure) -> ProcessOutput {
-        try await ClusterCall.run(runner, program, withContext([
-            "rollout", "status", "deployment/\(deployment)", "-n", namespace, "--timeout=\(timeout.kubectlForm)",
-        ]), timeout: timeout.duration + .seconds(30))
+        try await ClusterCall.run(
+            runner, program,
+            withContext([
+                "rollout", "status", "deployment/\(deployment)", "-n", namespace, "--timeout=\(timeout.kubectlForm)",
+            ]), timeout: timeout.duration + .seconds(30))
     }
 
     /// `kubectl get pods -l app.kubernetes.io/instance=REL -n NS -o json`
     public func pods(release: String, namespace: String) async throws(ClusterFailure) -> (PodReport, ProcessOutput) {
-        let output = try await ClusterCall.run(runner, program, withContext([
-            "get", "pods", "-l", Self.instanceSelector(release), "-n", namespace, "-o", "json",
-        ]), timeout: readTimeout.duration)
+        let output = try await ClusterCall.run(
+            runner, program,
+            withContext([
+                "get", "pods", "-l", Self.instanceSelector(release), "-n", namespace, "-o", "json",
+            ]), timeout: readTimeout.duration)
         do {
             return (try PodReport(kubectlJSON: Data(output.stdout.utf8)), output)
         } catch {
-            throw ClusterFailure(kind: .unreadableOutput, output: output, message: "kubectl get pods printed something that is not its JSON: \(output.stdout.prefix(200))")
+            throw ClusterFailure(
+                kind: .unreadableOutput, output: output, message: "kubectl get pods printed something that is not its JSON: \(output.stdout.prefix(200))")
         }
     }
 }

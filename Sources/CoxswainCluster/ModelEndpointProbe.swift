@@ -35,7 +35,9 @@ public struct ModelEndpointProbe: Sendable {
     }
 
     /// `POST {endpoint}/v1/completions` with the seed's body.
-    public func completion(_ endpoint: URL, model: String, prompt: String, maxTokens: Int, temperature: Double, timeout: Duration) async throws(Unreachable) -> Response {
+    public func completion(
+        _ endpoint: URL, model: String, prompt: String, maxTokens: Int, temperature: Double, timeout: Duration
+    ) async throws(Unreachable) -> Response {
         var request = URLRequest(url: endpoint.appendingPathComponent("v1/completions"))
         request.httpMethod = "POST"
         request.timeoutInterval = timeout.secondsDouble

@@ -45,11 +45,17 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
             number = ""
             let rest = text[index...]
             let unit: Double
-            if rest.hasPrefix("ms") { unit = 0.001; index = text.index(index, offsetBy: 2) }
-            else if c == "h" { unit = 3600; index = text.index(after: index) }
-            else if c == "m" { unit = 60; index = text.index(after: index) }
-            else if c == "s" { unit = 1; index = text.index(after: index) }
-            else { return nil }
+            if rest.hasPrefix("ms") {
+                unit = 0.001; index = text.index(index, offsetBy: 2)
+            } else if c == "h" {
+                unit = 3600; index = text.index(after: index)
+            } else if c == "m" {
+                unit = 60; index = text.index(after: index)
+            } else if c == "s" {
+                unit = 1; index = text.index(after: index)
+            } else {
+                return nil
+            }
             total += value * unit
         }
         guard number.isEmpty else { return nil }  // a bare number has no unit

@@ -52,14 +52,16 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: dependencies.now)
     let renderer = SlackNoticeRenderer(slashCommand: { catalog.written($0, style: .slash) })
     let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: dependencies.now)
-    let lease = LeaseKeeper(leases: dependencies.stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration,
-                            now: dependencies.now, logger: dependencies.logger)
+    let lease = LeaseKeeper(
+        leases: dependencies.stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration,
+        now: dependencies.now, logger: dependencies.logger)
 
     let queries = ReadOnlyQueries(dependencies: dependencies)
     let dispatcher = Dispatcher(
         catalog: catalog, policy: policy,
-        intake: ChangeIntake(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal,
-                             notifierSignal: notifierSignal, state: state),
+        intake: ChangeIntake(
+            dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal,
+            notifierSignal: notifierSignal, state: state),
         decisions: JobDecisions(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal),
         queries: queries)
     let queryQueue = QueryQueue()
@@ -67,11 +69,13 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     // The Slack-facing listener: Slack's routes and health checks, nothing else.
     let router = Router()
     router.middlewares.add(LogRequestsMiddleware(.debug))
-    let commands = SlashCommandController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
-                                          userGroups: userGroups, queryQueue: queryQueue)
+    let commands = SlashCommandController(
+        dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
+        userGroups: userGroups, queryQueue: queryQueue)
     router.post("/slack/commands") { request, context in await commands.handle(request, context: context) }
-    let interactions = InteractionController(dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
-                                             notifierSignal: notifierSignal)
+    let interactions = InteractionController(
+        dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
+        notifierSignal: notifierSignal)
     router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
     let health = HealthRoutes(health: dependencies.stores.health, lease: lease)
     health.add(to: router)
@@ -85,34 +89,43 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     health.add(to: operatorRouter)
 
     let logger = dependencies.logger
-    let http = Application(router: router, configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port),
-                                                                serverName: "coxswain"),
-                           onServerRunning: { channel in
-                               // With port 0 this is where to find the server.
-                               logger.notice("listening on \(channel.localAddress?.description ?? "?")")
-                           },
-                           logger: logger)
+    let http = Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(configuration.server.host, port: configuration.server.port),
+            serverName: "coxswain"),
+        onServerRunning: { channel in
+            // With port 0 this is where to find the server.
+            logger.notice("listening on \(channel.localAddress?.description ?? "?")")
+        },
+        logger: logger)
     let operatorPort = BoundPort()
-    let operatorHTTP = Application(router: operatorRouter,
-                                   configuration: .init(address: .hostname(configuration.server.operatorHost, port: configuration.server.operatorPort),
-                                                        serverName: "coxswain"),
-                                   onServerRunning: { channel in
-                                       operatorPort.set(channel.localAddress?.port)
-                                       logger.notice("operators' listener on \(channel.localAddress?.description ?? "?")")
-                                   },
-                                   logger: logger)
+    let operatorHTTP = Application(
+        router: operatorRouter,
+        configuration: .init(
+            address: .hostname(configuration.server.operatorHost, port: configuration.server.operatorPort),
+            serverName: "coxswain"),
+        onServerRunning: { channel in
+            operatorPort.set(channel.localAddress?.port)
+            logger.notice("operators' listener on \(channel.localAddress?.description ?? "?")")
+        },
+        logger: logger)
     let environmentChannels = configuration.environments.compactMapValues { $0.channels?.first { $0 != AccessPolicy.consoleChannel } }
-    let delivery = SlackNoticeDelivery(outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
-                                       environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
-                                       now: dependencies.now)
+    let delivery = SlackNoticeDelivery(
+        outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
+        environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
+        now: dependencies.now)
     let services: [any Service] = [
         operatorHTTP,
         lease,
-        UserGroupRefresher(directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
-        QueryService(queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
-                     logger: dependencies.logger),
-        Notifier(delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
-                 pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
+        UserGroupRefresher(
+            directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
+        QueryService(
+            queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
+            logger: dependencies.logger),
+        Notifier(
+            delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
+            pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
         JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
     ]
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)

@@ -22,7 +22,12 @@ public struct Doctor: Sendable {
         do {
             let version = try await dependencies.helm.version()
             guard version >= HelmVersion.minimumForUpgrade else {
-                return Check(ok: false, name: "helm", detail: "version \(version) is older than \(HelmVersion.minimumForUpgrade), which `--reset-then-reuse-values` (used by upgrades) needs; install helm 3.14 or later")
+                return Check(
+                    ok: false, name: "helm",
+                    detail:
+                        "version \(version) is older than \(HelmVersion.minimumForUpgrade), which `--reset-then-reuse-values` (used by upgrades) "
+                            + "needs; install helm 3.14 or later"
+                )
             }
             return Check(ok: true, name: "helm", detail: "version \(version)")
         } catch {
@@ -34,7 +39,10 @@ public struct Doctor: Sendable {
         var checks = [await helmCheck()]
         do {
             let output = try await dependencies.commandRunner.run(dependencies.configuration.cluster.kubectl, ["version", "--client"], timeout: .seconds(10))
-            checks.append(Check(ok: output.succeeded, name: "kubectl", detail: output.succeeded ? output.stdout.split(separator: "\n").first.map(String.init) ?? "ok" : output.errorText))
+            checks.append(
+                Check(
+                    ok: output.succeeded, name: "kubectl",
+                    detail: output.succeeded ? output.stdout.split(separator: "\n").first.map(String.init) ?? "ok" : output.errorText))
         } catch {
             checks.append(Check(ok: false, name: "kubectl", detail: "\(error)"))
         }
@@ -45,8 +53,11 @@ public struct Doctor: Sendable {
                 let releases = try await dependencies.helm.list(namespace: namespace)
                 let expected = helmReleases.filter { $0.namespace == namespace }.map(\.name)
                 let missing = expected.filter { !releases.contains($0) }.sorted()
-                checks.append(Check(ok: missing.isEmpty, name: "namespace \(namespace)",
-                                    detail: missing.isEmpty ? "helm sees \(expected.sorted().joined(separator: ", "))" : "helm does not see \(missing.joined(separator: ", "))"))
+                checks.append(
+                    Check(
+                        ok: missing.isEmpty, name: "namespace \(namespace)",
+                        detail: missing.isEmpty
+                            ? "helm sees \(expected.sorted().joined(separator: ", "))" : "helm does not see \(missing.joined(separator: ", "))"))
             } catch {
                 checks.append(Check(ok: false, name: "namespace \(namespace)", detail: error.message))
             }
@@ -61,11 +72,18 @@ public struct Doctor: Sendable {
         for channel in channelsToCheck() {
             do {
                 let member = try await slack.isMember(of: channel.id)
-                checks.append(Check(ok: member, name: "channel \(channel.id)", detail: member ? "the bot is a member (\(channel.why))"
-                    : "the bot is not a member (\(channel.why)); invite it there with /invite @coxswain"))
+                checks.append(
+                    Check(
+                        ok: member, name: "channel \(channel.id)",
+                        detail: member
+                            ? "the bot is a member (\(channel.why))"
+                            : "the bot is not a member (\(channel.why)); invite it there with /invite @coxswain"))
             } catch {
-                checks.append(Check(ok: false, name: "channel \(channel.id)", detail: "conversations.info failed (\(channel.why)): \(error); "
-                    + "the app needs the channels:read and groups:read scopes"))
+                checks.append(
+                    Check(
+                        ok: false, name: "channel \(channel.id)",
+                        detail: "conversations.info failed (\(channel.why)): \(error); "
+                            + "the app needs the channels:read and groups:read scopes"))
             }
         }
         return checks

@@ -46,8 +46,9 @@ struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
         var waitingFor: Lease?
         var heldUntil = Date.distantPast
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let mine = Lease(holder: serverID, host: ProcessInfo.processInfo.hostName, pid: Int(ProcessInfo.processInfo.processIdentifier),
-                             expiresAt: now().addingTimeInterval(duration.secondsDouble))
+            let mine = Lease(
+                holder: serverID, host: ProcessInfo.processInfo.hostName, pid: Int(ProcessInfo.processInfo.processIdentifier),
+                expiresAt: now().addingTimeInterval(duration.secondsDouble))
             do {
                 let holder = try await leases.acquire(mine, now: now())
                 if holder.holder == serverID {

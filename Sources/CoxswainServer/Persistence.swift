@@ -40,8 +40,10 @@ struct Persistence: Sendable {
                 do {
                     while let next = try await group.next() { if case .value(let value) = next { return value } }
                 } catch {}
-                throw seen.value.withLock { $0 } ?? StoreFailure(kind: .cancelled, location: "the database", operation: what,
-                                                                 detail: "no answer within \(deadline)")
+                throw seen.value.withLock { $0 }
+                    ?? StoreFailure(
+                        kind: .cancelled, location: "the database", operation: what,
+                        detail: "no answer within \(deadline)")
             }
         }
     }

@@ -24,11 +24,13 @@ public struct ServerDependencies: Sendable {
     public var serverID: String
     public var logger: Logger
 
-    public init(configuration: CoxswainConfiguration, runbooks: RunbookSet, secrets: SlackSecrets, stores: Stores,
-                now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
-                pollInterval: Duration = .seconds(2), leaseDuration: Duration = .seconds(30),
-                serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
-                logger: Logger = Logger(label: "coxswain")) {
+    public init(
+        configuration: CoxswainConfiguration, runbooks: RunbookSet, secrets: SlackSecrets, stores: Stores,
+        now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
+        pollInterval: Duration = .seconds(2), leaseDuration: Duration = .seconds(30),
+        serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
+        logger: Logger = Logger(label: "coxswain")
+    ) {
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
         self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger
@@ -45,8 +47,9 @@ public struct ServerDependencies: Sendable {
         let database = try AppDatabase.open(path: configuration.databasePath)
         let stores = Stores(sqlite: database)
         try await stores.registry.seed(Array(configuration.releases.values), now: Date())
-        return ServerDependencies(configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,
-                                  processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger)
+        return ServerDependencies(
+            configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,
+            processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger)
     }
 
     public var catalog: CommandCatalog { CommandCatalog(prefix: configuration.commandPrefix, runbooks: runbooks) }
@@ -62,18 +65,21 @@ public struct ServerDependencies: Sendable {
     }
 
     public var commandRunner: CommandRunner {
-        CommandRunner(searchPath: processEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", environment: processEnvironment,
-                      passing: configuration.cluster.passEnvironment)
+        CommandRunner(
+            searchPath: processEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", environment: processEnvironment,
+            passing: configuration.cluster.passEnvironment)
     }
 
     public var helm: HelmClient {
-        HelmClient(runner: commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext,
-                   readTimeout: configuration.cluster.readTimeout)
+        HelmClient(
+            runner: commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext,
+            readTimeout: configuration.cluster.readTimeout)
     }
 
     public var kubectl: KubectlClient {
-        KubectlClient(runner: commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext,
-                      readTimeout: configuration.cluster.readTimeout)
+        KubectlClient(
+            runner: commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext,
+            readTimeout: configuration.cluster.readTimeout)
     }
 
     func transitions(_ persistence: Persistence) -> JobTransitions {

@@ -46,8 +46,9 @@ struct UserGroupRefresher: Service, CustomStringConvertible {
         guard !groups.isEmpty else { try? await gracefulShutdown(); return }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             for group in groups.sorted() {
-                do { await directory.replace(group: group, members: try await slack.userGroupMembers(group)) }
-                catch { logger.warning("could not read members of user group \(group): \(error); its members count until usergroup_ttl passes") }
+                do { await directory.replace(group: group, members: try await slack.userGroupMembers(group)) } catch {
+                    logger.warning("could not read members of user group \(group): \(error); its members count until usergroup_ttl passes")
+                }
             }
             for group in await directory.expired() {
                 logger.error("user group \(group) could not be read within usergroup_ttl: its members hold no role until it can (fail closed)")

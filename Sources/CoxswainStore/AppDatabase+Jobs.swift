@@ -5,17 +5,22 @@ import GRDB
 extension AppDatabase: JobStore {
     static let openStates = "('queued','awaiting_approval','awaiting_confirmation','running')"
 
-    public func accept(_ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
-                       decide: @escaping @Sendable ([Job]) -> IntakeDecision,
-                       created: @escaping @Sendable (Job, Int) -> JobChange,
-                       joined: @escaping @Sendable (Job) -> JobChange) async throws -> IntakeResult {
+    public func accept(
+        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
+        decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+        created: @escaping @Sendable (Job, Int) -> JobChange,
+        joined: @escaping @Sendable (Job) -> JobChange
+    ) async throws -> IntakeResult {
         try await write("record the request \(request.command) \(request.release)") { db in
             if let seen = try Int64.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
-               let job = try Self.loadJob(id: seen, db) {
+                let job = try Self.loadJob(id: seen, db)
+            {
                 return .duplicate(job)
             }
-            let open = try JobRow.fetchAll(db, sql: "SELECT * FROM job WHERE release = ? AND state IN \(Self.openStates) ORDER BY id",
-                                           arguments: [request.release]).compactMap { try Self.loadJob(id: $0.id ?? 0, db) }
+            let open = try JobRow.fetchAll(
+                db, sql: "SELECT * FROM job WHERE release = ? AND state IN \(Self.openStates) ORDER BY id",
+                arguments: [request.release]
+            ).compactMap { try Self.loadJob(id: $0.id ?? 0, db) }
             let result: IntakeResult
             switch decide(open) {
             case .join(let existing):
@@ -24,9 +29,13 @@ extension AppDatabase: JobStore {
             case .create:
                 var row = JobRow(Job(id: 0, request: request, approvalsRequired: approvalsRequired, createdAt: now))
                 try row.insert(db)
-                guard let id = row.id, let job = try Self.loadJob(id: id, db) else { throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id") }
-                let ahead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE release = ? AND id < ? AND state IN ('queued','running')",
-                                             arguments: [request.release, id]) ?? 0
+                guard let id = row.id, let job = try Self.loadJob(id: id, db) else {
+                    throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id")
+                }
+                let ahead =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM job WHERE release = ? AND id < ? AND state IN ('queued','running')",
+                        arguments: [request.release, id]) ?? 0
                 result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
             }
             let jobID = result.job.id
@@ -90,21 +99,25 @@ extension AppDatabase: JobStore {
 
     public func validatedUpgrade(release: String, version: String) async throws -> Job? {
         try await read("look for a validated upgrade") { db in
-            let id = try Int64.fetchOne(db, sql: """
-                SELECT id FROM job WHERE release = ? AND kind = 'upgrade' AND state = 'succeeded' AND requestedVersion IS NOT NULL
-                AND json_extract(planJSON, '$.targetVersion') = ? ORDER BY id DESC LIMIT 1
-                """, arguments: [release, version])
+            let id = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM job WHERE release = ? AND kind = 'upgrade' AND state = 'succeeded' AND requestedVersion IS NOT NULL
+                    AND json_extract(planJSON, '$.targetVersion') = ? ORDER BY id DESC LIMIT 1
+                    """, arguments: [release, version])
             return try id.flatMap { try Self.loadJob(id: $0, db) }
         }
     }
 
     public func jobsByCreatedRevision(release: String) async throws -> [Int: Job] {
         try await read("read the jobs behind revisions") { db in
-            let ids = try Int64.fetchAll(db, sql: """
-                SELECT job.id FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action IN ('helm.rollback', 'helm.upgrade')
-                    AND jobStep.status IN ('succeeded', 'failed'))
-                """, arguments: [release])
+            let ids = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT job.id FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action IN ('helm.rollback', 'helm.upgrade')
+                        AND jobStep.status IN ('succeeded', 'failed'))
+                    """, arguments: [release])
             var byRevision: [Int: Job] = [:]
             for id in ids {
                 if let job = try Self.loadJob(id: id, db), let plan = job.plan { byRevision[plan.from.revision + 1] = job }
@@ -115,10 +128,12 @@ extension AppDatabase: JobStore {
 
     public func revisionsRolledBackFrom(release: String) async throws -> Set<Int> {
         try await read("read revisions rolled back from") { db in
-            let plans = try String.fetchAll(db, sql: """
-                SELECT planJSON FROM job WHERE release = ? AND kind = 'rollback' AND planJSON IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback' AND jobStep.status = 'succeeded')
-                """, arguments: [release])
+            let plans = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT planJSON FROM job WHERE release = ? AND kind = 'rollback' AND planJSON IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback' AND jobStep.status = 'succeeded')
+                    """, arguments: [release])
             return Set(plans.compactMap { RollbackPlan(json: $0)?.from.revision })
         }
     }
@@ -145,17 +160,19 @@ extension AppDatabase: JobStore {
         row.version = stored.version + 1
         try row.update(db)
         let positions = job.steps.map(\.position)
-        try db.execute(sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (\(positions.map(String.init).joined(separator: ",").ifEmpty("-1")))",
-                       arguments: [job.id])
+        try db.execute(
+            sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (\(positions.map(String.init).joined(separator: ",").ifEmpty("-1")))",
+            arguments: [job.id])
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
             try stepRow.upsert(db)
         }
         for approval in job.approvals {
-            try db.execute(sql: """
-                INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (jobID, user, planJSON) DO NOTHING
-                """, arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
+            try db.execute(
+                sql: """
+                    INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (jobID, user, planJSON) DO NOTHING
+                    """, arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
         }
         for follower in job.followers {
             try db.execute(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [job.id, follower, now])
@@ -180,11 +197,12 @@ extension AppDatabase: JobStore {
 extension JobStepRow {
     /// Inserts or replaces the step at its position.
     mutating func upsert(_ db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
-            note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
-            """, arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
+        try db.execute(
+            sql: """
+                INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
+                note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
+                """, arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
     }
 }
 

@@ -14,12 +14,13 @@ extension AppDatabase: LeaseStore {
                     return Lease(holder: holder, host: row["host"], pid: row["pid"], expiresAt: expiresAt)
                 }
             }
-            try db.execute(sql: """
-                INSERT INTO serverLease (id, holder, host, pid, acquiredAt, expiresAt) VALUES (1, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid,
-                acquiredAt = CASE WHEN serverLease.holder = excluded.holder THEN serverLease.acquiredAt ELSE excluded.acquiredAt END,
-                expiresAt = excluded.expiresAt
-                """, arguments: [lease.holder, lease.host, lease.pid, now, lease.expiresAt])
+            try db.execute(
+                sql: """
+                    INSERT INTO serverLease (id, holder, host, pid, acquiredAt, expiresAt) VALUES (1, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid,
+                    acquiredAt = CASE WHEN serverLease.holder = excluded.holder THEN serverLease.acquiredAt ELSE excluded.acquiredAt END,
+                    expiresAt = excluded.expiresAt
+                    """, arguments: [lease.holder, lease.host, lease.pid, now, lease.expiresAt])
             return lease
         }
     }
@@ -40,8 +41,10 @@ extension AppDatabase: LeaseStore {
 
     public func orphanedJobs(holder: String) async throws -> [Job] {
         try await read("read jobs left running") { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != ?) ORDER BY id",
-                               arguments: [holder]).compactMap { try Self.loadJob(id: $0, db) }
+            try Int64.fetchAll(
+                db, sql: "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != ?) ORDER BY id",
+                arguments: [holder]
+            ).compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 }

@@ -31,48 +31,57 @@ extension AppDatabase: OutboxStore {
             for item in items {
                 try db.execute(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?", arguments: [now, item.id])
             }
-            return items.map { item in var item = item; item.sendingSince = now; return item }
+            return items.map { item in
+                var item = item; item.sendingSince = now; return item
+            }
         }
     }
 
     public func inFlight(platform: String) async throws -> [OutboxItem] {
         try await read("read messages being sent") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM notice WHERE platform = ? AND state = 'pending' AND sendingSince IS NOT NULL ORDER BY id",
-                             arguments: [platform]).map { try Self.item($0, db) }
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM notice WHERE platform = ? AND state = 'pending' AND sendingSince IS NOT NULL ORDER BY id",
+                arguments: [platform]
+            ).map { try Self.item($0, db) }
         }
     }
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
             // Only the first undelivered notice of each job can fall due.
-            try Date.fetchOne(db, sql: """
-                SELECT MIN(n.notBefore) FROM notice AS n WHERE n.platform = ? AND n.state = 'pending' AND n.sendingSince IS NULL
-                AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
-                                                    AND e.state = 'pending' AND e.id < n.id))
-                """, arguments: [platform])
+            try Date.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(n.notBefore) FROM notice AS n WHERE n.platform = ? AND n.state = 'pending' AND n.sendingSince IS NULL
+                    AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
+                                                        AND e.state = 'pending' AND e.id < n.id))
+                    """, arguments: [platform])
         }
     }
 
     public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws {
         try await write("record message \(id) as delivered") { db in
-            try db.execute(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?",
-                           arguments: [now, id])
+            try db.execute(
+                sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?",
+                arguments: [now, id])
             if let reference { try Self.save(reference, db) }
         }
     }
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
         try await write("schedule message \(id) again") { db in
-            try db.execute(sql: """
-                UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
-                """, arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
+            try db.execute(
+                sql: """
+                    UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
+                    """, arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
         }
     }
 
     public func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws {
         try await write("record message \(id) as failed") { db in
-            try db.execute(sql: "UPDATE notice SET state = 'failed', attempts = attempts + 1, lastError = ?, sendingSince = NULL WHERE id = ?",
-                           arguments: [error, id])
+            try db.execute(
+                sql: "UPDATE notice SET state = 'failed', attempts = attempts + 1, lastError = ?, sendingSince = NULL WHERE id = ?",
+                arguments: [error, id])
             let jobID = try Int64.fetchOne(db, sql: "SELECT jobID FROM notice WHERE id = ?", arguments: [id])
             if let audit { try Self.insertAudit([audit], jobID: jobID, now: now, db) }
             try Self.insertNotices(followUps, route: nil, now: now, db)
@@ -93,23 +102,27 @@ extension AppDatabase: OutboxStore {
 
     public func pending(platform: String) async throws -> (count: Int, oldest: Date?) {
         try await read("count pending messages") { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM notice WHERE platform = ? AND state = 'pending'",
-                                       arguments: [platform])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM notice WHERE platform = ? AND state = 'pending'",
+                arguments: [platform])
             return (row?["n"] ?? 0, row?["oldest"])
         }
     }
 
     public func latest(jobID: Int64, place: Notice.Place) async throws -> Notice? {
         try await read("read job #\(jobID)'s latest message") { db in
-            try String.fetchOne(db, sql: "SELECT payload FROM notice WHERE jobID = ? AND place = ? ORDER BY id DESC LIMIT 1",
-                                arguments: [jobID, NoticeCoding.placeKey(place)]).map(NoticeCoding.decode)
+            try String.fetchOne(
+                db, sql: "SELECT payload FROM notice WHERE jobID = ? AND place = ? ORDER BY id DESC LIMIT 1",
+                arguments: [jobID, NoticeCoding.placeKey(place)]
+            ).map(NoticeCoding.decode)
         }
     }
 
     /// Every notice of a job (or all), oldest first, for tests and `coxswain jobs show`.
     public func notices(jobID: Int64? = nil) async throws -> [(notice: Notice, state: String, attempts: Int)] {
         try await read("read messages") { db in
-            let rows = jobID.map { try? Row.fetchAll(db, sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id", arguments: [$0]) }
+            let rows =
+                jobID.map { try? Row.fetchAll(db, sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id", arguments: [$0]) }
                 ?? (try? Row.fetchAll(db, sql: "SELECT * FROM notice ORDER BY id"))
             return try (rows ?? []).map { (try NoticeCoding.decode($0["payload"]), $0["state"], $0["attempts"]) }
         }
@@ -120,8 +133,9 @@ extension AppDatabase: OutboxStore {
     static func item(_ row: Row, _ db: Database) throws -> OutboxItem {
         let jobID: Int64? = row["jobID"]
         let request = try jobID.flatMap { try JobRow.fetchOne(db, key: $0) }?.request
-        return OutboxItem(id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
-                          createdAt: row["createdAt"], sendingSince: row["sendingSince"], route: row["route"], request: request)
+        return OutboxItem(
+            id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
+            createdAt: row["createdAt"], sendingSince: row["sendingSince"], route: row["route"], request: request)
     }
 
     /// A replaceable notice (the live message, an approval request) takes the place of an
@@ -133,22 +147,26 @@ extension AppDatabase: OutboxStore {
             let payload = try NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {
-                    try db.execute(sql: """
-                        UPDATE notice SET payload = ? WHERE jobID = ? AND platform = ? AND place = ? AND state = 'pending' AND sendingSince IS NULL
-                        """, arguments: [payload, jobID, platform, place])
+                    try db.execute(
+                        sql: """
+                            UPDATE notice SET payload = ? WHERE jobID = ? AND platform = ? AND place = ? AND state = 'pending' AND sendingSince IS NULL
+                            """, arguments: [payload, jobID, platform, place])
                     if db.changesCount > 0 { continue }
                 }
-                try db.execute(sql: """
-                    INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                    """, arguments: [notice.jobID, platform, place, payload, route, now, now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt)
+                        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                        """, arguments: [notice.jobID, platform, place, payload, route, now, now])
             }
         }
     }
 
     static func save(_ reference: MessageReference, _ db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO messageRef (jobID, platform, role, channel, ts, url) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (jobID, platform, role) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, url = COALESCE(excluded.url, url)
-            """, arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
+        try db.execute(
+            sql: """
+                INSERT INTO messageRef (jobID, platform, role, channel, ts, url) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (jobID, platform, role) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, url = COALESCE(excluded.url, url)
+                """, arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
     }
 }

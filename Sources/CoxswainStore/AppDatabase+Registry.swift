@@ -7,11 +7,12 @@ extension AppDatabase: RegistryStore {
     public func seed(_ releases: [CoxswainConfiguration.Release], now: Date) async throws {
         try await write("seed the registry") { db in
             for release in releases {
-                try db.execute(sql: """
-                    INSERT INTO registryEntry (model, environment, release, endpoint, status, updatedAt, updatedBy)
-                    VALUES (?, ?, ?, ?, 'ready', ?, 'configuration')
-                    ON CONFLICT (model, environment) DO UPDATE SET release = excluded.release, endpoint = excluded.endpoint
-                    """, arguments: [release.model, release.environment, release.name, release.endpoint.absoluteString, now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO registryEntry (model, environment, release, endpoint, status, updatedAt, updatedBy)
+                        VALUES (?, ?, ?, ?, 'ready', ?, 'configuration')
+                        ON CONFLICT (model, environment) DO UPDATE SET release = excluded.release, endpoint = excluded.endpoint
+                        """, arguments: [release.model, release.environment, release.name, release.endpoint.absoluteString, now])
             }
         }
     }
@@ -26,7 +27,8 @@ extension AppDatabase: RegistryStore {
     public func entries(environment: String?) async throws -> [RegistryEntry] {
         try await read("read the registry") { db in
             if let environment {
-                return try RegistryRow.fetchAll(db, sql: "SELECT * FROM registryEntry WHERE environment = ? ORDER BY model", arguments: [environment]).map(\.entry)
+                return try RegistryRow.fetchAll(db, sql: "SELECT * FROM registryEntry WHERE environment = ? ORDER BY model", arguments: [environment]).map(
+                    \.entry)
             }
             return try RegistryRow.fetchAll(db, sql: "SELECT * FROM registryEntry ORDER BY environment, model").map(\.entry)
         }
@@ -46,9 +48,13 @@ extension AppDatabase: RegistryStore {
         let previous = row.status
         row.status = update.status; row.updatedAt = now; row.updatedBy = actor
         try row.update(db)
-        try insertAudit([AuditDraft(actor: actor, event: "registry.\(update.status == .ready ? "enable" : "disable")",
-                                    detail: "\(update.model) in \(update.environment): \(previous.rawValue) -> \(update.status.rawValue) (\(update.reason))")],
-                        jobID: jobID, now: now, db)
+        try insertAudit(
+            [
+                AuditDraft(
+                    actor: actor, event: "registry.\(update.status == .ready ? "enable" : "disable")",
+                    detail: "\(update.model) in \(update.environment): \(previous.rawValue) -> \(update.status.rawValue) (\(update.reason))")
+            ],
+            jobID: jobID, now: now, db)
         return row.entry
     }
 }

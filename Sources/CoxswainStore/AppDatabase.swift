@@ -41,8 +41,9 @@ public final class AppDatabase: Sendable {
     /// so it works on a read-only copy or snapshot. A database of another version is refused.
     public static func openReadOnly(path: String) throws -> AppDatabase {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreFailure(kind: .unusable, location: path, operation: "open the database for reading",
-                               detail: "there is no database file here; `coxswain serve` or `coxswain migrate` creates it")
+            throw StoreFailure(
+                kind: .unusable, location: path, operation: "open the database for reading",
+                detail: "there is no database file here; `coxswain serve` or `coxswain migrate` creates it")
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -79,12 +80,14 @@ public final class AppDatabase: Sendable {
         }
         let known = Set(Self.migrator.migrations)
         if let unknown = applied.subtracting(known).sorted().first {
-            throw StoreFailure(kind: .unusable, location: location, operation: "open the database for reading",
-                               detail: "it was written by a newer Coxswain (migration \(unknown)); use that version")
+            throw StoreFailure(
+                kind: .unusable, location: location, operation: "open the database for reading",
+                detail: "it was written by a newer Coxswain (migration \(unknown)); use that version")
         }
         guard complete else {
-            throw StoreFailure(kind: .unusable, location: location, operation: "open the database for reading",
-                               detail: "it is of an older version; run `coxswain migrate --config FILE` first")
+            throw StoreFailure(
+                kind: .unusable, location: location, operation: "open the database for reading",
+                detail: "it is of an older version; run `coxswain migrate --config FILE` first")
         }
     }
 
@@ -102,7 +105,7 @@ public final class AppDatabase: Sendable {
             throw conflict
         } catch let failure as StoreFailure {
             throw failure
-        } catch where error is DatabaseError || error is CancellationError {
+        } catch  where error is DatabaseError || error is CancellationError {
             // Anything else (an unknown registry entry) is the caller's own error, thrown as is.
             let failure = StoreFailure(error, location: location, operation: operation)
             if failure.kind != .cancelled { lastWrite.withLock { $0 = failure } }

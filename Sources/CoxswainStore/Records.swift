@@ -54,13 +54,15 @@ struct JobRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 
     var request: JobRequest {
-        JobRequest(kind: kind, command: command, release: release, environment: environment, namespace: namespace, model: model,
-                   requestedBy: requestedBy, channel: channelID, platform: platform, revision: requestedRevision, version: requestedVersion,
-                   reason: reason, emergency: emergency, overridePromotion: overridePromotion)
+        JobRequest(
+            kind: kind, command: command, release: release, environment: environment, namespace: namespace, model: model,
+            requestedBy: requestedBy, channel: channelID, platform: platform, revision: requestedRevision, version: requestedVersion,
+            reason: reason, emergency: emergency, overridePromotion: overridePromotion)
     }
 
     func job(steps: [JobStep], approvals: [Approval], followers: [String]) -> Job {
-        Job(id: id ?? 0, version: version, request: request, state: state, plan: planJSON.flatMap(RollbackPlan.init(json:)),
+        Job(
+            id: id ?? 0, version: version, request: request, state: state, plan: planJSON.flatMap(RollbackPlan.init(json:)),
             basisRevision: basisRevision, approvalsRequired: approvalsRequired, approvals: approvals, approvalRound: approvalRound,
             followers: followers, steps: steps, lastCompletedStep: lastCompletedStep, outcome: outcome, createdAt: createdAt,
             startedAt: startedAt, finishedAt: finishedAt, waitingSince: waitingSince, cancelRequestedBy: cancelRequestedBy,

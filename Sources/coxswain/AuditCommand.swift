@@ -3,11 +3,13 @@ import CoxswainCore
 import Foundation
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the audit trail (the database is opened read-only).", subcommands: [Tail.self, Export.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Read the audit trail (the database is opened read-only).", subcommands: [Tail.self, Export.self])
 
     struct Tail: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The newest audit entries, oldest first.",
-                                                        discussion: "Example: coxswain audit tail -n 50 --config /etc/coxswain/coxswain.yaml")
+        static let configuration = CommandConfiguration(
+            abstract: "The newest audit entries, oldest first.",
+            discussion: "Example: coxswain audit tail -n 50 --config /etc/coxswain/coxswain.yaml")
         @OptionGroup var options: ConfigOption
         @Option(name: [.customShort("n"), .long], help: "How many entries.") var lines: Int = 50
 
@@ -20,8 +22,9 @@ struct Audit: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every audit entry, as JSON lines, for an incident record or a SIEM.",
-                                                        discussion: "Example: coxswain audit export --format jsonl > audit.jsonl")
+        static let configuration = CommandConfiguration(
+            abstract: "Every audit entry, as JSON lines, for an incident record or a SIEM.",
+            discussion: "Example: coxswain audit export --format jsonl > audit.jsonl")
         @OptionGroup var options: ConfigOption
         @Option(help: "Output format; only jsonl.") var format: String = "jsonl"
 

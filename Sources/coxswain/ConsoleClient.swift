@@ -28,12 +28,16 @@ struct ConsoleOptions: ParsableArguments {
             throw CLIError("no console token: pass --token-file FILE or set COXSWAIN_TOKEN; an administrator issues one with `coxswain users token \(`as`)`")
         }
         let address: String
-        if let server { address = server } else {
+        if let server {
+            address = server
+        } else {
             let configuration: CoxswainConfiguration
             do { configuration = try ConfigurationLoader.load(file: config) } catch { throw CLIError("\(error) (or pass --server URL)") }
             address = "http://\(configuration.server.operatorHost):\(configuration.server.operatorPort)"
         }
-        guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else { throw CLIError("--server must be a URL, got \"\(address)\"") }
+        guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else {
+            throw CLIError("--server must be a URL, got \"\(address)\"")
+        }
         return ConsoleClient(server: url, user: `as`, token: token)
     }
 }
@@ -83,8 +87,9 @@ struct ConsoleClient: Sendable {
         let data: Data
         let response: URLResponse
         do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw CLIError("cannot reach Coxswain at \(server.absoluteString): \((error as NSError).localizedDescription). Is `coxswain serve` running? "
-                + "The console talks to its operators' listener (server.operator_host/operator_port).")
+            throw CLIError(
+                "cannot reach Coxswain at \(server.absoluteString): \((error as NSError).localizedDescription). Is `coxswain serve` running? "
+                    + "The console talks to its operators' listener (server.operator_host/operator_port).")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {

@@ -109,7 +109,8 @@ struct Users: AsyncParsableCommand {
             let token = ConsoleTokens.generate()
             try await store.database.saveToken(user: user, digest: ConsoleTokens.digest(token), now: Date())
             print(token)
-            let advice = "A console token for \(user); it is shown only now. Keep it in a file only they can read "
+            let advice =
+                "A console token for \(user); it is shown only now. Keep it in a file only they can read "
                 + "(chmod 600) and use it with `coxswain shell --as \(user) --token-file FILE`.\n"
             FileHandle.standardError.write(Data(advice.utf8))
         }

@@ -12,8 +12,10 @@ struct Coxswain: AsyncParsableCommand {
             Start the server with `coxswain serve --config coxswain.yaml` (SLACK_SIGNING_SECRET and \
             SLACK_BOT_TOKEN in the environment). The other subcommands read the same database.
             """,
-        subcommands: [Serve.self, Shell.self, RunCommand.self, Migrate.self, Registry.self, Jobs.self, Audit.self, Users.self, Manifest.self,
-                      DoctorCommand.self])
+        subcommands: [
+            Serve.self, Shell.self, RunCommand.self, Migrate.self, Registry.self, Jobs.self, Audit.self, Users.self, Manifest.self,
+            DoctorCommand.self,
+        ])
 }
 
 /// `--config FILE`, shared by every subcommand.

@@ -4,7 +4,8 @@ import CoxswainStore
 import Foundation
 
 struct Jobs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show jobs and their steps (the database is opened read-only).", subcommands: [List.self, Show.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Show jobs and their steps (the database is opened read-only).", subcommands: [List.self, Show.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first.")
@@ -14,11 +15,15 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await StoreAccess.open(options.config, forWriting: false)
-            let jobs = unacknowledged ? try await store.database.unacknowledgedEmergencies()
-                                      : try await store.database.recentJobs(release: nil, limit: max(1, limit))
+            let jobs =
+                unacknowledged
+                ? try await store.database.unacknowledgedEmergencies()
+                : try await store.database.recentJobs(release: nil, limit: max(1, limit))
             let rows: [[String]] = jobs.map { job in
-                [String(job.id), job.request.command, job.request.release, job.request.environment, job.state.rawValue,
-                 job.plan?.shortText ?? "-", job.request.requestedBy, job.createdAt.iso8601]
+                [
+                    String(job.id), job.request.command, job.request.release, job.request.environment, job.state.rawValue,
+                    job.plan?.shortText ?? "-", job.request.requestedBy, job.createdAt.iso8601,
+                ]
             }
             print(TextTable.render(["ID", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "CREATED"], rows))
         }
@@ -39,8 +44,9 @@ struct Jobs: AsyncParsableCommand {
             print("Job #\(jobID): \(request.command) \(request.release) (\(request.environment), ns \(request.namespace))")
             print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
             if request.emergency { print("break-glass: " + (job.acknowledgedBy.map { "acknowledged by \($0)" } ?? "NOT acknowledged")) }
-            print("requested by \(request.requestedBy) in \(request.channel.isEmpty ? request.platform : request.channel) at \(job.createdAt.iso8601)"
-                  + (request.reason.map { ", reason: \($0)" } ?? ""))
+            print(
+                "requested by \(request.requestedBy) in \(request.channel.isEmpty ? request.platform : request.channel) at \(job.createdAt.iso8601)"
+                    + (request.reason.map { ", reason: \($0)" } ?? ""))
             if !job.followers.isEmpty { print("followed by \(job.followers.joined(separator: ", "))") }
             if let plan = job.plan { print("plan: \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))") }
             print("\nsteps:")

@@ -20,23 +20,27 @@ struct Registry: AsyncParsableCommand {
                 throw CLIError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
             }
             let entries = try await store.database.entries(environment: environment)
-            print(TextTable.render(["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
-                               entries.enumerated().map { index, e in
-                                   [String(index + 1), e.model, e.endpoint, e.status.rawValue, e.environment, e.updatedAt.iso8601, e.updatedBy]
-                               }))
+            print(
+                TextTable.render(
+                    ["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
+                    entries.enumerated().map { index, e in
+                        [String(index + 1), e.model, e.endpoint, e.status.rawValue, e.environment, e.updatedAt.iso8601, e.updatedBy]
+                    }))
         }
     }
 
     struct Disable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop routing traffic to a model in one environment.",
-                                                        discussion: "Example: coxswain registry disable --model-name llama-2-7b --environment production")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop routing traffic to a model in one environment.",
+            discussion: "Example: coxswain registry disable --model-name llama-2-7b --environment production")
         @OptionGroup var change: RegistryChange
         func run() async throws { try await change.apply(.disabled) }
     }
 
     struct Enable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Route traffic to a model in one environment again.",
-                                                        discussion: "Example: coxswain registry enable --model-name llama-2-7b --environment production")
+        static let configuration = CommandConfiguration(
+            abstract: "Route traffic to a model in one environment again.",
+            discussion: "Example: coxswain registry enable --model-name llama-2-7b --environment production")
         @OptionGroup var change: RegistryChange
         func run() async throws { try await change.apply(.ready) }
     }
@@ -51,8 +55,9 @@ struct RegistryChange: ParsableArguments {
     func apply(_ status: RegistryStatus) async throws {
         let store = try await StoreAccess.open(options.config, forWriting: true)
         do {
-            let entry = try await store.database.setStatus(model: modelName, environment: environment, status: status,
-                                                           actor: StoreAccess.actor, reason: reason, now: Date())
+            let entry = try await store.database.setStatus(
+                model: modelName, environment: environment, status: status,
+                actor: StoreAccess.actor, reason: reason, now: Date())
             print("\(entry.model) in \(entry.environment): \(entry.status.rawValue)")
         } catch let error as UnknownRegistryEntry {
             throw CLIError(error.description)

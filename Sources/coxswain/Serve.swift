@@ -25,7 +25,8 @@ struct Serve: AsyncParsableCommand {
         if helm.ok { logger.info("\(helm.line)") } else { logger.warning("\(helm.line)") }
         let configuration = dependencies.configuration
         let releases = configuration.releases.count
-        logger.info("coxswain starting on \(configuration.server.host):\(configuration.server.port), database \(configuration.databasePath), \(releases) releases")
+        logger.info(
+            "coxswain starting on \(configuration.server.host):\(configuration.server.port), database \(configuration.databasePath), \(releases) releases")
         try await buildApplication(dependencies).runService()
     }
 }
@@ -49,8 +50,9 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let dependencies: ServerDependencies
         do {
-            dependencies = try await ServerDependencies.load(configPath: options.config, environment: ProcessInfo.processInfo.environment,
-                                                             logger: Logger(label: "coxswain"))
+            dependencies = try await ServerDependencies.load(
+                configPath: options.config, environment: ProcessInfo.processInfo.environment,
+                logger: Logger(label: "coxswain"))
         } catch {
             print("❌ configuration: \(error)")
             throw ExitCode.failure

@@ -7,12 +7,15 @@ import Testing
     let renderer = SlackNoticeRenderer(slashCommand: { "/cx-" + $0 })
 
     @Test func rendersStepsWithSymbolsDurationsAndEscapedText() throws {
-        let progress = JobProgress(jobID: 7, planLine: "rollback llama-2-7b-production (production, ns production)", requestedBy: "U1",
-                                   reason: "<script> & co", state: .running,
-                                   steps: [.init(title: "Show release history", status: .succeeded, durationMilliseconds: 240, note: "revision 5 -> 3"),
-                                           .init(title: "Helm rollback", status: .running),
-                                           .init(title: "Wait for pods", status: nil)],
-                                   summary: ["\(strong: "Result:") done by \(user: "U2")"])
+        let progress = JobProgress(
+            jobID: 7, planLine: "rollback llama-2-7b-production (production, ns production)", requestedBy: "U1",
+            reason: "<script> & co", state: .running,
+            steps: [
+                .init(title: "Show release history", status: .succeeded, durationMilliseconds: 240, note: "revision 5 -> 3"),
+                .init(title: "Helm rollback", status: .running),
+                .init(title: "Wait for pods", status: nil),
+            ],
+            summary: ["\(strong: "Result:") done by \(user: "U2")"])
         let rendered = renderer.render(Notice(jobID: 7, place: .live, body: .progress(progress)))
         #expect(rendered.text.contains("✅ Show release history — 240 ms · revision 5 -&gt; 3"))
         #expect(rendered.text.contains("⏳ Helm rollback"))
@@ -32,8 +35,9 @@ import Testing
     }
 
     @Test func buttonsCarryTheirValueAndConfirmation() throws {
-        let action = NoticeAction(kind: .approve, label: "Approve", value: "12:5->3", style: .primary,
-                                  confirmation: .init(title: "Approve job #12?", text: "This runs \(code: "x")."), typed: "approve 12")
+        let action = NoticeAction(
+            kind: .approve, label: "Approve", value: "12:5->3", style: .primary,
+            confirmation: .init(title: "Approve job #12?", text: "This runs \(code: "x")."), typed: "approve 12")
         let rendered = renderer.render(.message("Approval needed", jobID: 12, place: .approval(round: 1), actions: [action]))
         let json = try #require(rendered.blocksJSON)
         let blocks = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])

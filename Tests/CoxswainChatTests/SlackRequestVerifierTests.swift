@@ -7,7 +7,11 @@ import Testing
 @Suite struct SlackRequestVerifierTests {
     static let secret = "8f742231b10e8888abcd99yyyzzz85a5"
     static let timestamp = "1531420618"
-    static let body = Data("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c".utf8)
+    static let body = Data(
+        ("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar"
+            + "&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com"
+            + "%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+            .utf8)
     static let signature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 
     func verifier(at seconds: TimeInterval = 1531420618) -> SlackRequestVerifier {
@@ -47,14 +51,20 @@ import Testing
 
     @Test func refusesMissingOrMalformedHeaders() {
         #expect(throws: SlackRequestVerifier.Rejection.missingHeaders) { try verifier().verify(body: Self.body, timestamp: nil, signature: Self.signature) }
-        #expect(throws: SlackRequestVerifier.Rejection.malformedTimestamp) { try verifier().verify(body: Self.body, timestamp: "soon", signature: Self.signature) }
+        #expect(throws: SlackRequestVerifier.Rejection.malformedTimestamp) {
+            try verifier().verify(body: Self.body, timestamp: "soon", signature: Self.signature)
+        }
         #expect(throws: SlackRequestVerifier.Rejection.badSignature) { try verifier().verify(body: Self.body, timestamp: Self.timestamp, signature: "v0=zz") }
-        #expect(throws: SlackRequestVerifier.Rejection.badSignature) { try verifier().verify(body: Self.body, timestamp: Self.timestamp, signature: String(Self.signature.dropFirst(3))) }
+        #expect(throws: SlackRequestVerifier.Rejection.badSignature) {
+            try verifier().verify(body: Self.body, timestamp: Self.timestamp, signature: String(Self.signature.dropFirst(3)))
+        }
     }
 
     /// A header chosen to overflow `now - timestamp` killed the process before any check.
-    @Test(arguments: ["-9223372036854775808", "9223372036854775807", "-1", "+1531420618", " 1531420618", "1531420618 ",
-                      "99999999999999999999999", "0x5B47", "1e9", "", "١٥٣١٤٢٠٦١٨"])
+    @Test(arguments: [
+        "-9223372036854775808", "9223372036854775807", "-1", "+1531420618", " 1531420618", "1531420618 ",
+        "99999999999999999999999", "0x5B47", "1e9", "", "١٥٣١٤٢٠٦١٨",
+    ])
     func refusesTimestampsThatAreNotPlainUnixSeconds(_ timestamp: String) {
         #expect(throws: SlackRequestVerifier.Rejection.malformedTimestamp) {
             try verifier().verify(body: Self.body, timestamp: timestamp, signature: Self.signature)

@@ -32,7 +32,8 @@ import Testing
         #expect(error(base + "releases: { r: { model: m, environment: staging, endpoint: 'http://x:8000' } }")?.key == "releases.r.environment")
         #expect(error(base + "releases: { r: { model: m, environment: production, endpoint: 'not a url' } }")?.key == "releases.r.endpoint")
         #expect(error(base + "releases: { Bad_Name: { model: m, environment: production, endpoint: 'http://x' } }")?.key == "releases.Bad_Name")
-        #expect(error(base + "releases: { r: { environment: production, endpoint: 'http://x' } }")?.description
+        #expect(
+            error(base + "releases: { r: { environment: production, endpoint: 'http://x' } }")?.description
                 == "c.yaml:2:16: releases.r.model: is required but missing")
         #expect(error(base + "server: { port: lots }\nreleases: {}")?.key == "server.port")
         #expect(error(base + "releases: {}\nusers: { U1: [Prod_Env] }")?.problem.contains("is not one of the environments") == true)
@@ -48,14 +49,17 @@ import Testing
         let releases = "releases: { r: { model: m, environment: production, endpoint: 'http://x' } }\n"
         let typo = error("environments:\n  production:\n    namespace: production\n    approvals: 0\n    chanels: [C0OPS]\n" + releases)
         #expect(typo?.description == "c.yaml:5:5: `environments.production.chanels` is not a setting; did you mean `channels`?")
-        #expect(error("environments: { production: { namespace: production, aprovals: 0 } }\n" + releases)?.problem.contains("did you mean `approvals`?") == true)
-        #expect(error("environments: { production: { namespace: production, approvals: 0 } }\n" + releases + "member: { U1: [x] }")?.problem
+        #expect(
+            error("environments: { production: { namespace: production, aprovals: 0 } }\n" + releases)?.problem.contains("did you mean `approvals`?") == true)
+        #expect(
+            error("environments: { production: { namespace: production, approvals: 0 } }\n" + releases + "member: { U1: [x] }")?.problem
                 .contains("`member` is not a setting; did you mean `members`?") == true)
         let env = "environments: { production: { namespace: production, approvals: 0 } }\n" + releases
         #expect(error(env + "users: { U1: [prodution] }")?.problem.contains("\"prodution\" is not one of the environments; did you mean `production`?") == true)
         #expect(error(env + "roles: { r: { grants: rollback, environments: [production] } }")?.problem == "must be a list, e.g. [rollback, cancel]")
         #expect(error(env + "roles: { r: { grants: [rolback], environments: [production] } }")?.problem.contains("did you mean `rollback`?") == true)
-        #expect(error(env + "roles: { r: { grants: [rollback], environments: [production] } }\nmembers: { U1: [rr] }")?.problem
+        #expect(
+            error(env + "roles: { r: { grants: [rollback], environments: [production] } }\nmembers: { U1: [rr] }")?.problem
                 .contains("\"rr\" is not one of the roles; did you mean `r`?") == true)
         // Production needs an approval by default: someone must be able to give it.
         let noApprover = error("environments: { production: { namespace: production } }\n" + releases + "users: { U1: [production] }")
@@ -91,8 +95,11 @@ import Testing
 
     @Test func theRollbackRunbookLoads() throws {
         let runbook = try RunbookLoader.load(file: Self.runbookFile)
-        #expect(runbook.steps.map(\.action) == [.helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,
-                                                .probeHealth, .probeCompletion, .registryEnable, .verify])
+        #expect(
+            runbook.steps.map(\.action) == [
+                .helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,
+                .probeHealth, .probeCompletion, .registryEnable, .verify,
+            ])
         #expect(runbook.step(.helmRollback)?.timeout?.description == "10m0s")
         #expect(runbook.step(.podsWait)?.timeout?.kubectlForm == "300s")
         #expect(runbook.step(.probeCompletion)?.slo?.milliseconds == 3000)
@@ -104,13 +111,21 @@ import Testing
             do { _ = try RunbookLoader.parse(yaml: yaml, file: "rollback.yaml"); return nil } catch { return (error as? RunbookError)?.description }
         }
         #expect(problem("  - action: helm.history\n  - action: helm.rolback\n")?.contains("rollback.yaml: step 2: unknown action `helm.rolback`") == true)
-        #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timout: 5m\n")?.contains("step 2 (helm.rollback): unknown setting `timout`") == true)
+        #expect(
+            problem("  - action: helm.history\n  - action: helm.rollback\n    timout: 5m\n")?.contains("step 2 (helm.rollback): unknown setting `timout`")
+                == true)
         #expect(problem("  - action: helm.history\n  - action: helm.rollback\n")?.contains("`timeout` is required") == true)
         #expect(problem("  - action: confirm\n  - action: helm.history\n")?.contains("first step must be helm.history") == true)
-        #expect(problem("  - action: helm.history\n  - action: confirm\n  - action: helm.rollback\n    timeout: 1m\n  - action: registry.disable\n")?.contains("registry.disable must come before helm.rollback") == true)
-        #expect(problem("  - action: helm.history\n  - action: confirm\n  - action: registry.disable\n  - action: registry.enable\n  - action: probe.health\n")?.contains("registry.enable must come after probe.health") == true)
+        #expect(
+            problem("  - action: helm.history\n  - action: confirm\n  - action: helm.rollback\n    timeout: 1m\n  - action: registry.disable\n")?.contains(
+                "registry.disable must come before helm.rollback") == true)
+        #expect(
+            problem("  - action: helm.history\n  - action: confirm\n  - action: registry.disable\n  - action: registry.enable\n  - action: probe.health\n")?
+                .contains("registry.enable must come after probe.health") == true)
         // Without confirm, or with a change before it, the approval gate would be skipped.
         #expect(problem("  - action: helm.history\n  - action: helm.rollback\n    timeout: 1m\n")?.contains("confirm must come before helm.rollback") == true)
-        #expect(problem("  - action: helm.history\n  - action: registry.disable\n  - action: confirm\n")?.contains("confirm must come before registry.disable") == true)
+        #expect(
+            problem("  - action: helm.history\n  - action: registry.disable\n  - action: confirm\n")?.contains("confirm must come before registry.disable")
+                == true)
     }
 }

@@ -6,15 +6,19 @@ import Testing
 /// acknowledgement, expiry and interruption, without a database.
 @Suite struct JobLifecycleTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
-    static let plan = RollbackPlan(from: HelmRevision(revision: 5, status: "deployed", chart: "c-0.3.0", appVersion: "0.5.1"),
-                                   to: HelmRevision(revision: 3, status: "superseded", chart: "c-0.2.0", appVersion: "0.4.1"))
+    static let plan = RollbackPlan(
+        from: HelmRevision(revision: 5, status: "deployed", chart: "c-0.3.0", appVersion: "0.5.1"),
+        to: HelmRevision(revision: 3, status: "superseded", chart: "c-0.2.0", appVersion: "0.4.1"))
     static let lifecycle = JobLifecycle(
         narrator: JobNarrator(runbook: { _ in nil }, hasAuditChannel: true, approvalTTL: { _ in GoDuration(milliseconds: 1_800_000) }),
         approvers: { _ in Approvers(users: ["UCAROL"], groups: []) }, approvalTTL: { _ in GoDuration(milliseconds: 1_800_000) })
 
     static func job(_ state: JobState, approvals: [Approval] = [], required: Int = 1, emergency: Bool = false, requester: String = "UALICE") -> Job {
-        Job(id: 12, request: JobRequest(kind: .rollback, command: "/rollback", release: "r", environment: "production", namespace: "production",
-                                        model: "m", requestedBy: requester, channel: "C1", platform: "slack", emergency: emergency),
+        Job(
+            id: 12,
+            request: JobRequest(
+                kind: .rollback, command: "/rollback", release: "r", environment: "production", namespace: "production",
+                model: "m", requestedBy: requester, channel: "C1", platform: "slack", emergency: emergency),
             state: state, plan: plan, approvalsRequired: required, approvals: approvals, createdAt: now, waitingSince: now)
     }
 
@@ -35,24 +39,31 @@ import Testing
     }
 
     @Test(arguments: [
-        DecisionCase(name: "an approver approves the plan shown", job: job(.awaitingApproval), user: "UCAROL", approve: true, shown: "5->3",
-                     expected: .queued),
-        DecisionCase(name: "the first of two approvals is recorded", job: job(.awaitingApproval, required: 2), user: "UCAROL", approve: true,
-                     expected: .awaitingApproval),
+        DecisionCase(
+            name: "an approver approves the plan shown", job: job(.awaitingApproval), user: "UCAROL", approve: true, shown: "5->3",
+            expected: .queued),
+        DecisionCase(
+            name: "the first of two approvals is recorded", job: job(.awaitingApproval, required: 2), user: "UCAROL", approve: true,
+            expected: .awaitingApproval),
         DecisionCase(name: "a denial ends the job", job: job(.awaitingApproval), user: "UCAROL", approve: false, expected: .denied),
-        DecisionCase(name: "the requester cannot approve", job: job(.awaitingApproval), user: "UALICE", approve: true,
-                     refusal: "someone else with the approver role"),
-        DecisionCase(name: "a button of an older plan does not count", job: job(.awaitingApproval), user: "UCAROL", approve: true, shown: "6->5",
-                     refusal: "is outdated"),
-        DecisionCase(name: "each person counts once per plan", job: job(.awaitingApproval, approvals: [approval("UCAROL")], required: 2),
-                     user: "UCAROL", approve: true, refusal: "each person counts once"),
+        DecisionCase(
+            name: "the requester cannot approve", job: job(.awaitingApproval), user: "UALICE", approve: true,
+            refusal: "someone else with the approver role"),
+        DecisionCase(
+            name: "a button of an older plan does not count", job: job(.awaitingApproval), user: "UCAROL", approve: true, shown: "6->5",
+            refusal: "is outdated"),
+        DecisionCase(
+            name: "each person counts once per plan", job: job(.awaitingApproval, approvals: [approval("UCAROL")], required: 2),
+            user: "UCAROL", approve: true, refusal: "each person counts once"),
         DecisionCase(name: "a job that does not wait for approval", job: job(.running), user: "UCAROL", approve: true, refusal: "it is running"),
-        DecisionCase(name: "a job that needs no approval", job: job(.queued, required: 0), user: "UCAROL", approve: true,
-                     refusal: "it does not need approval"),
+        DecisionCase(
+            name: "a job that needs no approval", job: job(.queued, required: 0), user: "UCAROL", approve: true,
+            refusal: "it does not need approval"),
     ])
     func decisions(_ test: DecisionCase) {
-        let result = Self.lifecycle.decide(test.job, user: test.user, approve: test.approve, reason: nil, shownPlanKey: test.shown, rule: "rule",
-                                           now: Self.now)
+        let result = Self.lifecycle.decide(
+            test.job, user: test.user, approve: test.approve, reason: nil, shownPlanKey: test.shown, rule: "rule",
+            now: Self.now)
         switch result {
         case .success(let (change, _)):
             #expect(change.job.state == test.expected)
@@ -72,8 +83,11 @@ import Testing
             Issue.record("a valid approval did not count")
         }
         // Dave approved, then left the approvers' user group: his approval no longer counts.
-        guard case .wait(let change) = Self.lifecycle.approvalGate(Self.job(.running, approvals: [Self.approval("UDAVE")]),
-                                                                   stillApproves: allowed, now: Self.now) else {
+        guard
+            case .wait(let change) = Self.lifecycle.approvalGate(
+                Self.job(.running, approvals: [Self.approval("UDAVE")]),
+                stillApproves: allowed, now: Self.now)
+        else {
             Issue.record("an approval from someone who lost the grant counted"); return
         }
         #expect(change.job.state == .awaitingApproval && change.job.approvalRound == 1)
@@ -81,8 +95,11 @@ import Testing
         #expect(change.audit.first?.detail.contains("gone from S0APPROVERS") == true)
         // Approvals of another plan do not count, and the new request says why.
         let older = RollbackPlan(from: Self.plan.from, to: HelmRevision(revision: 4, status: "superseded", chart: "c", appVersion: "a"))
-        guard case .wait(let moved) = Self.lifecycle.approvalGate(Self.job(.running, approvals: [Self.approval("UCAROL", plan: older)]),
-                                                                  stillApproves: allowed, now: Self.now) else {
+        guard
+            case .wait(let moved) = Self.lifecycle.approvalGate(
+                Self.job(.running, approvals: [Self.approval("UCAROL", plan: older)]),
+                stillApproves: allowed, now: Self.now)
+        else {
             Issue.record("an approval of another plan counted"); return
         }
         #expect(moved.notices.contains { $0.plainText.contains("The plan changed since it was approved (5->4 → 5->3)") })
@@ -106,9 +123,11 @@ import Testing
         CancelCase(name: "a job that ended", state: .succeeded, user: "UALICE", grants: [], expected: nil),
     ])
     func cancelRules(_ test: CancelCase) {
-        let result = Self.lifecycle.cancel(Self.job(test.state), user: test.user, may: { permission in
-            test.grants.contains(permission) ? .allowed(rule: "grant") : .refused(message: "no", rule: "none")
-        }, now: Self.now)
+        let result = Self.lifecycle.cancel(
+            Self.job(test.state), user: test.user,
+            may: { permission in
+                test.grants.contains(permission) ? .allowed(rule: "grant") : .refused(message: "no", rule: "none")
+            }, now: Self.now)
         switch result {
         case .success(let (_, decision)): #expect(decision == test.expected)
         case .failure: #expect(test.expected == nil)
@@ -138,8 +157,10 @@ import Testing
         var job = Self.job(.running)
         job.followers = ["UBOB"]
         job.lastCompletedStep = "Confirm"
-        job.steps = [JobStep(position: 0, action: "helm.history", title: "History", status: .succeeded, startedAt: Self.now, finishedAt: Self.now),
-                     JobStep(position: 1, action: "helm.rollback", title: "Helm rollback", status: .running, startedAt: Self.now)]
+        job.steps = [
+            JobStep(position: 0, action: "helm.history", title: "History", status: .succeeded, startedAt: Self.now, finishedAt: Self.now),
+            JobStep(position: 1, action: "helm.rollback", title: "Helm rollback", status: .running, startedAt: Self.now),
+        ]
         let change = Self.lifecycle.interrupted(job, why: "by a restart", now: Self.now)
         #expect(change.job.state == .interrupted && change.job.steps.map(\.status) == [.succeeded, .failed])
         #expect(change.job.outcome == "interrupted by a restart after step: Confirm")
@@ -150,8 +171,9 @@ import Testing
     func joining() {
         let open = [Self.job(.awaitingApproval)]
         func request(revision: Int? = nil, emergency: Bool = false, release: String = "r") -> JobRequest {
-            JobRequest(kind: .rollback, command: "/rollback", release: release, environment: "production", namespace: "production", model: "m",
-                       requestedBy: "UBOB", channel: "C1", platform: "slack", revision: revision, emergency: emergency)
+            JobRequest(
+                kind: .rollback, command: "/rollback", release: release, environment: "production", namespace: "production", model: "m",
+                requestedBy: "UBOB", channel: "C1", platform: "slack", revision: revision, emergency: emergency)
         }
         #expect(JobLifecycle.joinable(request(), open: open)?.id == 12)
         #expect(JobLifecycle.joinable(request(revision: 2), open: open) == nil)

@@ -17,9 +17,11 @@ import Testing
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let pieces = ["rollback", "llama-2-7b-production", "3", "0", "-3", "--", "--emergency", "--public", "-n", "\"", "“", "”", "'", "‘",
-                         " ", "  ", "\t", "#", "#12", "12", "99999999999999999999", "v0.3.0", "nightly-20260115", "latest", "\u{0}", "🚨", "-",
-                         "--override-promotion", "help", "Ω", "\\", "`", "<", ">", "&"]
+    static let pieces = [
+        "rollback", "llama-2-7b-production", "3", "0", "-3", "--", "--emergency", "--public", "-n", "\"", "“", "”", "'", "‘",
+        " ", "  ", "\t", "#", "#12", "12", "99999999999999999999", "v0.3.0", "nightly-20260115", "latest", "\u{0}", "🚨", "-",
+        "--override-promotion", "help", "Ω", "\\", "`", "<", ">", "&",
+    ]
 
     func randomText(_ rng: inout Generator) -> String {
         (0..<Int(rng.next() % 12)).map { _ in Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))] }.joined()

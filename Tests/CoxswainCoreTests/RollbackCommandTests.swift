@@ -3,8 +3,10 @@ import Foundation
 import Testing
 
 @Suite struct RollbackCommandTests {
-    static let catalog = CommandCatalog(runbooks: try! RunbookSet.load(directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("commands").path))
+    static let catalog = CommandCatalog(
+        runbooks: try! RunbookSet.load(
+            directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("commands").path))
 
     func parse(_ text: String) -> Result<ParsedCommand, CommandError> {
         Self.catalog.parse(verb: "rollback", text: text, invoked: "/rollback", style: .slash)
@@ -70,12 +72,15 @@ import Testing
         #expect(umbrella.verb == "status" && umbrella.text == "llama-2-7b-production" && umbrella.invoked == "/cx-coxswain status")
         #expect(prefixed.descriptions().map(\.command).contains("/cx-approve"))
         #expect(prefixed.descriptions().map(\.command).last == "/cx-coxswain")
-        let custom = CommandCatalog(runbooks: RunbookSet(Self.catalog.runbooks.all.map { runbook in
-            var renamed = runbook
-            if runbook.kind == .rollback { renamed.command = "/cx-rollback" }
-            return renamed
-        }))
-        #expect(custom.parse(verb: "cx-rollback", text: "llama-2-7b-production", invoked: "/cx-rollback", style: .slash)
+        let custom = CommandCatalog(
+            runbooks: RunbookSet(
+                Self.catalog.runbooks.all.map { runbook in
+                    var renamed = runbook
+                    if runbook.kind == .rollback { renamed.command = "/cx-rollback" }
+                    return renamed
+                }))
+        #expect(
+            custom.parse(verb: "cx-rollback", text: "llama-2-7b-production", invoked: "/cx-rollback", style: .slash)
                 == .success(.change(.rollback("llama-2-7b-production", command: "/cx-rollback"))))
     }
 }

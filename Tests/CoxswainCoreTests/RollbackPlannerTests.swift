@@ -25,7 +25,8 @@ import Testing
         let history = [rev(1, "superseded"), rev(2, "deployed")]
         #expect(RollbackPlanner.plan(release: "r", history: history, requested: 7) == .failure(.targetMissing(release: "r", requested: 7, available: [1, 2])))
         #expect(RollbackPlanner.plan(release: "r", history: history, requested: 2) == .failure(.targetIsCurrent(release: "r", revision: 2)))
-        #expect(RollbackPlanner.plan(release: "r", history: [rev(1, "failed"), rev(2, "deployed")], requested: nil)
+        #expect(
+            RollbackPlanner.plan(release: "r", history: [rev(1, "failed"), rev(2, "deployed")], requested: nil)
                 == .failure(.noSuccessfulEarlierRevision(release: "r", current: 2, available: [1, 2])))
         #expect(RollbackRefusal.onlyOneRevision(release: "r", revision: 1).message.contains("already at the first revision; fix forward with an upgrade"))
     }
@@ -49,13 +50,20 @@ import Testing
     @Test(arguments: [
         // The issue's case: 3 (bad) was rolled back to 1 (revision 4); a second automatic
         // rollback has nothing left to go to, rather than going "back" to 3.
-        LastGoodCase("issue", ["1 superseded Install complete", "2 failed Upgrade failed", "3 superseded Upgrade complete", "4 deployed Rollback to 1"], [], nil),
+        LastGoodCase(
+            "issue", ["1 superseded Install complete", "2 failed Upgrade failed", "3 superseded Upgrade complete", "4 deployed Rollback to 1"], [], nil),
         // Same, learned from Coxswain's own records instead of helm's description.
-        LastGoodCase("records", ["1 superseded Install complete", "2 superseded Upgrade complete", "3 superseded Upgrade complete", "4 deployed Upgrade complete"], [3], 2),
+        LastGoodCase(
+            "records", ["1 superseded Install complete", "2 superseded Upgrade complete", "3 superseded Upgrade complete", "4 deployed Upgrade complete"], [3],
+            2),
         // A rollback of a rollback: 5 carries 2's content and 4 was rolled back from: the target
         // is 3, which carries 1's content.
-        LastGoodCase("chain", ["1 superseded Install", "2 superseded Upgrade", "3 superseded Rollback to 1", "4 superseded Upgrade",
-                               "5 deployed Rollback to 2"], [], 3),
+        LastGoodCase(
+            "chain",
+            [
+                "1 superseded Install", "2 superseded Upgrade", "3 superseded Rollback to 1", "4 superseded Upgrade",
+                "5 deployed Rollback to 2",
+            ], [], 3),
         // pending-upgrade and failed revisions are never targets.
         LastGoodCase("pending", ["1 superseded Install", "2 superseded Upgrade", "3 pending-upgrade Preparing upgrade", "4 deployed Upgrade"], [], 2),
         LastGoodCase("failed", ["1 superseded Install", "2 superseded Upgrade", "3 failed Upgrade failed", "4 deployed Upgrade"], [], 2),
@@ -77,22 +85,31 @@ import Testing
     }
 
     @Test func decodesHelmHistoryJSON() throws {
-        let json = #"[{"revision":1,"updated":"2026-11-20T10:00:00.1+00:00","status":"superseded","chart":"vllm-deployment-0.1.0","app_version":"0.3.0","description":"Install complete"}]"#
+        let json =
+            #"[{"revision":1,"updated":"2026-11-20T10:00:00.1+00:00","status":"superseded","chart":"vllm-deployment-0.1.0","#
+            + #""app_version":"0.3.0","description":"Install complete"}]"#
         let revisions = try JSONDecoder().decode([HelmRevision].self, from: Data(json.utf8))
-        #expect(revisions == [HelmRevision(revision: 1, updated: "2026-11-20T10:00:00.1+00:00", status: "superseded",
-                                           chart: "vllm-deployment-0.1.0", appVersion: "0.3.0", description: "Install complete")])
+        #expect(
+            revisions == [
+                HelmRevision(
+                    revision: 1, updated: "2026-11-20T10:00:00.1+00:00", status: "superseded",
+                    chart: "vllm-deployment-0.1.0", appVersion: "0.3.0", description: "Install complete")
+            ])
     }
 }
 
 @Suite struct PodReportTests {
     @Test func readsReadinessRestartsAndWaitingReasons() throws {
         let json = #"""
-        {"apiVersion":"v1","kind":"List","items":[
-          {"metadata":{"name":"a"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running","containerStatuses":[{"name":"vllm","ready":true,"restartCount":0,"state":{"running":{}}}]}},
-          {"metadata":{"name":"b"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running","containerStatuses":[{"name":"vllm","ready":false,"restartCount":5,"state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"reason":"OOMKilled","exitCode":137}}}]}},
-          {"metadata":{"name":"c"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Pending"}}
-        ]}
-        """#
+            {"apiVersion":"v1","kind":"List","items":[
+              {"metadata":{"name":"a"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running",
+                "containerStatuses":[{"name":"vllm","ready":true,"restartCount":0,"state":{"running":{}}}]}},
+              {"metadata":{"name":"b"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running",
+                "containerStatuses":[{"name":"vllm","ready":false,"restartCount":5,"state":{"waiting":{"reason":"CrashLoopBackOff"}},
+                "lastState":{"terminated":{"reason":"OOMKilled","exitCode":137}}}]}},
+              {"metadata":{"name":"c"},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Pending"}}
+            ]}
+            """#
         let report = try PodReport(kubectlJSON: Data(json.utf8))
         #expect(report.readyCount == 1)
         #expect(report.pods.map(\.problem) == [nil, "CrashLoopBackOff (OOMKilled)", "Pending"])

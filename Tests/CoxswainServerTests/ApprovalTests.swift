@@ -57,7 +57,7 @@ struct ApprovalTests {
     func approvalFlow() async throws {
         try await Harness.run(approvals: 1, access: Self.access) { h in
             let id = try await Self.requestAndWait(h)
-            #expect(try h.cluster.calls() == [RollbackEndToEndTests.history])   // planned, nothing touched
+            #expect(try h.cluster.calls() == [RollbackEndToEndTests.history])  // planned, nothing touched
             #expect(try await h.registryStatus() == .ready)
             let request = try #require(await h.world.slackCalls("chat.postMessage").first { $0.text.contains("Approval needed") })
             #expect(request.text.contains("Job #\(id)"))
@@ -85,7 +85,8 @@ struct ApprovalTests {
             #expect(updates.last?.text.contains("*Approved* by <@U0789CAROL>") == true)
             #expect(await h.world.responseURLCalls().contains { $0.text.contains("Job #\(id) is approved and runs now") })
             let events = try await h.auditEvents(job: id)
-            for event in ["approval.requested", "approval.refused", "access.refused", "approval.approve", "job.approved", "approval.verified", "job.succeeded"] {
+            for event in ["approval.requested", "approval.refused", "access.refused", "approval.approve", "job.approved", "approval.verified", "job.succeeded"]
+            {
                 #expect(events.contains(event), "missing \(event) in \(events)")
             }
             #expect(events.firstIndex(of: "approval.verified")! < events.firstIndex(of: "registry.disable")!)
@@ -132,7 +133,10 @@ struct ApprovalTests {
         try await Harness.run(approvals: 1, access: Self.access, clock: clock) { h in
             let id = try await Self.requestAndWait(h)
             clock.advance(by: 29 * 60)
-            try await Task.sleep(for: .milliseconds(300))
+            // Each worker pass looks at expiry before it claims: once a job asked for after
+            // the clock moved has finished, at least one pass has seen 29 minutes pass.
+            let later = try Harness.jobID(in: try Harness.ephemeralText(try await h.command("llama-2-7b-development", user: "U0456BOB")))
+            _ = try await Eventually.value("job #\(later) to finish") { try await h.database.job(id: later).flatMap { $0.state.isFinished ? $0 : nil } }
             #expect(try await h.database.job(id: id)?.state == .awaitingApproval)
             clock.advance(by: 2 * 60)
             let job = try await h.waitFor(job: id, state: .expired)
@@ -157,8 +161,8 @@ struct ApprovalTests {
             #expect(text.contains("cancelled; nothing ran"))
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .cancelled)
+            // A click is decided before its answer: nothing can change after it.
             #expect(try await h.click("approve", value: "\(id):5->3", user: "U0789CAROL").status == .ok)
-            try await Task.sleep(for: .milliseconds(300))
             #expect(try await h.database.job(id: id)?.state == .cancelled)
             #expect(try Self.rollbackCalls(h).isEmpty)
         }
@@ -169,10 +173,7 @@ struct ApprovalTests {
         try await Harness.run(approvals: 0, access: Self.access) { h in
             await h.world.set(completionDelay: .milliseconds(1500))
             let id = try Harness.jobID(in: try Harness.ephemeralText(try await h.command(Self.release)))
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await h.database.steps(jobID: id).last?.action != "probe.completion", ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await Eventually.until("the completion step to start") { try await h.database.steps(jobID: id).last?.action == "probe.completion" }
             let text = try Harness.ephemeralText(try await h.command("\(id)", command: "/cancel"))
             #expect(text.contains("stops before its next step"))
             let job = try await h.waitUntilSettled(job: id)
@@ -251,16 +252,13 @@ struct ApprovalTests {
             #expect(try await h.database.unacknowledgedEmergencies().map(\.id) == [id])
 
             clock.advance(by: 4 * 3600 + 1)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while await !h.world.slackCalls("chat.postMessage").contains(where: { $0.text.contains("Reminder: break-glass job #\(id)") }), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+            try await Eventually.until("the reminder") {
+                await h.world.slackCalls("chat.postMessage").contains { $0.text.contains("Reminder: break-glass job #\(id)") }
             }
-            #expect(await h.world.slackCalls("chat.postMessage").contains { $0.text.contains("Reminder: break-glass job #\(id)") })
 
             let own = try Harness.ephemeralText(try await h.command("\(id)", command: "/ack"))
             #expect(own.contains("another approver must acknowledge"))
             #expect(try await h.click("acknowledge", value: "\(id)", user: "U0789CAROL").status == .ok)
-            try await Task.sleep(for: .milliseconds(300))
             #expect(try await h.database.job(id: id)?.acknowledgedBy == "U0789CAROL")
             #expect(try await h.database.unacknowledgedEmergencies().isEmpty)
             #expect(try await h.auditEvents(job: id).contains("emergency.acknowledged"))
@@ -269,8 +267,9 @@ struct ApprovalTests {
 
     @Test("a role can come from a Slack user group, read through usergroups.users.list")
     func approverFromUserGroup() async throws {
-        let access = Self.access.replacingOccurrences(of: "approver: { grants: [approve, cancel], environments: [production] }",
-                                                      with: "approver: { grants: [approve, cancel], environments: [production], usergroups: [S0APPROVERS] }")
+        let access = Self.access.replacingOccurrences(
+            of: "approver: { grants: [approve, cancel], environments: [production] }",
+            with: "approver: { grants: [approve, cancel], environments: [production], usergroups: [S0APPROVERS] }")
         try await Harness.run(approvals: 1, access: access, userGroups: ["S0APPROVERS": ["U0777EVE"]]) { h in
             let id = try await Self.requestAndWait(h)
             let request = try #require(await h.world.slackCalls("chat.postMessage").first { $0.text.contains("Approval needed") })
@@ -316,7 +315,6 @@ struct ApprovalTests {
             // Asking again makes a second job that waits for its own approval.
             let again = try Harness.jobID(in: try Harness.ephemeralText(try await h.command(Self.release)))
             try await h.waitFor(job: again, state: .awaitingApproval)
-            try await Task.sleep(for: .milliseconds(300))
             #expect(try await h.database.allApprovals(jobID: id).isEmpty)
             #expect(try await h.database.job(id: id)?.state == .awaitingApproval)
             #expect(try Self.rollbackCalls(h).isEmpty)

@@ -85,7 +85,8 @@ struct AuthorizationTests {
             #expect(ack.contains("Only an approver"))
             let upgrade = try Harness.jobID(in: try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade", user: "U0777ERIN")))
             let other = try Harness.ephemeralText(try await h.command("\(upgrade)", command: "/cancel", user: "U0123ALICE"))
-            #expect(other.contains("Only the requester (<@U0777ERIN>), or someone with the cancel or approve grant in `production`, may cancel job #\(upgrade)"))
+            #expect(
+                other.contains("Only the requester (<@U0777ERIN>), or someone with the cancel or approve grant in `production`, may cancel job #\(upgrade)"))
             let own = try Harness.ephemeralText(try await h.command("\(upgrade)", command: "/cancel", user: "U0777ERIN"))
             #expect(own.contains("Job #\(upgrade) is") && (own.contains("cancelled") || own.contains("stops before its next step")))
             #expect(try await h.waitUntilSettled(job: upgrade).state == .cancelled)

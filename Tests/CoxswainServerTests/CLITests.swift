@@ -34,12 +34,12 @@ struct CLITests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("coxswain.yaml")
         try """
-            database: \(directory.path)/coxswain.sqlite
-            commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
-            environments: { production: { namespace: production, approvals: 0 } }
-            releases:
-              llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
-            """.write(to: file, atomically: true, encoding: .utf8)
+        database: \(directory.path)/coxswain.sqlite
+        commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
+        environments: { production: { namespace: production, approvals: 0 } }
+        releases:
+          llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
+        """.write(to: file, atomically: true, encoding: .utf8)
         return file.path
     }
 
@@ -51,8 +51,11 @@ struct CLITests {
         #expect(list.status == 0)
         #expect(list.out.contains("llama-2-7b") && list.out.contains("ready") && list.out.contains("production"))
 
-        let disable = try Self.run(["registry", "disable", "--model-name", "llama-2-7b", "--environment", "production",
-                                    "--reason", "incident 42", "--config", config], environment: ["USER": "oncall"])
+        let disable = try Self.run(
+            [
+                "registry", "disable", "--model-name", "llama-2-7b", "--environment", "production",
+                "--reason", "incident 42", "--config", config,
+            ], environment: ["USER": "oncall"])
         #expect(disable.status == 0)
         #expect(disable.out == "llama-2-7b in production: disabled\n")
         #expect(try Self.run(["registry", "list", "--environment", "production", "--config", config]).out.contains("disabled"))
@@ -82,12 +85,12 @@ struct CLITests {
         for directory in [folder, elsewhere] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         let config = folder.appendingPathComponent("coxswain.yaml")
         try """
-            database: state/coxswain.sqlite
-            commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
-            environments: { production: { namespace: production, approvals: 0 } }
-            releases:
-              llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: state/coxswain.sqlite
+        commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
+        environments: { production: { namespace: production, approvals: 0 } }
+        releases:
+          llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://llama:8000" }
+        """.write(to: config, atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
         let database = folder.appendingPathComponent("state/coxswain.sqlite").path
 
@@ -116,12 +119,15 @@ struct CLITests {
         let config = try Self.config()
         let configuration = try ConfigurationLoader.load(file: config)
         let database = try AppDatabase.open(path: configuration.databasePath)
-        let request = JobRequest(kind: .rollback, command: "/rollback", release: "llama-2-7b-production", environment: "production",
-                                 namespace: "production", model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack",
-                                 reason: "pods OOM", emergency: true)
-        let id = try await database.accept(request, approvalsRequired: 0, requestKey: "k", references: [], now: Date(), decide: { _ in .create },
-                                           created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")]) },
-                                           joined: { JobChange(job: $0) }).job.id
+        let request = JobRequest(
+            kind: .rollback, command: "/rollback", release: "llama-2-7b-production", environment: "production",
+            namespace: "production", model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack",
+            reason: "pods OOM", emergency: true)
+        let id = try await database.accept(
+            request, approvalsRequired: 0, requestKey: "k", references: [], now: Date(), decide: { _ in .create },
+            created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")]) },
+            joined: { JobChange(job: $0) }
+        ).job.id
         let show = try Self.run(["jobs", "show", "#\(id)", "--config", config])
         #expect(show.out.contains("Job #\(id): /rollback llama-2-7b-production (production, ns production)"))
         #expect(show.out.contains("break-glass: NOT acknowledged"))

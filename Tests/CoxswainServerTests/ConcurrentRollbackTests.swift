@@ -16,11 +16,13 @@ struct ConcurrentRollbackTests {
         """
 
     /// The issue's history: 1 superseded (good), 2 failed, 3 deployed (0.2.1, bad).
-    static var badRelease: [String: Any] { StandInCluster.standardRelease(revisions: [
-        StandInCluster.revision(1, "superseded", chart: "vllm-deployment-0.2.0", app: "0.2.0", description: "Install complete"),
-        StandInCluster.revision(2, "failed", chart: "vllm-deployment-0.2.1", app: "0.2.1", description: "Upgrade failed"),
-        StandInCluster.revision(3, "deployed", chart: "vllm-deployment-0.2.1", app: "0.2.1", description: "Upgrade complete"),
-    ]) }
+    static var badRelease: [String: Any] {
+        StandInCluster.standardRelease(revisions: [
+            StandInCluster.revision(1, "superseded", chart: "vllm-deployment-0.2.0", app: "0.2.0", description: "Install complete"),
+            StandInCluster.revision(2, "failed", chart: "vllm-deployment-0.2.1", app: "0.2.1", description: "Upgrade failed"),
+            StandInCluster.revision(3, "deployed", chart: "vllm-deployment-0.2.1", app: "0.2.1", description: "Upgrade complete"),
+        ])
+    }
 
     static func rollbacks(_ h: Harness) throws -> [[String]] { try h.cluster.calls().filter { $0.prefix(2) == ["helm", "rollback"] } }
 
@@ -35,7 +37,8 @@ struct ConcurrentRollbackTests {
             #expect(job.state == .succeeded && job.followers == ["U0002OPS"])
             #expect(try Self.rollbacks(h) == [["helm", "rollback", Self.release, "1", "-n", "production", "--wait", "--timeout", "10m0s"]])
             #expect(try await h.database.recentJobs(release: nil, limit: 5).count == 1)
-            #expect(await h.world.responseURLCalls().contains { $0.path == "/hooks/second" && $0.text.contains("Job #\(first)") && $0.text.contains("succeeded") })
+            #expect(
+                await h.world.responseURLCalls().contains { $0.path == "/hooks/second" && $0.text.contains("Job #\(first)") && $0.text.contains("succeeded") })
             #expect(try await h.auditEvents(job: first).contains("job.joined"))
         }
     }
@@ -56,7 +59,8 @@ struct ConcurrentRollbackTests {
             #expect(job.followers.count == 19)
             #expect(try Self.rollbacks(h).count == 1)
             #expect(try Self.rollbacks(h).first?[3] == "1")
-            let revisions = try h.cluster.state()["releases"].flatMap { ($0 as? [String: Any])?[Self.release] as? [String: Any] }?["revisions"] as? [[String: Any]]
+            let revisions =
+                try h.cluster.state()["releases"].flatMap { ($0 as? [String: Any])?[Self.release] as? [String: Any] }?["revisions"] as? [[String: Any]]
             #expect(revisions?.last?["description"] as? String == "Rollback to 1")
         }
     }

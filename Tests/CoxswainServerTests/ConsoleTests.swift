@@ -27,8 +27,9 @@ struct ConsoleTests {
     /// Issues a token with `coxswain users token` and keeps it in a file only its owner reads.
     static func token(for user: String, database: String, h: Harness) throws -> String {
         let config = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("cli.yaml")
-        try (Harness.configurationYAML(fakePort: h.fakePort, completionSLO: nil, approvals: 1, access: access, channels: ["C0OPS", "console"])
-             + "\ndatabase: \(database)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
+        try
+            (Harness.configurationYAML(fakePort: h.fakePort, completionSLO: nil, approvals: 1, access: access, channels: ["C0OPS", "console"])
+            + "\ndatabase: \(database)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
             .write(to: config, atomically: true, encoding: .utf8)
         let issued = try CLITests.run(["users", "token", user, "--config", config.path])
         #expect(issued.status == 0, "\(issued.err)")
@@ -67,7 +68,7 @@ struct ConsoleTests {
             let events = try await h.auditEvents(job: id)
             for event in ["job.requested", "approval.requested", "approval.approve", "approval.verified", "job.succeeded"] { #expect(events.contains(event)) }
             #expect(try await h.database.entries(jobID: id).first { $0.event == "approval.approve" }?.actor == "U0789CAROL")
-            #expect(await h.world.slackCalls("chat.postMessage").isEmpty)   // Slack answered 503 to everything
+            #expect(await h.world.slackCalls("chat.postMessage").isEmpty)  // Slack answered 503 to everything
             // Slack comes back: the team sees what happened meanwhile.
             await h.world.set(serverErrors: false)
             _ = try await h.waitUntilSettled(job: id)
@@ -123,8 +124,10 @@ struct ConsoleTests {
         var cluster = StandInCluster.standardRelease()
         var releases = cluster["releases"] as! [String: Any]
         let pod = StandInCluster.pod("llama-2-7b-development-5d6f7-k2m4x", release: "llama-2-7b-development", namespace: "system", ready: true)
-        releases["llama-2-7b-development"] = ["namespace": "system", "pods_after_rollback": [pod],
-                                              "revisions": [StandInCluster.revision(1, "superseded"), StandInCluster.revision(2, "deployed")]]
+        releases["llama-2-7b-development"] = [
+            "namespace": "system", "pods_after_rollback": [pod],
+            "revisions": [StandInCluster.revision(1, "superseded"), StandInCluster.revision(2, "deployed")],
+        ]
         cluster["releases"] = releases
         try await Harness.run(cluster: cluster, database: database, approvals: 1, access: Self.access, channels: ["C0OPS", "console"]) { h in
             let token = try Self.token(for: "U0123ALICE", database: path, h: h)

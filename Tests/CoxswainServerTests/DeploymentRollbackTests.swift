@@ -11,10 +11,12 @@ struct DeploymentRollbackTests {
     static func cluster(templates: [String: String] = ["1": "a", "2": "b", "3": "c"], missing: [Int] = []) -> [String: Any] {
         [
             "releases": [:],
-            "deployments": ["semantic-router": [
-                "namespace": "system", "revisions": [1, 2, 3], "templates": templates, "missing": missing,
-                "pods_after_rollback": [StandInCluster.pod("semantic-router-7c9d-x1", release: release, namespace: "system", ready: true)],
-            ]],
+            "deployments": [
+                "semantic-router": [
+                    "namespace": "system", "revisions": [1, 2, 3], "templates": templates, "missing": missing,
+                    "pods_after_rollback": [StandInCluster.pod("semantic-router-7c9d-x1", release: release, namespace: "system", ready: true)],
+                ]
+            ],
             "pods": [StandInCluster.pod("semantic-router-6b8c-y2", release: release, namespace: "system", ready: false, reason: "CrashLoopBackOff")],
         ]
     }
@@ -25,15 +27,18 @@ struct DeploymentRollbackTests {
             let job = try await h.runToEnd("\(Self.release) bad config push")
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             let selector = "app.kubernetes.io/instance=\(Self.release)"
-            #expect(try h.cluster.calls() == [
-                ["kubectl", "rollout", "history", "deployment/semantic-router", "-n", "system"],
-                ["kubectl", "rollout", "undo", "deployment/semantic-router", "-n", "system", "--to-revision=2"],
-                ["kubectl", "annotate", "deployment", "-l", selector, "-n", "system",
-                 "coxswain.dev/rollback-reason=bad config push (coxswain job #\(job.id) by U0123ALICE)", "--overwrite"],
-                ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=300s"],
-                ["kubectl", "get", "pods", "-l", selector, "-n", "system", "-o", "json"],
-                ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=30s"],
-            ])
+            #expect(
+                try h.cluster.calls() == [
+                    ["kubectl", "rollout", "history", "deployment/semantic-router", "-n", "system"],
+                    ["kubectl", "rollout", "undo", "deployment/semantic-router", "-n", "system", "--to-revision=2"],
+                    [
+                        "kubectl", "annotate", "deployment", "-l", selector, "-n", "system",
+                        "coxswain.dev/rollback-reason=bad config push (coxswain job #\(job.id) by U0123ALICE)", "--overwrite",
+                    ],
+                    ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=300s"],
+                    ["kubectl", "get", "pods", "-l", selector, "-n", "system", "-o", "json"],
+                    ["kubectl", "rollout", "status", "deployment/semantic-router", "-n", "system", "--timeout=30s"],
+                ])
             let text = try await h.liveMessageText(job: job)
             #expect(text.contains("revision 3 -> 2"))
             #expect(try await h.database.entry(model: "semantic-router", environment: "development")?.status == .ready)

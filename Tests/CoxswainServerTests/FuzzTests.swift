@@ -29,8 +29,8 @@ struct FuzzTests {
                 var body: Data
                 switch rng.next() % 20 {
                 case 0: body = FuzzInputs.randomBytes(Int(rng.next() % 2048), &rng)
-                case 1: body = Data(repeating: 0x61, count: SlashCommandControllerLimit.bodyLimit)            // at the limit
-                case 2: body = Data(repeating: 0x61, count: SlashCommandControllerLimit.bodyLimit + 1)        // over it
+                case 1: body = Data(repeating: 0x61, count: SlashCommandControllerLimit.bodyLimit)  // at the limit
+                case 2: body = Data(repeating: 0x61, count: SlashCommandControllerLimit.bodyLimit + 1)  // over it
                 case 3: body = Data(FuzzInputs.form(&rng, fakePort: h.fakePort).utf8) + Data(repeating: 0x26, count: 300_000)
                 case 4, 5, 6, 7, 8: body = Data(FuzzInputs.payload(&rng, fakePort: h.fakePort).utf8)
                 default: body = Data(FuzzInputs.form(&rng, fakePort: h.fakePort).utf8)
@@ -40,13 +40,18 @@ struct FuzzTests {
                 let timestamp = signed ? String(now) : FuzzInputs.timestamp(now, &rng)
                 if let timestamp { headers[HTTPField.Name("X-Slack-Request-Timestamp")!] = timestamp }
                 if signed, let timestamp {
-                    headers[HTTPField.Name("X-Slack-Signature")!] = SlackRequestVerifier.signature(signingSecret: Harness.signingSecret, timestamp: timestamp, body: body)
+                    headers[HTTPField.Name("X-Slack-Signature")!] = SlackRequestVerifier.signature(
+                        signingSecret: Harness.signingSecret, timestamp: timestamp, body: body)
                 } else if FuzzInputs.chance(70, &rng) {
-                    headers[HTTPField.Name("X-Slack-Signature")!] = FuzzInputs.pick(["", "v0=", "v0=zz", "v1=00", "v0=" + String(repeating: "a", count: 64),
-                                                                "v0=" + String(repeating: "0", count: 63)], &rng)
+                    headers[HTTPField.Name("X-Slack-Signature")!] = FuzzInputs.pick(
+                        [
+                            "", "v0=", "v0=zz", "v1=00", "v0=" + String(repeating: "a", count: 64),
+                            "v0=" + String(repeating: "0", count: 63),
+                        ], &rng)
                 }
-                let response = try await h.client.execute(uri: path, method: FuzzInputs.chance(97, &rng) ? .post : .put, headers: headers,
-                                                          body: ByteBuffer(bytes: body))
+                let response = try await h.client.execute(
+                    uri: path, method: FuzzInputs.chance(97, &rng) ? .post : .put, headers: headers,
+                    body: ByteBuffer(bytes: body))
                 statuses[response.status.code, default: 0] += 1
                 #expect(response.status.code < 500, "case \(index): \(path) answered \(response.status.code)")
             }
@@ -66,9 +71,11 @@ struct FuzzTests {
                 "POST /slack/commands HTTP/1.1", "POST /slack/commands HTTP/9.9", "GARBAGE", "POST  HTTP/1.1", "\u{0}\u{0}\u{0}",
                 "POST /slack/commands?x=%ZZ HTTP/1.1", "POST /slack/../../etc/passwd HTTP/1.1",
             ]
-            let headers = ["Host: x", "Content-Length: 10", "Content-Length: -1", "Content-Length: 99999999999999999999",
-                           "Transfer-Encoding: chunked", "Transfer-Encoding: gzip, chunked", "X-Slack-Request-Timestamp: -9223372036854775808",
-                           "X-Slack-Signature: v0=\u{1}", "NoColonHere", ": empty-name", "X-Long: " + String(repeating: "y", count: 70_000)]
+            let headers = [
+                "Host: x", "Content-Length: 10", "Content-Length: -1", "Content-Length: 99999999999999999999",
+                "Transfer-Encoding: chunked", "Transfer-Encoding: gzip, chunked", "X-Slack-Request-Timestamp: -9223372036854775808",
+                "X-Slack-Signature: v0=\u{1}", "NoColonHere", ": empty-name", "X-Long: " + String(repeating: "y", count: 70_000),
+            ]
             for _ in 0..<300 {
                 var request = FuzzInputs.pick(lines, &rng) + "\r\n"
                 for _ in 0..<Int(rng.next() % 5) { request += FuzzInputs.pick(headers, &rng) + "\r\n" }

@@ -19,7 +19,9 @@ struct ProcessLifecycleTests {
         var release = releases[release] as! [String: Any]
         release["rollback_gate"] = gate.path
         releases[Self.release] = release
-        var development: [String: Any] = ["namespace": "system", "revisions": [StandInCluster.revision(1, "superseded"), StandInCluster.revision(2, "deployed")]]
+        var development: [String: Any] = [
+            "namespace": "system", "revisions": [StandInCluster.revision(1, "superseded"), StandInCluster.revision(2, "deployed")],
+        ]
         development["pods_after_rollback"] = [[String: Any]]()
         releases["llama-2-7b-development"] = development
         state["releases"] = releases
@@ -57,7 +59,7 @@ struct ProcessLifecycleTests {
             #expect(try await server.waitForExit() == 0, "\(server.output)")
             let database = try AppDatabase.openReadOnly(path: path)
             #expect(try await database.job(id: first)?.state == .succeeded)
-            #expect(try await database.job(id: second)?.state == .queued)   // stored, runs at the next start
+            #expect(try await database.job(id: second)?.state == .queued)  // stored, runs at the next start
             let live = try #require(try await database.references(jobID: first, platform: "slack").first { $0.role == "live" }?.ts)
             let last = await world.slackCalls("chat.update").last { $0.ts == live }
             #expect(last?.text.contains("*Result:* rolled back") == true)
@@ -94,7 +96,11 @@ struct ProcessLifecycleTests {
             let killed = Mutex(false)
             await world.set(onPost: { posted in
                 guard posted.channel == "C0OPS", posted.threadTS == nil else { return }
-                if killed.withLock({ done in defer { done = true }; return !done }) { first.signal(SIGKILL) }
+                if killed.withLock({ done in
+                    defer { done = true }; return !done
+                }) {
+                    first.signal(SIGKILL)
+                }
             })
             let id = try Harness.jobID(in: try await first.command(Self.release, fakePort: port).text)
             _ = try await first.waitForExit()
@@ -142,7 +148,9 @@ struct ProcessLifecycleTests {
             first.signal(SIGKILL)
             _ = try await first.waitForExit()
             try await Eventually.until("the second server to take over") { second.output.contains("this server holds the database lease") }
-            let interrupted = try await Eventually.value("job \(id) interrupted") { try await database.job(id: id).flatMap { $0.state == .interrupted ? $0 : nil } }
+            let interrupted = try await Eventually.value("job \(id) interrupted") {
+                try await database.job(id: id).flatMap { $0.state == .interrupted ? $0 : nil }
+            }
             #expect(interrupted.outcome == "interrupted by a restart after step: Disable model in registry")
             try Data().write(to: gate)
             // The second server now runs jobs itself.

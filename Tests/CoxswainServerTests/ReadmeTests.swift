@@ -43,8 +43,9 @@ struct ReadmeTests {
         let config = folder.appendingPathComponent("coxswain.yaml")
         try await Harness.run(database: try AppDatabase.open(path: path)) { h in
             _ = try await h.runToEnd("llama-2-7b-production pods OOM after upgrade")
-            try (Harness.configurationYAML(fakePort: h.fakePort, completionSLO: nil, approvals: 0, access: Harness.legacyUsers)
-                 + "\ndatabase: \(path)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
+            try
+                (Harness.configurationYAML(fakePort: h.fakePort, completionSLO: nil, approvals: 0, access: Harness.legacyUsers)
+                + "\ndatabase: \(path)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
                 .write(to: config, atomically: true, encoding: .utf8)
         }
         for line in commands {

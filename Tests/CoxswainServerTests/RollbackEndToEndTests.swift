@@ -24,15 +24,18 @@ struct RollbackEndToEndTests {
             #expect(job.request.reason == "pods OOM after upgrade")
 
             // Revision 4 failed, so the target is 3, not helm's blind "5 minus one".
-            #expect(try h.cluster.calls() == [
-                Self.history,
-                ["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"],
-                ["kubectl", "annotate", "deployment", "-l", Self.selector, "-n", "production",
-                 "coxswain.dev/rollback-reason=pods OOM after upgrade (coxswain job #\(id) by U0123ALICE)", "--overwrite"],
-                ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", Self.selector, "-n", "production", "--timeout=300s"],
-                ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"],
-                ["helm", "status", Self.release, "-n", "production", "-o", "json"],
-            ])
+            #expect(
+                try h.cluster.calls() == [
+                    Self.history,
+                    ["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"],
+                    [
+                        "kubectl", "annotate", "deployment", "-l", Self.selector, "-n", "production",
+                        "coxswain.dev/rollback-reason=pods OOM after upgrade (coxswain job #\(id) by U0123ALICE)", "--overwrite",
+                    ],
+                    ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", Self.selector, "-n", "production", "--timeout=300s"],
+                    ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"],
+                    ["helm", "status", Self.release, "-n", "production", "-o", "json"],
+                ])
             #expect(await h.world.modelCalls() == ["/model/health", "/model/ready", "/model/v1/completions"])
             let completion = try #require(await h.world.received.first { $0.path == "/model/v1/completions" })
             #expect(completion.json["model"] as? String == "llama-2-7b")
@@ -49,12 +52,18 @@ struct RollbackEndToEndTests {
             let updates = await h.world.slackCalls("chat.update")
             #expect(!updates.isEmpty && updates.allSatisfy { $0.ts == ts && $0.channel == "C0OPS" })
             let final = try await h.liveMessageText(job: job)
-            for title in ["Show release history", "Confirm rollback target", "Disable model in registry", "Helm rollback",
-                          "Wait for pods", "Health endpoints", "Completion test", "Re-enable model in registry", "Verify release and registry"] {
+            for title in [
+                "Show release history", "Confirm rollback target", "Disable model in registry", "Helm rollback",
+                "Wait for pods", "Health endpoints", "Completion test", "Re-enable model in registry", "Verify release and registry",
+            ] {
                 #expect(final.contains("✅ \(title)"), "step \(title) not shown as done in: \(final)")
             }
             #expect(final.contains("revision 5 -> 3"))
-            #expect(final.contains("*Result:* rolled back `llama-2-7b-production` from revision 5 (vllm-deployment-0.3.0, app 0.5.1) to revision 3 (vllm-deployment-0.2.0, app 0.4.1)"))
+            #expect(
+                final.contains(
+                    "*Result:* rolled back `llama-2-7b-production` from revision 5 (vllm-deployment-0.3.0, app 0.5.1) to revision 3 "
+                        + "(vllm-deployment-0.2.0, app 0.4.1)"
+                ))
             #expect(final.contains("*Validation:* pods 2/2 ready"))
             #expect(final.contains("/health 200"))
             #expect(final.contains("*Total time:*"))
@@ -70,17 +79,20 @@ struct RollbackEndToEndTests {
             #expect(ephemeral.contains { $0.contains("plan: rollback llama-2-7b-production (production, ns production): revision 5 -> 3") })
             let auditLines = posts.filter { $0.channel == "C0AUDIT" }.map { Harness.unescape($0.text) }
             #expect(auditLines.count == 1)
-            #expect(auditLines.first?.contains("Job #\(id) rollback llama-2-7b-production (production, ns production): revision 5 -> 3 by <@U0123ALICE>: succeeded") == true)
+            #expect(
+                auditLines.first?.contains("Job #\(id) rollback llama-2-7b-production (production, ns production): revision 5 -> 3 by <@U0123ALICE>: succeeded")
+                    == true)
 
             // Disabled during the rollback, ready after it; all of it in the audit trail.
             #expect(try await h.registryStatus() == .ready)
             let events = try await h.auditEvents(job: id)
-            #expect(events == [
-                "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided",
-                "step.confirm.succeeded", "registry.disable", "step.registry.disable.succeeded", "step.helm.rollback.succeeded",
-                "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.completion.succeeded",
-                "registry.enable", "step.registry.enable.succeeded", "step.verify.succeeded", "job.succeeded",
-            ])
+            #expect(
+                events == [
+                    "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided",
+                    "step.confirm.succeeded", "registry.disable", "step.registry.disable.succeeded", "step.helm.rollback.succeeded",
+                    "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.completion.succeeded",
+                    "registry.enable", "step.registry.enable.succeeded", "step.verify.succeeded", "job.succeeded",
+                ])
         }
     }
 
@@ -167,8 +179,11 @@ struct RollbackEndToEndTests {
 
     @Test("pods that never get ready fail the job and keep the model disabled")
     func podsNeverReady() async throws {
-        let stuck = [StandInCluster.pod("llama-2-7b-production-7b8f9d5c-x7k2m", release: Self.release, namespace: "production",
-                                        ready: false, reason: "ImagePullBackOff")]
+        let stuck = [
+            StandInCluster.pod(
+                "llama-2-7b-production-7b8f9d5c-x7k2m", release: Self.release, namespace: "production",
+                ready: false, reason: "ImagePullBackOff")
+        ]
         try await Harness.run(cluster: StandInCluster.standardRelease(podsAfterRollback: stuck)) { h in
             let job = try await h.runToEnd("\(Self.release) 2")
             #expect(job.state == .failed)
@@ -177,7 +192,8 @@ struct RollbackEndToEndTests {
             #expect(text.contains("pods not ready within 5m0s: 0/1 ready, ImagePullBackOff"))
             #expect(text.contains("the image or tag may not exist"))
             #expect(text.contains("`llama-2-7b` stays *disabled* in production"))
-            #expect(try h.cluster.calls().map { Array($0.prefix(2)) } == [["helm", "history"], ["helm", "rollback"], ["kubectl", "wait"], ["kubectl", "get"]])
+            #expect(
+                try h.cluster.calls().map { Array($0.prefix(2)) } == [["helm", "history"], ["helm", "rollback"], ["kubectl", "wait"], ["kubectl", "get"]])
             #expect(try h.cluster.calls()[1] == ["helm", "rollback", Self.release, "2", "-n", "production", "--wait", "--timeout", "10m0s"])
             #expect(await h.world.modelCalls().isEmpty)
             #expect(try await h.registryStatus() == .disabled)

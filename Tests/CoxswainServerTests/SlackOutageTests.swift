@@ -64,7 +64,7 @@ struct SlackOutageTests {
             // The requester hears the result although the channel never did.
             _ = try await h.waitForResponse(containing: "Job #\(id) rollback llama-2-7b-production (production, ns production): revision 5 -> 3: succeeded")
             let told_ = await h.world.responseURLCalls().filter { $0.text.contains("cannot post about job #\(id)") }
-            #expect(told_.count == 1)   // once per job, not once per message
+            #expect(told_.count == 1)  // once per job, not once per message
             #expect(try await h.auditEvents(job: id).contains("delivery.failed"))
         }
     }

@@ -30,8 +30,10 @@ struct StoreFaultTests {
 
     /// While the store cannot write: the webhook answers in time and says why, `/readyz`
     /// reports it, and a running job's step result waits. Afterwards the job ends recorded.
-    static func rideOut(_ fault: String, path: String, begin: @escaping @Sendable () async throws -> Void,
-                        end: @escaping @Sendable () async throws -> Void) async throws {
+    static func rideOut(
+        _ fault: String, path: String, begin: @escaping @Sendable () async throws -> Void,
+        end: @escaping @Sendable () async throws -> Void
+    ) async throws {
         let (cluster, gate) = try gated()
         let database = try AppDatabase.open(path: path)
         try await Harness.run(cluster: cluster, database: database) { h in
@@ -59,7 +61,7 @@ struct StoreFaultTests {
             let job = try await h.waitUntilSettled(job: id)
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(job.steps.allSatisfy { $0.status == .succeeded })
-            #expect(try await h.database.recentJobs(release: nil, limit: 5).count == 1)   // the refused request left nothing
+            #expect(try await h.database.recentJobs(release: nil, limit: 5).count == 1)  // the refused request left nothing
             #expect(try await h.client.execute(uri: "/readyz", method: .get).status == .ok)
             #expect(try await h.liveMessageText(job: job).contains("*Result:* rolled back"))
         }
@@ -80,11 +82,12 @@ struct StoreFaultTests {
     func lockedDatabase() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
         var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true   // it holds the lock across accesses, as another process would
+        configuration.allowsUnsafeTransactions = true  // it holds the lock across accesses, as another process would
         let other = try DatabaseQueue(path: path, configuration: configuration)
-        try await Self.rideOut("the database is locked by another process", path: path,
-                               begin: { try await other.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") } },
-                               end: { try await other.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") } })
+        try await Self.rideOut(
+            "the database is locked by another process", path: path,
+            begin: { try await other.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") } },
+            end: { try await other.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") } })
     }
 
     static var isRoot: Bool { getuid() == 0 }
@@ -99,9 +102,10 @@ struct StoreFaultTests {
         }
         defer { _ = try? Self.shell("/bin/umount", ["-l", mountPoint.path]) }
         let filler = mountPoint.appendingPathComponent("filler")
-        try await Self.rideOut("the disk holding the database is full", path: mountPoint.appendingPathComponent("coxswain.sqlite").path,
-                               begin: { try Self.fill(filler) },
-                               end: { try FileManager.default.removeItem(at: filler) })
+        try await Self.rideOut(
+            "the disk holding the database is full", path: mountPoint.appendingPathComponent("coxswain.sqlite").path,
+            begin: { try Self.fill(filler) },
+            end: { try FileManager.default.removeItem(at: filler) })
     }
 
     /// Writes until the file system has no space left.

@@ -33,8 +33,10 @@ struct UpgradeTests {
         releases[Self.production] = production
         releases[staging] = [
             "namespace": "staging",
-            "revisions": [StandInCluster.revision(1, "superseded", chart: "vllm-deployment-0.1.0", app: "0.3.0"),
-                          StandInCluster.revision(2, "deployed", chart: "vllm-deployment-0.2.0", app: "0.4.1")],
+            "revisions": [
+                StandInCluster.revision(1, "superseded", chart: "vllm-deployment-0.1.0", app: "0.3.0"),
+                StandInCluster.revision(2, "deployed", chart: "vllm-deployment-0.2.0", app: "0.4.1"),
+            ],
             "pods_after_upgrade": [StandInCluster.pod("\(staging)-5d6f7-a1", release: staging, namespace: "staging", ready: true)],
         ]
         state["releases"] = releases
@@ -54,20 +56,30 @@ struct UpgradeTests {
             let callsBefore = try h.cluster.calls().count
             let job = try await upgrade(h, "\(Self.production) 0.3.0")
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
-            #expect(Array(try h.cluster.calls().dropFirst(callsBefore)) == [
-                ["helm", "status", Self.staging, "-n", "staging", "-o", "json"],
-                ["helm", "history", Self.production, "-n", "production", "-o", "json", "--max", "20"],
-                ["helm", "show", "chart", Self.chart, "--version", "0.3.0"],
-                ["helm", "upgrade", Self.production, Self.chart, "--version", "0.3.0", "-n", "production", "--reset-then-reuse-values",
-                 "--wait", "--timeout", "10m0s", "-f", "values-production.yaml"],
-                ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", "app.kubernetes.io/instance=\(Self.production)", "-n", "production", "--timeout=300s"],
-                ["kubectl", "get", "pods", "-l", "app.kubernetes.io/instance=\(Self.production)", "-n", "production", "-o", "json"],
-                ["helm", "status", Self.production, "-n", "production", "-o", "json"],
-            ])
+            #expect(
+                Array(try h.cluster.calls().dropFirst(callsBefore)) == [
+                    ["helm", "status", Self.staging, "-n", "staging", "-o", "json"],
+                    ["helm", "history", Self.production, "-n", "production", "-o", "json", "--max", "20"],
+                    ["helm", "show", "chart", Self.chart, "--version", "0.3.0"],
+                    [
+                        "helm", "upgrade", Self.production, Self.chart, "--version", "0.3.0", "-n", "production", "--reset-then-reuse-values",
+                        "--wait", "--timeout", "10m0s", "-f", "values-production.yaml",
+                    ],
+                    [
+                        "kubectl", "wait", "--for=condition=Ready", "pod", "-l", "app.kubernetes.io/instance=\(Self.production)", "-n", "production",
+                        "--timeout=300s",
+                    ],
+                    ["kubectl", "get", "pods", "-l", "app.kubernetes.io/instance=\(Self.production)", "-n", "production", "-o", "json"],
+                    ["helm", "status", Self.production, "-n", "production", "-o", "json"],
+                ])
             let text = try await h.liveMessageText(job: job)
             #expect(text.contains("upgrade llama-2-7b-production (production, ns production): revision 5 -> 0.3.0"))
             #expect(text.contains("✅ Promotion gate — ") && text.contains(" · 0.3.0 validated in staging"))
-            #expect(text.contains("*Result:* upgraded `llama-2-7b-production` from revision 5 (vllm-deployment-0.3.0, app 0.5.1) to chart version 0.3.0; helm recorded it as revision 6."))
+            #expect(
+                text.contains(
+                    "*Result:* upgraded `llama-2-7b-production` from revision 5 (vllm-deployment-0.3.0, app 0.5.1) to chart version 0.3.0; helm "
+                        + "recorded it as revision 6."
+                ))
             #expect(try await h.registryStatus() == .ready)
         }
     }
@@ -98,7 +110,8 @@ struct UpgradeTests {
             #expect(text.contains("--override-promotion REASON"))
             #expect(!(try h.cluster.calls().contains { $0.prefix(2) == ["helm", "upgrade"] }))
 
-            let bob = try Harness.ephemeralText(try await h.command("\(Self.production) 0.3.0 --override-promotion hotfix", command: "/upgrade", user: "U0456BOB"))
+            let bob = try Harness.ephemeralText(
+                try await h.command("\(Self.production) 0.3.0 --override-promotion hotfix", command: "/upgrade", user: "U0456BOB"))
             #expect(bob.contains("Only an approver for `production` may use `--override-promotion`"))
             let noReason = try Harness.ephemeralText(try await h.command("\(Self.production) 0.3.0 --override-promotion", command: "/upgrade"))
             #expect(noReason.contains("needs a reason"))
@@ -127,16 +140,19 @@ struct UpgradeTests {
     }
 
     /// The seed's helm failures, with the state helm is in when it prints each.
-    static var stuck: [[String: Any]] { (1...5).map { StandInCluster.revision($0, $0 == 5 ? "deployed" : "superseded") }
-        + [StandInCluster.revision(6, "pending-upgrade", description: "Preparing upgrade")] }
+    static var stuck: [[String: Any]] {
+        (1...5).map { StandInCluster.revision($0, $0 == 5 ? "deployed" : "superseded") }
+            + [StandInCluster.revision(6, "pending-upgrade", description: "Preparing upgrade")]
+    }
     static var neverDeployed: [[String: Any]] { [StandInCluster.revision(1, "failed", description: "Install failed")] }
 
-    @Test("helm's failure texts get their own advice and, where it helps, a one-click rollback that works",
-          arguments: [
+    @Test(
+        "helm's failure texts get their own advice and, where it helps, a one-click rollback that works",
+        arguments: [
             ("another operation (install/upgrade/rollback) is in progress", "pending state. A rollback clears it", 0),
             ("\"llama-2-7b-production\" has no deployed releases", "has no deployed revision to upgrade", 1),
             ("context deadline exceeded", "marked the new revision failed after `--wait` ran out", 2),
-          ])
+        ])
     func helmFailures(error: String, advice: String, scenario: Int) async throws {
         let revisions: [[String: Any]]? = scenario == 0 ? Self.stuck : scenario == 1 ? Self.neverDeployed : nil
         try await Harness.run(cluster: Self.cluster(productionUpgradeError: error, productionRevisions: revisions), access: Self.accessWithoutStaging) { h in
@@ -168,12 +184,8 @@ struct UpgradeTests {
 
 extension Harness {
     func waitForNewJob(after id: Int64, timeout: Duration = .seconds(10)) async throws -> Int64 {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let newest = try await database.recentJobs(release: nil, limit: 1).first?.id, newest > id { return newest }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Eventually.value("a job after #\(id)", timeout: timeout) {
+            try await database.recentJobs(release: nil, limit: 1).first.flatMap { $0.id > id ? $0.id : nil }
         }
-        Issue.record("no job after #\(id)")
-        throw CancellationError()
     }
 }

@@ -43,9 +43,10 @@ struct WebhookAndServicesTests {
     @Test("Slack's ssl_check is answered 200")
     func sslCheck() async throws {
         try await Harness.run { h in
-            let response = try await h.client.execute(uri: "/slack/commands", method: .post,
-                                                      headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                      body: ByteBuffer(string: "ssl_check=1&token=abc"))
+            let response = try await h.client.execute(
+                uri: "/slack/commands", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "ssl_check=1&token=abc"))
             #expect(response.status == .ok)
         }
     }
@@ -69,18 +70,23 @@ struct WebhookAndServicesTests {
     @Test("a job found running at start-up is marked interrupted and the release is left alone")
     func interruptedByRestart() async throws {
         let database = try AppDatabase.inMemory()
-        let request = JobRequest(kind: .rollback, command: "/rollback", release: Self.release, environment: "production", namespace: "production",
-                                 model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack")
-        let queued = try await database.accept(request, approvalsRequired: 0, requestKey: "k1", references: [], now: Date(), decide: { _ in .create },
-                                               created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
+        let request = JobRequest(
+            kind: .rollback, command: "/rollback", release: Self.release, environment: "production", namespace: "production",
+            model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack")
+        let queued = try await database.accept(
+            request, approvalsRequired: 0, requestKey: "k1", references: [], now: Date(), decide: { _ in .create },
+            created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
         // A server that is gone (another runner id) left it running after its first step.
         var running = queued.job
         running.state = .running
         running.runnerID = "old-server"
         running.lastCompletedStep = "Show release history"
-        running.steps = [JobStep(position: 0, action: "helm.history", title: "Show release history", status: .succeeded, note: "revision 5 -> 3",
-                                 startedAt: Date(), finishedAt: Date()),
-                         JobStep(position: 1, action: "confirm", title: "Confirm rollback target", status: .running, startedAt: Date())]
+        running.steps = [
+            JobStep(
+                position: 0, action: "helm.history", title: "Show release history", status: .succeeded, note: "revision 5 -> 3",
+                startedAt: Date(), finishedAt: Date()),
+            JobStep(position: 1, action: "confirm", title: "Confirm rollback target", status: .running, startedAt: Date()),
+        ]
         try await database.commit(JobChange(job: running), now: Date())
 
         try await Harness.run(database: database) { h in

@@ -6,16 +6,22 @@ import Testing
 
 @Suite struct AppDatabaseTests {
     static func request(_ release: String, model: String = "m", user: String = "U1") -> JobRequest {
-        JobRequest(kind: .rollback, command: "/rollback", release: release, environment: "production", namespace: "production", model: model,
-                   requestedBy: user, channel: "C1", platform: "slack")
+        JobRequest(
+            kind: .rollback, command: "/rollback", release: release, environment: "production", namespace: "production", model: model,
+            requestedBy: user, channel: "C1", platform: "slack")
     }
 
     @discardableResult
     static func accept(_ db: AppDatabase, _ release: String, key: String, model: String = "m", notices: [Notice] = []) async throws -> Job {
-        try await db.accept(request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), decide: { _ in .create },
-                            created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")],
-                                                           notices: notices.map { Notice(jobID: job.id, place: $0.place, body: $0.body) }) },
-                            joined: { JobChange(job: $0) }).job
+        try await db.accept(
+            request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), decide: { _ in .create },
+            created: { job, _ in
+                JobChange(
+                    job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")],
+                    notices: notices.map { Notice(jobID: job.id, place: $0.place, body: $0.body) })
+            },
+            joined: { JobChange(job: $0) }
+        ).job
     }
 
     static func claim(_ db: AppDatabase) async throws -> Job? {
@@ -33,7 +39,7 @@ import Testing
         try await Self.accept(db, "a", key: "1")
         try await Self.accept(db, "a", key: "2")
         try await Self.accept(db, "b", key: "3", model: "other")
-        try await Self.accept(db, "c", key: "4")   // same model and environment as a
+        try await Self.accept(db, "c", key: "4")  // same model and environment as a
         let first = try #require(try await Self.claim(db))
         let second = try #require(try await Self.claim(db))
         #expect(first.request.release == "a" && second.request.release == "b")
@@ -52,7 +58,9 @@ import Testing
         for job in [one, two] {
             var running = job
             running.state = .running
-            if job.id == one.id { try await db.commit(JobChange(job: running), now: Date()) } else {
+            if job.id == one.id {
+                try await db.commit(JobChange(job: running), now: Date())
+            } else {
                 await #expect(throws: StoreFailure.self) { try await db.commit(JobChange(job: running), now: Date()) }
             }
         }
@@ -78,8 +86,9 @@ import Testing
     @Test func aRepeatedRequestKeyReturnsTheFirstJob() async throws {
         let db = try AppDatabase.inMemory()
         let first = try await Self.accept(db, "a", key: "slack:t1")
-        let again = try await db.accept(Self.request("a"), approvalsRequired: 0, requestKey: "slack:t1", references: [], now: Date(),
-                                        decide: { _ in .create }, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
+        let again = try await db.accept(
+            Self.request("a"), approvalsRequired: 0, requestKey: "slack:t1", references: [], now: Date(),
+            decide: { _ in .create }, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
         guard case .duplicate(let job) = again else { Issue.record("not a duplicate: \(again)"); return }
         #expect(job.id == first.id)
         #expect(try await db.recentJobs(release: nil, limit: 10).count == 1)
@@ -91,17 +100,19 @@ import Testing
         let db = try AppDatabase.inMemory()
         let live = Notice.message("posted", jobID: nil, place: .live)
         let job = try await Self.accept(db, "a", key: "k", notices: [live])
-        try await db.commit(JobChange(job: job, notices: [.message("detail", jobID: job.id, place: .thread), .message("u2", jobID: job.id, place: .live)]),
-                            now: Date())
+        try await db.commit(
+            JobChange(job: job, notices: [.message("detail", jobID: job.id, place: .thread), .message("u2", jobID: job.id, place: .live)]),
+            now: Date())
         var batch = try await db.due(platform: "slack", now: Date(), limit: 10)
-        #expect(batch.map(\.notice.plainText) == ["u2"])   // "posted" was replaced by "u2", in its turn
-        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)   // in flight: the thread reply waits
+        #expect(batch.map(\.notice.plainText) == ["u2"])  // "posted" was replaced by "u2", in its turn
+        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)  // in flight: the thread reply waits
         #expect(try await db.inFlight(platform: "slack").map(\.id) == batch.map(\.id))
         try await db.retry(batch[0].id, error: "429", notBefore: Date().addingTimeInterval(60), countsAsAttempt: false)
         #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)
         batch = try await db.due(platform: "slack", now: Date().addingTimeInterval(61), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["u2"] && batch[0].attempts == 0)
-        try await db.delivered(batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"), now: Date())
+        try await db.delivered(
+            batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"), now: Date())
         #expect(try await db.references(jobID: job.id, platform: "slack").map(\.ts) == ["111.222"])
         batch = try await db.due(platform: "slack", now: Date(), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["detail"])
@@ -109,11 +120,12 @@ import Testing
 
     @Test func registryChangesAreAuditedAndUnknownModelsRefused() async throws {
         let db = try AppDatabase.inMemory()
-        let release = CoxswainConfiguration.Release(name: "r", model: "m", environment: "production", namespace: "production",
-                                                    endpoint: try #require(URL(string: "http://m:8000")), hasReadyEndpoint: false, completionSLO: nil)
+        let release = CoxswainConfiguration.Release(
+            name: "r", model: "m", environment: "production", namespace: "production",
+            endpoint: try #require(URL(string: "http://m:8000")), hasReadyEndpoint: false, completionSLO: nil)
         try await db.seed([release], now: Date())
         try await db.setStatus(model: "m", environment: "production", status: .disabled, actor: "cli:ops", reason: "test", now: Date())
-        try await db.seed([release], now: Date())   // a restart keeps a disabled model disabled
+        try await db.seed([release], now: Date())  // a restart keeps a disabled model disabled
         #expect(try await db.entry(model: "m", environment: "production")?.status == .disabled)
         #expect(try await db.tail(limit: 5).map(\.detail) == ["m in production: ready -> disabled (test)"])
         await #expect(throws: UnknownRegistryEntry.self) {
@@ -145,7 +157,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
         let db = try AppDatabase.open(path: path)
         var holder = Configuration()
-        holder.allowsUnsafeTransactions = true   // it holds the lock across accesses, as another process would
+        holder.allowsUnsafeTransactions = true  // it holds the lock across accesses, as another process would
         let other = try DatabaseQueue(path: path, configuration: holder)
         try await other.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") }
         do {

@@ -11,7 +11,8 @@ public enum ConsoleRenderer {
             case .user(let id), .userGroup(let id): return "@\(id)"
             case .channel(let id): return id == AccessPolicy.consoleChannel ? "the console" : "#\(id)"
             case .code(let code): return code
-            case .preformatted(let block): return "\n" + block.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n")
+            case .preformatted(let block):
+                return "\n" + block.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n")
             case .link(let url, let label): return "\(label) <\(url)>"
             case .command(let typed): return "'\(typed)'"
             }
@@ -29,8 +30,10 @@ public enum ConsoleRenderer {
 
     /// A job's live progress as lines.
     public static func progress(_ progress: JobProgress) -> String {
-        var lines = ["\(progress.state.symbol) Job #\(progress.jobID) · \(progress.planLine) — \(progress.state.words)",
-                     "  requested by @\(progress.requestedBy)" + (progress.reason.map { " · reason: \($0)" } ?? "")]
+        var lines = [
+            "\(progress.state.symbol) Job #\(progress.jobID) · \(progress.planLine) — \(progress.state.words)",
+            "  requested by @\(progress.requestedBy)" + (progress.reason.map { " · reason: \($0)" } ?? ""),
+        ]
         for step in progress.steps {
             var line = "  \(step.status?.symbol ?? "▫️") \(step.title)"
             if let ms = step.durationMilliseconds { line += " — \(DurationText.format(milliseconds: ms))" }

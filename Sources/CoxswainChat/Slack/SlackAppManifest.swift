@@ -9,8 +9,10 @@ public enum SlackAppManifest {
     /// URL has expired (`im:write`), slash commands, user groups for roles, and reading its
     /// channels (membership for `coxswain doctor`, recent posts to recognise one already sent
     /// when a crash interrupted the sending).
-    public static let botScopes = ["chat:write", "commands", "im:write", "usergroups:read", "channels:read", "groups:read",
-                                   "channels:history", "groups:history"]
+    public static let botScopes = [
+        "chat:write", "commands", "im:write", "usergroups:read", "channels:read", "groups:read",
+        "channels:history", "groups:history",
+    ]
 
     public static func render(baseURL: String, commands: [CommandDescription], appName: String = "Coxswain") -> String {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -33,19 +35,20 @@ public enum SlackAppManifest {
                 "      should_escape: false",
             ]
         }
-        lines += [
-            "oauth_config:",
-            "  scopes:",
-            "    bot:",
-        ] + botScopes.map { "      - \($0)" } + [
-            "settings:",
-            "  interactivity:",
-            "    is_enabled: true",
-            "    request_url: \(quote(base + "/slack/interactions"))",
-            "  org_deploy_enabled: false",
-            "  socket_mode_enabled: false",
-            "  token_rotation_enabled: false",
-        ]
+        lines +=
+            [
+                "oauth_config:",
+                "  scopes:",
+                "    bot:",
+            ] + botScopes.map { "      - \($0)" } + [
+                "settings:",
+                "  interactivity:",
+                "    is_enabled: true",
+                "    request_url: \(quote(base + "/slack/interactions"))",
+                "  org_deploy_enabled: false",
+                "  socket_mode_enabled: false",
+                "  token_rotation_enabled: false",
+            ]
         return lines.joined(separator: "\n") + "\n"
     }
 

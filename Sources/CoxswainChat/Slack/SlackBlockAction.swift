@@ -15,15 +15,17 @@ public struct SlackBlockAction: Sendable, Equatable {
 
     public init(form: [String: String]) throws(Malformed) {
         guard let text = form["payload"],
-              let payload = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            let payload = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        else {
             throw Malformed(description: "no JSON `payload` field")
         }
         guard payload["type"] as? String == "block_actions" else {
             throw Malformed(description: "payload type \(payload["type"] as? String ?? "none") is not handled; only block_actions")
         }
         guard let user = (payload["user"] as? [String: Any])?["id"] as? String,
-              let action = (payload["actions"] as? [[String: Any]])?.first,
-              let actionID = action["action_id"] as? String else {
+            let action = (payload["actions"] as? [[String: Any]])?.first,
+            let actionID = action["action_id"] as? String
+        else {
             throw Malformed(description: "block_actions payload without user or action")
         }
         self.userID = user

@@ -17,8 +17,10 @@ public struct SlackNoticeDelivery: Sendable {
     let giveUpAfter: TimeInterval
     let now: @Sendable () -> Date
 
-    public init(outbox: any OutboxStore, slack: SlackWebClient, renderer: SlackNoticeRenderer, auditChannel: String?,
-                environmentChannels: [String: String] = [:], giveUpAfter: TimeInterval, now: @escaping @Sendable () -> Date) {
+    public init(
+        outbox: any OutboxStore, slack: SlackWebClient, renderer: SlackNoticeRenderer, auditChannel: String?,
+        environmentChannels: [String: String] = [:], giveUpAfter: TimeInterval, now: @escaping @Sendable () -> Date
+    ) {
         self.outbox = outbox; self.slack = slack; self.renderer = renderer; self.auditChannel = auditChannel
         self.environmentChannels = environmentChannels; self.giveUpAfter = giveUpAfter; self.now = now
     }
@@ -60,9 +62,11 @@ public struct SlackNoticeDelivery: Sendable {
             if let target = postTarget(item, references: references), let since = item.sendingSince {
                 let messages = (try? await slack.recentMessages(channel: target.channel, thread: target.thread, oldest: since.addingTimeInterval(-120))) ?? []
                 if let posted = messages.first(where: { $0.noticeID == item.id }) {
-                    try await outbox.delivered(item.id, reference: target.role.map {
-                        MessageReference(jobID: item.notice.jobID ?? 0, platform: Self.platform, role: $0, channel: target.channel, ts: posted.ts)
-                    }, now: now())
+                    try await outbox.delivered(
+                        item.id,
+                        reference: target.role.map {
+                            MessageReference(jobID: item.notice.jobID ?? 0, platform: Self.platform, role: $0, channel: target.channel, ts: posted.ts)
+                        }, now: now())
                     found += 1
                     continue
                 }
@@ -111,23 +115,26 @@ public struct SlackNoticeDelivery: Sendable {
                 return nil
             }
             guard let channel = channel(of: item.request) else { throw SlackDeliveryError.permanent("no channel for job #\(jobID)") }
-            let ts = try await slack.postMessage(channel: channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: nil,
-                                                 metadata: SlackMessageMetadata(noticeID: item.id))
+            let ts = try await slack.postMessage(
+                channel: channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: nil,
+                metadata: SlackMessageMetadata(noticeID: item.id))
             return MessageReference(jobID: jobID, platform: Self.platform, role: role, channel: channel, ts: ts)
         case .thread:
             guard let live = references["live"], let ts = live.ts, let channel = live.channel else {
                 throw SlackDeliveryError.permanent("the live message was never posted, so there is no thread to reply in")
             }
-            _ = try await slack.postMessage(channel: channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: ts,
-                                            metadata: SlackMessageMetadata(noticeID: item.id))
+            _ = try await slack.postMessage(
+                channel: channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: ts,
+                metadata: SlackMessageMetadata(noticeID: item.id))
             return nil
         case .person(let user):
             try await reply(to: user, url: references["person:\(user)"]?.url ?? item.route, rendered: rendered, item: item)
             return nil
         case .auditChannel, .jobChannel, .channel:
             guard let target = postTarget(item, references: references) else { return nil }  // no audit channel configured
-            _ = try await slack.postMessage(channel: target.channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: nil,
-                                            metadata: SlackMessageMetadata(noticeID: item.id))
+            _ = try await slack.postMessage(
+                channel: target.channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: nil,
+                metadata: SlackMessageMetadata(noticeID: item.id))
             return nil
         }
     }
@@ -161,8 +168,9 @@ public struct SlackNoticeDelivery: Sendable {
         case .transient(let reason):
             guard now().timeIntervalSince(item.createdAt) < giveUpAfter else {
                 let text = "given up after \(Int(giveUpAfter / 3600)) h of failures: \(reason)"
-                try await outbox.failed(item.id, error: text, audit: AuditDraft(actor: "coxswain", event: "delivery.given_up", detail: text),
-                                        followUps: [], now: now())
+                try await outbox.failed(
+                    item.id, error: text, audit: AuditDraft(actor: "coxswain", event: "delivery.given_up", detail: text),
+                    followUps: [], now: now())
                 return .failed(text)
             }
             let delay = min(60, 0.5 * pow(2, Double(min(item.attempts, 10))))
@@ -187,7 +195,8 @@ public struct SlackNoticeDelivery: Sendable {
         let references = try await referencesByRole(item)
         if channelProblem, references["delivery-problem"] == nil, item.notice.place != .person(request.requestedBy) {
             let where_ = channel(of: request).map { RichText("\(channel: $0)") } ?? "the job's channel"
-            let text: RichText = "⚠️ Coxswain cannot post about job #\(jobID) in " + where_ + " (\(code: slackError ?? reason)). "
+            let text: RichText =
+                "⚠️ Coxswain cannot post about job #\(jobID) in " + where_ + " (\(code: slackError ?? reason)). "
                 + "Invite it there with \(code: "/invite @coxswain"). The job goes on; you will hear its result here."
             followUps.append(.message(text, jobID: jobID, place: .person(request.requestedBy)))
             try await outbox.saveReference(MessageReference(jobID: jobID, platform: Self.platform, role: "delivery-problem", channel: channel(of: request)))
@@ -195,8 +204,9 @@ public struct SlackNoticeDelivery: Sendable {
         if channelProblem, case .approval = item.notice.place, auditChannel != nil, channel(of: request) != auditChannel {
             followUps.append(Notice(jobID: jobID, place: .auditChannel, body: item.notice.body))
         }
-        let audit = AuditDraft(actor: "coxswain", event: "delivery.failed",
-                               detail: "\(NoticeRoles.role(item.notice.place)) to \(channel(of: request) ?? "?"): \(reason)")
+        let audit = AuditDraft(
+            actor: "coxswain", event: "delivery.failed",
+            detail: "\(NoticeRoles.role(item.notice.place)) to \(channel(of: request) ?? "?"): \(reason)")
         return (audit, followUps)
     }
 }

@@ -83,13 +83,17 @@ public struct SlackNoticeRenderer: Sendable {
     }
 
     private func button(_ action: NoticeAction) -> [String: Any] {
-        var element: [String: Any] = ["type": "button", "action_id": action.kind.rawValue, "value": action.value,
-                                      "text": ["type": "plain_text", "text": action.label]]
+        var element: [String: Any] = [
+            "type": "button", "action_id": action.kind.rawValue, "value": action.value,
+            "text": ["type": "plain_text", "text": action.label],
+        ]
         if let style = action.style { element["style"] = style.rawValue }
         if let confirmation = action.confirmation {
-            element["confirm"] = ["title": ["type": "plain_text", "text": confirmation.title],
-                                  "text": ["type": "mrkdwn", "text": mrkdwn(confirmation.text)],
-                                  "confirm": ["type": "plain_text", "text": action.label], "deny": ["type": "plain_text", "text": "Cancel"]]
+            element["confirm"] = [
+                "title": ["type": "plain_text", "text": confirmation.title],
+                "text": ["type": "mrkdwn", "text": mrkdwn(confirmation.text)],
+                "confirm": ["type": "plain_text", "text": action.label], "deny": ["type": "plain_text", "text": "Cancel"],
+            ]
         }
         return element
     }

@@ -35,7 +35,8 @@ public struct SlackRequestVerifier: Sendable {
         // Digits only and at most 12 of them (Unix seconds until the year 33658): the age
         // below can then never overflow, whatever a client puts in the header.
         guard !timestamp.isEmpty, timestamp.utf8.count <= 12, timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let seconds = Int64(timestamp) else { throw .malformedTimestamp }
+            let seconds = Int64(timestamp)
+        else { throw .malformedTimestamp }
         let nowSeconds = Int64(now().timeIntervalSince1970.rounded(.down))
         let age = nowSeconds - seconds
         guard age.magnitude <= UInt64(tolerance) else { throw .stale(ageSeconds: age) }

@@ -71,8 +71,10 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
     }
 
     /// `chat.postMessage`; returns the message's `ts`.
-    public func postMessage(channel: String, text: String, blocksJSON: String?, threadTS: String?,
-                            metadata: SlackMessageMetadata? = nil) async throws(SlackDeliveryError) -> String {
+    public func postMessage(
+        channel: String, text: String, blocksJSON: String?, threadTS: String?,
+        metadata: SlackMessageMetadata? = nil
+    ) async throws(SlackDeliveryError) -> String {
         var body: [String: Any] = ["channel": channel, "text": text, "unfurl_links": false]
         if let threadTS { body["thread_ts"] = threadTS }
         if let blocks = Self.blocks(blocksJSON) { body["blocks"] = blocks }
@@ -103,8 +105,10 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
 
     /// The bot's posts since `oldest` in a channel (or in a thread), with their metadata.
     public func recentMessages(channel: String, thread: String?, oldest: Date) async throws(SlackDeliveryError) -> [SlackHistoryMessage] {
-        var body: [String: Any] = ["channel": channel, "oldest": String(format: "%.6f", oldest.timeIntervalSince1970),
-                                   "include_all_metadata": true, "limit": 200]
+        var body: [String: Any] = [
+            "channel": channel, "oldest": String(format: "%.6f", oldest.timeIntervalSince1970),
+            "include_all_metadata": true, "limit": 200,
+        ]
         if let thread { body["ts"] = thread }
         let answer = try await call(thread == nil ? "conversations.history" : "conversations.replies", body)
         return (answer["messages"] as? [[String: Any]] ?? []).compactMap { message in

@@ -55,14 +55,16 @@ public struct PodReport: Sendable, Equatable, Codable {
             let total = max(statuses.count, item.spec?.containers?.count ?? 0)
             var problem = statuses.lazy.compactMap { $0.state?.waiting?.reason }.first
             if problem == nil || problem == "CrashLoopBackOff",
-               statuses.contains(where: { $0.lastState?.terminated?.reason == "OOMKilled" }) {
+                statuses.contains(where: { $0.lastState?.terminated?.reason == "OOMKilled" })
+            {
                 problem = problem == nil ? "OOMKilled" : "CrashLoopBackOff (OOMKilled)"
             }
             let phase = item.status?.phase ?? "Unknown"
             if problem == nil, phase == "Pending" { problem = "Pending" }
-            return Pod(name: item.metadata.name, phase: phase,
-                       readyContainers: statuses.filter(\.ready).count, totalContainers: total,
-                       restarts: statuses.reduce(0) { $0 + $1.restartCount }, problem: problem)
+            return Pod(
+                name: item.metadata.name, phase: phase,
+                readyContainers: statuses.filter(\.ready).count, totalContainers: total,
+                restarts: statuses.reduce(0) { $0 + $1.restartCount }, problem: problem)
         }
     }
 }

@@ -7,8 +7,9 @@ public enum ProbeEvaluation {
     public static func judge(path: String, statusCode: Int, body: Data) -> String? {
         guard statusCode == 200 else { return "GET \(path) answered HTTP \(statusCode)" }
         guard !body.isEmpty,
-              let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let status = object["status"] as? String else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let status = object["status"] as? String
+        else { return nil }
         let accepted = path.hasSuffix("/ready") ? ["ready", "ok"] : ["ok"]
         return accepted.contains(status.lowercased()) ? nil : "GET \(path) answered status \"\(status)\" (expected \(accepted.joined(separator: " or ")))"
     }
@@ -21,8 +22,9 @@ public enum ProbeEvaluation {
             return .failure(.init(description: "POST /v1/completions answered HTTP \(statusCode): \(excerpt)"))
         }
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let choices = object["choices"] as? [[String: Any]],
-              let text = choices.first?["text"] as? String, !text.isEmpty else {
+            let choices = object["choices"] as? [[String: Any]],
+            let text = choices.first?["text"] as? String, !text.isEmpty
+        else {
             return .failure(.init(description: "POST /v1/completions answered without a choice carrying text"))
         }
         return .success(text)

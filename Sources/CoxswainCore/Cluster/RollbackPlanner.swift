@@ -67,8 +67,10 @@ public enum RollbackRefusal: Error, Sendable, Equatable {
 /// was never rolled back from (helm's `Rollback to N` descriptions, and the revisions
 /// Coxswain's own jobs rolled back from), and is not what the release already runs.
 public enum RollbackPlanner {
-    public static func plan(release: String, history: [HelmRevision], requested: Int?,
-                            rolledBackFrom: Set<Int> = []) -> Result<RollbackPlan, RollbackRefusal> {
+    public static func plan(
+        release: String, history: [HelmRevision], requested: Int?,
+        rolledBackFrom: Set<Int> = []
+    ) -> Result<RollbackPlan, RollbackRefusal> {
         let sorted = history.sorted { $0.revision < $1.revision }
         guard let current = sorted.last else { return .failure(.noHistory(release: release)) }
         guard sorted.count > 1 else { return .failure(.onlyOneRevision(release: release, revision: current.revision)) }
@@ -131,8 +133,9 @@ struct RevisionLineage {
 public enum UpgradePlanner {
     public static func plan(release: String, history: [HelmRevision], chartName: String, version: UpgradeVersion) -> Result<RollbackPlan, RollbackRefusal> {
         guard let current = history.max(by: { $0.revision < $1.revision }) else { return .failure(.noHistory(release: release)) }
-        let target = HelmRevision(revision: current.revision + 1, status: "pending-upgrade", chart: "\(chartName)-\(version.display)",
-                                  appVersion: "", description: "Upgrade to \(version.display)")
+        let target = HelmRevision(
+            revision: current.revision + 1, status: "pending-upgrade", chart: "\(chartName)-\(version.display)",
+            appVersion: "", description: "Upgrade to \(version.display)")
         return .success(RollbackPlan(from: current, to: target, targetVersion: version.display))
     }
 }

@@ -11,7 +11,9 @@ public struct AccessPolicy: Sendable {
 
         public var isAllowed: Bool { if case .allowed = self { return true } else { return false } }
         public var rule: String {
-            switch self { case .allowed(let rule), .refused(_, let rule): return rule }
+            switch self {
+            case .allowed(let rule), .refused(_, let rule): return rule
+            }
         }
         public var message: RichText? { if case .refused(let message, _) = self { return message } else { return nil } }
     }
@@ -37,18 +39,26 @@ public struct AccessPolicy: Sendable {
     public func decide(user: String, groups: Set<String> = [], permission: Permission, environment: String, channel: String?) -> Decision {
         if let channel, let allowed = environments[environment]?.channels, !allowed.contains(channel) {
             let list = allowed.map { $0 == Self.consoleChannel ? RichText("the console") : RichText("\(channel: $0)") }.joined(separator: ", ")
-            return .refused(message: "Commands for \(code: environment) are accepted only from \(list). Please use one of those.",
-                            rule: "environments.\(environment).channels excludes \(channel)")
+            return .refused(
+                message: "Commands for \(code: environment) are accepted only from \(list). Please use one of those.",
+                rule: "environments.\(environment).channels excludes \(channel)")
         }
         let held = holding(user: user, groups: groups)
         if let match = held.first(where: { grants($0.role, permission, in: environment) }) {
             return .allowed(rule: "role \(match.role.name) grants \(permission.rawValue) in \(environment) (\(match.via))")
         }
-        let theirs: RichText = held.isEmpty ? "You hold no Coxswain role." : "Your roles: " + RichText(held.map { held in
-            "\(held.role.name) (\(held.role.grants.map(\.rawValue).sorted().joined(separator: ", ")) in \(held.role.environments.sorted().joined(separator: ", ")))"
-        }.joined(separator: "; ")) + "."
-        return .refused(message: "You (\(user: user)) may not \(permission.rawValue) in \(code: environment). " + theirs + " " + whoMay(permission, in: environment),
-                        rule: "no role of \(user) grants \(permission.rawValue) in \(environment)")
+        let theirs: RichText =
+            held.isEmpty
+            ? "You hold no Coxswain role."
+            : "Your roles: "
+                + RichText(
+                    held.map { held in
+                        "\(held.role.name) (\(held.role.grants.map(\.rawValue).sorted().joined(separator: ", ")) in "
+                            + "\(held.role.environments.sorted().joined(separator: ", ")))"
+                    }.joined(separator: "; ")) + "."
+        return .refused(
+            message: "You (\(user: user)) may not \(permission.rawValue) in \(code: environment). " + theirs + " " + whoMay(permission, in: environment),
+            rule: "no role of \(user) grants \(permission.rawValue) in \(environment)")
     }
 
     /// Who to mention when a change in `environment` needs approval.

@@ -71,8 +71,10 @@ public struct CommandCatalog: Sendable {
         default:
             let known = verbs.map { written($0, style: style) }.joined(separator: ", ")
             let nearest = YAMLShape.nearest(to: verb, in: verbs).map { " Did you mean `\(written($0, style: style))`?" } ?? ""
-            return .failure(CommandError("Coxswain does not know the command `\(invoked.prefix(40))`.\(nearest) Commands it knows: \(known). "
-                + "Try `\(written(Self.umbrella, style: style)) help`."))
+            return .failure(
+                CommandError(
+                    "Coxswain does not know the command `\(invoked.prefix(40))`.\(nearest) Commands it knows: \(known). "
+                        + "Try `\(written(Self.umbrella, style: style)) help`."))
         }
     }
 
@@ -91,8 +93,9 @@ public struct CommandCatalog: Sendable {
         let builtIn = Self.builtIns.filter { !names.contains($0.name) }.map {
             CommandDescription(command: written($0.name, style: .slash), description: $0.description, usageHint: $0.hint)
         }
-        let umbrella = CommandDescription(command: written(Self.umbrella, style: .slash), description: "Every Coxswain command under one name",
-                                          usageHint: "COMMAND [ARGUMENTS…] (help lists them)")
+        let umbrella = CommandDescription(
+            command: written(Self.umbrella, style: .slash), description: "Every Coxswain command under one name",
+            usageHint: "COMMAND [ARGUMENTS…] (help lists them)")
         return fromRunbooks + builtIn + [umbrella]
     }
 
@@ -107,7 +110,10 @@ public struct CommandCatalog: Sendable {
                 lines.append("• `\(w(name)) RELEASE VERSION [REASON…]` — \(runbook.description). `\(w(name)) llama-2-7b-staging 0.3.0`")
             case .rollback, nil:
                 lines.append("• `\(w(name)) RELEASE [REVISION] [REASON…]` — \(runbook.description). `\(w(name)) llama-2-7b-production 3 pods OOM`")
-                lines.append("• `\(w(name)) RELEASE --emergency REASON` — break-glass for on-call, no approval. `\(w(name)) llama-2-7b-production --emergency error rate 40%`")
+                lines.append(
+                    "• `\(w(name)) RELEASE --emergency REASON` — break-glass for on-call, no approval. `\(w(name)) llama-2-7b-production --emergency "
+                        + "error rate 40%`"
+                )
             }
         }
         lines += [
@@ -121,7 +127,9 @@ public struct CommandCatalog: Sendable {
             "• `\(w("jobs")) [RELEASE]` — recent jobs. `\(w("jobs")) llama-2-7b-production`",
             "Read-only answers are only for you; add `--public` to post them in the channel.",
         ]
-        if style == .slash { lines.append("Every command also works as `\(w(Self.umbrella)) COMMAND …`, e.g. `\(w(Self.umbrella)) status llama-2-7b-production`.") }
+        if style == .slash {
+            lines.append("Every command also works as `\(w(Self.umbrella)) COMMAND …`, e.g. `\(w(Self.umbrella)) status llama-2-7b-production`.")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -18,7 +18,9 @@ public struct CommandWord: Sendable, Equatable {
         var afterDoubleDash = false
         func finish() {
             if !current.isEmpty || quoted {
-                if !quoted && !afterDoubleDash && current == "--" { afterDoubleDash = true } else {
+                if !quoted && !afterDoubleDash && current == "--" {
+                    afterDoubleDash = true
+                } else {
                     words.append(CommandWord(text: current, isLiteral: quoted || afterDoubleDash))
                 }
             }

@@ -16,14 +16,18 @@ public struct ChangeRequest: Sendable, Equatable {
     /// `--override-promotion` (approvers only).
     public var overridePromotion: Bool
 
-    public init(kind: JobKind, command: String, release: String, revision: Int? = nil, version: UpgradeVersion? = nil,
-                reason: String? = nil, emergency: Bool = false, overridePromotion: Bool = false) {
+    public init(
+        kind: JobKind, command: String, release: String, revision: Int? = nil, version: UpgradeVersion? = nil,
+        reason: String? = nil, emergency: Bool = false, overridePromotion: Bool = false
+    ) {
         self.kind = kind; self.command = command; self.release = release; self.revision = revision; self.version = version
         self.reason = reason; self.emergency = emergency; self.overridePromotion = overridePromotion
     }
 
-    public static func rollback(_ release: String, revision: Int? = nil, reason: String? = nil, emergency: Bool = false,
-                                command: String = "/rollback") -> ChangeRequest {
+    public static func rollback(
+        _ release: String, revision: Int? = nil, reason: String? = nil, emergency: Bool = false,
+        command: String = "/rollback"
+    ) -> ChangeRequest {
         ChangeRequest(kind: .rollback, command: command, release: release, revision: revision, reason: reason, emergency: emergency)
     }
 }

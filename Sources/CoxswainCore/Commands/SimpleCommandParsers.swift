@@ -21,8 +21,10 @@ enum JobCommandParser {
         let rest = Array(words.dropFirst())
         if verb == "deny" {
             if let option = rest.first(where: \.isOption) {
-                return .failure(CommandError("`\(option.text.prefix(30))` is not an option of \(invoked). A reason with dashes goes after `--`. "
-                    + "Usage: `\(usage)`"))
+                return .failure(
+                    CommandError(
+                        "`\(option.text.prefix(30))` is not an option of \(invoked). A reason with dashes goes after `--`. "
+                            + "Usage: `\(usage)`"))
             }
             return .success(.deny(jobID: id, reason: rest.reason))
         }

@@ -8,7 +8,8 @@ import Yams
 public enum ConfigurationLoader {
     public static func load(file path: String) throws -> CoxswainConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigurationError(file: path, key: "(file)", problem: "cannot be read; pass an existing file with --config (example: deploy/coxswain.example.yaml)")
+            throw ConfigurationError(
+                file: path, key: "(file)", problem: "cannot be read; pass an existing file with --config (example: deploy/coxswain.example.yaml)")
         }
         // Paths in the file are relative to the file, not to wherever coxswain was started.
         let directory = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
@@ -45,25 +46,32 @@ public enum ConfigurationLoader {
             "command_prefix": .scalar,
             "database": .scalar,
             "commands": .scalar,
-            "slack": .fields(["api_url": .scalar, "audit_channel": .scalar, "response_url_hosts": .list(.scalar, example: "[hooks.slack.com]"),
-                              "give_up_after": .scalar]),
-            "cluster": .fields(["helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,
-                                "environment": .list(.scalar, example: "[AWS_PROFILE, AWS_REGION]")]),
+            "slack": .fields([
+                "api_url": .scalar, "audit_channel": .scalar, "response_url_hosts": .list(.scalar, example: "[hooks.slack.com]"),
+                "give_up_after": .scalar,
+            ]),
+            "cluster": .fields([
+                "helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,
+                "environment": .list(.scalar, example: "[AWS_PROFILE, AWS_REGION]"),
+            ]),
             "worker": .fields(["max_concurrent_jobs": .scalar, "shutdown_grace": .scalar, "lease_duration": .scalar]),
-            "environments": .named(.fields([
-                "namespace": .scalar, "approvals": .scalar, "approval_ttl": .scalar, "channels": names,
-                "release_channels": .list(.scalar, example: "[versioned, nightly]"), "promotion_after": .scalar, "read_requires_grant": .scalar,
-            ]), example: "production: { namespace: production }"),
-            "releases": .named(.fields([
-                "model": .scalar, "environment": .scalar, "endpoint": .scalar, "namespace": .scalar, "ready_endpoint": .scalar,
-                "completion_slo": .scalar, "kind": .scalar, "chart": .scalar, "values": .list(.scalar, example: "[values-production.yaml]"),
-                "deployment": .scalar,
-            ]), example: "llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: http://… }"),
+            "environments": .named(
+                .fields([
+                    "namespace": .scalar, "approvals": .scalar, "approval_ttl": .scalar, "channels": names,
+                    "release_channels": .list(.scalar, example: "[versioned, nightly]"), "promotion_after": .scalar, "read_requires_grant": .scalar,
+                ]), example: "production: { namespace: production }"),
+            "releases": .named(
+                .fields([
+                    "model": .scalar, "environment": .scalar, "endpoint": .scalar, "namespace": .scalar, "ready_endpoint": .scalar,
+                    "completion_slo": .scalar, "kind": .scalar, "chart": .scalar, "values": .list(.scalar, example: "[values-production.yaml]"),
+                    "deployment": .scalar,
+                ]), example: "llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: http://… }"),
             "users": .named(.list(.scalar, example: "[development, production]"), example: "U0123ALICE: [production]"),
-            "roles": .named(.fields([
-                "grants": .list(.scalar, example: "[rollback, cancel]"), "environments": .list(.scalar, example: "[production]"),
-                "usergroups": .list(.scalar, example: "[S0123ONCALL]"),
-            ]), example: "approver: { grants: [approve], environments: [production] }"),
+            "roles": .named(
+                .fields([
+                    "grants": .list(.scalar, example: "[rollback, cancel]"), "environments": .list(.scalar, example: "[production]"),
+                    "usergroups": .list(.scalar, example: "[S0123ONCALL]"),
+                ]), example: "approver: { grants: [approve], environments: [production] }"),
             "members": .named(.list(.scalar, example: "[approver]"), example: "U0789CAROL: [approver]"),
             "emergency": .fields(["reminder_interval": .scalar, "watch_timeout": .scalar]),
             "usergroup_ttl": .scalar,

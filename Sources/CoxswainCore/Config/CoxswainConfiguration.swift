@@ -63,9 +63,11 @@ public struct CoxswainConfiguration: Sendable {
         /// Read-only commands need an explicit `read` grant here (default: any role here may read).
         public var readRequiresGrant: Bool
 
-        public init(name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
-                    channels: [String]? = nil, releaseChannels: Set<ReleaseChannel>? = nil, promotionAfter: String? = nil,
-                    readRequiresGrant: Bool = false) {
+        public init(
+            name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
+            channels: [String]? = nil, releaseChannels: Set<ReleaseChannel>? = nil, promotionAfter: String? = nil,
+            readRequiresGrant: Bool = false
+        ) {
             self.name = name; self.namespace = namespace; self.approvals = approvals; self.approvalTTL = approvalTTL; self.channels = channels
             self.releaseChannels = releaseChannels ?? ReleaseChannel.defaults(forEnvironment: name); self.promotionAfter = promotionAfter
             self.readRequiresGrant = readRequiresGrant
@@ -108,8 +110,10 @@ public struct CoxswainConfiguration: Sendable {
         /// Overrides the runbook's completion SLO for this release.
         public var completionSLO: GoDuration?
 
-        public init(name: String, model: String, environment: String, namespace: String, endpoint: URL,
-                    hasReadyEndpoint: Bool, completionSLO: GoDuration?) {
+        public init(
+            name: String, model: String, environment: String, namespace: String, endpoint: URL,
+            hasReadyEndpoint: Bool, completionSLO: GoDuration?
+        ) {
             self.name = name; self.model = model; self.environment = environment; self.namespace = namespace
             self.endpoint = endpoint; self.hasReadyEndpoint = hasReadyEndpoint; self.completionSLO = completionSLO
         }
@@ -134,10 +138,12 @@ public struct CoxswainConfiguration: Sendable {
     /// How long resolved Slack user-group memberships are trusted.
     public var userGroupTTL: GoDuration
 
-    public init(server: Server, databasePath: String, commandsDirectory: String, slack: Slack,
-                cluster: Cluster, worker: Worker, environments: [String: Environment],
-                releases: [String: Release], roles: [String: Role], members: [String: Set<String>],
-                emergency: Emergency, userGroupTTL: GoDuration) {
+    public init(
+        server: Server, databasePath: String, commandsDirectory: String, slack: Slack,
+        cluster: Cluster, worker: Worker, environments: [String: Environment],
+        releases: [String: Release], roles: [String: Role], members: [String: Set<String>],
+        emergency: Emergency, userGroupTTL: GoDuration
+    ) {
         self.server = server; self.databasePath = databasePath; self.commandsDirectory = commandsDirectory
         self.slack = slack; self.cluster = cluster; self.worker = worker
         self.environments = environments; self.releases = releases; self.roles = roles; self.members = members

@@ -2,8 +2,10 @@ import Foundation
 
 /// Releases, roles, members and the first version's `users:` list.
 extension RawConfiguration {
-    func validatedReleases(envs: [String: CoxswainConfiguration.Environment], resolve: (String) -> String,
-                           fail: (String, String) -> ConfigurationError) throws -> [String: CoxswainConfiguration.Release] {
+    func validatedReleases(
+        envs: [String: CoxswainConfiguration.Environment], resolve: (String) -> String,
+        fail: (String, String) -> ConfigurationError
+    ) throws -> [String: CoxswainConfiguration.Release] {
         var rels: [String: CoxswainConfiguration.Release] = [:]
         for (name, rel) in releases {
             let key = "releases.\(name)"
@@ -18,7 +20,9 @@ extension RawConfiguration {
             guard let endpoint = URL(string: rel.endpoint), let scheme = endpoint.scheme, ["http", "https"].contains(scheme), endpoint.host != nil else {
                 throw fail("\(key).endpoint", "must be an http(s) URL such as http://\(name).\(namespace).svc.cluster.local:8000, got \"\(rel.endpoint)\"")
             }
-            guard !rel.model.isEmpty, !rel.model.contains(where: \.isWhitespace) else { throw fail("\(key).model", "must be a model name without spaces, e.g. llama-2-7b") }
+            guard !rel.model.isEmpty, !rel.model.contains(where: \.isWhitespace) else {
+                throw fail("\(key).model", "must be a model name without spaces, e.g. llama-2-7b")
+            }
             var slo: GoDuration?
             if let text = rel.completion_slo {
                 guard let parsed = GoDuration(parsing: text), parsed.milliseconds > 0 else {
@@ -26,8 +30,9 @@ extension RawConfiguration {
                 }
                 slo = parsed
             }
-            var release = CoxswainConfiguration.Release(name: name, model: rel.model, environment: rel.environment, namespace: namespace,
-                                                        endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
+            var release = CoxswainConfiguration.Release(
+                name: name, model: rel.model, environment: rel.environment, namespace: namespace,
+                endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
             if let kindName = rel.kind {
                 guard let kind = CoxswainConfiguration.ReleaseKind(rawValue: kindName) else {
                     throw fail("\(key).kind", "must be helm or deployment, got \"\(kindName)\"")
@@ -45,7 +50,9 @@ extension RawConfiguration {
             }
             release.valuesFiles = (rel.values ?? []).map(resolve)
             if let deployment = rel.deployment {
-                guard Validation.isDNSLabel(deployment, maxLength: 253) else { throw fail("\(key).deployment", "must be a Deployment name, got \"\(deployment)\"") }
+                guard Validation.isDNSLabel(deployment, maxLength: 253) else {
+                    throw fail("\(key).deployment", "must be a Deployment name, got \"\(deployment)\"")
+                }
                 release.deploymentName = deployment
             }
             rels[name] = release
@@ -53,8 +60,10 @@ extension RawConfiguration {
         return rels
     }
 
-    func validatedAccess(envs: [String: CoxswainConfiguration.Environment],
-                         fail: (String, String) -> ConfigurationError) throws -> ([String: CoxswainConfiguration.Role], [String: Set<String>]) {
+    func validatedAccess(
+        envs: [String: CoxswainConfiguration.Environment],
+        fail: (String, String) -> ConfigurationError
+    ) throws -> ([String: CoxswainConfiguration.Role], [String: Set<String>]) {
         var roleMap: [String: CoxswainConfiguration.Role] = [:]
         for (name, role) in roles ?? [:] {
             let key = "roles.\(name)"

@@ -109,15 +109,19 @@ struct RawConfiguration: Decodable {
             server: .init(host: server?.host ?? "0.0.0.0", port: port, operatorHost: server?.operator_host ?? "127.0.0.1", operatorPort: operatorPort),
             databasePath: resolve(database ?? "coxswain.sqlite"),
             commandsDirectory: resolve(commands ?? "commands"),
-            slack: .init(apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
-                         giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after")),
-            cluster: .init(helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
-                           kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),
-            worker: .init(maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace"),
-                          leaseDuration: try duration(worker?.lease_duration, "30s", "worker.lease_duration")),
+            slack: .init(
+                apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
+                giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after")),
+            cluster: .init(
+                helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
+                kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),
+            worker: .init(
+                maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace"),
+                leaseDuration: try duration(worker?.lease_duration, "30s", "worker.lease_duration")),
             environments: envs, releases: rels, roles: roleMap, members: memberMap,
-            emergency: .init(reminderInterval: try duration(emergency?.reminder_interval, "4h", "emergency.reminder_interval"),
-                             watchTimeout: try duration(emergency?.watch_timeout, "10m", "emergency.watch_timeout")),
+            emergency: .init(
+                reminderInterval: try duration(emergency?.reminder_interval, "4h", "emergency.reminder_interval"),
+                watchTimeout: try duration(emergency?.watch_timeout, "10m", "emergency.watch_timeout")),
             userGroupTTL: try duration(usergroup_ttl, "10m", "usergroup_ttl"))
 
         // An environment that needs N approvals must have N people who could give them, or
@@ -126,9 +130,11 @@ struct RawConfiguration: Decodable {
         for env in envs.values.sorted(by: { $0.name < $1.name }) where env.approvals > 0 {
             let possible = policy.possibleApprovers(environment: env.name)
             guard possible >= env.approvals else {
-                throw fail("environments.\(env.name).approvals", "needs \(env.approvals) approval(s) but only \(possible) person or user group "
-                    + "could give them: add a role with grants: [approve] and environments: [\(env.name)], with members or usergroups "
-                    + "(e.g. roles: { approver: { grants: [approve], environments: [\(env.name)] } } and members: { U0789CAROL: [approver] })")
+                throw fail(
+                    "environments.\(env.name).approvals",
+                    "needs \(env.approvals) approval(s) but only \(possible) person or user group "
+                        + "could give them: add a role with grants: [approve] and environments: [\(env.name)], with members or usergroups "
+                        + "(e.g. roles: { approver: { grants: [approve], environments: [\(env.name)] } } and members: { U0789CAROL: [approver] })")
             }
         }
         configuration.commandPrefix = command_prefix ?? ""
@@ -138,8 +144,10 @@ struct RawConfiguration: Decodable {
         return configuration
     }
 
-    private func validatedEnvironments(fail: (String, String) -> ConfigurationError,
-                                       duration: (String?, String, String) throws -> GoDuration) throws -> [String: CoxswainConfiguration.Environment] {
+    private func validatedEnvironments(
+        fail: (String, String) -> ConfigurationError,
+        duration: (String?, String, String) throws -> GoDuration
+    ) throws -> [String: CoxswainConfiguration.Environment] {
         guard !environments.isEmpty else { throw fail("environments", "must name at least one environment, e.g. production: { namespace: production }") }
         var envs: [String: CoxswainConfiguration.Environment] = [:]
         for (name, env) in environments {
@@ -165,8 +173,9 @@ struct RawConfiguration: Decodable {
                     releaseChannels?.insert(channel)
                 }
             }
-            envs[name] = .init(name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels,
-                               releaseChannels: releaseChannels, promotionAfter: env.promotion_after, readRequiresGrant: env.read_requires_grant ?? false)
+            envs[name] = .init(
+                name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels,
+                releaseChannels: releaseChannels, promotionAfter: env.promotion_after, readRequiresGrant: env.read_requires_grant ?? false)
         }
         // Production is promoted from staging by default, when there is a staging.
         if var production = envs["production"], production.promotionAfter == nil, envs["staging"] != nil {

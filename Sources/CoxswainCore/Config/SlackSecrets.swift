@@ -36,8 +36,9 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
     /// Reads `SLACK_SIGNING_SECRET` / `SLACK_BOT_TOKEN`, or `…_FILE` pointing at a file that
     /// holds the value (Kubernetes secrets mounted as files).
     public static func load(from environment: [String: String]) throws -> SlackSecrets {
-        SlackSecrets(signingSecret: try read("SLACK_SIGNING_SECRET", from: environment).reveal(),
-                     botToken: try read("SLACK_BOT_TOKEN", from: environment).reveal())
+        SlackSecrets(
+            signingSecret: try read("SLACK_SIGNING_SECRET", from: environment).reveal(),
+            botToken: try read("SLACK_BOT_TOKEN", from: environment).reveal())
     }
 
     public static func read(_ name: String, from environment: [String: String]) throws -> Secret {
@@ -50,7 +51,8 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
             guard !value.isEmpty else { throw MissingSecret(description: "\(name)_FILE points at \(path), which is empty") }
             return Secret(value)
         }
-        throw MissingSecret(description: "\(name) is not set: export \(name)=… or \(name)_FILE=/path/to/file "
-            + "(Slack app settings → Basic Information / OAuth & Permissions)")
+        throw MissingSecret(
+            description: "\(name) is not set: export \(name)=… or \(name)_FILE=/path/to/file "
+                + "(Slack app settings → Basic Information / OAuth & Permissions)")
     }
 }

@@ -46,8 +46,9 @@ public indirect enum YAMLShape: Sendable {
                     let nearest = Self.nearest(to: key, in: Array(fields.keys))
                     let hint = nearest.map { "; did you mean `\($0)`?" } ?? "; settings here: \(fields.keys.sorted().joined(separator: ", "))"
                     let full = (path + [key]).joined(separator: ".")
-                    return Mismatch(path: full, line: keyNode.mark?.line ?? 0, column: keyNode.mark?.column ?? 0,
-                                    problem: "`\(full)` is not a setting\(hint)")
+                    return Mismatch(
+                        path: full, line: keyNode.mark?.line ?? 0, column: keyNode.mark?.column ?? 0,
+                        problem: "`\(full)` is not a setting\(hint)")
                 }
                 if let found = shape.check(value, path: path + [key]) { return found }
             }

@@ -29,9 +29,11 @@ public struct JobRequest: Sendable, Equatable, Codable {
     /// `/upgrade --override-promotion` by an approver.
     public var overridePromotion: Bool
 
-    public init(kind: JobKind, command: String, release: String, environment: String, namespace: String, model: String,
-                requestedBy: String, channel: String, platform: String, revision: Int? = nil, version: String? = nil,
-                reason: String? = nil, emergency: Bool = false, overridePromotion: Bool = false) {
+    public init(
+        kind: JobKind, command: String, release: String, environment: String, namespace: String, model: String,
+        requestedBy: String, channel: String, platform: String, revision: Int? = nil, version: String? = nil,
+        reason: String? = nil, emergency: Bool = false, overridePromotion: Bool = false
+    ) {
         self.kind = kind; self.command = command; self.release = release; self.environment = environment
         self.namespace = namespace; self.model = model; self.requestedBy = requestedBy; self.channel = channel
         self.platform = platform; self.revision = revision; self.version = version; self.reason = reason
@@ -55,8 +57,10 @@ public struct JobStep: Sendable, Equatable, Codable {
     public var startedAt: Date
     public var finishedAt: Date?
 
-    public init(position: Int, action: String, title: String, status: StepStatus, note: String? = nil, detail: String? = nil,
-                startedAt: Date, finishedAt: Date? = nil) {
+    public init(
+        position: Int, action: String, title: String, status: StepStatus, note: String? = nil, detail: String? = nil,
+        startedAt: Date, finishedAt: Date? = nil
+    ) {
         self.position = position; self.action = action; self.title = title; self.status = status
         self.note = note; self.detail = detail; self.startedAt = startedAt; self.finishedAt = finishedAt
     }
@@ -114,11 +118,13 @@ public struct Job: Sendable, Equatable {
     /// The server that runs (or last ran) it; recovery interrupts only jobs whose runner is gone.
     public var runnerID: String?
 
-    public init(id: Int64, version: Int = 0, request: JobRequest, state: JobState = .queued, plan: RollbackPlan? = nil,
-                basisRevision: Int? = nil, approvalsRequired: Int = 0, approvals: [Approval] = [], approvalRound: Int = 0, followers: [String] = [],
-                steps: [JobStep] = [], lastCompletedStep: String? = nil, outcome: String? = nil, createdAt: Date,
-                startedAt: Date? = nil, finishedAt: Date? = nil, waitingSince: Date? = nil, cancelRequestedBy: String? = nil,
-                acknowledgedBy: String? = nil, acknowledgedAt: Date? = nil, lastReminderAt: Date? = nil, runnerID: String? = nil) {
+    public init(
+        id: Int64, version: Int = 0, request: JobRequest, state: JobState = .queued, plan: RollbackPlan? = nil,
+        basisRevision: Int? = nil, approvalsRequired: Int = 0, approvals: [Approval] = [], approvalRound: Int = 0, followers: [String] = [],
+        steps: [JobStep] = [], lastCompletedStep: String? = nil, outcome: String? = nil, createdAt: Date,
+        startedAt: Date? = nil, finishedAt: Date? = nil, waitingSince: Date? = nil, cancelRequestedBy: String? = nil,
+        acknowledgedBy: String? = nil, acknowledgedAt: Date? = nil, lastReminderAt: Date? = nil, runnerID: String? = nil
+    ) {
         self.id = id; self.version = version; self.request = request; self.state = state; self.plan = plan
         self.basisRevision = basisRevision; self.approvalsRequired = approvalsRequired; self.approvals = approvals
         self.approvalRound = approvalRound

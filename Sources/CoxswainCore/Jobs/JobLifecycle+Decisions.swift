@@ -34,9 +34,13 @@ extension JobLifecycle {
         var valid: [String] = []
         for approval in job.currentApprovals where approval.user != job.request.requestedBy {
             let decision = stillApproves(approval.user)
-            if decision.isAllowed { valid.append(approval.user) } else {
-                audit.append(AuditDraft(actor: "coxswain", event: "approval.void",
-                                        detail: "approval by \(approval.user) no longer counts: \(decision.rule)"))
+            if decision.isAllowed {
+                valid.append(approval.user)
+            } else {
+                audit.append(
+                    AuditDraft(
+                        actor: "coxswain", event: "approval.void",
+                        detail: "approval by \(approval.user) no longer counts: \(decision.rule)"))
             }
         }
         if valid.count >= job.approvalsRequired {
@@ -50,22 +54,31 @@ extension JobLifecycle {
         let earlier = job.approvals.last { $0.decision == .approve && $0.plan != plan.json }
         let previousKey = earlier.flatMap { RollbackPlan(json: $0.plan) }?.key
         if let previousKey {
-            audit.append(AuditDraft(actor: "coxswain", event: "approval.void",
-                                    detail: "plan changed from \(previousKey) to \(plan.key); earlier approvals no longer count"))
+            audit.append(
+                AuditDraft(
+                    actor: "coxswain", event: "approval.void",
+                    detail: "plan changed from \(previousKey) to \(plan.key); earlier approvals no longer count"))
         }
         audit.append(AuditDraft(actor: "coxswain", event: "approval.requested", detail: "\(plan.shortText) needs \(job.approvalsRequired) approval(s)"))
-        let summary: [RichText] = ["\(strong: "Waiting for approval") (\(job.approvalsRequired) needed): see the approval request. Nothing has been changed yet."]
-        let notices = [narrator.progress(waiting, summary: summary),
-                       narrator.approvalRequest(waiting, plan: plan, approvers: approvers(job.request.environment),
-                                                voidedPlanKey: previousKey, approvedSoFar: valid)]
+        let summary: [RichText] = [
+            "\(strong: "Waiting for approval") (\(job.approvalsRequired) needed): see the approval request. Nothing has been changed yet."
+        ]
+        let notices = [
+            narrator.progress(waiting, summary: summary),
+            narrator.approvalRequest(
+                waiting, plan: plan, approvers: approvers(job.request.environment),
+                voidedPlanKey: previousKey, approvedSoFar: valid),
+        ]
         return .wait(JobChange(job: waiting, audit: audit, notices: notices))
     }
 
     /// One person's approval or denial of the job's current plan. It counts only while the
     /// job waits for approval, never from the requester, only for the plan the person was
     /// shown (`shownPlanKey`, from a button), and once per person and plan.
-    public func decide(_ job: Job, user: String, approve: Bool, reason: String?, shownPlanKey: String?, rule: String,
-                       now: Date) -> Result<(JobChange, DecisionResult), JobRefusal> {
+    public func decide(
+        _ job: Job, user: String, approve: Bool, reason: String?, shownPlanKey: String?, rule: String,
+        now: Date
+    ) -> Result<(JobChange, DecisionResult), JobRefusal> {
         let verb = approve ? "approve" : "deny"
         func refuse(_ text: RichText) -> Result<(JobChange, DecisionResult), JobRefusal> {
             .failure(JobRefusal(text, audit: AuditDraft(actor: user, event: "approval.refused", detail: "\(verb): \(text.plainText) (\(rule))")))
@@ -94,8 +107,10 @@ extension JobLifecycle {
             job.outcome = "denied by \(user)" + (reason.map { ": \($0)" } ?? "")
             audit.append(AuditDraft(actor: user, event: "job.denied", detail: job.outcome ?? ""))
             let because: RichText = reason.map { ": \($0)" } ?? ""
-            var notices = [narrator.approvalClosed(job, headline: "🚫 \(strong: "Denied") by \(user: user) at \(when)" + because + "."),
-                           narrator.progress(job, summary: ["\(strong: "Result:") denied by \(user: user)" + because + ". Nothing was changed."])]
+            var notices = [
+                narrator.approvalClosed(job, headline: "🚫 \(strong: "Denied") by \(user: user) at \(when)" + because + "."),
+                narrator.progress(job, summary: ["\(strong: "Result:") denied by \(user: user)" + because + ". Nothing was changed."]),
+            ]
             if let line = narrator.auditLine(job, outcome: job.outcome ?? "denied") { notices.append(line) }
             notices += narrator.tellEveryone(job, narrator.resultReply(job))
             return .success((JobChange(job: job, audit: audit, notices: notices), .denied))
@@ -142,7 +157,8 @@ extension JobLifecycle {
             rule = "approvers may cancel: \(granted)"
         } else {
             let refusal = may(.cancel)
-            let text: RichText = "Only the requester (\(user: job.request.requestedBy)), or someone with the cancel or approve grant in "
+            let text: RichText =
+                "Only the requester (\(user: job.request.requestedBy)), or someone with the cancel or approve grant in "
                 + "\(code: job.request.environment), may cancel job #\(job.id). " + (refusal.message ?? "")
             return .failure(JobRefusal(text, audit: AuditDraft(actor: user, event: "access.refused", detail: "cancel job #\(job.id): \(refusal.rule)")))
         }
@@ -154,7 +170,9 @@ extension JobLifecycle {
             job.finishedAt = now
             job.outcome = "cancelled by \(user) before it started; nothing ran"
             var notices = [narrator.progress(job, summary: ["\(strong: "Result:") cancelled by \(user: user) before it started. Nothing was changed."])]
-            if wasWaiting { notices.append(narrator.approvalClosed(job, headline: "⏹️ \(strong: "Cancelled") by \(user: user) at \(ClockText.hoursMinutes(now)).")) }
+            if wasWaiting {
+                notices.append(narrator.approvalClosed(job, headline: "⏹️ \(strong: "Cancelled") by \(user: user) at \(ClockText.hoursMinutes(now))."))
+            }
             if let line = narrator.auditLine(job, outcome: job.outcome ?? "cancelled") { notices.append(line) }
             notices += narrator.tellEveryone(job, narrator.resultReply(job)).filter { $0.place != .person(user) }
             let audit = AuditDraft(actor: user, event: "job.cancelled", detail: "\(job.outcome ?? "") (\(rule))")
@@ -180,7 +198,8 @@ extension JobLifecycle {
         job.acknowledgedBy = user
         job.acknowledgedAt = now
         let audit = AuditDraft(actor: user, event: "emergency.acknowledged", detail: "break-glass job acknowledged (\(rule))")
-        let text: RichText = "✅ Break-glass job #\(job.id) (\(code: job.request.release), \(job.request.environment)) acknowledged by "
+        let text: RichText =
+            "✅ Break-glass job #\(job.id) (\(code: job.request.release), \(job.request.environment)) acknowledged by "
             + "\(user: user) at \(ClockText.hoursMinutes(now))."
         let notices = narrator.hasAuditChannel ? [Notice.message(text, jobID: job.id, place: .auditChannel)] : []
         return .success((JobChange(job: job, audit: [audit], notices: notices), .acknowledged))
@@ -197,8 +216,10 @@ extension JobLifecycle {
         job.state = .expired
         job.finishedAt = now
         job.outcome = "no \(what) within \(ttl); nothing ran"
-        var notices = [narrator.approvalClosed(job, headline: "⌛ \(strong: "Expired"): no \(what) within \(ttl); nothing ran."),
-                       narrator.progress(job, summary: ["\(strong: "Result:") expired without \(what). Nothing was changed."])]
+        var notices = [
+            narrator.approvalClosed(job, headline: "⌛ \(strong: "Expired"): no \(what) within \(ttl); nothing ran."),
+            narrator.progress(job, summary: ["\(strong: "Result:") expired without \(what). Nothing was changed."]),
+        ]
         if let line = narrator.auditLine(job, outcome: job.outcome ?? "expired") { notices.append(line) }
         notices += narrator.tellEveryone(job, narrator.resultReply(job))
         return JobChange(job: job, audit: [AuditDraft(actor: "coxswain", event: "job.expired", detail: job.outcome ?? "")], notices: notices)
@@ -207,8 +228,9 @@ extension JobLifecycle {
     /// An unacknowledged break-glass job is brought up in the audit channel again.
     public func remindIfDue(_ job: Job, interval: GoDuration, now: Date) -> JobChange? {
         guard job.request.emergency, job.acknowledgedBy == nil,
-              now.timeIntervalSince(job.lastReminderAt ?? job.createdAt) >= interval.seconds,
-              let notice = narrator.breakGlass(job, approvers: approvers(job.request.environment), reminder: true) else { return nil }
+            now.timeIntervalSince(job.lastReminderAt ?? job.createdAt) >= interval.seconds,
+            let notice = narrator.breakGlass(job, approvers: approvers(job.request.environment), reminder: true)
+        else { return nil }
         var job = job
         job.lastReminderAt = now
         return JobChange(job: job, audit: [AuditDraft(actor: "coxswain", event: "emergency.reminder", detail: "still not acknowledged")], notices: [notice])

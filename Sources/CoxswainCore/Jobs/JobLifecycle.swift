@@ -9,8 +9,10 @@ public struct JobLifecycle: Sendable {
     let approvers: @Sendable (String) -> Approvers
     let approvalTTL: @Sendable (String) -> GoDuration
 
-    public init(narrator: JobNarrator, approvers: @escaping @Sendable (String) -> Approvers,
-                approvalTTL: @escaping @Sendable (String) -> GoDuration) {
+    public init(
+        narrator: JobNarrator, approvers: @escaping @Sendable (String) -> Approvers,
+        approvalTTL: @escaping @Sendable (String) -> GoDuration
+    ) {
         self.narrator = narrator; self.approvers = approvers; self.approvalTTL = approvalTTL
     }
 
@@ -21,15 +23,18 @@ public struct JobLifecycle: Sendable {
     public func accepted(_ job: Job, asked: String, permission: Permission, rule: String, jobsAhead: Int) -> JobChange {
         let request = job.request
         var audit = [
-            AuditDraft(actor: request.requestedBy, event: "job.requested", detail: "\(request.command) \(asked) in \(request.channel.ifEmpty(request.platform))"),
+            AuditDraft(
+                actor: request.requestedBy, event: "job.requested", detail: "\(request.command) \(asked) in \(request.channel.ifEmpty(request.platform))"),
             AuditDraft(actor: "coxswain", event: "access.allowed", detail: "\(permission.rawValue): \(rule)"),
         ]
         if request.emergency {
             audit.append(AuditDraft(actor: request.requestedBy, event: "emergency.invoked", detail: "break-glass without approval: \(request.reason ?? "")"))
         }
         if request.overridePromotion {
-            audit.append(AuditDraft(actor: request.requestedBy, event: "promotion.override",
-                                    detail: "approver overrides the promotion gate: \(request.reason ?? "")"))
+            audit.append(
+                AuditDraft(
+                    actor: request.requestedBy, event: "promotion.override",
+                    detail: "approver overrides the promotion gate: \(request.reason ?? "")"))
         }
         var notices = [narrator.progress(job, summary: [narrator.queueLine(job, jobsAhead: jobsAhead)])]
         if request.emergency, let notice = narrator.breakGlass(job, approvers: approvers(request.environment), reminder: false) {
@@ -77,7 +82,8 @@ public struct JobLifecycle: Sendable {
         // A job that waited for approval runs from the top again: the plan is read anew
         // and must still be the approved one.
         job.steps = []
-        return JobChange(job: job, audit: [AuditDraft(actor: "coxswain", event: "job.started", detail: "worker started \(job.request.command) \(job.request.release)")])
+        return JobChange(
+            job: job, audit: [AuditDraft(actor: "coxswain", event: "job.started", detail: "worker started \(job.request.command) \(job.request.release)")])
     }
 
     public func stepStarted(_ job: Job, position: Int, step: RunbookStep, now: Date) -> JobChange {
@@ -103,8 +109,10 @@ public struct JobLifecycle: Sendable {
             job.plan = plan
             // The first plan shows what the release was at when the job got to it.
             if job.basisRevision == nil, job.request.kind == .rollback { job.basisRevision = plan.from.revision }
-            audit.append(AuditDraft(actor: "coxswain", event: "plan.decided",
-                                    detail: "\(job.request.release): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
+            audit.append(
+                AuditDraft(
+                    actor: "coxswain", event: "plan.decided",
+                    detail: "\(job.request.release): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
         }
         // A registry change is audited by the store, which knows the status before it.
         var notices = [narrator.progress(job)]
@@ -132,8 +140,10 @@ public struct JobLifecycle: Sendable {
         job.state = .superseded
         job.finishedAt = now
         job.outcome = "already done by job #\(other) (now revision \(current.revision), chart \(current.chart))"
-        let summary: [RichText] = ["\(strong: "Result:") already done by job #\(other): \(code: job.request.release) is now at revision "
-            + "\(current.revision) (\(current.chart), app \(current.appVersion)). Nothing was changed."]
+        let summary: [RichText] = [
+            "\(strong: "Result:") already done by job #\(other): \(code: job.request.release) is now at revision "
+                + "\(current.revision) (\(current.chart), app \(current.appVersion)). Nothing was changed."
+        ]
         var notices = [narrator.progress(job, summary: summary)]
         if let line = narrator.auditLine(job, outcome: job.outcome ?? "") { notices.append(line) }
         notices += narrator.tellEveryone(job, narrator.resultReply(job))
@@ -147,11 +157,12 @@ public struct JobLifecycle: Sendable {
         job.state = .awaitingConfirmation
         job.waitingSince = now
         job.plan = plan
-        job.approvalRound += 1   // a message of its own: the requester is notified
+        job.approvalRound += 1  // a message of its own: the requester is notified
         let summary: [RichText] = ["\(strong: "Waiting for confirmation:") \(why) Nothing has been changed."]
         let notices = [narrator.progress(job, summary: summary), narrator.confirmationRequest(job, plan: plan, why: why)]
-        return JobChange(job: job, audit: [AuditDraft(actor: "coxswain", event: "confirmation.requested", detail: "\(why) New plan: \(plan.shortText)")],
-                         notices: notices)
+        return JobChange(
+            job: job, audit: [AuditDraft(actor: "coxswain", event: "confirmation.requested", detail: "\(why) New plan: \(plan.shortText)")],
+            notices: notices)
     }
 
     /// A restart, a shutdown or an internal error stopped the job; the release is left as it
@@ -169,8 +180,9 @@ public struct JobLifecycle: Sendable {
         var notices = [narrator.progress(job, summary: narrator.interruptionSummary(job, why: why))]
         if let line = narrator.auditLine(job, outcome: "interrupted after step: \(job.lastCompletedStep ?? "none")") { notices.append(line) }
         notices += narrator.tellEveryone(job, narrator.resultReply(job))
-        let audit = AuditDraft(actor: "coxswain", event: "job.interrupted",
-                               detail: "interrupted \(why); last completed step: \(job.lastCompletedStep ?? "none"); release left as it was")
+        let audit = AuditDraft(
+            actor: "coxswain", event: "job.interrupted",
+            detail: "interrupted \(why); last completed step: \(job.lastCompletedStep ?? "none"); release left as it was")
         return JobChange(job: job, audit: [audit], notices: notices)
     }
 }

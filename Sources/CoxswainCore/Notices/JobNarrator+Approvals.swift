@@ -25,8 +25,9 @@ extension JobNarrator {
         let value = "\(job.id):\(plan.key)"
         let question: RichText = "This runs \(request.verb) \(code: request.release) in \(strong: request.environment): \(plan.shortText)."
         let actions = [
-            NoticeAction(kind: .approve, label: "Approve", value: value, style: .primary,
-                         confirmation: .init(title: "Approve job #\(job.id)?", text: question), typed: "approve \(job.id)"),
+            NoticeAction(
+                kind: .approve, label: "Approve", value: value, style: .primary,
+                confirmation: .init(title: "Approve job #\(job.id)?", text: question), typed: "approve \(job.id)"),
             NoticeAction(kind: .deny, label: "Deny", value: value, style: .danger, typed: "deny \(job.id) REASON"),
         ]
         return .message(lines.joined(separator: "\n"), jobID: job.id, place: .approval(round: job.approvalRound), actions: actions)
@@ -34,7 +35,8 @@ extension JobNarrator {
 
     /// The approval request once decided: no choices left, who decided and when.
     public func approvalClosed(_ job: Job, headline: RichText) -> Notice {
-        let text: RichText = "\(headline)\nJob #\(job.id): \(job.request.verb) \(code: job.request.release) (\(job.request.environment)): "
+        let text: RichText =
+            "\(headline)\nJob #\(job.id): \(job.request.verb) \(code: job.request.release) (\(job.request.environment)): "
             + "\(job.plan?.shortText ?? "")"
         return .message(text, jobID: job.id, place: .approval(round: job.approvalRound))
     }
@@ -42,11 +44,13 @@ extension JobNarrator {
     /// The release moved since the request was accepted, and not by Coxswain: the requester
     /// decides whether the new plan is still what they want.
     public func confirmationRequest(_ job: Job, plan: RollbackPlan, why: String) -> Notice {
-        let text: RichText = "❓ \(strong: "Please confirm") Job #\(job.id): \(why) The plan is now \(strong: plan.shortText) "
+        let text: RichText =
+            "❓ \(strong: "Please confirm") Job #\(job.id): \(why) The plan is now \(strong: plan.shortText) "
             + "(from \(plan.from.summary) to \(plan.to.summary)). Nothing has been changed. "
             + "Confirm with the button or \(command: "confirm \(job.id)"); \(command: "cancel \(job.id)") drops it."
-        let action = NoticeAction(kind: .confirm, label: "Run the new plan", value: "\(job.id):\(plan.key)", style: .primary,
-                                  typed: "confirm \(job.id)")
+        let action = NoticeAction(
+            kind: .confirm, label: "Run the new plan", value: "\(job.id):\(plan.key)", style: .primary,
+            typed: "confirm \(job.id)")
         return .message(text, jobID: job.id, place: .approval(round: job.approvalRound), actions: [action])
     }
 
@@ -54,9 +58,12 @@ extension JobNarrator {
     public func breakGlass(_ job: Job, approvers: Approvers, reminder: Bool) -> Notice? {
         guard hasAuditChannel else { return nil }
         let request = job.request
-        let opening: RichText = reminder ? "⏰ \(strong: "Reminder: break-glass job #\(job.id) is not acknowledged yet.")\n"
-                                         : "🚨 \(strong: "BREAK-GLASS") "
-        let text = opening + "\(request.verb) \(code: request.release) in \(strong: request.environment) by \(user: request.requestedBy) "
+        let opening: RichText =
+            reminder
+            ? "⏰ \(strong: "Reminder: break-glass job #\(job.id) is not acknowledged yet.")\n"
+            : "🚨 \(strong: "BREAK-GLASS") "
+        let text =
+            opening + "\(request.verb) \(code: request.release) in \(strong: request.environment) by \(user: request.requestedBy) "
             + "without approval. Reason: \(request.reason ?? "-")\nAn approver must acknowledge it: \(approvers.mentions) — button below or "
             + "\(command: "ack \(job.id)")."
         let action = NoticeAction(kind: .acknowledge, label: "Acknowledge", value: String(job.id), typed: "ack \(job.id)")

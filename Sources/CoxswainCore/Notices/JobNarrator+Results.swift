@@ -34,11 +34,13 @@ extension JobNarrator {
         var lines: [RichText] = []
         let release = job.request.release
         if let plan = report.plan, let version = plan.targetVersion {
-            lines.append("\(strong: "Result:") upgraded \(code: release) from \(plan.from.summary) to chart version \(version); "
-                + "helm recorded it as revision \(plan.from.revision + 1).")
+            lines.append(
+                "\(strong: "Result:") upgraded \(code: release) from \(plan.from.summary) to chart version \(version); "
+                    + "helm recorded it as revision \(plan.from.revision + 1).")
         } else if let plan = report.plan {
-            lines.append("\(strong: "Result:") rolled back \(code: release) from \(plan.from.summary) to \(plan.to.summary); "
-                + "helm recorded it as revision \(plan.from.revision + 1).")
+            lines.append(
+                "\(strong: "Result:") rolled back \(code: release) from \(plan.from.summary) to \(plan.to.summary); "
+                    + "helm recorded it as revision \(plan.from.revision + 1).")
         }
         if !report.validation.isEmpty { lines.append("\(strong: "Validation:") " + report.validation.joined(separator: " · ")) }
         lines.append(totalTime(report))
@@ -49,9 +51,10 @@ extension JobNarrator {
         var lines: [RichText] = ["\(strong: "Result:") failed at step “\(stepTitle)”: \(what)"]
         if let hint { lines.append("\(strong: "What to check:") " + hint) }
         if report.upgradeStarted {
-            let back: RichText = report.lastGoodRevision.map {
-                " The button below rolls it back to revision \($0.revision), the last one deployed successfully."
-            } ?? " No earlier revision was ever deployed successfully, so there is nothing to roll back to."
+            let back: RichText =
+                report.lastGoodRevision.map {
+                    " The button below rolls it back to revision \($0.revision), the last one deployed successfully."
+                } ?? " No earlier revision was ever deployed successfully, so there is nothing to roll back to."
             lines.append("\(strong: "Release:") \(code: "helm upgrade") ran, so the release may be at a failed or pending revision." + back)
         }
         if report.registryDisabled {
@@ -68,13 +71,16 @@ extension JobNarrator {
         let request = job.request
         var lines: [RichText] = ["\(strong: "Result:") cancelled by \(user: user) after step “\(job.lastStepTitle ?? "none")”."]
         if report.releaseChanged, let plan = report.plan {
-            lines.append("\(strong: "Release:") rolled back to revision \(plan.to.revision) (helm revision \(plan.from.revision + 1)), "
-                + "not fully validated. Check it with \(code: "helm history \(request.release) -n \(request.namespace)").")
+            lines.append(
+                "\(strong: "Release:") rolled back to revision \(plan.to.revision) (helm revision \(plan.from.revision + 1)), "
+                    + "not fully validated. Check it with \(code: "helm history \(request.release) -n \(request.namespace)").")
         } else {
             lines.append("\(strong: "Release:") not changed.")
         }
-        lines.append(report.registryDisabled ? registryStillDisabled(job)
-                     : "\(strong: "Registry:") \(code: request.model) is ready in \(request.environment) (unchanged or re-enabled).")
+        lines.append(
+            report.registryDisabled
+                ? registryStillDisabled(job)
+                : "\(strong: "Registry:") \(code: request.model) is ready in \(request.environment) (unchanged or re-enabled).")
         lines.append(totalTime(report))
         return lines
     }

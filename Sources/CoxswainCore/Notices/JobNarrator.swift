@@ -20,8 +20,10 @@ public struct JobNarrator: Sendable {
     let hasAuditChannel: Bool
     let approvalTTL: @Sendable (String) -> GoDuration
 
-    public init(runbook: @escaping @Sendable (JobRequest) -> Runbook?, hasAuditChannel: Bool,
-                approvalTTL: @escaping @Sendable (String) -> GoDuration) {
+    public init(
+        runbook: @escaping @Sendable (JobRequest) -> Runbook?, hasAuditChannel: Bool,
+        approvalTTL: @escaping @Sendable (String) -> GoDuration
+    ) {
         self.runbook = runbook; self.hasAuditChannel = hasAuditChannel; self.approvalTTL = approvalTTL
     }
 
@@ -33,8 +35,9 @@ public struct JobNarrator: Sendable {
             guard let step = byPosition[index] else { return .init(title: title, status: nil) }
             return .init(title: step.title, status: step.status, durationMilliseconds: step.durationMilliseconds, note: step.note)
         }
-        let progress = JobProgress(jobID: job.id, planLine: job.planLine, requestedBy: job.request.requestedBy,
-                                   reason: job.request.reason, state: job.state, steps: rows, summary: summary)
+        let progress = JobProgress(
+            jobID: job.id, planLine: job.planLine, requestedBy: job.request.requestedBy,
+            reason: job.request.reason, state: job.state, steps: rows, summary: summary)
         return Notice(jobID: job.id, place: .live, body: .progress(progress))
     }
 
@@ -70,10 +73,12 @@ public struct JobNarrator: Sendable {
     /// it (a new job, with the same permissions and approvals as a typed one).
     public func rollbackOffer(_ job: Job, target: HelmRevision) -> Notice {
         let release = job.request.release
-        let text: RichText = "↩️ Upgrade job #\(job.id) failed after \(code: "helm upgrade") started. Roll \(code: release) back to "
+        let text: RichText =
+            "↩️ Upgrade job #\(job.id) failed after \(code: "helm upgrade") started. Roll \(code: release) back to "
             + "revision \(target.revision) (\(target.chart), app \(target.appVersion))? Or \(command: "rollback \(release) \(target.revision)")."
-        let action = NoticeAction(kind: .rollback, label: "Roll back to revision \(target.revision)", value: "\(job.id):\(release):\(target.revision)",
-                                  style: .danger, typed: "rollback \(release) \(target.revision)")
+        let action = NoticeAction(
+            kind: .rollback, label: "Roll back to revision \(target.revision)", value: "\(job.id):\(release):\(target.revision)",
+            style: .danger, typed: "rollback \(release) \(target.revision)")
         return .message(text, jobID: job.id, place: .jobChannel, actions: [action])
     }
 

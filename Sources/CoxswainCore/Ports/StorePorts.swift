@@ -19,7 +19,9 @@ public enum IntakeResult: Sendable {
     case duplicate(Job)
 
     public var job: Job {
-        switch self { case .created(let job, _), .joined(let job), .duplicate(let job): return job }
+        switch self {
+        case .created(let job, _), .joined(let job), .duplicate(let job): return job
+        }
     }
 }
 
@@ -43,10 +45,12 @@ public protocol JobStore: Sendable {
     /// Accepts a request in one transaction: a retried request returns its job; otherwise
     /// `decide` sees the release's open jobs and either a new job is stored (`created`
     /// gives what is recorded and told with it) or the request joins one (`joined`).
-    func accept(_ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
-                decide: @escaping @Sendable ([Job]) -> IntakeDecision,
-                created: @escaping @Sendable (Job, Int) -> JobChange,
-                joined: @escaping @Sendable (Job) -> JobChange) async throws -> IntakeResult
+    func accept(
+        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
+        decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+        created: @escaping @Sendable (Job, Int) -> JobChange,
+        joined: @escaping @Sendable (Job) -> JobChange
+    ) async throws -> IntakeResult
 
     func job(id: Int64) async throws -> Job?
 

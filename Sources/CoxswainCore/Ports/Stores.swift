@@ -20,8 +20,10 @@ public struct Stores: Sendable {
     public var tokens: any ConsoleTokenStore
     public var health: any StoreHealth
 
-    public init(jobs: any JobStore, outbox: any OutboxStore, registry: any RegistryStore, audit: any AuditStore,
-                lease: any LeaseStore, tokens: any ConsoleTokenStore, health: any StoreHealth) {
+    public init(
+        jobs: any JobStore, outbox: any OutboxStore, registry: any RegistryStore, audit: any AuditStore,
+        lease: any LeaseStore, tokens: any ConsoleTokenStore, health: any StoreHealth
+    ) {
         self.jobs = jobs; self.outbox = outbox; self.registry = registry; self.audit = audit; self.lease = lease
         self.tokens = tokens; self.health = health
     }

@@ -51,8 +51,10 @@ public struct RunbookStep: Sendable, Equatable {
     public var prompt: String?
     public var maxTokens: Int?
 
-    public init(title: String, action: RunbookAction, timeout: GoDuration? = nil, max: Int? = nil,
-                slo: GoDuration? = nil, prompt: String? = nil, maxTokens: Int? = nil) {
+    public init(
+        title: String, action: RunbookAction, timeout: GoDuration? = nil, max: Int? = nil,
+        slo: GoDuration? = nil, prompt: String? = nil, maxTokens: Int? = nil
+    ) {
         self.title = title; self.action = action; self.timeout = timeout; self.max = max
         self.slo = slo; self.prompt = prompt; self.maxTokens = maxTokens
     }

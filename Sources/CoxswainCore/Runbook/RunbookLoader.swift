@@ -72,14 +72,15 @@ public enum RunbookLoader {
                 return value
             }
             if steps.contains(where: { $0.action == action }) { throw fail(named, "`\(actionName)` appears twice") }
-            steps.append(RunbookStep(
-                title: stepMap[Node("title")]?.string ?? actionName,
-                action: action,
-                timeout: try duration("timeout"),
-                max: try integer("max", range: 1...256),
-                slo: try duration("slo"),
-                prompt: stepMap[Node("prompt")]?.string,
-                maxTokens: try integer("max_tokens", range: 1...4096)))
+            steps.append(
+                RunbookStep(
+                    title: stepMap[Node("title")]?.string ?? actionName,
+                    action: action,
+                    timeout: try duration("timeout"),
+                    max: try integer("max", range: 1...256),
+                    slo: try duration("slo"),
+                    prompt: stepMap[Node("prompt")]?.string,
+                    maxTokens: try integer("max_tokens", range: 1...4096)))
         }
         try checkOrder(steps, fail: fail)
         return Runbook(command: command, description: try string("description"), usage: try string("usage"), steps: steps)
@@ -90,7 +91,11 @@ public enum RunbookLoader {
         func position(_ action: RunbookAction) -> Int? { steps.firstIndex { $0.action == action } }
         // Only read-only checks may precede the history step, which decides the plan.
         guard let history = position(.helmHistory), steps[..<history].allSatisfy(\.action.isCheckOnly) else {
-            throw fail(nil, "the first step must be helm.history (only version.policy and promotion.gate may come before it): it decides the target before anything is touched")
+            throw fail(
+                nil,
+                "the first step must be helm.history (only version.policy and promotion.gate may come before it): it decides the target before "
+                    + "anything is touched"
+            )
         }
         // The approval gate runs right after `confirm`: nothing may change before it.
         if let firstChange = steps.firstIndex(where: \.action.isMutating) {

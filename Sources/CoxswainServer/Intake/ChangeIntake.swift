@@ -33,31 +33,44 @@ struct ChangeIntake: Sendable {
     func accept(_ change: ChangeRequest, from origin: CommandOrigin) async -> Answer {
         let configuration = dependencies.configuration
         guard let release = configuration.release(named: change.release) else {
-            let readable = configuration.releases.values.filter { policy.decide(user: origin.user, groups: origin.groups, permission: .read,
-                                                                                environment: $0.environment, channel: nil).isAllowed }
+            let readable = configuration.releases.values.filter {
+                policy.decide(
+                    user: origin.user, groups: origin.groups, permission: .read,
+                    environment: $0.environment, channel: nil
+                ).isAllowed
+            }
             let known = readable.map(\.name).sorted().joined(separator: ", ")
             let example = readable.map(\.name).sorted().first ?? "llama-2-7b-production"
-            return Answer(text: await refuse("request.refused", "unknown release", origin: origin,
-                                "Coxswain does not know a release \(code: change.release). Releases you may act on: \(known.isEmpty ? "none" : known). "
-                                + "Example: \(command: "\(change.kind.rawValue) \(example)\(change.kind == .upgrade ? " 0.3.0" : "")")"))
+            return Answer(
+                text: await refuse(
+                    "request.refused", "unknown release", origin: origin,
+                    "Coxswain does not know a release \(code: change.release). Releases you may act on: \(known.isEmpty ? "none" : known). "
+                        + "Example: \(command: "\(change.kind.rawValue) \(example)\(change.kind == .upgrade ? " 0.3.0" : "")")"))
         }
         let permission: Permission = change.kind == .upgrade ? .upgrade : (change.emergency ? .emergency : .rollback)
         if change.kind == .upgrade {
             guard release.kind == .helm, release.chart != nil, dependencies.runbooks.runbook(command: change.command) != nil else {
-                return Answer(text: await refuse("request.refused", "release cannot be upgraded", origin: origin, release.kind == .deployment
-                    ? "\(code: release.name) is a plain Deployment; Coxswain upgrades Helm releases only."
-                    : "\(code: release.name) has no \(code: "chart:") in Coxswain's configuration, so it cannot be upgraded."))
+                return Answer(
+                    text: await refuse(
+                        "request.refused", "release cannot be upgraded", origin: origin,
+                        release.kind == .deployment
+                            ? "\(code: release.name) is a plain Deployment; Coxswain upgrades Helm releases only."
+                            : "\(code: release.name) has no \(code: "chart:") in Coxswain's configuration, so it cannot be upgraded."))
             }
             if change.overridePromotion {
-                let approver = policy.decide(user: origin.user, groups: origin.groups, permission: .approve, environment: release.environment, channel: origin.channel)
+                let approver = policy.decide(
+                    user: origin.user, groups: origin.groups, permission: .approve, environment: release.environment, channel: origin.channel)
                 guard approver.isAllowed else {
-                    return Answer(text: await refuse("access.refused", "override-promotion: \(approver.rule)", origin: origin,
-                                                     "Only an approver for \(code: release.environment) may use \(code: "--override-promotion"). "
-                                                     + "Without it the promotion gate applies."))
+                    return Answer(
+                        text: await refuse(
+                            "access.refused", "override-promotion: \(approver.rule)", origin: origin,
+                            "Only an approver for \(code: release.environment) may use \(code: "--override-promotion"). "
+                                + "Without it the promotion gate applies."))
                 }
             }
         }
-        let decision = policy.decide(user: origin.user, groups: origin.groups, permission: permission, environment: release.environment, channel: origin.channel)
+        let decision = policy.decide(
+            user: origin.user, groups: origin.groups, permission: permission, environment: release.environment, channel: origin.channel)
         guard case .allowed(let rule) = decision else {
             var message = decision.message ?? "Refused."
             if change.emergency { message += " Without the emergency grant, run it without \(code: "--emergency"): it then waits for approval." }
@@ -66,12 +79,15 @@ struct ChangeIntake: Sendable {
         return await store(change, release: release, origin: origin, permission: permission, rule: rule)
     }
 
-    private func store(_ change: ChangeRequest, release: CoxswainConfiguration.Release, origin: CommandOrigin,
-                       permission: Permission, rule: String) async -> Answer {
-        let request = JobRequest(kind: change.kind, command: change.command, release: release.name, environment: release.environment,
-                                 namespace: release.namespace, model: release.model, requestedBy: origin.user, channel: origin.channel,
-                                 platform: origin.platform, revision: change.revision, version: change.version?.raw, reason: change.reason,
-                                 emergency: change.emergency, overridePromotion: change.overridePromotion)
+    private func store(
+        _ change: ChangeRequest, release: CoxswainConfiguration.Release, origin: CommandOrigin,
+        permission: Permission, rule: String
+    ) async -> Answer {
+        let request = JobRequest(
+            kind: change.kind, command: change.command, release: release.name, environment: release.environment,
+            namespace: release.namespace, model: release.model, requestedBy: origin.user, channel: origin.channel,
+            platform: origin.platform, revision: change.revision, version: change.version?.raw, reason: change.reason,
+            emergency: change.emergency, overridePromotion: change.overridePromotion)
         let approvals = change.emergency ? 0 : (dependencies.configuration.environments[release.environment]?.approvals ?? 0)
         let lifecycle = self.lifecycle
         let jobs = dependencies.stores.jobs
@@ -80,10 +96,11 @@ struct ChangeIntake: Sendable {
         let result: IntakeResult
         do {
             result = try await persistence.run("record \(change.command) \(release.name)") {
-                try await jobs.accept(request, approvalsRequired: approvals, requestKey: origin.requestKey, references: origin.replyReference, now: now,
-                                      decide: { open in JobLifecycle.joinable(request, open: open).map { .join($0) } ?? .create },
-                                      created: { job, ahead in lifecycle.accepted(job, asked: asked, permission: permission, rule: rule, jobsAhead: ahead) },
-                                      joined: { job in lifecycle.joined(job, follower: user, asked: asked) })
+                try await jobs.accept(
+                    request, approvalsRequired: approvals, requestKey: origin.requestKey, references: origin.replyReference, now: now,
+                    decide: { open in JobLifecycle.joinable(request, open: open).map { .join($0) } ?? .create },
+                    created: { job, ahead in lifecycle.accepted(job, asked: asked, permission: permission, rule: rule, jobsAhead: ahead) },
+                    joined: { job in lifecycle.joined(job, follower: user, asked: asked) })
             }
         } catch {
             dependencies.logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
@@ -121,17 +138,20 @@ struct ChangeIntake: Sendable {
             return "Job #\(job.id) already does this: \(line), requested by \(user: job.request.requestedBy), \(job.state.words). "
                 + "You follow it: you will hear here how it ends. Progress is posted where it was asked."
         }
-        let target = job.request.version.map { "to version \($0)" } ?? job.request.revision.map { "to revision \($0)" }
+        let target =
+            job.request.version.map { "to version \($0)" } ?? job.request.revision.map { "to revision \($0)" }
             ?? "to the last revision that deployed successfully"
         var text: RichText = "Job #\(job.id): \(line), \(target)."
         if job.request.emergency {
             text += " 🚨 Break-glass: no approval; the audit channel has been told and an approver must acknowledge it afterwards."
         } else if job.approvalsRequired > 0 {
-            text += " \(code: release.environment) needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s"): Coxswain reads "
+            text +=
+                " \(code: release.environment) needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s"): Coxswain reads "
                 + "the Helm history, then asks the approvers in this channel with the exact plan. Nothing changes before that."
         }
         if case .created(_, let ahead) = result, ahead > 0 {
-            text += " Another job holds \(code: release.name): this one is number \(ahead + 1) in line and starts when the "
+            text +=
+                " Another job holds \(code: release.name): this one is number \(ahead + 1) in line and starts when the "
                 + "\(ahead == 1 ? "job" : "jobs") ahead finish."
         } else if job.approvalsRequired == 0 {
             text += " Starting now: Coxswain reads the Helm history and tells you the exact plan (revision X -> Y) here in a moment."

@@ -41,9 +41,10 @@ struct Dispatcher: Sendable {
 
     /// Environments whose jobs and releases this person may read.
     func readable(_ origin: CommandOrigin) -> Set<String> {
-        Set(queries.dependencies.configuration.environments.keys.filter {
-            policy.decide(user: origin.user, groups: origin.groups, permission: .read, environment: $0, channel: origin.channel).isAllowed
-        })
+        Set(
+            queries.dependencies.configuration.environments.keys.filter {
+                policy.decide(user: origin.user, groups: origin.groups, permission: .read, environment: $0, channel: origin.channel).isAllowed
+            })
     }
 
     /// Read-only questions need the read grant where they look (every role grants it in its

@@ -41,7 +41,9 @@ struct JobDecisions: Sendable {
         let environment = job.request.environment
         let user = origin.user, groups = origin.groups, channel = origin.channel
         let policy = self.policy
-        let may: @Sendable (Permission) -> AccessPolicy.Decision = { policy.decide(user: user, groups: groups, permission: $0, environment: environment, channel: channel) }
+        let may: @Sendable (Permission) -> AccessPolicy.Decision = {
+            policy.decide(user: user, groups: groups, permission: $0, environment: environment, channel: channel)
+        }
         var rule = ""  // the access rule that allows the decision, for the audit trail
         switch kind {
         case .approve, .deny, .acknowledge:
@@ -69,7 +71,8 @@ struct JobDecisions: Sendable {
             try await dependencies.transitions(persistence).apply(job, "record \(kind.name) of job #\(jobID)") { current in
                 let result: Result<(JobChange, DecisionResult), JobRefusal>
                 switch kind {
-                case .approve: result = lifecycle.decide(current, user: user, approve: true, reason: nil, shownPlanKey: shownPlanKey, rule: allowingRule, now: now())
+                case .approve:
+                    result = lifecycle.decide(current, user: user, approve: true, reason: nil, shownPlanKey: shownPlanKey, rule: allowingRule, now: now())
                 case .deny(let reason):
                     result = lifecycle.decide(current, user: user, approve: false, reason: reason, shownPlanKey: shownPlanKey, rule: allowingRule, now: now())
                 case .confirm: result = lifecycle.confirm(current, user: user, shownPlanKey: shownPlanKey, rule: allowingRule, now: now())

@@ -14,10 +14,12 @@ struct ReadOnlyQueries: Sendable {
     private var configuration: CoxswainConfiguration { dependencies.configuration }
     private var timeout: GoDuration { min(configuration.cluster.readTimeout, Self.clusterTimeout) }
     private var helm: HelmClient {
-        HelmClient(runner: dependencies.commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
+        HelmClient(
+            runner: dependencies.commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
     }
     private var kubectl: KubectlClient {
-        KubectlClient(runner: dependencies.commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
+        KubectlClient(
+            runner: dependencies.commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
     }
 
     func answer(_ query: Query, readable: Set<String>) async -> RichText {
@@ -52,19 +54,23 @@ struct ReadOnlyQueries: Sendable {
         let revisions: [HelmRevision]
         if release.kind == .deployment {
             let deployment = release.deploymentName ?? name
-            do { (revisions, _) = try await kubectl.rolloutHistory(deployment: deployment, namespace: release.namespace) }
-            catch { return clusterProblem(error, "kubectl rollout history deployment/\(deployment) -n \(release.namespace)") }
+            do { (revisions, _) = try await kubectl.rolloutHistory(deployment: deployment, namespace: release.namespace) } catch {
+                return clusterProblem(error, "kubectl rollout history deployment/\(deployment) -n \(release.namespace)")
+            }
         } else {
-            do { (revisions, _) = try await helm.history(release: name, namespace: release.namespace, max: 20) }
-            catch { return clusterProblem(error, "helm history \(name) -n \(release.namespace)") }
+            do { (revisions, _) = try await helm.history(release: name, namespace: release.namespace, max: 20) } catch {
+                return clusterProblem(error, "helm history \(name) -n \(release.namespace)")
+            }
         }
         let jobs = try await dependencies.stores.jobs.jobsByCreatedRevision(release: name)
         let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]
         var rows: [[String]] = []
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {
             let job = jobs[revision.revision].map { "job #\($0.id) by \($0.request.requestedBy)" + ($0.request.reason.map { ": \($0)" } ?? "") } ?? ""
-            rows.append([String(revision.revision), revision.status, revision.chart, revision.appVersion,
-                         String(revision.updated.prefix(19)), revision.description, job])
+            rows.append([
+                String(revision.revision), revision.status, revision.chart, revision.appVersion,
+                String(revision.updated.prefix(19)), revision.description, job,
+            ])
         }
         return "History of \(code: name) (\(release.environment), ns \(release.namespace)), newest first:\n"
             + "\(preformatted: TextTable.render(header, rows))"
@@ -97,7 +103,9 @@ struct ReadOnlyQueries: Sendable {
             lines.append("• health: " + (problem ?? "/health 200 in \(response.latencyMilliseconds) ms"))
         } catch { lines.append("• health: \(error.description)") }
         let open = try await dependencies.stores.jobs.recentJobs(release: name, limit: 20).filter { !$0.state.isFinished }
-        let jobsLine = open.isEmpty ? RichText("none running or queued")
+        let jobsLine =
+            open.isEmpty
+            ? RichText("none running or queued")
             : open.map { RichText("#\($0.id) \($0.request.command) \($0.state.words) (by \(user: $0.request.requestedBy))") }.joined(separator: ", ")
         lines.append("• jobs: " + jobsLine)
         return lines.joined(separator: "\n")
@@ -150,8 +158,10 @@ struct ReadOnlyQueries: Sendable {
         guard !jobs.isEmpty else { return "No jobs yet" + (release.map { " for \(code: $0)" } ?? "") + "." }
         let header = ["JOB", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "OUTCOME"]
         let rows = jobs.map { job in
-            ["#\(job.id)", job.request.command, job.request.release, job.request.environment, job.state.rawValue, job.plan?.shortText ?? "-",
-             job.request.requestedBy, String((job.outcome ?? "").prefix(60))]
+            [
+                "#\(job.id)", job.request.command, job.request.release, job.request.environment, job.state.rawValue, job.plan?.shortText ?? "-",
+                job.request.requestedBy, String((job.outcome ?? "").prefix(60)),
+            ]
         }
         return "Recent jobs" + (release.map { " for \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
     }

@@ -51,7 +51,8 @@ struct ConsoleController: Sendable {
     /// The user a request proves to be, or nil.
     private func authenticate(_ request: Request) async -> String? {
         guard let user = request.headers[.coxswainUser], Validation.isSlackID(user),
-              let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else { return nil }
+            let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ")
+        else { return nil }
         let token = String(authorization.dropFirst("Bearer ".count))
         let digests = (try? await dependencies.stores.tokens.tokenDigests(user: user)) ?? []
         return ConsoleTokens.matches(token, digests: digests) ? user : nil
@@ -71,9 +72,10 @@ struct ConsoleController: Sendable {
         }
         let words = body.text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1).map(String.init)
         let verb = words.first?.lowercased() ?? "help"
-        let origin = CommandOrigin(platform: Self.platform, user: user, channel: AccessPolicy.consoleChannel,
-                                   requestKey: "console:" + (body.key ?? UUID().uuidString), asked: body.text, replyRoute: nil,
-                                   groups: await userGroups.groups(of: user))
+        let origin = CommandOrigin(
+            platform: Self.platform, user: user, channel: AccessPolicy.consoleChannel,
+            requestKey: "console:" + (body.key ?? UUID().uuidString), asked: body.text, replyRoute: nil,
+            groups: await userGroups.groups(of: user))
         let reply: RichText
         var job: Int64?
         switch await dispatcher.dispatch(verb: verb, text: words.count > 1 ? words[1] : "", invoked: verb, style: .console, from: origin) {
@@ -93,17 +95,20 @@ struct ConsoleController: Sendable {
         guard let id = context.parameters.get("id", as: Int64.self), let job = try await dependencies.stores.jobs.job(id: id) else {
             return try Problem(error: "there is no such job").response(from: request, context: context).withStatus(.notFound)
         }
-        let read = dispatcher.policy.decide(user: user, groups: await userGroups.groups(of: user), permission: .read,
-                                            environment: job.request.environment, channel: AccessPolicy.consoleChannel)
+        let read = dispatcher.policy.decide(
+            user: user, groups: await userGroups.groups(of: user), permission: .read,
+            environment: job.request.environment, channel: AccessPolicy.consoleChannel)
         if let refusal = read.message {
             return try Problem(error: ConsoleRenderer.text(refusal)).response(from: request, context: context).withStatus(.forbidden)
         }
         let outbox = dependencies.stores.outbox
         let live = try await outbox.latest(jobID: id, place: .live)
         let waiting = job.state.isWaiting ? try await outbox.latest(jobID: id, place: .approval(round: job.approvalRound)) : nil
-        return try JobView(id: id, version: job.version, state: job.state.rawValue, finished: job.state.isFinished,
-                           progress: live.map(ConsoleRenderer.render) ?? job.planLine, request: waiting.map(ConsoleRenderer.render))
-            .response(from: request, context: context)
+        return try JobView(
+            id: id, version: job.version, state: job.state.rawValue, finished: job.state.isFinished,
+            progress: live.map(ConsoleRenderer.render) ?? job.planLine, request: waiting.map(ConsoleRenderer.render)
+        )
+        .response(from: request, context: context)
     }
 }
 

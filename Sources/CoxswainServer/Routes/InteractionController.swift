@@ -28,9 +28,10 @@ struct InteractionController: Sendable {
             return Response(status: .ok)
         }
         let route = SlackResponseURLs.allowed(action.responseURL, configuration: dependencies.configuration, logger: dependencies.logger)
-        let origin = CommandOrigin(platform: SlackNoticeDelivery.platform, user: action.userID, channel: action.channelID ?? "",
-                                   requestKey: "slack:\(action.actionID):\(action.value):\(action.userID)", asked: "button \(action.actionID) \(action.value)",
-                                   replyRoute: route, groups: await userGroups.groups(of: action.userID))
+        let origin = CommandOrigin(
+            platform: SlackNoticeDelivery.platform, user: action.userID, channel: action.channelID ?? "",
+            requestKey: "slack:\(action.actionID):\(action.value):\(action.userID)", asked: "button \(action.actionID) \(action.value)",
+            replyRoute: route, groups: await userGroups.groups(of: action.userID))
         let reply: RichText
         switch Self.command(for: action, rollbackCommand: dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback") {
         case .failure(let error): reply = RichText(error.message)
@@ -46,8 +47,9 @@ struct InteractionController: Sendable {
             try await Persistence.webhook(dependencies.logger).run("answer a click") {
                 try await audit.append(draft, jobID: nil, notices: [], now: now)
                 if let route {
-                    try await outbox.enqueue([.message(reply, jobID: nil, place: .person(action.userID))], platform: SlackNoticeDelivery.platform,
-                                             route: route, now: now)
+                    try await outbox.enqueue(
+                        [.message(reply, jobID: nil, place: .person(action.userID))], platform: SlackNoticeDelivery.platform,
+                        route: route, now: now)
                 }
             }
         } catch {
@@ -64,7 +66,8 @@ struct InteractionController: Sendable {
         case "approve", "deny", "confirm":
             guard parts.count >= 2, let id = Int64(parts[0]) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
             let key = parts.dropFirst().joined(separator: ":")
-            let command: ParsedCommand = action.actionID == "approve" ? .approve(jobID: id) : action.actionID == "deny" ? .deny(jobID: id, reason: nil) : .confirm(jobID: id)
+            let command: ParsedCommand =
+                action.actionID == "approve" ? .approve(jobID: id) : action.actionID == "deny" ? .deny(jobID: id, reason: nil) : .confirm(jobID: id)
             return .success((command, key))
         case "acknowledge":
             guard let id = Int64(action.value) else { return .failure(CommandError("This button carries no job; type the command instead.")) }

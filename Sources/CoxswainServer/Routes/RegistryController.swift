@@ -22,12 +22,17 @@ struct RegistryController: Sendable {
     func list(_ request: Request, context: some RequestContext) async throws -> Response {
         let environment = request.uri.queryParameters.get("environment")
         if let environment, !environments.contains(environment) {
-            return try Problem(error: "unknown environment \"\(environment)\"; known: \(environments.sorted().joined(separator: ", ")). Example: /api/v1/registry?environment=\(environments.sorted().first ?? "production")")
-                .response(from: request, context: context).withStatus(.badRequest)
+            return try Problem(
+                error:
+                    "unknown environment \"\(environment)\"; known: \(environments.sorted().joined(separator: ", ")). Example: "
+                        + "/api/v1/registry?environment=\(environments.sorted().first ?? "production")"
+            )
+            .response(from: request, context: context).withStatus(.badRequest)
         }
         let entries = try await registry.entries(environment: environment).map {
-            Entry(model: $0.model, environment: $0.environment, release: $0.release, endpoint: $0.endpoint,
-                  status: $0.status.rawValue, updatedAt: $0.updatedAt, updatedBy: $0.updatedBy)
+            Entry(
+                model: $0.model, environment: $0.environment, release: $0.release, endpoint: $0.endpoint,
+                status: $0.status.rawValue, updatedAt: $0.updatedAt, updatedBy: $0.updatedBy)
         }
         return try Listing(models: entries).response(from: request, context: context)
     }

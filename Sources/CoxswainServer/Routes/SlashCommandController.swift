@@ -38,20 +38,27 @@ struct SlashCommandController: Sendable {
         }
         let catalog = dispatcher.catalog
         guard let resolved = catalog.resolveSlash(command.command, text: command.text) else {
-            return reply(RichText(catalog.parse(verb: command.command, text: command.text, invoked: command.command, style: .slash)
-                .failureMessage ?? "Unknown command."))
+            return reply(
+                RichText(
+                    catalog.parse(verb: command.command, text: command.text, invoked: command.command, style: .slash)
+                        .failureMessage ?? "Unknown command."))
         }
-        let origin = CommandOrigin(platform: SlackNoticeDelivery.platform, user: command.userID, channel: command.channelID,
-                                   requestKey: command.idempotencyKey(rawBody: body), asked: "\(resolved.invoked) \(resolved.text)",
-                                   replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
-                                   groups: await userGroups.groups(of: command.userID))
+        let origin = CommandOrigin(
+            platform: SlackNoticeDelivery.platform, user: command.userID, channel: command.channelID,
+            requestKey: command.idempotencyKey(rawBody: body), asked: "\(resolved.invoked) \(resolved.text)",
+            replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
+            groups: await userGroups.groups(of: command.userID))
         switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
         case .text(let text, let inChannel, _): return reply(text, inChannel: inChannel)
         case .deferred(let query, let isPublic):
-            let accepted = queryQueue.submit(QueryRequest(query: query, isPublic: isPublic, user: origin.user, channel: origin.channel,
-                                                          route: origin.replyRoute, platform: origin.platform, readable: dispatcher.readable(origin)))
-            return reply(accepted ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
-                                  : "Coxswain is answering many questions right now; try again in a few seconds.")
+            let accepted = queryQueue.submit(
+                QueryRequest(
+                    query: query, isPublic: isPublic, user: origin.user, channel: origin.channel,
+                    route: origin.replyRoute, platform: origin.platform, readable: dispatcher.readable(origin)))
+            return reply(
+                accepted
+                    ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
+                    : "Coxswain is answering many questions right now; try again in a few seconds.")
         }
     }
 
@@ -76,7 +83,8 @@ enum SlackResponseURLs {
     static func allowed(_ url: String?, configuration: CoxswainConfiguration, logger: Logger) -> String? {
         guard let url else { return nil }
         guard let parsed = URL(string: url), let host = parsed.host?.lowercased(), ["https", "http"].contains(parsed.scheme ?? ""),
-              configuration.slack.responseURLHosts.contains(host) else {
+            configuration.slack.responseURLHosts.contains(host)
+        else {
             logger.warning("ignored a response_url outside slack.response_url_hosts: \(url.prefix(200))")
             return nil
         }

@@ -59,8 +59,10 @@ final class BasisReader: Sendable {
         // Only jobs that wait behind another: a job that starts now reads its own history first.
         let busy = Set(open.filter { $0.state == .running }.map(\.request.release))
         let queued = tried.withLock { tried in
-            open.filter { $0.state == .queued && $0.basisRevision == nil && $0.request.kind == .rollback && busy.contains($0.request.release)
-                && tried.insert($0.id).inserted }
+            open.filter {
+                $0.state == .queued && $0.basisRevision == nil && $0.request.kind == .rollback && busy.contains($0.request.release)
+                    && tried.insert($0.id).inserted
+            }
         }
         guard !queued.isEmpty else { return false }
         let lifecycle = dependencies.lifecycle
@@ -81,7 +83,8 @@ final class BasisReader: Sendable {
     private func currentRevision(_ release: CoxswainConfiguration.Release) async -> Int? {
         do {
             if release.kind == .deployment {
-                let (revisions, _) = try await dependencies.kubectl.rolloutHistory(deployment: release.deploymentName ?? release.name, namespace: release.namespace)
+                let (revisions, _) = try await dependencies.kubectl.rolloutHistory(
+                    deployment: release.deploymentName ?? release.name, namespace: release.namespace)
                 return revisions.last?.revision
             }
             let (revisions, _) = try await dependencies.helm.history(release: release.name, namespace: release.namespace, max: 1)

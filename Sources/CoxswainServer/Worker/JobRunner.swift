@@ -41,7 +41,9 @@ struct JobRunner: Sendable {
         // A task of its own: the caller's cancellation must not cancel the write that records it.
         await Task {
             do {
-                guard let job = try await Persistence.patient(logger).run("read job #\(id)", { try await jobs.job(id: id) }), job.state == .running else { return }
+                guard let job = try await Persistence.patient(logger).run("read job #\(id)", { try await jobs.job(id: id) }), job.state == .running else {
+                    return
+                }
                 try await transitions.apply(job, "record job #\(id) as interrupted") { lifecycle.interrupted($0, why: why, now: now()) }
             } catch {
                 logger.error("could not record job \(id) as interrupted (\(error)); the next start will")
@@ -51,7 +53,9 @@ struct JobRunner: Sendable {
 
     private func execute(_ claimed: Job) async throws {
         let now = dependencies.now
-        guard let release = dependencies.configuration.release(named: claimed.request.release), let runbook = dependencies.runbooks.runbook(for: claimed.request) else {
+        guard let release = dependencies.configuration.release(named: claimed.request.release),
+            let runbook = dependencies.runbooks.runbook(for: claimed.request)
+        else {
             let summary: [RichText] = ["\(strong: "Result:") \(code: claimed.request.release) or its runbook is no longer configured; nothing was done."]
             try await transitions.apply(claimed, "fail job #\(claimed.id)") { [lifecycle] in
                 lifecycle.finished($0, state: .failed, outcome: "release or runbook no longer configured", summary: summary, now: now())
@@ -72,12 +76,15 @@ struct JobRunner: Sendable {
                     report.totalMilliseconds = (clock.now - started).milliseconds
                     let summary = lifecycle.narrator.cancelSummary(job, by: by, report: report)
                     try await transitions.apply(job, "record job #\(job.id) as cancelled") {
-                        lifecycle.finished($0, state: .cancelled, outcome: "cancelled by \(by) after step: \($0.lastStepTitle ?? "none")", summary: summary, now: now())
+                        lifecycle.finished(
+                            $0, state: .cancelled, outcome: "cancelled by \(by) after step: \($0.lastStepTitle ?? "none")", summary: summary, now: now())
                     }
                     return
                 }
             }
-            job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1)") { lifecycle.stepStarted($0, position: position, step: step, now: now()) }
+            job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1)") {
+                lifecycle.stepStarted($0, position: position, step: step, now: now())
+            }
             let result = await actions.perform(step, job: job, release: release, report: &report)
             let plan = report.plan
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) result") {
@@ -92,12 +99,14 @@ struct JobRunner: Sendable {
             }
             if result.status == .failed {
                 report.totalMilliseconds = (clock.now - started).milliseconds
-                let summary = lifecycle.narrator.failureSummary(job, stepTitle: step.title, what: result.failure?.what ?? "see the thread",
-                                                                hint: result.failure?.hint, report: report)
+                let summary = lifecycle.narrator.failureSummary(
+                    job, stepTitle: step.title, what: result.failure?.what ?? "see the thread",
+                    hint: result.failure?.hint, report: report)
                 let extra = report.upgradeStarted ? report.lastGoodRevision.map { [lifecycle.narrator.rollbackOffer(job, target: $0)] } ?? [] : []
                 try await transitions.apply(job, "record job #\(job.id) as failed") {
-                    lifecycle.finished($0, state: .failed, outcome: "failed at \(step.title): \(result.failure?.what ?? "")", summary: summary,
-                                       extra: extra, now: now())
+                    lifecycle.finished(
+                        $0, state: .failed, outcome: "failed at \(step.title): \(result.failure?.what ?? "")", summary: summary,
+                        extra: extra, now: now())
                 }
                 return
             }
@@ -138,9 +147,11 @@ struct JobRunner: Sendable {
         let environment = job.request.environment
         let frozen = groups
         job = try await transitions.apply(job, "check job #\(job.id)'s approvals") { current in
-            let gate = lifecycle.approvalGate(current, stillApproves: {
-                policy.decide(user: $0, groups: frozen[$0] ?? [], permission: .approve, environment: environment, channel: nil)
-            }, now: now())
+            let gate = lifecycle.approvalGate(
+                current,
+                stillApproves: {
+                    policy.decide(user: $0, groups: frozen[$0] ?? [], permission: .approve, environment: environment, channel: nil)
+                }, now: now())
             switch gate {
             case .proceed(let change), .wait(let change): return change
             }

@@ -43,7 +43,7 @@ public struct JobWorker: Service, CustomStringConvertible {
                 await running.start(job.id) {
                     await runner.run(job)
                     await settleIfStillRunning(job.id, runner)
-                    signal.signal()        // a job of the same release may be waiting
+                    signal.signal()  // a job of the same release may be waiting
                     notifierSignal.signal()
                 }
             }
@@ -65,8 +65,11 @@ public struct JobWorker: Service, CustomStringConvertible {
     static func hasRunnable(_ open: [Job]) -> Bool {
         let running = open.filter { $0.state == .running }
         return open.contains { job in
-            job.state == .queued && !running.contains { $0.request.release == job.request.release
-                || ($0.request.model == job.request.model && $0.request.environment == job.request.environment) }
+            job.state == .queued
+                && !running.contains {
+                    $0.request.release == job.request.release
+                        || ($0.request.model == job.request.model && $0.request.environment == job.request.environment)
+                }
         }
     }
 
@@ -88,7 +91,8 @@ public struct JobWorker: Service, CustomStringConvertible {
                 try await dependencies.stores.lease.orphanedJobs(holder: dependencies.serverID)
             }
             for job in orphans {
-                dependencies.logger.warning("job \(job.id) (\(job.request.release)) was left running by \(job.runnerID ?? "an earlier server"); recording it as interrupted")
+                dependencies.logger.warning(
+                    "job \(job.id) (\(job.request.release)) was left running by \(job.runnerID ?? "an earlier server"); recording it as interrupted")
                 await runner.interrupt(job.id, why: "by a restart")
             }
             if !orphans.isEmpty { notifierSignal.signal() }

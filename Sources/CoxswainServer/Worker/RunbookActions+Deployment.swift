@@ -15,16 +15,21 @@ extension RunbookActions {
             let output = try await dependencies.kubectl.rolloutUndo(deployment: name, namespace: release.namespace, toRevision: plan.to.revision)
             if output.stdout.contains("skipped rollback") {
                 // kubectl changes nothing when the running template already is that revision.
-                return .succeeded("skipped: already at revision \(plan.to.revision)'s template",
-                                  audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))",
-                                  details: [.init("kubectl output", Self.excerpt(output))])
+                return .succeeded(
+                    "skipped: already at revision \(plan.to.revision)'s template",
+                    audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))",
+                    details: [.init("kubectl output", Self.excerpt(output))])
             }
             report.releaseChanged = true
-            return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("kubectl output", Self.excerpt(output))])
+            return .succeeded(
+                "to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("kubectl output", Self.excerpt(output))])
         } catch {
-            let hint: RichText = error.kind == .revisionMissing
-                ? "The revision is gone from the Deployment's history (revisionHistoryLimit?): \(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)")."
-                : "Check \(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)") and \(code: "kubectl describe deployment \(name) -n \(release.namespace)")."
+            let hint: RichText =
+                error.kind == .revisionMissing
+                ? "The revision is gone from the Deployment's history (revisionHistoryLimit?): "
+                    + "\(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)")."
+                : "Check \(code: "kubectl rollout history deployment/\(name) -n \(release.namespace)") and "
+                    + "\(code: "kubectl describe deployment \(name) -n \(release.namespace)")."
             return clusterFailure(error, hint: hint)
         }
     }
@@ -38,9 +43,12 @@ extension RunbookActions {
                 return .failed("the registry shows \(release.model) \(entry?.status.rawValue ?? "missing") in \(release.environment)", hint: nil)
             }
             report.validation.append("registry ready")
-            return .succeeded("rollout complete, registry ready", audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)); registry ready")
+            return .succeeded(
+                "rollout complete, registry ready",
+                audit: "\(output.commandLine): \(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)); registry ready")
         } catch {
-            return clusterFailure(error, hint: "\(code: "kubectl rollout status deployment/\(name) -n \(release.namespace)") did not report a complete rollout.")
+            return clusterFailure(
+                error, hint: "\(code: "kubectl rollout status deployment/\(name) -n \(release.namespace)") did not report a complete rollout.")
         }
     }
 }

@@ -10,14 +10,20 @@ extension RunbookActions {
         guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else {
             return .failed("the job carries no usable version", hint: nil)
         }
-        let accepted = dependencies.configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
+        let accepted =
+            dependencies.configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
         guard accepted.contains(version.channel) else {
             let list = ReleaseChannel.allCases.filter(accepted.contains).map(\.rawValue).joined(separator: ", ")
-            return .failed("`\(version.raw)` is a \(version.channel.rawValue) build; `\(release.environment)` accepts \(list) only.",
-                           hint: "Use a versioned tag (immutable) such as `0.3.0`: find the newest on the project's GitHub Releases page, or list chart versions with `oras repo tags \(release.chart?.replacingOccurrences(of: "oci://", with: "") ?? "CHART")`.",
-                           note: "\(version.channel.rawValue) refused", audit: "version \(version.raw) (\(version.channel.rawValue)) refused in \(release.environment): accepts \(list)")
+            return .failed(
+                "`\(version.raw)` is a \(version.channel.rawValue) build; `\(release.environment)` accepts \(list) only.",
+                hint:
+                    "Use a versioned tag (immutable) such as `0.3.0`: find the newest on the project's GitHub Releases page, or list chart versions "
+                        + "with `oras repo tags \(release.chart?.replacingOccurrences(of: "oci://", with: "") ?? "CHART")`.",
+                note: "\(version.channel.rawValue) refused",
+                audit: "version \(version.raw) (\(version.channel.rawValue)) refused in \(release.environment): accepts \(list)")
         }
-        return .succeeded("\(version.raw): \(version.channel.rawValue)", audit: "version \(version.raw) is \(version.channel.rawValue), accepted in \(release.environment)")
+        return .succeeded(
+            "\(version.raw): \(version.channel.rawValue)", audit: "version \(version.raw) is \(version.channel.rawValue), accepted in \(release.environment)")
     }
 
     func promotionGate(job: Job, release: CoxswainConfiguration.Release) async -> StepResult {
@@ -31,11 +37,16 @@ extension RunbookActions {
             return .succeeded("\(version.display) validated in \(after)", audit: "promotion gate passed: \(version.display) deployed and validated in \(after)")
         }
         if job.request.overridePromotion {
-            return .succeeded("overridden by \(job.request.requestedBy)", audit: "promotion gate overridden by \(job.request.requestedBy): \(job.request.reason ?? "") (was: \(missing))")
+            return .succeeded(
+                "overridden by \(job.request.requestedBy)",
+                audit: "promotion gate overridden by \(job.request.requestedBy): \(job.request.reason ?? "") (was: \(missing))")
         }
-        return .failed("promotion gate: \(missing)",
-                       hint: "Upgrade `\(after)` first with `/upgrade RELEASE \(version.raw)` and let it validate; an approver may override with `--override-promotion REASON`.",
-                       note: "not promoted", audit: "promotion gate refused: \(missing)")
+        return .failed(
+            "promotion gate: \(missing)",
+            hint:
+                "Upgrade `\(after)` first with `/upgrade RELEASE \(version.raw)` and let it validate; an approver may override with "
+                    + "`--override-promotion REASON`.",
+            note: "not promoted", audit: "promotion gate refused: \(missing)")
     }
 
     /// What is missing before `version` may go past `previous`, or nil when nothing is.
@@ -46,7 +57,9 @@ extension RunbookActions {
         do {
             let (status, _) = try await dependencies.helm.status(release: source.name, namespace: source.namespace)
             guard status.chart?.metadata?.version == version.display, status.info.status == "deployed" else {
-                return "`\(source.name)` in \(previous) runs chart version \(status.chart?.metadata?.version ?? "?") (\(status.info.status)), not \(version.display)"
+                return
+                    "`\(source.name)` in \(previous) runs chart version \(status.chart?.metadata?.version ?? "?") (\(status.info.status)), not "
+                        + "\(version.display)"
             }
         } catch {
             return "could not read `\(source.name)` in \(previous): \(error.message)"
@@ -59,18 +72,25 @@ extension RunbookActions {
 
     func chartExists(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release) async -> StepResult {
         guard let chart = release.chart else {
-            return .failed("`\(release.name)` has no `chart:` in the configuration", hint: "Add the chart reference, e.g. chart: oci://ghcr.io/vllm-project/charts/semantic-router")
+            return .failed(
+                "`\(release.name)` has no `chart:` in the configuration",
+                hint: "Add the chart reference, e.g. chart: oci://ghcr.io/vllm-project/charts/semantic-router")
         }
         guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
         do {
             let output = try await dependencies.helm.showChart(chart, version: version.chartVersion, timeout: step.timeout ?? GoDuration(milliseconds: 60_000))
-            let appVersion = output.stdout.split(separator: "\n").first { $0.hasPrefix("appVersion:") }.map { $0.dropFirst("appVersion:".count).trimmingCharacters(in: .whitespaces) }
+            let appVersion = output.stdout.split(separator: "\n").first { $0.hasPrefix("appVersion:") }.map {
+                $0.dropFirst("appVersion:".count).trimmingCharacters(in: .whitespaces)
+            }
             return .succeeded("\(chart) \(version.display)\(appVersion.map { ", app \($0)" } ?? "")", audit: "\(output.commandLine): exit 0")
         } catch {
             if error.kind == .chartNotFound {
-                return .failed("chart version not found: \(chart) has no version \(version.display) (\(error.message))",
-                               hint: "Check it exists: `helm show chart \(chart) --version \(version.display)`; list versions with `oras repo tags \(chart.replacingOccurrences(of: "oci://", with: ""))`. The release is untouched.",
-                               note: "version not found", audit: "\(error.output?.commandLine ?? "helm show chart"): \(error.message)")
+                return .failed(
+                    "chart version not found: \(chart) has no version \(version.display) (\(error.message))",
+                    hint:
+                        "Check it exists: `helm show chart \(chart) --version \(version.display)`; list versions with `oras repo tags "
+                            + "\(chart.replacingOccurrences(of: "oci://", with: ""))`. The release is untouched.",
+                    note: "version not found", audit: "\(error.output?.commandLine ?? "helm show chart"): \(error.message)")
             }
             return clusterFailure(error, hint: "helm could not read the chart; the release is untouched.")
         }
@@ -82,8 +102,9 @@ extension RunbookActions {
         }
         report.upgradeStarted = true
         do {
-            let output = try await dependencies.helm.upgrade(release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
-                                                             valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
+            let output = try await dependencies.helm.upgrade(
+                release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
+                valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
             return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
             let ns = release.namespace, name = release.name
@@ -91,13 +112,18 @@ extension RunbookActions {
             let hint: RichText
             switch error.kind {
             case .operationInProgress:
-                hint = "Another helm operation left \(code: name) in a pending state. A rollback clears it: " + back + " (or the button below), then upgrade again."
+                hint =
+                    "Another helm operation left \(code: name) in a pending state. A rollback clears it: " + back
+                    + " (or the button below), then upgrade again."
             case .noDeployedReleases:
-                hint = "\(code: name) has no deployed revision to upgrade (the first install failed?). Check \(code: "helm history \(name) -n \(ns)"); "
+                hint =
+                    "\(code: name) has no deployed revision to upgrade (the first install failed?). Check \(code: "helm history \(name) -n \(ns)"); "
                     + "the seed's path is a fresh \(code: "helm install") of the last known good version."
             case .timedOut:
-                hint = "helm marked the new revision failed after \(code: "--wait") ran out (context deadline exceeded). Check pods with "
-                    + "\(code: "kubectl describe pod POD -n \(ns)") (ImagePullBackOff: the tag may not exist yet) and roll back while it is fixed: " + back + "."
+                hint =
+                    "helm marked the new revision failed after \(code: "--wait") ran out (context deadline exceeded). Check pods with "
+                    + "\(code: "kubectl describe pod POD -n \(ns)") (ImagePullBackOff: the tag may not exist yet) and roll back while it is fixed: " + back
+                    + "."
             case .chartNotFound:
                 hint = "helm could not fetch \(chart) version \(version.display): check \(code: "helm show chart \(chart) --version \(version.display)")."
             default:

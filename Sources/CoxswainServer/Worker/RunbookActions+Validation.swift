@@ -10,7 +10,8 @@ extension RunbookActions {
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
         do {
-            waitOutput = release.kind == .deployment
+            waitOutput =
+                release.kind == .deployment
                 ? try await dependencies.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: timeout)
                 : try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: timeout)
         } catch { waitFailure = error }
@@ -31,8 +32,9 @@ extension RunbookActions {
             let what = podReport.map { "pods not ready within \(timeout): \($0.summary)" } ?? waitFailure.message
             if let text = waitFailure.output?.errorText { details.insert(.init("kubectl wait", text), at: 0) }
             report.validation.append("pods ❌ \(podReport?.summary ?? "unknown")")
-            return .failed(what, hint: hint, note: podReport?.summary ?? "not ready", details: details,
-                           audit: "\(waitFailure.output?.commandLine ?? "kubectl wait"): \(waitFailure.message)")
+            return .failed(
+                what, hint: hint, note: podReport?.summary ?? "not ready", details: details,
+                audit: "\(waitFailure.output?.commandLine ?? "kubectl wait"): \(waitFailure.message)")
         }
         let summary = podReport?.summary ?? "ready"
         report.validation.append("pods \(summary)")
@@ -65,9 +67,10 @@ extension RunbookActions {
                 let response = try await probe.get(release.endpoint, path: String(path.dropFirst()), timeout: timeout)
                 if let problem = ProbeEvaluation.judge(path: path, statusCode: response.statusCode, body: response.body) {
                     report.validation.append("\(path) ❌")
-                    return .failed(problem, hint: podsHint(release), note: (notes + ["\(path) \(response.statusCode)"]).joined(separator: ", "),
-                                   details: [.init(path, "HTTP \(response.statusCode)\n\(String(decoding: response.body.prefix(500), as: UTF8.self))")],
-                                   audit: "GET \(url): \(problem)")
+                    return .failed(
+                        problem, hint: podsHint(release), note: (notes + ["\(path) \(response.statusCode)"]).joined(separator: ", "),
+                        details: [.init(path, "HTTP \(response.statusCode)\n\(String(decoding: response.body.prefix(500), as: UTF8.self))")],
+                        audit: "GET \(url): \(problem)")
                 }
                 notes.append("\(path) \(response.statusCode) in \(response.latencyMilliseconds) ms")
             } catch {
@@ -76,32 +79,40 @@ extension RunbookActions {
             }
         }
         report.validation.append(contentsOf: notes)
-        return .succeeded(notes.joined(separator: ", "), audit: notes.joined(separator: "; "),
-                          details: [.init("probes", notes.map { "GET \(release.endpoint.absoluteString)\($0)" }.joined(separator: "\n"))])
+        return .succeeded(
+            notes.joined(separator: ", "), audit: notes.joined(separator: "; "),
+            details: [.init("probes", notes.map { "GET \(release.endpoint.absoluteString)\($0)" }.joined(separator: "\n"))])
     }
 
     func completion(_ step: RunbookStep, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         let slo = release.completionSLO ?? step.slo ?? GoDuration(milliseconds: 3000)
         let prompt = step.prompt ?? "Hello, how are you?"
         do {
-            let response = try await probe.completion(release.endpoint, model: release.model, prompt: prompt, maxTokens: step.maxTokens ?? 10,
-                                                      temperature: 0.7, timeout: slo.duration + .seconds(10))
+            let response = try await probe.completion(
+                release.endpoint, model: release.model, prompt: prompt, maxTokens: step.maxTokens ?? 10,
+                temperature: 0.7, timeout: slo.duration + .seconds(10))
             let latency = DurationText.format(milliseconds: response.latencyMilliseconds)
             switch ProbeEvaluation.completionText(statusCode: response.statusCode, body: response.body) {
             case .failure(let problem):
                 report.validation.append("completion ❌")
-                return .failed(problem.description, hint: "Check the model server's logs: \(code: "kubectl logs -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace) --tail=50")." as RichText,
-                               note: "no completion", audit: "POST /v1/completions: \(problem.description)")
+                return .failed(
+                    problem.description, hint: "Check the model server's logs: \(code: Self.logsCommand(release))." as RichText,
+                    note: "no completion", audit: "POST /v1/completions: \(problem.description)")
             case .success(let text):
                 guard response.latencyMilliseconds <= slo.milliseconds else {
                     report.validation.append("completion ❌ \(latency) (SLO \(slo))")
-                    return .failed("completion took \(latency), over the \(slo) SLO", hint: "The model answers but too slowly: check GPU load and \(code: "kubectl logs -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace) --tail=50"); P95 latency over 3 s is itself a rollback trigger." as RichText,
-                                   note: "\(latency) (SLO \(slo))", details: [.init("completion", "latency \(latency)\ntext: \(text.prefix(200))")],
-                                   audit: "POST /v1/completions: \(response.latencyMilliseconds) ms, over SLO \(slo)")
+                    return .failed(
+                        "completion took \(latency), over the \(slo) SLO",
+                        hint:
+                            "The model answers but too slowly: check GPU load and \(code: Self.logsCommand(release)); "
+                            + "P95 latency over 3 s is itself a rollback trigger." as RichText,
+                        note: "\(latency) (SLO \(slo))", details: [.init("completion", "latency \(latency)\ntext: \(text.prefix(200))")],
+                        audit: "POST /v1/completions: \(response.latencyMilliseconds) ms, over SLO \(slo)")
                 }
                 report.validation.append("completion \(latency) (SLO \(slo))")
-                return .succeeded("\(latency) (SLO \(slo))", audit: "POST /v1/completions: \(response.latencyMilliseconds) ms within SLO \(slo)",
-                                  details: [.init("completion", "latency \(latency)\ntext: \(text.prefix(200))")])
+                return .succeeded(
+                    "\(latency) (SLO \(slo))", audit: "POST /v1/completions: \(response.latencyMilliseconds) ms within SLO \(slo)",
+                    details: [.init("completion", "latency \(latency)\ntext: \(text.prefix(200))")])
             }
         } catch {
             report.validation.append("completion ❌")
@@ -116,16 +127,19 @@ extension RunbookActions {
         do {
             let (status, output) = try await dependencies.helm.status(release: release.name, namespace: release.namespace)
             guard status.info.status == "deployed", status.version == expected else {
-                return .failed("helm status shows revision \(status.version) \(status.info.status), expected revision \(expected) deployed",
-                               hint: "Someone or something else may have changed the release meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")." as RichText,
-                               audit: "\(output.commandLine): revision \(status.version) \(status.info.status)")
+                return .failed(
+                    "helm status shows revision \(status.version) \(status.info.status), expected revision \(expected) deployed",
+                    hint: "Someone or something else may have changed the release meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")."
+                        as RichText,
+                    audit: "\(output.commandLine): revision \(status.version) \(status.info.status)")
             }
             let entry = try? await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
             guard entry?.status == .ready else {
                 return .failed("the registry shows \(release.model) \(entry?.status.rawValue ?? "missing") in \(release.environment)", hint: nil)
             }
             report.validation.append("registry ready")
-            return .succeeded("revision \(status.version) deployed, registry ready", audit: "\(output.commandLine): revision \(status.version) deployed; registry ready")
+            return .succeeded(
+                "revision \(status.version) deployed, registry ready", audit: "\(output.commandLine): revision \(status.version) deployed; registry ready")
         } catch {
             return clusterFailure(error, hint: Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace))
         }
@@ -134,5 +148,10 @@ extension RunbookActions {
     func podsHint(_ release: CoxswainConfiguration.Release) -> RichText {
         "Check whether the pods are ready: \(code: "kubectl get pods -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace)"); "
             + "if they are stuck Not Ready, the previous version is failing too."
+    }
+
+    /// The command that shows a release's model server logs, for hints.
+    static func logsCommand(_ release: CoxswainConfiguration.Release) -> String {
+        "kubectl logs -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace) --tail=50"
     }
 }

@@ -43,9 +43,11 @@ struct RunbookActions: Sendable {
             }
         } catch {
             if error.kind == .releaseNotFound {
-                let hint = Troubleshooting.releaseNotFound(release: release.name, namespace: release.namespace, known: Array(dependencies.configuration.releases.keys))
-                return .failed("helm says: \(error.message)", hint: hint, details: error.output.map { [.init("helm output", Self.excerpt($0))] } ?? [],
-                               audit: "\(error.output?.commandLine ?? "helm history"): \(error.message)")
+                let hint = Troubleshooting.releaseNotFound(
+                    release: release.name, namespace: release.namespace, known: Array(dependencies.configuration.releases.keys))
+                return .failed(
+                    "helm says: \(error.message)", hint: hint, details: error.output.map { [.init("helm output", Self.excerpt($0))] } ?? [],
+                    audit: "\(error.output?.commandLine ?? "helm history"): \(error.message)")
             }
             return clusterFailure(error, hint: Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace))
         }
@@ -54,7 +56,9 @@ struct RunbookActions: Sendable {
         let decided: Result<RollbackPlan, RollbackRefusal>
         if job.request.kind == .upgrade, let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) {
             if let current = revisions.max(by: { $0.revision < $1.revision }) {
-                report.lastGoodRevision = ["deployed", "superseded"].contains(current.status) ? current
+                report.lastGoodRevision =
+                    ["deployed", "superseded"].contains(current.status)
+                    ? current
                     : RollbackPlanner.lastGood(revisions, before: current, rolledBackFrom: coxswainRollbacks)
             }
             decided = UpgradePlanner.plan(release: release.name, history: revisions, chartName: Self.chartName(release), version: version)
@@ -68,11 +72,13 @@ struct RunbookActions: Sendable {
                 // The release moved and no plan is left: say so rather than refuse.
                 return .succeeded("no plan left", audit: "\(output.commandLine): \(refusal.message)", details: [.init("helm history", table)])
             }
-            return .failed(refusal.message, hint: nil, note: "refused", details: [.init("helm history", table)], audit: "\(output.commandLine): \(refusal.message)")
+            return .failed(
+                refusal.message, hint: nil, note: "refused", details: [.init("helm history", table)], audit: "\(output.commandLine): \(refusal.message)")
         case .success(let plan):
             report.plan = plan
-            return .succeeded(plan.shortText, audit: "\(output.commandLine): \(revisions.count) revisions; plan \(plan.shortText)",
-                              details: [.init("helm history", table)])
+            return .succeeded(
+                plan.shortText, audit: "\(output.commandLine): \(revisions.count) revisions; plan \(plan.shortText)",
+                details: [.init("helm history", table)])
         }
     }
 
@@ -83,7 +89,8 @@ struct RunbookActions: Sendable {
         guard let basis = job.basisRevision, let current = revisions.max(by: { $0.revision < $1.revision }), current.revision != basis else { return nil }
         let byRevision = (try? await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release)) ?? [:]
         if let other = byRevision[basis + 1], other.id != job.id, other.request.kind == .rollback, other.plan?.from.revision == basis,
-           job.request.revision == nil || job.request.revision == other.plan?.to.revision {
+            job.request.revision == nil || job.request.revision == other.plan?.to.revision
+        {
             return .alreadyDone(by: other.id, current: current)
         }
         let who = byRevision[current.revision].map { "by Coxswain job #\($0.id)" } ?? "not by Coxswain"
@@ -105,9 +112,11 @@ struct RunbookActions: Sendable {
     private func registry(_ status: RegistryStatus, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport) -> StepResult {
         report.registryDisabled = status == .disabled
         let word = status == .disabled ? "disabled" : "ready"
-        var result = StepResult.succeeded("\(release.model) \(word) in \(release.environment)", audit: "registry: \(release.model) in \(release.environment) -> \(word)")
-        result.registry = RegistryUpdate(model: release.model, environment: release.environment, status: status,
-                                         reason: "job #\(job.id) \(job.request.command) \(release.name)")
+        var result = StepResult.succeeded(
+            "\(release.model) \(word) in \(release.environment)", audit: "registry: \(release.model) in \(release.environment) -> \(word)")
+        result.registry = RegistryUpdate(
+            model: release.model, environment: release.environment, status: status,
+            reason: "job #\(job.id) \(job.request.command) \(release.name)")
         return result
     }
 
@@ -116,17 +125,21 @@ struct RunbookActions: Sendable {
         if release.kind == .deployment { return await rolloutUndo(release: release, plan: plan, report: &report) }
         do {
             // Break-glass does not wait inside helm: the next steps watch pods and health.
-            let output = try await dependencies.helm.rollback(release: release.name, revision: plan.to.revision, namespace: release.namespace,
-                                                              wait: emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000)))
+            let output = try await dependencies.helm.rollback(
+                release: release.name, revision: plan.to.revision, namespace: release.namespace,
+                wait: emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000)))
             report.releaseChanged = true
             return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
             let retry = Troubleshooting.retryRollback(release: release.name, namespace: release.namespace, revision: plan.to.revision)
             let hint: RichText
             switch error.kind {
-            case .timedOut: hint = Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace)
-                + " A failed \(code: "--wait") leaves the new revision marked failed. " + retry
-            case .revisionMissing: hint = "The revision disappeared from the history meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")."
+            case .timedOut:
+                hint =
+                    Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace)
+                    + " A failed \(code: "--wait") leaves the new revision marked failed. " + retry
+            case .revisionMissing:
+                hint = "The revision disappeared from the history meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")."
             default: hint = error.accessHint(context: context) ?? retry
             }
             return clusterFailure(error, hint: hint)
@@ -138,8 +151,9 @@ struct RunbookActions: Sendable {
     private func annotate(reason: String, job: Job, release: CoxswainConfiguration.Release, result: inout StepResult) async {
         let value = "\(reason) (coxswain job #\(job.id) by \(job.request.requestedBy))"
         do {
-            let output = try await dependencies.kubectl.annotateDeployments(release: release.name, namespace: release.namespace,
-                                                                            key: "coxswain.dev/rollback-reason", value: value)
+            let output = try await dependencies.kubectl.annotateDeployments(
+                release: release.name, namespace: release.namespace,
+                key: "coxswain.dev/rollback-reason", value: value)
             result.auditDetail += "; \(output.commandLine): exit 0"
         } catch {
             result.note = (result.note ?? "") + " (reason annotation failed)"
@@ -152,8 +166,9 @@ struct RunbookActions: Sendable {
 
     func clusterFailure(_ error: ClusterFailure, hint: RichText?) -> StepResult {
         let details = error.output.map { [StepResult.Detail("\($0.argv.first ?? "") output", Self.excerpt($0))] } ?? []
-        return .failed(error.message, hint: error.accessHint(context: context) ?? hint, details: details,
-                       audit: "\(error.output?.commandLine ?? "call"): \(error.message)")
+        return .failed(
+            error.message, hint: error.accessHint(context: context) ?? hint, details: details,
+            audit: "\(error.output?.commandLine ?? "call"): \(error.message)")
     }
 
     static func excerpt(_ output: ProcessOutput) -> String {

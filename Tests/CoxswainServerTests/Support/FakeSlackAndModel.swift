@@ -43,8 +43,10 @@ actor FakeWorld {
     var userGroupsFail = false
     func set(userGroup: String, members: [String]) { userGroups[userGroup] = members }
 
-    func set(completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil, retryAfter: Int? = nil,
-             serverErrors: Bool? = nil, outageStatus: Int? = nil, notMemberOf: Set<String>? = nil, userGroupsFail: Bool? = nil) {
+    func set(
+        completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil, retryAfter: Int? = nil,
+        serverErrors: Bool? = nil, outageStatus: Int? = nil, notMemberOf: Set<String>? = nil, userGroupsFail: Bool? = nil
+    ) {
         if let outageStatus { self.outageStatus = outageStatus }
         if let completionDelay { self.completionDelay = completionDelay }
         if let healthStatus { self.healthStatus = healthStatus }
@@ -80,8 +82,9 @@ actor FakeWorld {
         defer { nextTS += 1 }
         let metadata = item.json["metadata"] as? [String: any Sendable]
         let payload = metadata?["event_payload"] as? [String: any Sendable]
-        let posted = Posted(channel: item.channel ?? "", ts: "1763900000.\(String(format: "%06d", nextTS))", threadTS: item.threadTS,
-                            noticeID: (payload?["notice_id"] as? Double).map { Int64($0) })
+        let posted = Posted(
+            channel: item.channel ?? "", ts: "1763900000.\(String(format: "%06d", nextTS))", threadTS: item.threadTS,
+            noticeID: (payload?["notice_id"] as? Double).map { Int64($0) })
         self.posted.append(posted)
         return posted
     }
@@ -158,7 +161,7 @@ enum FakeServer {
         }
         router.get("/model/health") { _, _ -> Response in
             _ = await world.record("/model/health", authorization: nil, body: Data())
-            return Response(status: .init(code: await world.healthStatus))   // vLLM: empty body
+            return Response(status: .init(code: await world.healthStatus))  // vLLM: empty body
         }
         router.get("/model/ready") { _, _ -> Response in
             _ = await world.record("/model/ready", authorization: nil, body: Data())
@@ -168,8 +171,10 @@ enum FakeServer {
             let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             _ = await world.record("/model/v1/completions", authorization: nil, body: body)
             try await Task.sleep(for: await world.completionDelay)
-            return json(["id": "cmpl-1", "object": "text_completion", "model": "llama-2-7b",
-                         "choices": [["index": 0, "text": await world.completionText, "finish_reason": "length"]]])
+            return json([
+                "id": "cmpl-1", "object": "text_completion", "model": "llama-2-7b",
+                "choices": [["index": 0, "text": await world.completionText, "finish_reason": "length"]],
+            ])
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }

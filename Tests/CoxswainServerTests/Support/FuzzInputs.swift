@@ -19,12 +19,16 @@ struct SplitMix64: RandomNumberGenerator {
 /// button click, bodies at and over the size limit. No generated name is a configured
 /// release, so nothing valid reaches the cluster.
 enum FuzzInputs {
-    static let words = ["rollback", "upgrade", "approve", "deny", "confirm", "cancel", "ack", "history", "status", "releases", "jobs", "help",
-                        "--emergency", "--break-glass", "--public", "--override-promotion", "--", "-n", "-3", "0", "3", "999999999999999999999",
-                        "#12", "12", "llama", "Llama_2", "a-", "-llama", "v0.3.0", "nightly-20260115", "latest", "0.0.0-nightly.1",
-                        "\"quoted", "“curly", "'single", "”", "`code`", "<@U1>", "&amp;", "\u{0}", "\u{202E}", "🚨", String(repeating: "x", count: 300)]
-    static let commands = ["/rollback", "/upgrade", "/approve", "/deny", "/confirm", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs",
-                           "/coxswain", "/cx-rollback", "/deploy", "", "rollback", "/", "//rollback", "/ROLLBACK"]
+    static let words = [
+        "rollback", "upgrade", "approve", "deny", "confirm", "cancel", "ack", "history", "status", "releases", "jobs", "help",
+        "--emergency", "--break-glass", "--public", "--override-promotion", "--", "-n", "-3", "0", "3", "999999999999999999999",
+        "#12", "12", "llama", "Llama_2", "a-", "-llama", "v0.3.0", "nightly-20260115", "latest", "0.0.0-nightly.1",
+        "\"quoted", "“curly", "'single", "”", "`code`", "<@U1>", "&amp;", "\u{0}", "\u{202E}", "🚨", String(repeating: "x", count: 300),
+    ]
+    static let commands = [
+        "/rollback", "/upgrade", "/approve", "/deny", "/confirm", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs",
+        "/coxswain", "/cx-rollback", "/deploy", "", "rollback", "/", "//rollback", "/ROLLBACK",
+    ]
     static let actions = ["approve", "deny", "confirm", "acknowledge", "rollback", "", "nope"]
 
     static func pick<T>(_ items: [T], _ rng: inout SplitMix64) -> T { items[Int(rng.next() % UInt64(items.count))] }
@@ -41,9 +45,12 @@ enum FuzzInputs {
     }
 
     static func timestamp(_ now: Int, _ rng: inout SplitMix64) -> String? {
-        pick([nil, "", String(now), String(now - 301), String(now + 400), "-9223372036854775808", "9223372036854775807",
-              "99999999999999999999", "0", "-1", "+\(now)", " \(now)", "\(now) ", "1e10", "0x5B47", "NaN", "000000\(now)",
-              String(rng.next()), "١٥٣١٤٢٠٦١٨"], &rng)
+        pick(
+            [
+                nil, "", String(now), String(now - 301), String(now + 400), "-9223372036854775808", "9223372036854775807",
+                "99999999999999999999", "0", "-1", "+\(now)", " \(now)", "\(now) ", "1e10", "0x5B47", "NaN", "000000\(now)",
+                String(rng.next()), "١٥٣١٤٢٠٦١٨",
+            ], &rng)
     }
 
     static func form(_ rng: inout SplitMix64, fakePort: Int) -> String {
@@ -54,8 +61,15 @@ enum FuzzInputs {
         if !chance(5, &rng) { fields.append(("channel_id", pick(["C0OPS", "C0OTHER", "", "console", "c1"], &rng))) }
         if chance(80, &rng) { fields.append(("trigger_id", "fuzz.\(rng.next())")) }
         if chance(70, &rng) {
-            fields.append(("response_url", pick(["http://127.0.0.1:\(fakePort)/hooks/fuzz", "http://127.0.0.1:1/evil", "https://evil.example.com/x",
-                                                 "not a url", "", "file:///etc/passwd"], &rng)))
+            fields.append(
+                (
+                    "response_url",
+                    pick(
+                        [
+                            "http://127.0.0.1:\(fakePort)/hooks/fuzz", "http://127.0.0.1:1/evil", "https://evil.example.com/x",
+                            "not a url", "", "file:///etc/passwd",
+                        ], &rng)
+                ))
         }
         if chance(3, &rng) { fields.append(("ssl_check", "1")) }
         return FormEncoding.encode(fields)
@@ -82,7 +96,9 @@ enum FormEncoding {
     static func encode(_ fields: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return fields.map { "\($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-            .joined(separator: "&")
+        return fields.map {
+            "\($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }
+        .joined(separator: "&")
     }
 }

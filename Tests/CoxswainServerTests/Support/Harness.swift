@@ -40,9 +40,11 @@ struct Harness {
           U0456BOB: [development]
         """
 
-    static func configurationYAML(fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
-                                  readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
-                                  worker: String = "{ shutdown_grace: 5s }") -> String {
+    static func configurationYAML(
+        fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
+        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+        worker: String = "{ shutdown_grace: 5s }"
+    ) -> String {
         """
         server: { host: 127.0.0.1, port: 0, operator_port: 0 }
         worker: \(worker)
@@ -51,7 +53,8 @@ struct Harness {
         environments:
           development: { namespace: system }
         \(staging ? "  staging: { namespace: staging }" : "")
-          production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(channels.map { ", channels: [\($0.joined(separator: ", "))]" } ?? "") }
+          production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(channels.map { ", channels: "
+              + "[\($0.joined(separator: ", "))]" } ?? "") }
         releases:
           llama-2-7b-production:
             model: llama-2-7b
@@ -86,19 +89,22 @@ struct Harness {
     }
 
     /// Starts everything, runs `body`, stops everything.
-    static func run(cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
-                    database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
-                    clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-                    readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
-                    logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
-                    _ body: @Sendable (Harness) async throws -> Void) async throws {
+    static func run(
+        cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
+        database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
+        clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
+        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+        logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
+        _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let yaml = configurationYAML(fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
-                                         readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
+            let yaml = configurationYAML(
+                fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
+                readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try RunbookSet.load(directory: folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
@@ -114,8 +120,10 @@ struct Harness {
                 stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             let app = buildApplication(dependencies)
             try await app.test(.live) { client in
-                try await body(Harness(client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock,
-                                       dependencies: dependencies, operatorPorts: app.operatorPort))
+                try await body(
+                    Harness(
+                        client: client, world: world, cluster: cluster, database: database, fakePort: port, clock: clock,
+                        dependencies: dependencies, operatorPorts: app.operatorPort))
             }
         }
     }
@@ -133,15 +141,19 @@ struct Harness {
 
     /// Sends a slash command signed with the signing secret (or as told otherwise).
     @discardableResult
-    func command(_ text: String, command: String = "/rollback", user: String = "U0123ALICE", channel: String = "C0OPS",
-                 triggerID: String = UUID().uuidString, timestamp: Int? = nil, signingSecret: String = Harness.signingSecret) async throws -> TestResponse {
+    func command(
+        _ text: String, command: String = "/rollback", user: String = "U0123ALICE", channel: String = "C0OPS",
+        triggerID: String = UUID().uuidString, timestamp: Int? = nil, signingSecret: String = Harness.signingSecret
+    ) async throws -> TestResponse {
         let body = Self.form(command: command, text: text, user: user, channel: channel, triggerID: triggerID, fakePort: fakePort)
         let ts = String(timestamp ?? Int((clock?.now ?? Date()).timeIntervalSince1970))
         let signature = SlackRequestVerifier.signature(signingSecret: signingSecret, timestamp: ts, body: Data(body.utf8))
         return try await client.execute(
             uri: "/slack/commands", method: .post,
-            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
-                      HTTPField.Name("X-Slack-Signature")!: signature],
+            headers: [
+                .contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                HTTPField.Name("X-Slack-Signature")!: signature,
+            ],
             body: ByteBuffer(string: body))
     }
 
@@ -151,8 +163,10 @@ struct Harness {
         let signature = SlackRequestVerifier.signature(signingSecret: Self.signingSecret, timestamp: ts, body: Data(body.utf8))
         return try await client.execute(
             uri: path, method: .post,
-            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
-                      HTTPField.Name("X-Slack-Signature")!: signature],
+            headers: [
+                .contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                HTTPField.Name("X-Slack-Signature")!: signature,
+            ],
             body: ByteBuffer(string: body))
     }
 
@@ -170,19 +184,17 @@ struct Harness {
 
     /// Waits for an answer through the response URL that contains `text`.
     func waitForResponse(containing text: String, timeout: Duration = .seconds(15)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let found = await world.responseURLCalls().map(\.text).first(where: { $0.contains(text) }) { return found }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Eventually.value("a response containing \(text)", timeout: timeout) {
+            await world.responseURLCalls().map(\.text).first { $0.contains(text) }
         }
-        Issue.record("no response containing \(text); got \(await world.responseURLCalls().map(\.text))")
-        throw CancellationError()
     }
 
     /// Clicks a button as Slack posts it: a signed `block_actions` payload.
     @discardableResult
-    func click(_ actionID: String, value: String, user: String, channel: String = "C0OPS", signingSecret: String = Harness.signingSecret,
-               timestamp: Int? = nil) async throws -> TestResponse {
+    func click(
+        _ actionID: String, value: String, user: String, channel: String = "C0OPS", signingSecret: String = Harness.signingSecret,
+        timestamp: Int? = nil
+    ) async throws -> TestResponse {
         let payload: [String: Any] = [
             "type": "block_actions", "user": ["id": user, "username": user.lowercased()], "team": ["id": "T0001"],
             "channel": ["id": channel], "trigger_id": UUID().uuidString,
@@ -195,8 +207,10 @@ struct Harness {
         let signature = SlackRequestVerifier.signature(signingSecret: signingSecret, timestamp: ts, body: Data(body.utf8))
         return try await client.execute(
             uri: "/slack/interactions", method: .post,
-            headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
-                      HTTPField.Name("X-Slack-Signature")!: signature],
+            headers: [
+                .contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Slack-Request-Timestamp")!: ts,
+                HTTPField.Name("X-Slack-Signature")!: signature,
+            ],
             body: ByteBuffer(string: body))
     }
 

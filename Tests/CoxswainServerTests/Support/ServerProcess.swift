@@ -20,8 +20,10 @@ final class ServerProcess: Sendable {
 
     /// Writes `yaml` (with the database and the runbooks) and starts the server with the
     /// stand-ins first on its PATH. Returns once it listens.
-    static func start(yaml: String, database: String, cluster: StandInCluster, extraConfig: String = "",
-                      arguments: [String] = []) async throws -> ServerProcess {
+    static func start(
+        yaml: String, database: String, cluster: StandInCluster, extraConfig: String = "",
+        arguments: [String] = []
+    ) async throws -> ServerProcess {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let config = folder.appendingPathComponent("coxswain.yaml")
@@ -76,8 +78,10 @@ final class ServerProcess: Sendable {
     }
 
     /// Sends a slash command signed as Slack signs it; returns the status and the answer's text.
-    func command(_ text: String, command: String = "/rollback", user: String = "U0123ALICE", fakePort: Int,
-                 triggerID: String = UUID().uuidString) async throws -> (status: Int, text: String) {
+    func command(
+        _ text: String, command: String = "/rollback", user: String = "U0123ALICE", fakePort: Int,
+        triggerID: String = UUID().uuidString
+    ) async throws -> (status: Int, text: String) {
         let body = Harness.form(command: command, text: text, user: user, channel: "C0OPS", triggerID: triggerID, fakePort: fakePort)
         let timestamp = String(Int(Date().timeIntervalSince1970))
         var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)/slack/commands")))
@@ -85,8 +89,9 @@ final class ServerProcess: Sendable {
         request.httpBody = Data(body.utf8)
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         request.setValue(timestamp, forHTTPHeaderField: "X-Slack-Request-Timestamp")
-        request.setValue(SlackRequestVerifier.signature(signingSecret: Harness.signingSecret, timestamp: timestamp, body: Data(body.utf8)),
-                         forHTTPHeaderField: "X-Slack-Signature")
+        request.setValue(
+            SlackRequestVerifier.signature(signingSecret: Harness.signingSecret, timestamp: timestamp, body: Data(body.utf8)),
+            forHTTPHeaderField: "X-Slack-Signature")
         let (data, response) = try await URLSession.shared.data(for: request)
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, Harness.unescape(object?["text"] as? String ?? String(decoding: data, as: UTF8.self)))

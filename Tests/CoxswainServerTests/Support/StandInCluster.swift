@@ -46,14 +46,20 @@ struct StandInCluster {
 
     // MARK: building cluster states
 
-    static func revision(_ number: Int, _ status: String, chart: String = "vllm-deployment-0.2.0", app: String = "0.4.1",
-                         description: String = "Upgrade complete") -> [String: Any] {
-        ["revision": number, "updated": "2026-11-2\(number % 10) 10:00:00.000000000 +0000 UTC", "status": status,
-         "chart": chart, "app_version": app, "description": description]
+    static func revision(
+        _ number: Int, _ status: String, chart: String = "vllm-deployment-0.2.0", app: String = "0.4.1",
+        description: String = "Upgrade complete"
+    ) -> [String: Any] {
+        [
+            "revision": number, "updated": "2026-11-2\(number % 10) 10:00:00.000000000 +0000 UTC", "status": status,
+            "chart": chart, "app_version": app, "description": description,
+        ]
     }
 
-    static func pod(_ name: String, release: String, namespace: String, ready: Bool, reason: String? = nil,
-                    restarts: Int = 0, lastTerminated: String? = nil) -> [String: Any] {
+    static func pod(
+        _ name: String, release: String, namespace: String, ready: Bool, reason: String? = nil,
+        restarts: Int = 0, lastTerminated: String? = nil
+    ) -> [String: Any] {
         var pod: [String: Any] = ["name": name, "instance": release, "namespace": namespace, "ready": ready, "restarts": restarts]
         if let reason { pod["reason"] = reason }
         if let lastTerminated { pod["last_terminated"] = lastTerminated }
@@ -63,8 +69,10 @@ struct StandInCluster {
     /// llama-2-7b-production in `production`: revisions 1-3 superseded, 4 failed, 5 deployed,
     /// so the last good revision is 3, where helm's blind "current minus one" would pick
     /// the failed 4. Its pods crash-loop until the rollback.
-    static func standardRelease(rollbackError: String? = nil, podsAfterRollback: [[String: Any]]? = nil,
-                                revisions: [[String: Any]]? = nil) -> [String: Any] {
+    static func standardRelease(
+        rollbackError: String? = nil, podsAfterRollback: [[String: Any]]? = nil,
+        revisions: [[String: Any]]? = nil
+    ) -> [String: Any] {
         let name = "llama-2-7b-production"
         var release: [String: Any] = [
             "namespace": "production",
@@ -72,7 +80,9 @@ struct StandInCluster {
                 revision(1, "superseded", chart: "vllm-deployment-0.1.0", app: "0.3.0", description: "Install complete"),
                 revision(2, "superseded", chart: "vllm-deployment-0.1.0", app: "0.4.0"),
                 revision(3, "superseded", chart: "vllm-deployment-0.2.0", app: "0.4.1"),
-                revision(4, "failed", chart: "vllm-deployment-0.3.0", app: "0.5.0", description: "Upgrade \"llama-2-7b-production\" failed: context deadline exceeded"),
+                revision(
+                    4, "failed", chart: "vllm-deployment-0.3.0", app: "0.5.0",
+                    description: "Upgrade \"llama-2-7b-production\" failed: context deadline exceeded"),
                 revision(5, "deployed", chart: "vllm-deployment-0.3.0", app: "0.5.1"),
             ],
             "pods_after_rollback": podsAfterRollback ?? [
@@ -81,7 +91,9 @@ struct StandInCluster {
             ],
         ]
         if let rollbackError { release["rollback_error"] = rollbackError }
-        return ["releases": [name: release],
-                "pods": [pod("\(name)-6c7d8e9f-a1b2c", release: name, namespace: "production", ready: false, reason: "CrashLoopBackOff", restarts: 5)]]
+        return [
+            "releases": [name: release],
+            "pods": [pod("\(name)-6c7d8e9f-a1b2c", release: name, namespace: "production", ready: false, reason: "CrashLoopBackOff", restarts: 5)],
+        ]
     }
 }
