@@ -56,10 +56,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // A Kubernetes API server, model endpoints, a chart repository and a Slack sink in
+        // one process, for `coxswain sandbox` and the tests that run the real helm and kubectl.
+        .target(
+            name: "CoxswainSandbox",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "coxswain",
             dependencies: [
-                "CoxswainServer",
+                "CoxswainServer", "CoxswainSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "CoxswainServerTests",
             dependencies: [
-                "CoxswainServer",
+                "CoxswainServer", "CoxswainSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -78,7 +78,12 @@ public struct ClusterFailure: Error, Sendable, CustomStringConvertible {
     /// The line that says what went wrong: helm's `Error:`, kubectl's `error:` or
     /// `Error from server`, or the last line that is neither a warning nor a klog line.
     static func errorLine(_ lines: [String]) -> String? {
-        if let line = lines.first(where: { $0.hasPrefix("Error:") || $0.hasPrefix("error:") || $0.hasPrefix("Error from server") }) { return line }
+        if let index = lines.firstIndex(where: { $0.hasPrefix("Error:") || $0.hasPrefix("error:") || $0.hasPrefix("Error from server") }) {
+            // helm 4 continues an error on the next lines ("…not ready. status: InProgress" then
+            // "context deadline exceeded"); they belong to it.
+            let continuation = lines[(index + 1)...].prefix { !isNoise($0) && !$0.hasPrefix("Error") && !$0.hasPrefix("error:") }
+            return ([lines[index]] + continuation.prefix(3)).joined(separator: "; ")
+        }
         if let line = lines.last(where: { $0.hasPrefix("The connection to the server") || $0.hasPrefix("Unable to connect to the server") }) {
             return line
         }

@@ -14,7 +14,7 @@ struct Persistence: Sendable {
 
     static func patient(_ logger: Logger) -> Persistence { Persistence(deadline: nil, logger: logger) }
     /// The webhook's budget: the answer must leave well within Slack's 3 seconds.
-    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(2000), logger: logger) }
+    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(1500), logger: logger) }
 
     /// Runs `operation`, retrying transient store failures with backoff. With a deadline,
     /// the operation is cancelled when it passes; the database then either committed

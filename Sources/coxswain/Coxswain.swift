@@ -14,7 +14,7 @@ struct Coxswain: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Shell.self, RunCommand.self, Migrate.self, Registry.self, Jobs.self, Audit.self, Users.self, Manifest.self,
-            DoctorCommand.self,
+            DoctorCommand.self, Sandbox.self,
         ])
 }
 

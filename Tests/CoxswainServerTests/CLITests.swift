@@ -1,6 +1,7 @@
 import CoxswainCore
 import CoxswainStore
 import Foundation
+import Synchronization
 import Testing
 
 /// The `coxswain` executable against a real database file, as an operator runs it.
@@ -13,7 +14,9 @@ struct CLITests {
 
     struct Run { var status: Int32; var out: String; var err: String }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Run {
+    /// Runs the built CLI to its end, waiting on a thread of its own: blocking one of Swift's
+    /// few concurrency threads would stall every other test running meanwhile.
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Run {
         let process = Process()
         process.executableURL = binary
         if let directory { process.currentDirectoryURL = directory }
@@ -23,10 +26,28 @@ struct CLITests {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, out: String(decoding: outData, as: UTF8.self), err: String(decoding: errData, as: UTF8.self))
+        return await withCheckedContinuation { continuation in
+            // Threads of their own, not dispatch queues: on Linux Swift's concurrency threads come
+            // from the same dispatch pool, and blocking it stalls every test.
+            Thread {
+                // Both pipes at once, so a full stderr cannot block the process writing it.
+                let errData = Mutex(Data())
+                let group = DispatchGroup()
+                group.enter()
+                Thread {
+                    let data = err.fileHandleForReading.readDataToEndOfFile()
+                    errData.withLock { $0 = data }
+                    group.leave()
+                }.start()
+                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                continuation.resume(
+                    returning: Run(
+                        status: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
+                        err: errData.withLock { String(decoding: $0, as: UTF8.self) }))
+            }.start()
+        }
     }
 
     static func config() throws -> String {
@@ -44,42 +65,42 @@ struct CLITests {
     }
 
     @Test("registry list/disable/enable, audit export, jobs list/show work on the server's database")
-    func registryAuditJobs() throws {
+    func registryAuditJobs() async throws {
         let config = try Self.config()
-        #expect(try Self.run(["migrate", "--config", config]).status == 0)
-        let list = try Self.run(["registry", "list", "--config", config])
+        #expect(try await Self.run(["migrate", "--config", config]).status == 0)
+        let list = try await Self.run(["registry", "list", "--config", config])
         #expect(list.status == 0)
         #expect(list.out.contains("llama-2-7b") && list.out.contains("ready") && list.out.contains("production"))
 
-        let disable = try Self.run(
+        let disable = try await Self.run(
             [
                 "registry", "disable", "--model-name", "llama-2-7b", "--environment", "production",
                 "--reason", "incident 42", "--config", config,
             ], environment: ["USER": "oncall"])
         #expect(disable.status == 0)
         #expect(disable.out == "llama-2-7b in production: disabled\n")
-        #expect(try Self.run(["registry", "list", "--environment", "production", "--config", config]).out.contains("disabled"))
+        #expect(try await Self.run(["registry", "list", "--environment", "production", "--config", config]).out.contains("disabled"))
 
-        let unknown = try Self.run(["registry", "enable", "--model-name", "llama-3", "--environment", "production", "--config", config])
+        let unknown = try await Self.run(["registry", "enable", "--model-name", "llama-3", "--environment", "production", "--config", config])
         #expect(unknown.status != 0)
         #expect(unknown.err.contains("no model `llama-3` in environment `production`"))
         #expect(!unknown.err.contains("Usage:"))
 
-        let export = try Self.run(["audit", "export", "--format", "jsonl", "--config", config])
+        let export = try await Self.run(["audit", "export", "--format", "jsonl", "--config", config])
         let entries = export.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(entries.count == 1)
         #expect(entries.first?["actor"] as? String == "cli:oncall")
         #expect(entries.first?["detail"] as? String == "llama-2-7b in production: ready -> disabled (incident 42)")
-        #expect(try Self.run(["audit", "export", "--format", "csv", "--config", config]).err.contains("accepted: jsonl"))
+        #expect(try await Self.run(["audit", "export", "--format", "csv", "--config", config]).err.contains("accepted: jsonl"))
 
-        let jobs = try Self.run(["jobs", "list", "--config", config])
+        let jobs = try await Self.run(["jobs", "list", "--config", config])
         #expect(jobs.status == 0 && jobs.out.hasPrefix("ID"))
-        #expect(try Self.run(["jobs", "show", "abc", "--config", config]).err.contains("\"abc\" is not a job id"))
-        #expect(try Self.run(["jobs", "show", "7", "--config", config]).err.contains("no job #7"))
+        #expect(try await Self.run(["jobs", "show", "abc", "--config", config]).err.contains("\"abc\" is not a job id"))
+        #expect(try await Self.run(["jobs", "show", "7", "--config", config]).err.contains("no job #7"))
     }
 
     @Test("reading commands create nothing and write nothing; paths in the configuration are relative to its file")
-    func readOnlyAndRelativePaths() throws {
+    func readOnlyAndRelativePaths() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-rel-\(UUID().uuidString)")
         let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-cwd-\(UUID().uuidString)")
         for directory in [folder, elsewhere] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
@@ -96,7 +117,7 @@ struct CLITests {
 
         // Asked only to read, with no database yet: a clear error, and nothing created.
         for command in [["jobs", "list"], ["audit", "tail", "-n", "5"], ["registry", "list"], ["audit", "export", "--format", "jsonl"]] {
-            let read = try Self.run(command + ["--config", config.path], in: elsewhere)
+            let read = try await Self.run(command + ["--config", config.path], in: elsewhere)
             #expect(read.status != 0)
             #expect(read.err.contains(database) && read.err.contains("coxswain migrate"), "\(command): \(read.err)")
         }
@@ -104,13 +125,13 @@ struct CLITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
 
         // Run from another folder, the database is where the configuration says, next to it.
-        #expect(try Self.run(["migrate", "--config", config.path], in: elsewhere).status == 0)
+        #expect(try await Self.run(["migrate", "--config", config.path], in: elsewhere).status == 0)
         #expect(FileManager.default.fileExists(atPath: database))
         #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
         let before = try Data(contentsOf: URL(fileURLWithPath: database))
-        let tail = try Self.run(["audit", "tail", "-n", "5", "--config", config.path], in: elsewhere)
+        let tail = try await Self.run(["audit", "tail", "-n", "5", "--config", config.path], in: elsewhere)
         #expect(tail.status == 0, "\(tail.err)")
-        #expect(try Self.run(["jobs", "list", "--config", config.path], in: elsewhere).status == 0)
+        #expect(try await Self.run(["jobs", "list", "--config", config.path], in: elsewhere).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
     }
 
@@ -128,22 +149,22 @@ struct CLITests {
             created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")]) },
             joined: { JobChange(job: $0) }
         ).job.id
-        let show = try Self.run(["jobs", "show", "#\(id)", "--config", config])
+        let show = try await Self.run(["jobs", "show", "#\(id)", "--config", config])
         #expect(show.out.contains("Job #\(id): /rollback llama-2-7b-production (production, ns production)"))
         #expect(show.out.contains("break-glass: NOT acknowledged"))
         #expect(show.out.contains("job.requested"))
-        #expect(try Self.run(["jobs", "list", "--unacknowledged", "--config", config]).out.contains("llama-2-7b-production"))
+        #expect(try await Self.run(["jobs", "list", "--unacknowledged", "--config", config]).out.contains("llama-2-7b-production"))
     }
 
     @Test("serve refuses to start without secrets and says which one; manifest needs a URL")
-    func startUpErrors() throws {
+    func startUpErrors() async throws {
         let config = try Self.config()
-        let serve = try Self.run(["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "", "SLACK_BOT_TOKEN": ""])
+        let serve = try await Self.run(["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "", "SLACK_BOT_TOKEN": ""])
         #expect(serve.status != 0)
         #expect(serve.err.contains("SLACK_SIGNING_SECRET is not set"))
-        let missing = try Self.run(["serve", "--config", "/nonexistent.yaml"])
+        let missing = try await Self.run(["serve", "--config", "/nonexistent.yaml"])
         #expect(missing.err.contains("/nonexistent.yaml: (file): cannot be read"))
-        let manifest = try Self.run(["manifest", "--url", "not a url", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
+        let manifest = try await Self.run(["manifest", "--url", "not a url", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
         #expect(manifest.err.contains("--url must be the server's public base URL"))
     }
 }

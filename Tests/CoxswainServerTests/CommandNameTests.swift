@@ -48,7 +48,7 @@ struct CommandNameTests {
         try
             (Harness.configurationYAML(fakePort: 9, completionSLO: nil, approvals: 0, access: Harness.legacyUsers)
             + "\ncommand_prefix: cx-\ncommands: \(runbooks)\n").write(to: config, atomically: true, encoding: .utf8)
-        let manifest = try CLITests.run(["manifest", "--url", "https://coxswain.example.com", "--config", config.path])
+        let manifest = try await CLITests.run(["manifest", "--url", "https://coxswain.example.com", "--config", config.path])
         #expect(manifest.status == 0, "\(manifest.err)")
         let declared = manifest.out.split(separator: "\n").compactMap { $0.firstMatch(of: /command: "(\/[a-z-]+)"/).map { String($0.1) } }
         #expect(

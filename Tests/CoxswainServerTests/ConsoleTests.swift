@@ -25,13 +25,13 @@ struct ConsoleTests {
     }
 
     /// Issues a token with `coxswain users token` and keeps it in a file only its owner reads.
-    static func token(for user: String, database: String, h: Harness) throws -> String {
+    static func token(for user: String, database: String, h: Harness) async throws -> String {
         let config = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("cli.yaml")
         try
             (Harness.configurationYAML(fakePort: h.fakePort, completionSLO: nil, approvals: 1, access: access, channels: ["C0OPS", "console"])
             + "\ndatabase: \(database)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
             .write(to: config, atomically: true, encoding: .utf8)
-        let issued = try CLITests.run(["users", "token", user, "--config", config.path])
+        let issued = try await CLITests.run(["users", "token", user, "--config", config.path])
         #expect(issued.status == 0, "\(issued.err)")
         #expect(issued.err.contains("shown only now"))
         let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("token-\(user)")
@@ -49,14 +49,14 @@ struct ConsoleTests {
         let (database, path) = try Self.setUp()
         try await Harness.run(database: database, approvals: 1, access: Self.access, channels: ["C0OPS", "console"]) { h in
             await h.world.set(serverErrors: true, outageStatus: 503)
-            let alice = try await Self.shell("U0123ALICE", tokenFile: try Self.token(for: "U0123ALICE", database: path, h: h), h: h)
+            let alice = try await Self.shell("U0123ALICE", tokenFile: try await Self.token(for: "U0123ALICE", database: path, h: h), h: h)
             try await alice.waitFor("Coxswain console as @U0123ALICE")
             alice.type("rollback \(Self.release) pods OOM after upgrade")
             let asked = try await alice.waitFor("Waiting for approval")
             let id = try Harness.jobID(in: asked)
             try await alice.waitFor("type 'approve \(id)'")
 
-            let carol = try await Self.shell("U0789CAROL", tokenFile: try Self.token(for: "U0789CAROL", database: path, h: h), h: h)
+            let carol = try await Self.shell("U0789CAROL", tokenFile: try await Self.token(for: "U0789CAROL", database: path, h: h), h: h)
             carol.type("approve \(id)")
             try await carol.waitFor("Job #\(id) is approved and runs now")
             // Alice sees it run, step by step, to its result.
@@ -85,7 +85,7 @@ struct ConsoleTests {
         let (database, path) = try Self.setUp()
         try await Harness.run(database: database, approvals: 1, access: Self.access, channels: ["C0OPS", "console"]) { h in
             await h.world.set(serverErrors: true, outageStatus: 503)
-            let alice = try await Self.shell("U0123ALICE", tokenFile: try Self.token(for: "U0123ALICE", database: path, h: h), h: h)
+            let alice = try await Self.shell("U0123ALICE", tokenFile: try await Self.token(for: "U0123ALICE", database: path, h: h), h: h)
             alice.type("rollback \(Self.release) --emergency error rate 40%")
             let id = try Harness.jobID(in: try await alice.waitFor("Break-glass"))
             try await alice.waitFor("Result: rolled back")
@@ -108,7 +108,7 @@ struct ConsoleTests {
             mallory.type("rollback \(Self.release) --emergency now")
             try await mallory.waitFor("Coxswain answered 401")
             // A real token, but production takes commands only from #C0OPS, not from the console.
-            let alice = try await Self.shell("U0123ALICE", tokenFile: try Self.token(for: "U0123ALICE", database: path, h: h), h: h)
+            let alice = try await Self.shell("U0123ALICE", tokenFile: try await Self.token(for: "U0123ALICE", database: path, h: h), h: h)
             alice.type("rollback \(Self.release) --emergency now")
             try await alice.waitFor("accepted only from #C0OPS")
             #expect(try await h.database.recentJobs(release: nil, limit: 5).isEmpty)
@@ -130,15 +130,15 @@ struct ConsoleTests {
         ]
         cluster["releases"] = releases
         try await Harness.run(cluster: cluster, database: database, approvals: 1, access: Self.access, channels: ["C0OPS", "console"]) { h in
-            let token = try Self.token(for: "U0123ALICE", database: path, h: h)
+            let token = try await Self.token(for: "U0123ALICE", database: path, h: h)
             let port = try await Eventually.value("the operators' listener") { h.operatorPort }
             let server = ["--as", "U0123ALICE", "--token-file", token, "--server", "http://127.0.0.1:\(port)"]
-            let good = try CLITests.run(["run", "rollback llama-2-7b-development"] + server)
+            let good = try await CLITests.run(["run", "rollback llama-2-7b-development"] + server)
             #expect(good.status == 0, "\(good.out)\(good.err)")
             #expect(good.out.contains("Result: rolled back"))
-            let refused = try CLITests.run(["run", "rollback llama-70b"] + server)
+            let refused = try await CLITests.run(["run", "rollback llama-70b"] + server)
             #expect(refused.status == 2 && refused.out.contains("does not know a release"))
-            let help = try CLITests.run(["run", "help"] + server)
+            let help = try await CLITests.run(["run", "help"] + server)
             #expect(help.status == 0 && help.out.contains("rollback RELEASE [REVISION]") && !help.out.contains("/rollback"))
         }
     }

@@ -51,7 +51,7 @@ struct ReadmeTests {
         for line in commands {
             let words = Self.words(line)
             try #require(words.first == "coxswain", "not a coxswain command: \(line)")
-            let run = try CLITests.run(Array(words.dropFirst()), environment: ["COXSWAIN_CONFIG": config.path], in: folder)
+            let run = try await CLITests.run(Array(words.dropFirst()), environment: ["COXSWAIN_CONFIG": config.path], in: folder)
             #expect(run.status == 0, "\(line) exited \(run.status): \(run.err)")
             #expect(!run.err.lowercased().contains("error"), "\(line): \(run.err)")
         }

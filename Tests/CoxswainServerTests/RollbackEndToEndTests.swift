@@ -226,7 +226,10 @@ struct RollbackEndToEndTests {
             #expect(text.contains("❌ Helm rollback"))
             #expect(text.contains("Error: release llama-2-7b-production failed: context deadline exceeded"))
             #expect(text.contains("helm history llama-2-7b-production -n production"))
-            #expect(try h.cluster.calls().count == 2)
+            // history, rollback, then the pods (helm's deadline says nothing of why); nothing after.
+            let calls = try h.cluster.calls()
+            #expect(calls.count == 3 && calls.last?.prefix(3) == ["kubectl", "get", "pods"], "\(calls)")
+            #expect(text.contains("pods: 0/1 ready"), "\(text)")
             #expect(try await h.registryStatus() == .disabled)
             #expect(try await h.auditEvents(job: job.id).suffix(2) == ["step.helm.rollback.failed", "job.failed"])
         }

@@ -83,6 +83,7 @@ struct StoreFaultTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true  // it holds the lock across accesses, as another process would
+        configuration.busyMode = .timeout(10)  // and waits its turn for it if Coxswain is writing just then
         let other = try DatabaseQueue(path: path, configuration: configuration)
         try await Self.rideOut(
             "the database is locked by another process", path: path,

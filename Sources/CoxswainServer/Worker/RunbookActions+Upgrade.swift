@@ -18,7 +18,7 @@ extension RunbookActions {
                 "`\(version.raw)` is a \(version.channel.rawValue) build; `\(release.environment)` accepts \(list) only.",
                 hint:
                     "Use a versioned tag (immutable) such as `0.3.0`: find the newest on the project's GitHub Releases page, or list chart versions "
-                        + "with `oras repo tags \(release.chart?.replacingOccurrences(of: "oci://", with: "") ?? "CHART")`.",
+                    + "with `oras repo tags \(release.chart?.replacingOccurrences(of: "oci://", with: "") ?? "CHART")`.",
                 note: "\(version.channel.rawValue) refused",
                 audit: "version \(version.raw) (\(version.channel.rawValue)) refused in \(release.environment): accepts \(list)")
         }
@@ -45,7 +45,7 @@ extension RunbookActions {
             "promotion gate: \(missing)",
             hint:
                 "Upgrade `\(after)` first with `/upgrade RELEASE \(version.raw)` and let it validate; an approver may override with "
-                    + "`--override-promotion REASON`.",
+                + "`--override-promotion REASON`.",
             note: "not promoted", audit: "promotion gate refused: \(missing)")
     }
 
@@ -59,7 +59,7 @@ extension RunbookActions {
             guard status.chart?.metadata?.version == version.display, status.info.status == "deployed" else {
                 return
                     "`\(source.name)` in \(previous) runs chart version \(status.chart?.metadata?.version ?? "?") (\(status.info.status)), not "
-                        + "\(version.display)"
+                    + "\(version.display)"
             }
         } catch {
             return "could not read `\(source.name)` in \(previous): \(error.message)"
@@ -89,7 +89,7 @@ extension RunbookActions {
                     "chart version not found: \(chart) has no version \(version.display) (\(error.message))",
                     hint:
                         "Check it exists: `helm show chart \(chart) --version \(version.display)`; list versions with `oras repo tags "
-                            + "\(chart.replacingOccurrences(of: "oci://", with: ""))`. The release is untouched.",
+                        + "\(chart.replacingOccurrences(of: "oci://", with: ""))`. The release is untouched.",
                     note: "version not found", audit: "\(error.output?.commandLine ?? "helm show chart"): \(error.message)")
             }
             return clusterFailure(error, hint: "helm could not read the chart; the release is untouched.")
@@ -118,7 +118,7 @@ extension RunbookActions {
             case .noDeployedReleases:
                 hint =
                     "\(code: name) has no deployed revision to upgrade (the first install failed?). Check \(code: "helm history \(name) -n \(ns)"); "
-                    + "the seed's path is a fresh \(code: "helm install") of the last known good version."
+                    + "the way back is a fresh \(code: "helm install") of the last known good version."
             case .timedOut:
                 hint =
                     "helm marked the new revision failed after \(code: "--wait") ran out (context deadline exceeded). Check pods with "
@@ -129,7 +129,8 @@ extension RunbookActions {
             default:
                 hint = "If the release is in a broken state, roll it back with validation: " + back + " (the button below does the same)."
             }
-            return clusterFailure(error, hint: hint)
+            let result = clusterFailure(error, hint: hint)
+            return error.kind == .timedOut ? await withPodState(result, release: release) : result
         }
     }
 }

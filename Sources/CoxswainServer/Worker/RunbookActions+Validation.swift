@@ -9,12 +9,20 @@ extension RunbookActions {
         let timeout = emergency ? dependencies.configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
-        do {
-            waitOutput =
-                release.kind == .deployment
-                ? try await dependencies.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: timeout)
-                : try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: timeout)
-        } catch { waitFailure = error }
+        let deadline = ContinuousClock.now + timeout.duration
+        repeat {
+            // The first wait has the runbook's timeout as written; a second one what is left of it.
+            let left = waitFailure == nil ? timeout : GoDuration(milliseconds: max(1, Int((deadline - ContinuousClock.now).components.seconds)) * 1000)
+            do {
+                waitOutput =
+                    release.kind == .deployment
+                    ? try await dependencies.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: left)
+                    : try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: left)
+                waitFailure = nil
+            } catch { waitFailure = error }
+            // kubectl wait lists the pods once; a pod the rollout deletes meanwhile ends it with
+            // `Error from server (NotFound): pods "…" not found`. Waiting again sees the new set.
+        } while waitFailure.map(Self.podWentAway) == true && deadline - ContinuousClock.now > .seconds(1)
 
         // The pod table is worth reading whether or not the wait succeeded.
         let podReport: PodReport?
@@ -153,5 +161,25 @@ extension RunbookActions {
     /// The command that shows a release's model server logs, for hints.
     static func logsCommand(_ release: CoxswainConfiguration.Release) -> String {
         "kubectl logs -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace) --tail=50"
+    }
+
+    static func podWentAway(_ failure: ClusterFailure) -> Bool {
+        (failure.output?.errorText ?? failure.message).contains("(NotFound): pods \"")
+    }
+
+    /// After helm's `--wait` ran out, what the pods say: their state joins helm's error in the
+    /// result (helm only says the deadline passed), with the hint for the pods' problem first.
+    func withPodState(_ result: StepResult, release: CoxswainConfiguration.Release) async -> StepResult {
+        guard let (pods, _) = try? await dependencies.kubectl.pods(release: release.name, namespace: release.namespace) else { return result }
+        var result = result
+        result.details.append(.init("pods", pods.table))
+        guard var failure = result.failure else { return result }
+        failure.what += " — pods: \(pods.summary)"
+        if let problem = pods.mainProblem {
+            let podHint = Troubleshooting.hint(forPodProblem: problem, release: release.name, namespace: release.namespace)
+            failure.hint = failure.hint.map { podHint + " " + $0 } ?? podHint
+        }
+        result.failure = failure
+        return result
     }
 }

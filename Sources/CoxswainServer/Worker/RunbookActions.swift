@@ -142,7 +142,8 @@ struct RunbookActions: Sendable {
                 hint = "The revision disappeared from the history meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")."
             default: hint = error.accessHint(context: context) ?? retry
             }
-            return clusterFailure(error, hint: hint)
+            let result = clusterFailure(error, hint: hint)
+            return error.kind == .timedOut ? await withPodState(result, release: release) : result
         }
     }
 

@@ -95,6 +95,7 @@ struct Harness {
         clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
+        configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
@@ -102,15 +103,19 @@ struct Harness {
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let yaml = configurationYAML(
-                fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
-                readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
+            let yaml =
+                custom?(port)
+                ?? configurationYAML(
+                    fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
+                    readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try RunbookSet.load(directory: folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            // Against the sandbox: the real helm and kubectl, and only what they need to find it.
+            if let processEnvironment { environment = processEnvironment }
             let now: @Sendable () -> Date
             if let clock { now = { clock.now } } else { now = { Date() } }
             var logger = Logger(label: "coxswain-test")

@@ -41,7 +41,8 @@ struct StandInCluster {
     func change(_ edit: (inout [String: Any]) -> Void) throws {
         var current = try state()
         edit(&current)
-        try JSONSerialization.data(withJSONObject: current, options: [.prettyPrinted]).write(to: directory.appendingPathComponent("cluster.json"))
+        try JSONSerialization.data(withJSONObject: current, options: [.prettyPrinted])
+            .write(to: directory.appendingPathComponent("cluster.json"), options: .atomic)
     }
 
     // MARK: building cluster states

@@ -1,0 +1,168 @@
+import CoxswainSandbox
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// The real helm and kubectl pairs the matrix runs with, unpacked by
+/// `deploy/sandbox/install-tools.py` into `.tools/`. CI sets COXSWAIN_REQUIRE_REAL_TOOLS, so
+/// missing tools fail there instead of skipping.
+enum RealTools {
+    struct Pair: Sendable, CustomTestStringConvertible {
+        let name: String
+        let tools: SandboxTools
+        var testDescription: String { name }
+    }
+
+    static let folder = Harness.repositoryRoot.appendingPathComponent(".tools")
+    static let required = ProcessInfo.processInfo.environment["COXSWAIN_REQUIRE_REAL_TOOLS"] != nil
+
+    static var pairs: [Pair] {
+        SandboxTools.pinnedPairs.compactMap { pair in
+            SandboxTools.unpacked(in: folder.appendingPathComponent(pair.folder)).map { Pair(name: pair.folder, tools: $0) }
+        }
+    }
+
+    /// Every pinned pair when CI requires them (a missing one then fails its test), else those present.
+    static var matrix: [Pair] {
+        required
+            ? SandboxTools.pinnedPairs.map { pair in
+                Pair(
+                    name: pair.folder,
+                    tools: SandboxTools.unpacked(in: folder.appendingPathComponent(pair.folder))
+                        ?? SandboxTools(
+                            helm: folder.appendingPathComponent(pair.folder + "/helm"), kubectl: folder.appendingPathComponent(pair.folder + "/kubectl")))
+            }
+            : pairs
+    }
+}
+
+/// A sandbox cluster for one test: the API server in this process, a private helm home with
+/// the chart repository, and whatever releases the test installs with the real helm.
+struct SandboxWorld: Sendable {
+    let setup: SandboxSetup
+    let cluster: SandboxCluster
+    let pair: RealTools.Pair
+
+    var port: Int { setup.port }
+
+    static let packagedCharts: URL = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-charts-\(UUID().uuidString)")
+        return folder
+    }()
+
+    /// Packages the chart versions once per test process (with the first pair's helm); tests
+    /// that start meanwhile wait for that one packaging instead of starting their own.
+    actor Packaging {
+        private var task: Task<URL, Error>?
+        func charts(helm: URL) async throws -> URL {
+            let packaging =
+                task
+                ?? Task {
+                    try await SandboxSetup.packageCharts(
+                        chart: Harness.repositoryRoot.appendingPathComponent("deploy/sandbox/vllm-deployment"), into: packagedCharts, helm: helm)
+                    return packagedCharts
+                }
+            task = packaging
+            return try await packaging.value
+        }
+    }
+    static let packaging = Packaging()
+
+    static func run(_ pair: RealTools.Pair, timing: PodTiming = PodTiming(), _ body: @Sendable (SandboxWorld) async throws -> Void) async throws {
+        guard SandboxTools.unpacked(in: pair.tools.helm.deletingLastPathComponent()) != nil else {
+            Issue.record("\(pair.name) is not unpacked in .tools/: run python3 deploy/sandbox/install-tools.py .tools")
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-sandbox-\(UUID().uuidString)")
+        let charts = folder.appendingPathComponent("charts")
+        try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: try await Self.packaging.charts(helm: pair.tools.helm).path) {
+            try FileManager.default.copyItem(at: packagedCharts.appendingPathComponent(file), to: charts.appendingPathComponent(file))
+        }
+        let cluster = SandboxCluster(timing: timing, namespaces: ["development", "staging", "production", "system"])
+        let server = SandboxServer(cluster: cluster, chartsDirectory: charts, kubernetesVersion: pair.name.hasSuffix("1.35.2") ? "v1.35.2" : "v1.32.3")
+        var logger = Logger(label: "sandbox")
+        logger.logLevel = .warning
+        try await server.application(logger: logger).test(.live) { client in
+            let setup = SandboxSetup(tools: pair.tools, folder: folder, port: try #require(client.port))
+            try await setup.prepare()
+            do {
+                try await body(SandboxWorld(setup: setup, cluster: cluster, pair: pair))
+            } catch {
+                await cluster.endWatches()
+                throw error
+            }
+            await cluster.endWatches()
+        }
+    }
+
+    /// Coxswain's configuration for this sandbox: three environments, the releases the test
+    /// installed, the real helm and kubectl, and the Slack fake at `fakePort`.
+    func configuration(fakePort: Int, approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers) -> String {
+        let base = "http://127.0.0.1:\(port)/models"
+        return """
+            server: { host: 127.0.0.1, port: 0, operator_port: 0 }
+            worker: { shutdown_grace: 5s }
+            cluster: { helm: \(setup.tools.helm.path), kubectl: \(setup.tools.kubectl.path), read_timeout: 20s }
+            slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
+            environments:
+              development: { namespace: development }
+              staging: { namespace: staging }
+              production: { namespace: production, approvals: \(approvals), approval_ttl: 30m }
+            releases:
+              llama-2-7b-production:
+                model: llama-2-7b
+                environment: production
+                endpoint: \(base)/production/llama-2-7b-production
+                ready_endpoint: true
+                chart: \(SandboxSetup.chartReference)
+              llama-2-7b-staging:
+                model: llama-2-7b
+                environment: staging
+                endpoint: \(base)/staging/llama-2-7b-staging
+                chart: \(SandboxSetup.chartReference)
+              llama-2-7b-development:
+                model: llama-2-7b
+                environment: development
+                endpoint: \(base)/development/llama-2-7b-development
+                chart: \(SandboxSetup.chartReference)
+            \(plainDeployment ? """
+              semantic-router-dev:
+                kind: deployment
+                deployment: semantic-router
+                model: semantic-router
+                environment: development
+                endpoint: \(base)/development/semantic-router-dev
+            """ : "")
+            \(access)
+            """
+    }
+
+    /// The repository's runbooks with helm and pod timeouts short enough for a test to watch
+    /// them run out; the commands and everything else are unchanged.
+    static func shortTimeoutRunbooks() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-runbooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["rollback.yaml", "upgrade.yaml"] {
+            let text = try String(contentsOf: Harness.repositoryRoot.appendingPathComponent("commands/\(name)"), encoding: .utf8)
+                .replacingOccurrences(of: "timeout: 10m0s", with: "timeout: 8s")
+                .replacingOccurrences(of: "timeout: 10m", with: "timeout: 8s")
+                .replacingOccurrences(of: "timeout: 300s", with: "timeout: 8s")
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return folder.path
+    }
+
+    /// Runs Coxswain against this sandbox.
+    func coxswain(
+        approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        let runbooks = try Self.shortTimeoutRunbooks()
+        try await Harness.run(
+            runbooks: runbooks,
+            configuration: { fakePort in configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access) },
+            processEnvironment: setup.environment, body)
+    }
+}
