@@ -86,6 +86,17 @@ public struct HelmClient: Sendable {
         }
     }
 
+    /// `helm get metadata REL -n NS -o json`: the current revision's chart and app version.
+    public func metadata(release: String, namespace: String) async throws(ClusterFailure) -> HelmReleaseMetadata {
+        let output = try await call(["get", "metadata", release, "-n", namespace, "-o", "json"], timeout: readTimeout.duration)
+        do {
+            return try JSONDecoder().decode(HelmReleaseMetadata.self, from: Data(output.stdout.utf8))
+        } catch {
+            throw ClusterFailure(
+                kind: .unreadableOutput, output: output, message: "helm get metadata printed something that is not its JSON: \(output.stdout.prefix(200))")
+        }
+    }
+
     private func call(_ arguments: [String], timeout: Duration) async throws(ClusterFailure) -> ProcessOutput {
         try await ClusterCall.run(runner, program, withContext(arguments), timeout: timeout)
     }

@@ -139,7 +139,7 @@ public struct SandboxSetup: Sendable {
     /// Runs a program to its end, waiting on a thread of its own (waiting for it on one of
     /// Swift's few concurrency threads would starve the sandbox server the program talks to).
     @discardableResult
-    static func run(_ program: URL, _ arguments: [String], environment: [String: String], allowFailure: Bool = false) async throws -> String {
+    public static func run(_ program: URL, _ arguments: [String], environment: [String: String], allowFailure: Bool = false) async throws -> String {
         let process = Process()
         process.executableURL = program
         process.arguments = arguments

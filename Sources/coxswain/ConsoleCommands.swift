@@ -20,8 +20,13 @@ struct Shell: AsyncParsableCommand {
         let client = try console.client()
         let printer = Printer()
         await printer.say("Coxswain console as @\(client.user) on \(client.server.absoluteString). Type `help` for the commands; Ctrl-D leaves.")
+        await Self.session(client, printer: printer)
+    }
+
+    /// Reads commands until Ctrl-D or `exit`, answering each and following the jobs they start.
+    static func session(_ client: ConsoleClient, printer: Printer) async {
         var following: [Int64: Task<Void, Never>] = [:]
-        for await line in Self.standardInputLines() {
+        for await line in standardInputLines() {
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             if ["exit", "quit"].contains(text) { break }

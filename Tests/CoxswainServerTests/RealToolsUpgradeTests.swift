@@ -82,4 +82,24 @@ struct RealToolsUpgradeTests {
             }
         }
     }
+
+    @Test("production takes a version only after a Coxswain job validated it in staging (the chart read with helm get metadata)", arguments: RealTools.matrix)
+    func promotionGate(pair: RealTools.Pair) async throws {
+        try await SandboxWorld.run(pair) { world in
+            try await world.setup.install(Self.release, namespace: "staging", versions: ["0.1.0", "0.2.0"])
+            try await world.setup.install("llama-2-7b-production", namespace: "production", versions: ["0.1.0", "0.2.0"])
+            try await world.coxswain(access: RealToolsRollbackTests.access) { h in
+                let early = try await h.runToEnd("llama-2-7b-production 0.3.1", command: "/upgrade")
+                let earlyText = try await h.liveMessageText(job: early)
+                #expect(early.state == .failed && earlyText.contains("runs chart version 0.2.0 (deployed), not 0.3.1"), "\(earlyText)")
+                let staging = try await h.runToEnd("\(Self.release) 0.3.1", command: "/upgrade")
+                #expect(staging.state == .succeeded)
+                let production = try await h.runToEnd("llama-2-7b-production 0.3.1", command: "/upgrade")
+                let text = try await h.liveMessageText(job: production)
+                #expect(production.state == .succeeded, "\(text)")
+                let last = try #require(try await RealToolsRollbackTests.history(world).last)
+                #expect(last["chart"] as? String == "vllm-deployment-0.3.1")
+            }
+        }
+    }
 }

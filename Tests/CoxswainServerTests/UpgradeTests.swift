@@ -58,7 +58,7 @@ struct UpgradeTests {
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(
                 Array(try h.cluster.calls().dropFirst(callsBefore)) == [
-                    ["helm", "status", Self.staging, "-n", "staging", "-o", "json"],
+                    ["helm", "get", "metadata", Self.staging, "-n", "staging", "-o", "json"],
                     ["helm", "history", Self.production, "-n", "production", "-o", "json", "--max", "20"],
                     ["helm", "show", "chart", Self.chart, "--version", "0.3.0"],
                     [

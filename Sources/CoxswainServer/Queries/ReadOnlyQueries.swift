@@ -87,9 +87,9 @@ struct ReadOnlyQueries: Sendable {
             } catch { lines.append("• rollout: " + clusterProblem(error, "kubectl rollout status deployment/\(deployment)")) }
         } else {
             do {
-                let (status, _) = try await helm.status(release: name, namespace: release.namespace)
-                lines.append("• helm: revision \(status.version) \(status.info.status) (\(status.chartSummary))")
-            } catch { lines.append("• helm: " + clusterProblem(error, "helm status \(name) -n \(release.namespace)")) }
+                let current = try await helm.metadata(release: name, namespace: release.namespace)
+                lines.append("• helm: revision \(current.revision) \(current.status) (\(current.chartSummary))")
+            } catch { lines.append("• helm: " + clusterProblem(error, "helm get metadata \(name) -n \(release.namespace)")) }
         }
         do {
             let (pods, _) = try await kubectl.pods(release: name, namespace: release.namespace)
@@ -143,8 +143,8 @@ struct ReadOnlyQueries: Sendable {
                 let (revisions, _) = try await kubectl.rolloutHistory(deployment: release.deploymentName ?? release.name, namespace: release.namespace)
                 return "deployment revision \(revisions.last?.revision ?? 0)"
             }
-            let (status, _) = try await helm.status(release: release.name, namespace: release.namespace)
-            return "revision \(status.version) \(status.info.status) (\(status.chartSummary))"
+            let current = try await helm.metadata(release: release.name, namespace: release.namespace)
+            return "revision \(current.revision) \(current.status) (\(current.chartSummary))"
         } catch {
             return error.kind == .timedOut ? "cluster did not answer" : error.message
         }

@@ -55,11 +55,9 @@ extension RunbookActions {
             return "no release of `\(model)` is configured in `\(previous)` to promote from"
         }
         do {
-            let (status, _) = try await dependencies.helm.status(release: source.name, namespace: source.namespace)
-            guard status.chart?.metadata?.version == version.display, status.info.status == "deployed" else {
-                return
-                    "`\(source.name)` in \(previous) runs chart version \(status.chart?.metadata?.version ?? "?") (\(status.info.status)), not "
-                    + "\(version.display)"
+            let current = try await dependencies.helm.metadata(release: source.name, namespace: source.namespace)
+            guard current.version == version.display, current.status == "deployed" else {
+                return "`\(source.name)` in \(previous) runs chart version \(current.version) (\(current.status)), not \(version.display)"
             }
         } catch {
             return "could not read `\(source.name)` in \(previous): \(error.message)"

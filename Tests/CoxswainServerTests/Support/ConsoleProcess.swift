@@ -11,10 +11,11 @@ final class ConsoleProcess: Sendable {
 
     private init(process: Process, input: FileHandle) { self.process = process; self.input = input }
 
-    static func start(_ arguments: [String]) throws -> ConsoleProcess {
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ConsoleProcess {
         let process = Process()
         process.executableURL = CLITests.binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
