@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "CoxswainServer", "CoxswainSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // Fixtures (stand-in executables, captured payloads) are read from the source

@@ -59,11 +59,14 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     public var description: String { "CommandRunner(PATH=\(searchPath.joined(separator: ":")))" }
 
     /// `PATH`, `HOME`, `KUBECONFIG`, `HELM_*`, `XDG_*`, locale, temp folder, TLS trust and
-    /// proxy settings, plus what the configuration names; never anything Slack.
+    /// proxy settings, the in-cluster API address (`KUBERNETES_SERVICE_HOST`/`_PORT`: without
+    /// them helm and kubectl in a pod find no cluster), plus what the configuration names;
+    /// never anything Slack.
     static func allowListed(_ environment: [String: String], passing: [String]) -> [String: String] {
         let exact: Set<String> = [
             "PATH", "HOME", "USER", "KUBECONFIG", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
             "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+            "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
         ]
         let passing = Set(passing)
         return environment.filter { key, _ in

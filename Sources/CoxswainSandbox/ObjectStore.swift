@@ -105,6 +105,10 @@ struct ObjectStore: Sendable {
             object[path: "spec.clusterIP"] = .string("10.96.\(Int.random(in: 1...254)).\(Int.random(in: 1...254))")
         }
         if type == .namespaces { object["status"] = ["phase": "Active"] }
+        // No storage to provision: a claim is bound at once, as helm's wait expects.
+        if type == .persistentVolumeClaims {
+            object["status"] = ["phase": "Bound", "accessModes": object[path: "spec.accessModes"], "capacity": object[path: "spec.resources.requests"]]
+        }
         return record(type, "ADDED", object)
     }
 

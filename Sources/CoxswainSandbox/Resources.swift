@@ -13,7 +13,7 @@ struct ResourceType: Sendable, Hashable {
     var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// How error messages name it: `deployments.apps`, `pods`.
     var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
-    var hasStatus: Bool { ["pods", "deployments", "replicasets", "namespaces", "services"].contains(plural) }
+    var hasStatus: Bool { ["pods", "deployments", "replicasets", "namespaces", "services", "persistentvolumeclaims", "ingresses"].contains(plural) }
 
     static let namespaces = ResourceType(
         group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, shortNames: ["ns"])
@@ -34,7 +34,21 @@ struct ResourceType: Sendable, Hashable {
     static let replicaSets = ResourceType(
         group: "apps", version: "v1", plural: "replicasets", singular: "replicaset", kind: "ReplicaSet", namespaced: true, shortNames: ["rs"])
 
-    static let all: [ResourceType] = [namespaces, pods, secrets, configMaps, services, serviceAccounts, events, deployments, replicaSets]
+    static let persistentVolumeClaims = ResourceType(
+        group: "", version: "v1", plural: "persistentvolumeclaims", singular: "persistentvolumeclaim", kind: "PersistentVolumeClaim",
+        namespaced: true, shortNames: ["pvc"])
+    static let roles = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", singular: "role", kind: "Role", namespaced: true, shortNames: [])
+    static let roleBindings = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true,
+        shortNames: [])
+    static let ingresses = ResourceType(
+        group: "networking.k8s.io", version: "v1", plural: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, shortNames: ["ing"])
+
+    static let all: [ResourceType] = [
+        namespaces, pods, secrets, configMaps, services, serviceAccounts, events, persistentVolumeClaims, deployments, replicaSets, roles,
+        roleBindings, ingresses,
+    ]
 
     static func find(groupVersion: String, plural: String) -> ResourceType? {
         all.first { $0.groupVersion == groupVersion && $0.plural == plural }
@@ -71,13 +85,17 @@ struct ResourceType: Sendable, Hashable {
         "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"]],
     ]
 
-    static let groups: JSON = [
-        "kind": "APIGroupList", "apiVersion": "v1",
-        "groups": [
-            [
-                "name": "apps", "versions": [["groupVersion": "apps/v1", "version": "v1"]],
-                "preferredVersion": ["groupVersion": "apps/v1", "version": "v1"],
-            ]
-        ],
-    ]
+    /// `GET /apis`: every group the sandbox serves, from the types above.
+    static var groups: JSON {
+        var names: [String] = []
+        for type in all where !type.group.isEmpty && !names.contains(type.group) { names.append(type.group) }
+        return [
+            "kind": "APIGroupList", "apiVersion": "v1",
+            "groups": .array(
+                names.map { name in
+                    let version: JSON = ["groupVersion": .string("\(name)/v1"), "version": "v1"]
+                    return ["name": .string(name), "versions": [version], "preferredVersion": version]
+                }),
+        ]
+    }
 }

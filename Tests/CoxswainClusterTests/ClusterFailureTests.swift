@@ -86,12 +86,13 @@ import Testing
         let parent = [
             "PATH": "/usr/bin:/bin", "HOME": "/root", "KUBECONFIG": "/k", "HELM_CACHE_HOME": "/c", "SLACK_BOT_TOKEN": "xoxb-secret",
             "SLACK_SIGNING_SECRET": "s3cr3t", "SLACK_BOT_TOKEN_FILE": "/run/secret", "AWS_PROFILE": "prod", "DATABASE_URL": "x",
-            "HTTPS_PROXY": "http://proxy:3128",
+            "HTTPS_PROXY": "http://proxy:3128", "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
         ]
         let runner = CommandRunner(searchPath: "/usr/bin:/bin", environment: parent, passing: ["AWS_PROFILE"])
         let output = try await runner.run("env", [], timeout: .seconds(10))
         let names = Set(output.stdout.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
-        #expect(names == ["PATH", "HOME", "KUBECONFIG", "HELM_CACHE_HOME", "AWS_PROFILE", "HTTPS_PROXY"])
+        // In a pod, helm and kubectl find the API server through KUBERNETES_SERVICE_HOST/_PORT.
+        #expect(names == ["PATH", "HOME", "KUBECONFIG", "HELM_CACHE_HOME", "AWS_PROFILE", "HTTPS_PROXY", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"])
         #expect(!output.stdout.contains("secret") && !output.stdout.contains("s3cr3t"))
     }
 

@@ -17,8 +17,13 @@ struct CLITests {
     /// Runs the built CLI to its end, waiting on a thread of its own: blocking one of Swift's
     /// few concurrency threads would stall every other test running meanwhile.
     static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Run {
+        try await run(at: binary, arguments, environment: environment, in: directory)
+    }
+
+    /// Runs any program so, e.g. `systemd-analyze`.
+    static func run(at program: URL, _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Run {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = program
         if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -1,0 +1,127 @@
+import CoxswainCore
+import CoxswainSandbox
+import Foundation
+import Testing
+import Yams
+
+/// The chart in deploy/helm/coxswain, rendered, linted and installed with the real helm 3 and 4.
+@Suite("the Helm chart", .enabled(if: !RealTools.matrix.isEmpty))
+struct HelmChartTests {
+    static let chart = Harness.repositoryRoot.appendingPathComponent("deploy/helm/coxswain").path
+
+    /// `helm template` with `values`, as the objects it renders.
+    static func render(_ pair: RealTools.Pair, values: String = "", namespace: String = "coxswain") async throws -> [[String: Any]] {
+        var arguments = ["template", "coxswain", chart, "-n", namespace]
+        if !values.isEmpty {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("values-\(UUID().uuidString).yaml")
+            try values.write(to: file, atomically: true, encoding: .utf8)
+            arguments += ["-f", file.path]
+        }
+        let output = try await SandboxSetup.run(pair.tools.helm, arguments, environment: ["HOME": FileManager.default.temporaryDirectory.path])
+        return try Yams.load_all(yaml: output).compactMap { $0 as? [String: Any] }
+    }
+
+    static func objects(_ objects: [[String: Any]], kind: String) -> [[String: Any]] { objects.filter { $0["kind"] as? String == kind } }
+
+    @Test("lint is clean; defaults render one Recreate replica, hardened, probed, with a grace longer than the runbooks' timeouts", arguments: RealTools.matrix)
+    func defaults(pair: RealTools.Pair) async throws {
+        let lint = try await SandboxSetup.run(pair.tools.helm, ["lint", "--strict", Self.chart], environment: ["HOME": NSTemporaryDirectory()])
+        #expect(lint.contains("0 chart(s) failed"), "\(lint)")
+        let objects = try await Self.render(pair)
+        let kinds = Set(objects.compactMap { $0["kind"] as? String })
+        #expect(kinds == ["ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "Deployment"], "\(kinds)")
+        #expect(!kinds.contains("ClusterRole") && !kinds.contains("ClusterRoleBinding"), "nothing cluster-wide")
+        let deployment = try #require(Self.objects(objects, kind: "Deployment").first)
+        let spec = try #require(deployment["spec"] as? [String: Any])
+        #expect(spec["replicas"] as? Int == 1 && (spec["strategy"] as? [String: Any])?["type"] as? String == "Recreate")
+        let pod = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
+        #expect(pod["terminationGracePeriodSeconds"] as? Int == 720)
+        #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        #expect((container["securityContext"] as? [String: Any])?["readOnlyRootFilesystem"] as? Bool == true)
+        #expect(((container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/healthz")
+        #expect(((container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/readyz")
+        #expect((container["resources"] as? [String: Any])?["requests"] != nil)
+        let environment = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(environment.contains("SLACK_BOT_TOKEN_FILE") && !environment.contains("SLACK_BOT_TOKEN"), "secrets as files only")
+        // The configuration the chart writes is one Coxswain accepts, with a grace to match.
+        let map = try #require(Self.objects(objects, kind: "ConfigMap").first?["data"] as? [String: Any])
+        let configuration = try ConfigurationLoader.parse(yaml: try #require(map["coxswain.yaml"] as? String), file: "configmap")
+        #expect(configuration.worker.shutdownGrace.seconds == 660)
+        #expect(configuration.server.port == 8080 && configuration.server.operatorHost == "0.0.0.0")
+    }
+
+    @Test("RBAC: a Role in exactly the namespaces the configuration names, with the verbs helm and kubectl need", arguments: RealTools.matrix)
+    func rbacFollowsTheConfiguration(pair: RealTools.Pair) async throws {
+        let values = """
+            config:
+              environments:
+                development: { namespace: system }
+                staging: { namespace: staging }
+                production: { namespace: production, approvals: 1 }
+              releases:
+                llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: "http://x:8000" }
+                router: { model: router, environment: production, namespace: routing, endpoint: "http://y:8000" }
+            """
+        let objects = try await Self.render(pair, values: values)
+        let roles = Self.objects(objects, kind: "Role")
+        let namespaces = Set(roles.compactMap { ($0["metadata"] as? [String: Any])?["namespace"] as? String })
+        #expect(namespaces == ["system", "staging", "production", "routing"])
+        #expect(Set(Self.objects(objects, kind: "RoleBinding").compactMap { ($0["metadata"] as? [String: Any])?["namespace"] as? String }) == namespaces)
+        let rules = try #require(roles.first?["rules"] as? [[String: Any]])
+        func verbs(_ resource: String) -> Set<String> {
+            Set(rules.filter { ($0["resources"] as? [String])?.contains(resource) == true }.flatMap { $0["verbs"] as? [String] ?? [] })
+        }
+        #expect(verbs("secrets") == ["get", "list", "watch", "create", "update", "patch", "delete"])
+        #expect(verbs("pods") == ["get", "list", "watch"] && verbs("replicasets") == ["get", "list", "watch"])
+        #expect(verbs("deployments").contains("patch"))
+        #expect(!rules.contains { ($0["resources"] as? [String])?.contains("*") == true || ($0["verbs"] as? [String])?.contains("*") == true })
+    }
+
+    @Test(
+        "non-default values: ingress for Slack's routes only, ServiceMonitor, alerts, own runbooks, an existing claim, Socket Mode's token",
+        arguments: RealTools.matrix)
+    func options(pair: RealTools.Pair) async throws {
+        let values = """
+            ingress: { enabled: true, host: coxswain.internal.example.com }
+            metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } }
+            persistence: { existingClaim: coxswain-data }
+            slackSecret: { appTokenKey: app-token }
+            runbooks:
+              rollback.yaml: |
+                command: /rollback
+            """
+        let objects = try await Self.render(pair, values: values)
+        let kinds = objects.compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("Ingress") && kinds.contains("ServiceMonitor") && kinds.contains("PrometheusRule"))
+        #expect(!kinds.contains("PersistentVolumeClaim"))
+        let ingress = try #require(Self.objects(objects, kind: "Ingress").first)
+        let paths = (((ingress["spec"] as? [String: Any])?["rules"] as? [[String: Any]])?.first?["http"] as? [String: Any])?["paths"] as? [[String: Any]]
+        #expect(paths?.compactMap { $0["path"] as? String } == ["/slack"])
+        let alerts =
+            (((Self.objects(objects, kind: "PrometheusRule").first?["spec"] as? [String: Any])?["groups"] as? [[String: Any]])?.first?["rules"]
+            as? [[String: Any]])?.compactMap { $0["alert"] as? String }
+        #expect(alerts == ["CoxswainOutboxStuck", "CoxswainJobOverdue", "CoxswainBreakGlassUnacknowledged"])
+        let maps = Self.objects(objects, kind: "ConfigMap")
+        #expect(maps.count == 2)
+        let config = try #require(
+            (maps.first { ($0["data"] as? [String: Any])?["coxswain.yaml"] != nil }?["data"] as? [String: Any])?["coxswain.yaml"] as? String)
+        #expect(config.contains("commands: /etc/coxswain/commands"))
+        let container = try #require(
+            ((((Self.objects(objects, kind: "Deployment").first?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])?[
+                "containers"] as? [[String: Any]])?.first)
+        #expect((container["env"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "SLACK_APP_TOKEN_FILE" })
+    }
+
+    @Test("the chart installs into the sandbox cluster with the real helm and comes up ready", arguments: RealTools.matrix)
+    func installs(pair: RealTools.Pair) async throws {
+        try await SandboxWorld.run(pair) { world in
+            let output = try await world.setup.helm(["install", "coxswain", Self.chart, "-n", "coxswain", "--create-namespace", "--wait", "--timeout", "60s"])
+            #expect(output.contains("STATUS: deployed"), "\(output)")
+            let roles = try await world.setup.kubectl(["get", "roles", "-n", "production", "-o", "name"])
+            #expect(roles.contains("role.rbac.authorization.k8s.io/coxswain"), "\(roles)")
+            let pods = try await world.setup.kubectl(["get", "pods", "-n", "coxswain", "-o", "jsonpath={.items[*].status.phase}"])
+            #expect(pods == "Running", "\(pods)")
+        }
+    }
+}
