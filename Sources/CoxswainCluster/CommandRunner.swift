@@ -45,11 +45,16 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     let environment: [String: String]
     /// Output kept per stream: the first and the last half of this, with a marker between.
     static let keptBytes = 256 * 1024
+    /// Hears every run that finished or was stopped (for metrics).
+    let observe: @Sendable (ProcessOutput) -> Void
 
     /// - Parameters:
     ///   - environment: the server's environment; only allow-listed variables pass.
     ///   - passing: further variables the configuration names (`cluster.environment`).
-    public init(searchPath: String, environment: [String: String], passing: [String] = []) {
+    public init(
+        searchPath: String, environment: [String: String], passing: [String] = [], observe: @escaping @Sendable (ProcessOutput) -> Void = { _ in }
+    ) {
+        self.observe = observe
         self.searchPath = searchPath.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         var child = Self.allowListed(environment, passing: passing)
         child["PATH"] = searchPath
@@ -127,14 +132,17 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
         }
         let ms = (clock.now - started).milliseconds
         let argv = [program] + arguments
+        let output: ProcessOutput
         switch outcome {
         case .finished(let code, let out, let err):
-            return ProcessOutput(argv: argv, exitCode: code, stdout: out, stderr: err, durationMilliseconds: ms, timedOut: false)
+            output = ProcessOutput(argv: argv, exitCode: code, stdout: out, stderr: err, durationMilliseconds: ms, timedOut: false)
         case .timedOut:
-            return ProcessOutput(
+            output = ProcessOutput(
                 argv: argv, exitCode: nil, stdout: "", stderr: "coxswain: \(program) did not finish within \(timeout) and was stopped",
                 durationMilliseconds: ms, timedOut: true)
         }
+        observe(output)
+        return output
     }
 
     /// Reads a stream to its end, keeping its first and last `keptBytes / 2` bytes.

@@ -49,7 +49,10 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let lifecycle = dependencies.lifecycle
     let catalog = dependencies.catalog
     let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret.reveal(), now: dependencies.now)
-    let slack = SlackWebClient(apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: dependencies.now)
+    let metrics = dependencies.metrics
+    let slack = SlackWebClient(
+        apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: dependencies.now,
+        observe: { metrics.slackCall(method: $0, outcome: $1) })
     let renderer = SlackNoticeRenderer(slashCommand: { catalog.written($0, style: .slash) })
     let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: dependencies.now)
     let lease = LeaseKeeper(
@@ -69,6 +72,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     // The Slack-facing listener: Slack's routes and health checks, nothing else.
     let router = Router()
     router.middlewares.add(LogRequestsMiddleware(.debug))
+    router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
     let commands = SlashCommandController(
         dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
         userGroups: userGroups, queryQueue: queryQueue)
@@ -87,6 +91,13 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     operatorRouter.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
     ConsoleController(dependencies: dependencies, dispatcher: dispatcher, userGroups: userGroups).add(to: operatorRouter)
     health.add(to: operatorRouter)
+    let stores = dependencies.stores, runbooks = dependencies.runbooks, now = dependencies.now
+    operatorRouter.get("/metrics") { _, _ -> Response in
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        let text = await metrics.exposition(stores: stores, runbooks: runbooks, now: now())
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
 
     let logger = dependencies.logger
     let http = Application(

@@ -14,41 +14,51 @@ struct Persistence: Sendable {
 
     static func patient(_ logger: Logger) -> Persistence { Persistence(deadline: nil, logger: logger) }
     /// The webhook's budget: the answer must leave well within Slack's 3 seconds.
-    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(1500), logger: logger) }
+    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(1000), logger: logger) }
 
-    /// Runs `operation`, retrying transient store failures with backoff. With a deadline,
-    /// the operation is cancelled when it passes; the database then either committed
-    /// (the result is returned) or did nothing (the failure is thrown), never half.
+    /// Runs `operation`, retrying transient store failures with backoff. With a deadline, the
+    /// caller has its answer when the deadline passes, whatever the store is doing: the write
+    /// is abandoned (it rolls back if it ever reaches its commit; see `WriteClaim`) unless its
+    /// commit is already under way, whose result is then waited for.
     func run<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let seen = LastFailure()
         guard let deadline else { return try await retrying(what, operation, seen) }
-        return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
-            group.addTask { .value(try await retrying(what, operation, seen)) }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return .deadline
-            }
-            guard let first = try await group.next() else { throw CancellationError() }
-            switch first {
-            case .value(let value):
-                group.cancelAll()
-                return value
-            case .deadline:
-                group.cancelAll()
-                // The write either finished before it saw the cancellation or was rolled back:
-                // its own result says which.
+        let claim = WriteClaim()
+        let race = Race<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation)
+            let work = Task {
                 do {
-                    while let next = try await group.next() { if case .value(let value) = next { return value } }
-                } catch {}
-                throw seen.value.withLock { $0 }
-                    ?? StoreFailure(
-                        kind: .cancelled, location: "the database", operation: what,
-                        detail: "no answer within \(deadline)")
+                    let value = try await WriteClaim.$current.withValue(claim) { try await retrying(what, operation, seen) }
+                    race.finish(.success(value))
+                } catch {
+                    race.finish(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: deadline)
+                guard claim.abandon() else { return }  // committing: its own result answers
+                work.cancel()
+                let failure =
+                    seen.value.withLock { $0 }
+                    ?? StoreFailure(kind: .cancelled, location: "the database", operation: what, detail: "no answer within \(deadline)")
+                race.finish(.failure(failure))
             }
         }
     }
 
-    private enum Outcome<T: Sendable>: Sendable { case value(T), deadline }
+    /// The first of the operation and the deadline to finish answers the caller.
+    private final class Race<T: Sendable>: Sendable {
+        private let continuation = Mutex<CheckedContinuation<T, Error>?>(nil)
+        func start(_ continuation: CheckedContinuation<T, Error>) { self.continuation.withLock { $0 = continuation } }
+        func finish(_ result: Result<T, Error>) {
+            let waiting = continuation.withLock { current -> CheckedContinuation<T, Error>? in
+                defer { current = nil }
+                return current
+            }
+            waiting?.resume(with: result)
+        }
+    }
 
     private final class LastFailure: Sendable { let value = Mutex<StoreFailure?>(nil) }
 

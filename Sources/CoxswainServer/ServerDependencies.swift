@@ -23,14 +23,17 @@ public struct ServerDependencies: Sendable {
     /// This server, in the lease and on the jobs it runs.
     public var serverID: String
     public var logger: Logger
+    /// This server's metrics, served at `/metrics` on the operators' listener.
+    public let metrics: ServerMetrics
 
     public init(
         configuration: CoxswainConfiguration, runbooks: RunbookSet, secrets: SlackSecrets, stores: Stores,
         now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
         pollInterval: Duration = .seconds(2), leaseDuration: Duration = .seconds(30),
         serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
-        logger: Logger = Logger(label: "coxswain")
+        logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics()
     ) {
+        self.metrics = metrics
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
         self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger
@@ -67,7 +70,7 @@ public struct ServerDependencies: Sendable {
     public var commandRunner: CommandRunner {
         CommandRunner(
             searchPath: processEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", environment: processEnvironment,
-            passing: configuration.cluster.passEnvironment)
+            passing: configuration.cluster.passEnvironment, observe: { [metrics] in metrics.command($0) })
     }
 
     public var helm: HelmClient {

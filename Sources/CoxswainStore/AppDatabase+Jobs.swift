@@ -72,6 +72,14 @@ extension AppDatabase: JobStore {
         }
     }
 
+    public func jobCounts() async throws -> [JobCount] {
+        try await read("count jobs by state") { db in
+            try Row.fetchAll(db, sql: "SELECT command, environment, state, COUNT(*) AS n FROM job GROUP BY command, environment, state").map {
+                JobCount(command: $0["command"], environment: $0["environment"], state: $0["state"], count: $0["n"])
+            }
+        }
+    }
+
     public func openJobs() async throws -> [Job] {
         try await read("read open jobs") { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state IN \(Self.openStates) ORDER BY id").compactMap { try Self.loadJob(id: $0, db) }

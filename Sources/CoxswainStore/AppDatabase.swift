@@ -96,16 +96,25 @@ public final class AppDatabase: Sendable {
     /// One write transaction. Failures become a `StoreFailure` naming the file and `operation`.
     func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         counters.withLock { $0.writes += 1 }
+        let claim = WriteClaim.current
         do {
-            let result = try await writer.write(body)
+            let result = try await writer.write { db in
+                let value = try body(db)
+                // A caller that stopped waiting gets no commit behind its back.
+                if let claim, !claim.mayCommit() { throw CancellationError() }
+                return value
+            }
             lastWrite.withLock { $0 = nil }
             return result
         } catch let conflict as StoreConflict {
+            claim?.reopen()
             lastWrite.withLock { $0 = nil }
             throw conflict
         } catch let failure as StoreFailure {
+            claim?.reopen()
             throw failure
         } catch  where error is DatabaseError || error is CancellationError {
+            claim?.reopen()
             // Anything else (an unknown registry entry) is the caller's own error, thrown as is.
             let failure = StoreFailure(error, location: location, operation: operation)
             if failure.kind != .cancelled { lastWrite.withLock { $0 = failure } }

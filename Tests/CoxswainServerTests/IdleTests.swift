@@ -23,7 +23,10 @@ struct IdleTests {
             let end = database.transactionCounts
             let readsPerInterval = Double(end.reads - start.reads) / (elapsed.secondsDouble / 0.1)
             #expect(readsPerInterval <= 6, "\(end.reads - start.reads) reads in \(elapsed)")
-            #expect(end.writes - start.writes <= 1, "\(end.writes - start.writes) writes in \(elapsed) (only a lease renewal is expected)")
+            // The only writes are lease renewals, one every lease_duration / 3 (10 s here); a loaded
+            // machine takes longer to make 60 reads, so more of them may fall in the window.
+            let renewals = Int(elapsed.secondsDouble / 10) + 1
+            #expect(end.writes - start.writes <= renewals, "\(end.writes - start.writes) writes in \(elapsed) (only lease renewals are expected)")
             _ = h
         }
     }

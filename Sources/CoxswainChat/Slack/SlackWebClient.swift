@@ -50,11 +50,17 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
     private let session: URLSession
     private let pausedUntil = Mutex<[String: Date]>([:])
     private let now: @Sendable () -> Date
+    /// Hears every call's outcome (`ok`, Slack's error, `rate_limited`, `transient`), for metrics.
+    private let observe: @Sendable (_ method: String, _ outcome: String) -> Void
 
-    public init(apiURL: URL, token: Secret, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        apiURL: URL, token: Secret, now: @escaping @Sendable () -> Date = { Date() },
+        observe: @escaping @Sendable (_ method: String, _ outcome: String) -> Void = { _, _ in }
+    ) {
         self.apiURL = apiURL
         self.token = token
         self.now = now
+        self.observe = observe
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 15
         self.session = URLSession(configuration: configuration)
@@ -167,7 +173,18 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
         if authorized { request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization") }
         request.httpBody = try? JSONSerialization.data(withJSONObject: body)
-        return try await exchange(method: method, request, expectJSON: expectJSON)
+        do {
+            let answer = try await exchange(method: method, request, expectJSON: expectJSON)
+            observe(method, !expectJSON || answer["ok"] as? Bool == true ? "ok" : answer["error"] as? String ?? "unknown_error")
+            return answer
+        } catch {
+            switch error {
+            case .rateLimited: observe(method, "rate_limited")
+            case .transient: observe(method, "transient")
+            case .permanent: observe(method, "permanent")
+            }
+            throw error
+        }
     }
 
     private func exchange(method: String, _ request: URLRequest, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {

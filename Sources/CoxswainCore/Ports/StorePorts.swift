@@ -73,6 +73,18 @@ public protocol JobStore: Sendable {
     func jobsByCreatedRevision(release: String) async throws -> [Int: Job]
     /// Revisions Coxswain's rollbacks of `release` rolled back from.
     func revisionsRolledBackFrom(release: String) async throws -> Set<Int>
+    /// How many jobs are in each state, per command and environment (for `/metrics`).
+    func jobCounts() async throws -> [JobCount]
+}
+
+public struct JobCount: Sendable, Equatable {
+    public var command: String
+    public var environment: String
+    public var state: String
+    public var count: Int
+    public init(command: String, environment: String, state: String, count: Int) {
+        self.command = command; self.environment = environment; self.state = state; self.count = count
+    }
 }
 
 /// A notice waiting for (or done with) delivery by one front end.

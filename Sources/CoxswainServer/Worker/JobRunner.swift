@@ -85,7 +85,9 @@ struct JobRunner: Sendable {
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1)") {
                 lifecycle.stepStarted($0, position: position, step: step, now: now())
             }
+            let stepStarted = clock.now
             let result = await actions.perform(step, job: job, release: release, report: &report)
+            dependencies.metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
             let plan = report.plan
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) result") {
                 lifecycle.stepFinished($0, position: position, result: result, plan: plan, now: now())

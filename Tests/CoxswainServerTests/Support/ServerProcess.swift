@@ -1,4 +1,5 @@
 import CoxswainChat
+import CoxswainSandbox
 import Foundation
 import Synchronization
 import Testing
@@ -95,6 +96,29 @@ final class ServerProcess: Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, Harness.unescape(object?["text"] as? String ?? String(decoding: data, as: UTF8.self)))
+    }
+
+    /// The same, sent and timed by curl, a process of its own: the time Slack would wait,
+    /// whatever else the test process is busy with.
+    func commandTimedByCurl(_ text: String, user: String = "U0123ALICE", fakePort: Int) async throws -> (status: Int, seconds: Double, text: String) {
+        let body = Harness.form(command: "/rollback", text: text, user: user, channel: "C0OPS", triggerID: UUID().uuidString, fakePort: fakePort)
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        let signature = SlackRequestVerifier.signature(signingSecret: Harness.signingSecret, timestamp: timestamp, body: Data(body.utf8))
+        let output = try await SandboxSetup.run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-sS", "--max-time", "20", "-w", "\n%{http_code} %{time_total}", "-H", "Content-Type: application/x-www-form-urlencoded",
+                "-H", "X-Slack-Request-Timestamp: \(timestamp)", "-H", "X-Slack-Signature: \(signature)", "--data-binary", body,
+                "http://127.0.0.1:\(port)/slack/commands",
+            ], environment: [:])
+        var lines = output.components(separatedBy: "\n")
+        let figures = lines.removeLast().split(separator: " ")
+        let data = Data(lines.joined(separator: "\n").utf8)
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return (
+            Int(figures.first ?? "") ?? 0, Double(figures.last ?? "") ?? .infinity,
+            Harness.unescape(object?["text"] as? String ?? String(decoding: data, as: UTF8.self))
+        )
     }
 
     func get(_ path: String) async throws -> (status: Int, text: String) {
