@@ -76,12 +76,28 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let commands = SlashCommandController(
         dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
         userGroups: userGroups, queryQueue: queryQueue)
-    router.post("/slack/commands") { request, context in await commands.handle(request, context: context) }
     let interactions = InteractionController(
         dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
         notifierSignal: notifierSignal)
-    router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
-    let health = HealthRoutes(health: dependencies.stores.health, lease: lease)
+    var socketMode: SocketModeFrontEnd?
+    if configuration.slack.mode == .socket {
+        socketMode = dependencies.secrets.appToken.map { appToken in
+            SocketModeFrontEnd(
+                slack: slack, appToken: appToken, commands: commands, interactions: interactions, metrics: metrics, logger: dependencies.logger)
+        }
+    } else {
+        // Request URLs only in HTTP mode: Socket Mode has no signing secret to check them with.
+        router.post("/slack/commands") { request, context in await commands.handle(request, context: context) }
+        router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
+    }
+    let socketClient = socketMode?.client, isSocketMode = configuration.slack.mode == .socket
+    let health = HealthRoutes(
+        health: dependencies.stores.health, lease: lease,
+        slackProblem: {
+            guard isSocketMode else { return nil }
+            guard let socketClient else { return "no SLACK_APP_TOKEN" }
+            return socketClient.problem
+        })
     health.add(to: router)
 
     // The operators' listener (loopback by default): the console and the registry API.
@@ -126,19 +142,21 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
         now: dependencies.now)
-    let services: [any Service] = [
-        operatorHTTP,
-        lease,
-        UserGroupRefresher(
-            directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
-        QueryService(
-            queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
-            logger: dependencies.logger),
-        Notifier(
-            delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
-            pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
-        JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
-    ]
+    // The Socket Mode connection stops just before the listener: after the worker and notifier.
+    let services: [any Service] =
+        (socketMode.map { [$0] } ?? []) + [
+            operatorHTTP,
+            lease,
+            UserGroupRefresher(
+                directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
+            QueryService(
+                queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
+                logger: dependencies.logger),
+            Notifier(
+                delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
+                pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
+            JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
+        ]
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
 }
 
@@ -150,10 +168,12 @@ public final class BoundPort: Sendable {
     func set(_ value: Int?) { port.withLock { $0 = value } }
 }
 
-/// `/healthz` (the process answers) and `/readyz` (the store can be read and written).
+/// `/healthz` (the process answers) and `/readyz` (the store can be read and written, and in
+/// Socket Mode the connection to Slack is open: without it no command arrives).
 struct HealthRoutes: Sendable {
     let health: any StoreHealth
     let lease: LeaseKeeper
+    let slackProblem: @Sendable () -> String?
 
     func add(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok" }
@@ -162,6 +182,7 @@ struct HealthRoutes: Sendable {
                 return Self.text("store cannot write: \(failure)", status: .serviceUnavailable)
             }
             guard await health.isReachable() else { return Self.text("store unreachable", status: .serviceUnavailable) }
+            if let problem = slackProblem() { return Self.text("Slack Socket Mode: \(problem)", status: .serviceUnavailable) }
             return Self.text(lease.isHeld ? "ready" : "ready (another server holds the database lease; this one runs no jobs)", status: .ok)
         }
     }

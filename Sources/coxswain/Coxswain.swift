@@ -9,8 +9,9 @@ struct Coxswain: AsyncParsableCommand {
         commandName: "coxswain",
         abstract: "Chat-ops for vLLM model deployments on Kubernetes: /rollback from Slack, validated and audited.",
         discussion: """
-            Start the server with `coxswain serve --config coxswain.yaml` (SLACK_SIGNING_SECRET and \
-            SLACK_BOT_TOKEN in the environment). The other subcommands read the same database.
+            Start the server with `coxswain serve --config coxswain.yaml` (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or \
+            SLACK_APP_TOKEN in Socket Mode, in the environment). Try it first with `coxswain sandbox`. The other subcommands \
+            read the same database.
             """,
         subcommands: [
             Serve.self, Shell.self, RunCommand.self, Migrate.self, Registry.self, Jobs.self, Audit.self, Users.self, Manifest.self,

@@ -6,24 +6,41 @@ import Foundation
 struct Manifest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a Slack app manifest (YAML) for this Coxswain: every slash command, the interactivity URL, the scopes.",
-        discussion: "Paste it at api.slack.com/apps → Create New App → From an app manifest. Example: coxswain manifest --url https://coxswain.example.com")
+        discussion: """
+            Paste it at api.slack.com/apps → Create New App → From an app manifest.
+            Request URLs: coxswain manifest --url https://coxswain.example.com
+            Socket Mode (slack.mode: socket in the configuration, or --socket-mode): coxswain manifest --socket-mode
+            """)
 
-    @Option(help: "The public base URL Slack reaches Coxswain at, e.g. https://coxswain.example.com.") var url: String
+    @Option(help: "The public base URL Slack reaches Coxswain at, e.g. https://coxswain.example.com.") var url: String?
+    @Flag(help: "Socket Mode: no request URLs; Coxswain connects to Slack with SLACK_APP_TOKEN (the default when the configuration says slack.mode: socket).")
+    var socketMode = false
     @Option(help: "The runbook folder (default: the configuration's `commands:`, else ./commands).") var commands: String?
     @Option(help: ArgumentHelp("The configuration file, for its runbook folder and command_prefix (default: COXSWAIN_CONFIG).", valueName: "file"))
     var config: String?
 
     func run() async throws {
-        guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
-            throw CLIError("--url must be the server's public base URL, e.g. https://coxswain.example.com; got \"\(url)\"")
-        }
         let catalog: CommandCatalog
+        let configuration: CoxswainConfiguration?
         do {
             let file = config ?? ProcessInfo.processInfo.environment["COXSWAIN_CONFIG"]
-            let configuration = try file.map { try ConfigurationLoader.load(file: $0) }
+            configuration = try file.map { try ConfigurationLoader.load(file: $0) }
             let folder = commands ?? configuration?.commandsDirectory ?? "commands"
             catalog = CommandCatalog(prefix: configuration?.commandPrefix ?? "", runbooks: try RunbookSet.load(directory: folder))
         } catch { throw CLIError("\(error)") }
+        let socket = socketMode || (url == nil && configuration?.slack.mode == .socket)
+        if socket {
+            guard url == nil else { throw CLIError("--url and Socket Mode exclude each other: Socket Mode has no request URLs. Drop one of them.") }
+            print(SlackAppManifest.render(baseURL: nil, commands: catalog.descriptions()), terminator: "")
+            return
+        }
+        guard let url else {
+            throw CLIError(
+                "say where Slack reaches Coxswain: --url https://coxswain.example.com (request URLs), or --socket-mode (no public endpoint)")
+        }
+        guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
+            throw CLIError("--url must be the server's public base URL, e.g. https://coxswain.example.com; got \"\(url)\"")
+        }
         print(SlackAppManifest.render(baseURL: url, commands: catalog.descriptions()), terminator: "")
     }
 }

@@ -7,7 +7,10 @@ import Logging
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server: Slack webhook, worker and notifier.",
-        discussion: "Needs SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_SIGNING_SECRET_FILE / SLACK_BOT_TOKEN_FILE) in the environment.")
+        discussion: """
+            Needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET for request URLs (slack.mode: http, the default) or SLACK_APP_TOKEN \
+            (xapp-…) for Socket Mode (slack.mode: socket). Each may instead be a file named by …_FILE.
+            """)
 
     @OptionGroup var options: ConfigOption
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"

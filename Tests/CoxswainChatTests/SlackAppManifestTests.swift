@@ -29,6 +29,21 @@ import Yams
         let scopes = ((manifest["oauth_config"] as? [String: Any])?["scopes"] as? [String: Any])?["bot"] as? [String]
         #expect(scopes == SlackAppManifest.botScopes)
         #expect(scopes?.contains("channels:history") == true && scopes?.contains("channels:read") == true)
+        #expect(settings["socket_mode_enabled"] as? Bool == false)
+    }
+
+    @Test("in Socket Mode the manifest enables it and names no request URL")
+    func socketMode() throws {
+        let yaml = SlackAppManifest.render(baseURL: nil, commands: [.init(command: "/rollback", description: "Roll back", usageHint: "RELEASE")])
+        let manifest = try #require(try Yams.load(yaml: yaml) as? [String: Any])
+        let settings = try #require(manifest["settings"] as? [String: Any])
+        #expect(settings["socket_mode_enabled"] as? Bool == true)
+        #expect((settings["interactivity"] as? [String: Any])?["is_enabled"] as? Bool == true)
+        #expect((settings["interactivity"] as? [String: Any])?["request_url"] == nil)
+        let command = ((manifest["features"] as? [String: Any])?["slash_commands"] as? [[String: Any]])?.first
+        #expect(command?["command"] as? String == "/rollback")
+        #expect(command?["url"] == nil)
+        #expect(!yaml.contains("http"))
     }
 
     @Test func quotesTextThatWouldBreakYAML() throws {

@@ -93,6 +93,28 @@ import Testing
         #expect(throws: SlackSecrets.MissingSecret.self) { try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "x"]) }
     }
 
+    @Test("Socket Mode needs the app-level token and no signing secret; a bot token in its place is named as the mistake")
+    func socketModeSecrets() throws {
+        let secrets = try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A"], mode: .socket)
+        #expect(secrets.appToken?.reveal() == "xapp-1-A" && secrets.signingSecret.isEmpty)
+        #expect(!"\(secrets)".contains("xapp-1-A"))
+        #expect(throws: SlackSecrets.MissingSecret.self) { try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "xoxb-1"], mode: .socket) }
+        do {
+            _ = try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"], mode: .socket)
+            Issue.record("a bot token was taken for the app token")
+        } catch {
+            #expect("\(error)".contains("starts with xapp-") && !"\(error)".contains("xoxb-1\""), "\(error)")
+        }
+        let mode = try ConfigurationLoader.parse(
+            yaml: "slack: { mode: socket }\nenvironments: { production: { namespace: production, approvals: 0 } }\nreleases: {}", file: "c.yaml"
+        ).slack.mode
+        #expect(mode == .socket)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(
+                yaml: "slack: { mode: sockets }\nenvironments: { production: { namespace: production, approvals: 0 } }\nreleases: {}", file: "c.yaml")
+        }
+    }
+
     @Test func theRollbackRunbookLoads() throws {
         let runbook = try RunbookLoader.load(file: Self.runbookFile)
         #expect(

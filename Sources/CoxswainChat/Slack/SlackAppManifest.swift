@@ -14,8 +14,10 @@ public enum SlackAppManifest {
         "channels:history", "groups:history",
     ]
 
-    public static func render(baseURL: String, commands: [CommandDescription], appName: String = "Coxswain") -> String {
-        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    /// - Parameter baseURL: where Slack posts requests; nil for Socket Mode, where Coxswain
+    ///   connects to Slack and the manifest names no request URL.
+    public static func render(baseURL: String?, commands: [CommandDescription], appName: String = "Coxswain") -> String {
+        let base = baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         var lines = [
             "display_information:",
             "  name: \(quote(appName))",
@@ -27,9 +29,9 @@ public enum SlackAppManifest {
             "  slash_commands:",
         ]
         for command in commands {
+            lines.append("    - command: \(quote(command.command))")
+            if let base { lines.append("      url: \(quote(base + "/slack/commands"))") }
             lines += [
-                "    - command: \(quote(command.command))",
-                "      url: \(quote(base + "/slack/commands"))",
                 "      description: \(quote(String(command.description.prefix(100))))",
                 "      usage_hint: \(quote(String(command.usageHint.prefix(100))))",
                 "      should_escape: false",
@@ -44,9 +46,9 @@ public enum SlackAppManifest {
                 "settings:",
                 "  interactivity:",
                 "    is_enabled: true",
-                "    request_url: \(quote(base + "/slack/interactions"))",
+            ] + (base.map { ["    request_url: \(quote($0 + "/slack/interactions"))"] } ?? []) + [
                 "  org_deploy_enabled: false",
-                "  socket_mode_enabled: false",
+                "  socket_mode_enabled: \(base == nil)",
                 "  token_rotation_enabled: false",
             ]
         return lines.joined(separator: "\n") + "\n"

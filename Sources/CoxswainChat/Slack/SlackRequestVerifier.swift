@@ -10,6 +10,8 @@ public struct SlackRequestVerifier: Sendable {
         case malformedTimestamp
         case stale(ageSeconds: Int64)
         case badSignature
+        /// No signing secret is configured (Socket Mode): nothing posted can be trusted.
+        case noSecret
 
         public var description: String {
             switch self {
@@ -17,6 +19,7 @@ public struct SlackRequestVerifier: Sendable {
             case .malformedTimestamp: return "X-Slack-Request-Timestamp is not a Unix time in seconds"
             case .stale(let age): return "timestamp is \(age)s from now (limit 300s)"
             case .badSignature: return "signature does not match"
+            case .noSecret: return "no signing secret is configured (Socket Mode takes no requests over HTTP)"
             }
         }
     }
@@ -31,6 +34,8 @@ public struct SlackRequestVerifier: Sendable {
     }
 
     public func verify(body: Data, timestamp: String?, signature: String?) throws(Rejection) {
+        // An empty key would let anyone sign: refuse everything instead.
+        guard !secret.isEmpty else { throw .noSecret }
         guard let timestamp, let signature else { throw .missingHeaders }
         // Digits only and at most 12 of them (Unix seconds until the year 33658): the age
         // below can then never overflow, whatever a client puts in the header.

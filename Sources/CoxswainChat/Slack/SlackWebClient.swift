@@ -150,6 +150,31 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         return answer["users"] as? [String] ?? []
     }
 
+    /// `apps.connections.open` with the app-level token: the WebSocket URL of a new Socket
+    /// Mode connection (each URL is good for one connection).
+    public func openSocketModeConnection(appToken: Secret) async throws(SlackDeliveryError) -> String {
+        let method = "apps.connections.open"
+        if let until = pause(of: method) {
+            throw .rateLimited(method: method, retryAfterSeconds: max(1, Int(until.timeIntervalSince(now()).rounded(.up))))
+        }
+        var request = URLRequest(url: apiURL.appendingPathComponent(method))
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(appToken.reveal())", forHTTPHeaderField: "Authorization")
+        let answer: [String: Any]
+        do { answer = try await exchange(method: method, request, expectJSON: true) } catch {
+            observeFailure(method, error)
+            throw error
+        }
+        guard answer["ok"] as? Bool == true, let url = answer["url"] as? String else {
+            let error = answer["error"] as? String ?? "no_url"
+            observe(method, error)
+            throw .permanent("\(method): \(error)")
+        }
+        observe(method, "ok")
+        return url
+    }
+
     private static func blocks(_ json: String?) -> Any? {
         json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
     }
@@ -178,12 +203,16 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
             observe(method, !expectJSON || answer["ok"] as? Bool == true ? "ok" : answer["error"] as? String ?? "unknown_error")
             return answer
         } catch {
-            switch error {
-            case .rateLimited: observe(method, "rate_limited")
-            case .transient: observe(method, "transient")
-            case .permanent: observe(method, "permanent")
-            }
+            observeFailure(method, error)
             throw error
+        }
+    }
+
+    private func observeFailure(_ method: String, _ error: SlackDeliveryError) {
+        switch error {
+        case .rateLimited: observe(method, "rate_limited")
+        case .transient: observe(method, "transient")
+        case .permanent: observe(method, "permanent")
         }
     }
 

@@ -48,7 +48,7 @@ public enum ConfigurationLoader {
             "commands": .scalar,
             "slack": .fields([
                 "api_url": .scalar, "audit_channel": .scalar, "response_url_hosts": .list(.scalar, example: "[hooks.slack.com]"),
-                "give_up_after": .scalar,
+                "give_up_after": .scalar, "mode": .scalar,
             ]),
             "cluster": .fields([
                 "helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,

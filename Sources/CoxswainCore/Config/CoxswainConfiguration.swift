@@ -5,6 +5,15 @@ import Foundation
 /// Everything that points outside (Slack, helm, kubectl, model endpoints) is here so
 /// tests and a local sandbox can point it at loopback. Secrets are not: see `SlackSecrets`.
 public struct CoxswainConfiguration: Sendable {
+    /// How Slack's requests (slash commands, button clicks) reach Coxswain.
+    public enum SlackMode: String, Sendable, CaseIterable {
+        /// Slack posts to Coxswain's public request URLs, signed with the signing secret.
+        case http
+        /// Coxswain connects out to Slack over a WebSocket with the app-level token; no
+        /// public endpoint, no signing secret.
+        case socket
+    }
+
     public struct Server: Sendable {
         /// The Slack-facing listener: Slack's routes and health checks only.
         public var host: String
@@ -24,6 +33,8 @@ public struct CoxswainConfiguration: Sendable {
         public var responseURLHosts: [String]
         /// How long a message is retried through Slack outages before it is given up on.
         public var giveUpAfter: GoDuration
+        /// How Slack's requests reach Coxswain.
+        public var mode: SlackMode = .http
     }
     public struct Cluster: Sendable {
         public var helm: String

@@ -9,6 +9,7 @@ struct RawConfiguration: Decodable {
         var audit_channel: String?
         var response_url_hosts: [String]?
         var give_up_after: String?
+        var mode: String?
     }
     struct Cluster: Decodable {
         var helm: String?
@@ -94,6 +95,14 @@ struct RawConfiguration: Decodable {
             throw fail("slack.response_url_hosts", "must list host names such as hooks.slack.com, got \"\(host)\"")
         }
 
+        let modeText = slack?.mode ?? "http"
+        guard let slackMode = CoxswainConfiguration.SlackMode(rawValue: modeText) else {
+            throw fail(
+                "slack.mode",
+                "must be http (Slack posts to Coxswain's request URLs) or socket (Coxswain connects to Slack; needs SLACK_APP_TOKEN), "
+                    + "got \"\(modeText)\". Example: mode: socket")
+        }
+
         let readTimeout = try duration(cluster?.read_timeout, "30s", "cluster.read_timeout")
         for name in cluster?.environment ?? [] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw fail("cluster.environment", "must list environment variable names such as AWS_PROFILE, got \"\(name)\"")
@@ -111,7 +120,7 @@ struct RawConfiguration: Decodable {
             commandsDirectory: resolve(commands ?? "commands"),
             slack: .init(
                 apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
-                giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after")),
+                giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after"), mode: slackMode),
             cluster: .init(
                 helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
                 kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),

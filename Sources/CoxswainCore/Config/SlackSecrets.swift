@@ -16,12 +16,16 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 /// The Slack secrets, read from the environment or from files named by it, never from the
 /// configuration file or the repository.
 public struct SlackSecrets: Sendable, CustomStringConvertible {
+    /// Verifies requests Slack posts (HTTP mode); empty in Socket Mode, which has none.
     public let signingSecret: Secret
     public let botToken: Secret
+    /// The app-level token (`xapp-…`, scope `connections:write`) that opens Socket Mode connections.
+    public let appToken: Secret?
 
-    public init(signingSecret: String, botToken: String) {
+    public init(signingSecret: String, botToken: String, appToken: String? = nil) {
         self.signingSecret = Secret(signingSecret)
         self.botToken = Secret(botToken)
+        self.appToken = appToken.map(Secret.init)
     }
 
     public var description: String { "SlackSecrets(<redacted>)" }
@@ -33,15 +37,29 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
         public let description: String
     }
 
-    /// Reads `SLACK_SIGNING_SECRET` / `SLACK_BOT_TOKEN`, or `…_FILE` pointing at a file that
-    /// holds the value (Kubernetes secrets mounted as files).
-    public static func load(from environment: [String: String]) throws -> SlackSecrets {
-        SlackSecrets(
-            signingSecret: try read("SLACK_SIGNING_SECRET", from: environment).reveal(),
-            botToken: try read("SLACK_BOT_TOKEN", from: environment).reveal())
+    /// Reads `SLACK_BOT_TOKEN` and, for HTTP mode, `SLACK_SIGNING_SECRET`, for Socket Mode
+    /// `SLACK_APP_TOKEN`; each may instead be `…_FILE` pointing at a file that holds the
+    /// value (Kubernetes secrets mounted as files).
+    public static func load(from environment: [String: String], mode: CoxswainConfiguration.SlackMode = .http) throws -> SlackSecrets {
+        switch mode {
+        case .http:
+            let signingSecret = try read("SLACK_SIGNING_SECRET", from: environment).reveal()
+            return SlackSecrets(signingSecret: signingSecret, botToken: try read("SLACK_BOT_TOKEN", from: environment).reveal())
+        case .socket:
+            let botToken = try read("SLACK_BOT_TOKEN", from: environment).reveal()
+            let appToken = try read("SLACK_APP_TOKEN", from: environment, hint: "Slack app settings → Basic Information → App-Level Tokens")
+            guard appToken.reveal().hasPrefix("xapp-") else {
+                throw MissingSecret(
+                    description: "SLACK_APP_TOKEN is not an app-level token: Socket Mode needs one that starts with xapp- "
+                        + "(Basic Information → App-Level Tokens, scope connections:write), not the bot token (xoxb-)")
+            }
+            return SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken.reveal())
+        }
     }
 
-    public static func read(_ name: String, from environment: [String: String]) throws -> Secret {
+    public static func read(
+        _ name: String, from environment: [String: String], hint: String = "Slack app settings → Basic Information / OAuth & Permissions"
+    ) throws -> Secret {
         if let value = environment[name], !value.isEmpty { return Secret(value) }
         if let path = environment["\(name)_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -53,6 +71,6 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
         }
         throw MissingSecret(
             description: "\(name) is not set: export \(name)=… or \(name)_FILE=/path/to/file "
-                + "(Slack app settings → Basic Information / OAuth & Permissions)")
+                + "(\(hint))")
     }
 }

@@ -22,10 +22,17 @@ struct InteractionController: Sendable {
             dependencies.logger.warning("rejected /slack/interactions request: \(error)")
             return Response(status: .unauthorized)
         }
+        await answer(fields: FormDecoding.fields(body))
+        return Response(status: .ok)
+    }
+
+    /// Acts on a verified click, over the request URL or Socket Mode; the clicker hears the
+    /// outcome through the click's response URL.
+    func answer(fields: [String: String]) async {
         let action: SlackBlockAction
-        do { action = try SlackBlockAction(form: FormDecoding.fields(body)) } catch {
+        do { action = try SlackBlockAction(form: fields) } catch {
             dependencies.logger.info("ignored interaction: \(error)")
-            return Response(status: .ok)
+            return
         }
         let route = SlackResponseURLs.allowed(action.responseURL, configuration: dependencies.configuration, logger: dependencies.logger)
         let origin = CommandOrigin(
@@ -56,7 +63,6 @@ struct InteractionController: Sendable {
             dependencies.logger.error("could not record the answer to a click by \(action.userID): \(error)")
         }
         notifierSignal.signal()
-        return Response(status: .ok)
     }
 
     /// The command a button stands for, and the plan it showed (a click counts only for it).

@@ -25,7 +25,7 @@ struct RegistryController: Sendable {
             return try Problem(
                 error:
                     "unknown environment \"\(environment)\"; known: \(environments.sorted().joined(separator: ", ")). Example: "
-                        + "/api/v1/registry?environment=\(environments.sorted().first ?? "production")"
+                    + "/api/v1/registry?environment=\(environments.sorted().first ?? "production")"
             )
             .response(from: request, context: context).withStatus(.badRequest)
         }

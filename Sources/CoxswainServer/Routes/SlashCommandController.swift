@@ -32,6 +32,12 @@ struct SlashCommandController: Sendable {
             dependencies.logger.warning("rejected /slack/commands request: \(error)")
             return Response(status: .unauthorized)
         }
+        return Self.json(await answer(fields: fields, rawBody: body))
+    }
+
+    /// The answer to a verified slash command, as the JSON body Slack shows: the same over
+    /// the request URL and over Socket Mode.
+    func answer(fields: [String: String], rawBody: Data) async -> Data {
         let command: SlackSlashCommand
         do { command = try SlackSlashCommand(form: fields) } catch {
             return reply("Coxswain could not read this request: \(error).")
@@ -45,7 +51,7 @@ struct SlashCommandController: Sendable {
         }
         let origin = CommandOrigin(
             platform: SlackNoticeDelivery.platform, user: command.userID, channel: command.channelID,
-            requestKey: command.idempotencyKey(rawBody: body), asked: "\(resolved.invoked) \(resolved.text)",
+            requestKey: command.idempotencyKey(rawBody: rawBody), asked: "\(resolved.invoked) \(resolved.text)",
             replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
             groups: await userGroups.groups(of: command.userID))
         switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
@@ -62,9 +68,10 @@ struct SlashCommandController: Sendable {
         }
     }
 
-    func reply(_ text: RichText, inChannel: Bool = false) -> Response {
-        let payload = renderer.commandAnswer(text, inChannel: inChannel)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+    func reply(_ text: RichText, inChannel: Bool = false) -> Data { renderer.commandAnswer(text, inChannel: inChannel) }
+
+    static func json(_ payload: Data) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 }
 

@@ -42,6 +42,14 @@ actor FakeWorld {
     var userGroups: [String: [String]] = [:]
     var userGroupsFail = false
     func set(userGroup: String, members: [String]) { userGroups[userGroup] = members }
+    /// What `apps.connections.open` answers (Socket Mode), and how often it was called.
+    var socketModeURL: String?
+    private(set) var socketModeOpens = 0
+    func set(socketModeURL: String?) { self.socketModeURL = socketModeURL }
+    func openedSocketMode() -> String? {
+        socketModeOpens += 1
+        return socketModeURL
+    }
 
     func set(
         completionDelay: Duration? = nil, healthStatus: Int? = nil, rateLimitNext: Int? = nil, retryAfter: Int? = nil,
@@ -126,6 +134,13 @@ enum FakeServer {
             let method = context.parameters.get("method") ?? ""
             if method.hasPrefix("chat."), let obstacle = await world.obstacle() { return obstacle }
             let item = await world.record("/api/\(method)", authorization: request.headers[.authorization], body: body)
+            if method == "apps.connections.open" {
+                // As Slack: only an app-level token opens a connection.
+                if item.authorization?.hasPrefix("Bearer xoxb-") == true { return json(["ok": false, "error": "not_allowed_token_type"]) }
+                guard item.authorization == "Bearer \(Harness.appToken)" else { return json(["ok": false, "error": "invalid_auth"]) }
+                guard let url = await world.openedSocketMode() else { return json(["ok": false, "error": "internal_error"]) }
+                return json(["ok": true, "url": url])
+            }
             guard item.authorization == "Bearer xoxb-fake" else { return json(["ok": false, "error": "invalid_auth"]) }
             switch method {
             case "chat.postMessage":

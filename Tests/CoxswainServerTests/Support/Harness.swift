@@ -18,6 +18,7 @@ import Testing
 struct Harness {
     static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
     static let botToken = "xoxb-fake"
+    static let appToken = "xapp-1-fake"
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
@@ -96,18 +97,22 @@ struct Harness {
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
-        _ body: @Sendable (Harness) async throws -> Void
+        socketModeURL: String? = nil, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
+        await world.set(socketModeURL: socketModeURL)
         let cluster = try StandInCluster(state: state)
         try await FakeServer.application(world).test(.live) { fakeClient in
             let port = try #require(fakeClient.port)
-            let yaml =
+            var yaml =
                 custom?(port)
                 ?? configurationYAML(
                     fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
                     readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
+            if socketModeURL != nil {
+                yaml = yaml.replacingOccurrences(of: "response_url_hosts: [127.0.0.1] }", with: "response_url_hosts: [127.0.0.1], mode: socket }")
+            }
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try RunbookSet.load(directory: folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
@@ -121,7 +126,9 @@ struct Harness {
             var logger = Logger(label: "coxswain-test")
             logger.logLevel = logLevel
             let dependencies = ServerDependencies(
-                configuration: configuration, runbooks: runbooks, secrets: SlackSecrets(signingSecret: signingSecret, botToken: botToken),
+                configuration: configuration, runbooks: runbooks,
+                secrets: socketModeURL == nil
+                    ? SlackSecrets(signingSecret: signingSecret, botToken: botToken) : SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken),
                 stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             let app = buildApplication(dependencies)
             try await app.test(.live) { client in

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Checks the container image's binary without a Docker engine: builds Coxswain as the
+# Dockerfile does (release, --static-swift-stdlib), lists the shared libraries it needs and
+# fails when one is not provided by the runtime stage's packages (libc6, libcurl4 and its
+# dependencies, libsqlite3-0, libstdc++6, libgcc-s1, zlib1g), then starts it.
+# Takes 10-20 minutes on 2 cores (a release build); not part of CI for that reason.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH=/opt/swift/usr/bin:$PATH
+swift build -c release --static-swift-stdlib --product coxswain --build-path .build-static
+binary=.build-static/release/coxswain
+
+# Sonames the runtime stage's packages provide (Debian bookworm): libc6, libstdc++6,
+# libgcc-s1, zlib1g, libsqlite3-0, and libcurl4 with what it pulls in.
+allowed='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|libpthread|librt|libutil|libresolv|libstdc\+\+|libgcc_s|libz|libsqlite3|libcurl|libnghttp2|libidn2|librtmp|libssh2|libpsl|libssl|libcrypto|libgssapi_krb5|libldap-2\.5|liblber-2\.5|libzstd|libbrotlidec|libbrotlicommon|libunistring|libgnutls|libhogweed|libnettle|libgmp|libkrb5|libk5crypto|libcom_err|libkrb5support|libsasl2|libp11-kit|libtasn1|libkeyutils|libffi)\.so'
+echo "shared libraries of $binary:"
+ldd "$binary" | tee /tmp/coxswain-ldd.txt
+missing=$(awk '{print $1}' /tmp/coxswain-ldd.txt | grep -Ev "$allowed" || true)
+if [ -n "$missing" ]; then
+  echo "NOT provided by the runtime image: $missing" >&2
+  exit 1
+fi
+if grep -q "not found" /tmp/coxswain-ldd.txt; then
+  echo "a library is missing on this machine" >&2
+  exit 1
+fi
+"$binary" --help >/dev/null
+"$binary" manifest --socket-mode --commands commands >/dev/null
+echo "ok: $(du -h "$binary" | cut -f1) binary; every shared library it needs comes with the runtime stage's packages; it starts"
