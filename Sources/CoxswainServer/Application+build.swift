@@ -1,4 +1,5 @@
 import CoxswainChat
+import CoxswainCluster
 import CoxswainCore
 import Foundation
 import Hummingbird
@@ -60,11 +61,11 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         now: dependencies.now, logger: dependencies.logger)
 
     let queries = ReadOnlyQueries(dependencies: dependencies)
+    let intake = ChangeIntake(
+        dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal, state: state)
     let dispatcher = Dispatcher(
         catalog: catalog, policy: policy,
-        intake: ChangeIntake(
-            dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal,
-            notifierSignal: notifierSignal, state: state),
+        intake: intake,
         decisions: JobDecisions(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal),
         queries: queries)
     let queryQueue = QueryQueue()
@@ -142,9 +143,16 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
         now: dependencies.now)
+    // The watch after a change, where Prometheus is configured; it stops after the worker.
+    let watchSignal = WorkSignal()
+    let watch = configuration.prometheus.map { prometheus in
+        WatchService(
+            dependencies: dependencies, prometheus: PrometheusClient(configuration: prometheus), signal: watchSignal,
+            notifierSignal: notifierSignal, lease: lease, intake: intake)
+    }
     // The Socket Mode connection stops just before the listener: after the worker and notifier.
     let services: [any Service] =
-        (socketMode.map { [$0] } ?? []) + [
+        (socketMode.map { [$0] } ?? []) + (watch.map { [$0] } ?? []) + [
             operatorHTTP,
             lease,
             UserGroupRefresher(
@@ -155,7 +163,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
             Notifier(
                 delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
                 pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
-            JobWorker(dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state),
+            JobWorker(
+                dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state,
+                jobEnded: watchSignal),
         ]
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
 }

@@ -176,6 +176,8 @@ extension AppDatabase: StoreHealth {}
 extension Stores {
     /// Every port backed by one SQLite database.
     public init(sqlite database: AppDatabase) {
-        self.init(jobs: database, outbox: database, registry: database, audit: database, lease: database, tokens: database, health: database)
+        self.init(
+            jobs: database, outbox: database, registry: database, audit: database, lease: database, tokens: database, watches: database,
+            health: database)
     }
 }

@@ -198,6 +198,22 @@ extension AppDatabase {
                     CREATE INDEX consoleToken_user ON consoleToken(user);
                     """)
         }
+        migrator.registerMigration("v6-watches") { db in
+            // The watch itself is one JSON document (ModelWatch); the columns beside it are
+            // what is searched.
+            try db.execute(
+                sql: """
+                    CREATE TABLE watch (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        jobID INTEGER NOT NULL UNIQUE REFERENCES job(id),
+                        release TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        nextCheckAt DATETIME NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX watch_state_next ON watch(state, nextCheckAt);
+                    """)
+        }
         return migrator
     }
 }

@@ -115,6 +115,30 @@ import Testing
         }
     }
 
+    @Test("the watch: top-level defaults, an environment's overrides, a release's queries; mistakes named")
+    func watchConfiguration() throws {
+        let base =
+            "environments: { production: { namespace: production, approvals: 0, watch: { auto_rollback: true, error_rate: 2% } } }\n"
+            + "releases: { r: { model: m, environment: production, endpoint: 'http://x', watch_queries: { p95: 'max(x{model=\"{model}\"})' } } }\n"
+        let configuration = try ConfigurationLoader.parse(
+            yaml: base + "prometheus: { url: 'http://prom:9090', token_file: token }\nwatch: { duration: 20m, error_for: 1m }", file: "/etc/c.yaml",
+            baseDirectory: "/etc")
+        let release = try #require(configuration.release(named: "r"))
+        let policy = configuration.watchPolicy(release: release)
+        #expect(policy.duration == GoDuration(seconds: 1200) && policy.errorFor == GoDuration(seconds: 60) && policy.errorRate == 0.02)
+        #expect(policy.autoRollback && policy.queries.p95 == #"max(x{model="{model}"})"# && policy.queries.errors == WatchQueries.defaultErrors)
+        #expect(configuration.prometheus?.tokenFile == "/etc/token" && configuration.prometheus?.url.absoluteString == "http://prom:9090")
+        func problem(_ yaml: String) -> String? {
+            do { _ = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml"); return nil } catch { return "\(error)" }
+        }
+        let env = "environments: { production: { namespace: production, approvals: 0 } }\nreleases: {}\n"
+        #expect(problem(env + "watch: { error_rate: 0.05 }")?.contains("must be a percentage between 0% and 100% such as 5%") == true)
+        #expect(problem(env + "watch: { queries: { errors: 'sum(x{job=\"{relase}\"})' } }")?.contains("{relase} is not a placeholder") == true)
+        #expect(problem(env + "watch: { duraton: 5m }")?.contains("did you mean `duration`") == true)
+        #expect(problem(env + "prometheus: { url: prom }")?.contains("prometheus.url") == true)
+        #expect(problem(env + "watch: { latency_factor: 1 }")?.contains("must be more than 1") == true)
+    }
+
     @Test func theRollbackRunbookLoads() throws {
         let runbook = try RunbookLoader.load(file: Self.runbookFile)
         #expect(

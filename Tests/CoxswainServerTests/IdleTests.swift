@@ -18,7 +18,7 @@ struct IdleTests {
             let start = database.transactionCounts
             let started = clock.now
             // 100 ms poll interval in tests: wait until 60 reads happened and see how long it took.
-            try await Eventually.until("60 idle reads") { database.transactionCounts.reads - start.reads >= 60 }
+            try await Eventually.until("60 idle reads", timeout: .seconds(90)) { database.transactionCounts.reads - start.reads >= 60 }
             let elapsed = clock.now - started
             let end = database.transactionCounts
             let readsPerInterval = Double(end.reads - start.reads) / (elapsed.secondsDouble / 0.1)

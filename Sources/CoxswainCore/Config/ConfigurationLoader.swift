@@ -41,6 +41,12 @@ public enum ConfigurationLoader {
     /// Every key the file may hold.
     static let configurationShape: YAMLShape = {
         let names = YAMLShape.list(.scalar, example: "[C0OPS, C0INCIDENT]")
+        let queries = YAMLShape.fields(["requests": .scalar, "errors": .scalar, "p95": .scalar])
+        let watch = YAMLShape.fields([
+            "duration": .scalar, "interval": .scalar, "rate_window": .scalar, "baseline_window": .scalar, "error_rate": .scalar,
+            "error_for": .scalar, "latency_factor": .scalar, "latency_for": .scalar, "min_requests": .scalar, "auto_rollback": .scalar,
+            "queries": queries,
+        ])
         return .fields([
             "server": .fields(["host": .scalar, "port": .scalar, "operator_host": .scalar, "operator_port": .scalar]),
             "command_prefix": .scalar,
@@ -59,12 +65,13 @@ public enum ConfigurationLoader {
                 .fields([
                     "namespace": .scalar, "approvals": .scalar, "approval_ttl": .scalar, "channels": names,
                     "release_channels": .list(.scalar, example: "[versioned, nightly]"), "promotion_after": .scalar, "read_requires_grant": .scalar,
+                    "watch": watch,
                 ]), example: "production: { namespace: production }"),
             "releases": .named(
                 .fields([
                     "model": .scalar, "environment": .scalar, "endpoint": .scalar, "namespace": .scalar, "ready_endpoint": .scalar,
                     "completion_slo": .scalar, "kind": .scalar, "chart": .scalar, "values": .list(.scalar, example: "[values-production.yaml]"),
-                    "deployment": .scalar,
+                    "deployment": .scalar, "watch_queries": queries,
                 ]), example: "llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: http://… }"),
             "users": .named(.list(.scalar, example: "[development, production]"), example: "U0123ALICE: [production]"),
             "roles": .named(
@@ -75,6 +82,8 @@ public enum ConfigurationLoader {
             "members": .named(.list(.scalar, example: "[approver]"), example: "U0789CAROL: [approver]"),
             "emergency": .fields(["reminder_interval": .scalar, "watch_timeout": .scalar]),
             "usergroup_ttl": .scalar,
+            "prometheus": .fields(["url": .scalar, "token_file": .scalar, "timeout": .scalar]),
+            "watch": watch,
         ])
     }()
 }

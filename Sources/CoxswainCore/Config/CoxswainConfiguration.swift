@@ -73,6 +73,8 @@ public struct CoxswainConfiguration: Sendable {
         public var promotionAfter: String?
         /// Read-only commands need an explicit `read` grant here (default: any role here may read).
         public var readRequiresGrant: Bool
+        /// How releases here are watched after a change (when `prometheus:` is configured).
+        public var watch = WatchPolicy()
 
         public init(
             name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),
@@ -94,6 +96,13 @@ public struct CoxswainConfiguration: Sendable {
         public init(name: String, grants: Set<Permission>, environments: Set<String>, userGroups: [String] = []) {
             self.name = name; self.grants = grants; self.environments = environments; self.userGroups = userGroups
         }
+    }
+    /// Where the watch after a change reads the model's metrics.
+    public struct Prometheus: Sendable, Equatable {
+        public var url: URL
+        /// A file holding a bearer token (read at each question, so it can be rotated).
+        public var tokenFile: String?
+        public var timeout: GoDuration
     }
     public struct Emergency: Sendable {
         /// How often the audit channel is reminded of an unacknowledged break-glass job.
@@ -120,6 +129,8 @@ public struct CoxswainConfiguration: Sendable {
         public var hasReadyEndpoint: Bool
         /// Overrides the runbook's completion SLO for this release.
         public var completionSLO: GoDuration?
+        /// This release's own PromQL for the watch (its metrics are labelled differently).
+        public var watchQueries: WatchQueries?
 
         public init(
             name: String, model: String, environment: String, namespace: String, endpoint: URL,
@@ -148,6 +159,15 @@ public struct CoxswainConfiguration: Sendable {
     public var emergency: Emergency
     /// How long resolved Slack user-group memberships are trusted.
     public var userGroupTTL: GoDuration
+    /// Without it, nothing is watched after a change.
+    public var prometheus: Prometheus?
+
+    /// The watch policy of a release: its environment's, with its own queries if it has them.
+    public func watchPolicy(release: Release) -> WatchPolicy {
+        var policy = environments[release.environment]?.watch ?? WatchPolicy()
+        if let queries = release.watchQueries { policy.queries = queries }
+        return policy
+    }
 
     public init(
         server: Server, databasePath: String, commandsDirectory: String, slack: Slack,

@@ -27,6 +27,7 @@ struct RawConfiguration: Decodable {
         var release_channels: [String]?
         var promotion_after: String?
         var read_requires_grant: Bool?
+        var watch: Watch?
     }
     struct Role: Decodable {
         var grants: [String]
@@ -45,6 +46,7 @@ struct RawConfiguration: Decodable {
         var chart: String?
         var values: [String]?
         var deployment: String?
+        var watch_queries: WatchQueries?
     }
 
     var server: Server?
@@ -61,6 +63,8 @@ struct RawConfiguration: Decodable {
     var members: [String: [String]]?
     var emergency: Emergency?
     var usergroup_ttl: String?
+    var prometheus: Prometheus?
+    var watch: Watch?
 
     func validated(file: String, root: Node, baseDirectory: String?) throws -> CoxswainConfiguration {
         func fail(_ key: String, _ problem: String) -> ConfigurationError {
@@ -110,8 +114,9 @@ struct RawConfiguration: Decodable {
         let maxJobs = worker?.max_concurrent_jobs ?? 4
         guard maxJobs >= 1 else { throw fail("worker.max_concurrent_jobs", "must be at least 1, got \(maxJobs)") }
 
-        let envs = try validatedEnvironments(fail: fail, duration: duration)
-        let rels = try validatedReleases(envs: envs, resolve: resolve, fail: fail)
+        var envs = try validatedEnvironments(fail: fail, duration: duration)
+        var rels = try validatedReleases(envs: envs, resolve: resolve, fail: fail)
+        let prometheusConfiguration = try validatedWatch(envs: &envs, rels: &rels, resolve: resolve, fail: fail, duration: duration)
         let (roleMap, memberMap) = try validatedAccess(envs: envs, fail: fail)
 
         var configuration = CoxswainConfiguration(
@@ -146,6 +151,7 @@ struct RawConfiguration: Decodable {
                         + "(e.g. roles: { approver: { grants: [approve], environments: [\(env.name)] } } and members: { U0789CAROL: [approver] })")
             }
         }
+        configuration.prometheus = prometheusConfiguration
         configuration.commandPrefix = command_prefix ?? ""
         guard configuration.commandPrefix.wholeMatch(of: /[a-z0-9-]{0,12}/) != nil else {
             throw fail("command_prefix", "must be up to 12 lowercase letters, digits or '-', e.g. cx-, got \"\(configuration.commandPrefix)\"")

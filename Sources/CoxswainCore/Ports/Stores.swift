@@ -18,13 +18,14 @@ public struct Stores: Sendable {
     public var audit: any AuditStore
     public var lease: any LeaseStore
     public var tokens: any ConsoleTokenStore
+    public var watches: any WatchStore
     public var health: any StoreHealth
 
     public init(
         jobs: any JobStore, outbox: any OutboxStore, registry: any RegistryStore, audit: any AuditStore,
-        lease: any LeaseStore, tokens: any ConsoleTokenStore, health: any StoreHealth
+        lease: any LeaseStore, tokens: any ConsoleTokenStore, watches: any WatchStore, health: any StoreHealth
     ) {
         self.jobs = jobs; self.outbox = outbox; self.registry = registry; self.audit = audit; self.lease = lease
-        self.tokens = tokens; self.health = health
+        self.tokens = tokens; self.watches = watches; self.health = health
     }
 }

@@ -79,16 +79,24 @@ struct ChangeIntake: Sendable {
         return await store(change, release: release, origin: origin, permission: permission, rule: rule)
     }
 
+    /// A rollback Coxswain asks for itself after a watch breach, where the environment says
+    /// `watch.auto_rollback: true`: nobody typed it, so no access check, and the
+    /// configuration's opt-in stands for the approval. Audited as Coxswain's, with the
+    /// breach as its reason; `requestKey` makes asking twice (after a restart) harmless.
+    func acceptAutomatic(_ change: ChangeRequest, release: CoxswainConfiguration.Release, origin: CommandOrigin) async -> Answer {
+        await store(change, release: release, origin: origin, permission: .rollback, rule: "watch.auto_rollback", approvals: 0)
+    }
+
     private func store(
         _ change: ChangeRequest, release: CoxswainConfiguration.Release, origin: CommandOrigin,
-        permission: Permission, rule: String
+        permission: Permission, rule: String, approvals required: Int? = nil
     ) async -> Answer {
         let request = JobRequest(
             kind: change.kind, command: change.command, release: release.name, environment: release.environment,
             namespace: release.namespace, model: release.model, requestedBy: origin.user, channel: origin.channel,
             platform: origin.platform, revision: change.revision, version: change.version?.raw, reason: change.reason,
             emergency: change.emergency, overridePromotion: change.overridePromotion)
-        let approvals = change.emergency ? 0 : (dependencies.configuration.environments[release.environment]?.approvals ?? 0)
+        let approvals = required ?? (change.emergency ? 0 : (dependencies.configuration.environments[release.environment]?.approvals ?? 0))
         let lifecycle = self.lifecycle
         let jobs = dependencies.stores.jobs
         let now = dependencies.now()

@@ -108,7 +108,17 @@ struct ReadOnlyQueries: Sendable {
             ? RichText("none running or queued")
             : open.map { RichText("#\($0.id) \($0.request.command) \($0.state.words) (by \(user: $0.request.requestedBy))") }.joined(separator: ", ")
         lines.append("• jobs: " + jobsLine)
+        if let watch = try await dependencies.stores.watches.activeWatches().first(where: { $0.release == name }) {
+            lines.append("• watch: " + Self.watchLine(watch))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// "after job #12 until 14:20:00 UTC: error rate 0.4%, P95 210 ms"
+    static func watchLine(_ watch: ModelWatch) -> RichText {
+        let figures = watch.last.map { "error rate \(WatchJudge.percent($0.errorRate))" + ($0.p95.map { ", P95 \(WatchJudge.seconds($0))" } ?? "") }
+        let now = watch.inconclusiveReason.map { "cannot judge (\($0))" } ?? figures ?? "no reading yet"
+        return "watching \(code: watch.release) after job #\(watch.jobID) until \(WatchJudge.clock(watch.endsAt)): \(now)"
     }
 
     func releases(_ environment: String?, readable: Set<String>) async throws -> RichText {
@@ -163,6 +173,11 @@ struct ReadOnlyQueries: Sendable {
                 job.request.requestedBy, String((job.outcome ?? "").prefix(60)),
             ]
         }
-        return "Recent jobs" + (release.map { " for \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
+        var text: RichText = "Recent jobs" + (release.map { " for \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
+        let watches = try await dependencies.stores.watches.activeWatches().filter { watch in
+            (release == nil || watch.release == release) && readable.contains(watch.environment)
+        }
+        for watch in watches { text += "\n👀 " + Self.watchLine(watch) }
+        return text
     }
 }

@@ -79,12 +79,17 @@ struct InteractionController: Sendable {
             guard let id = Int64(action.value) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
             return .success((.acknowledge(jobID: id), nil))
         case "rollback":
-            // "Roll back to revision N" after a failed upgrade: a new rollback by the clicker,
-            // with the same permission checks and approvals as a typed one.
-            guard parts.count == 3, let failed = Int64(parts[0]), let revision = Int(parts[2]), revision > 0, Validation.isReleaseName(parts[1]) else {
+            // "Roll back to revision N" after a failed upgrade (JOB:RELEASE:REVISION) or a watch's
+            // breach (…:watch): a new rollback by the clicker, with the same permission checks
+            // and approvals as a typed one.
+            let fields = action.value.split(separator: ":", maxSplits: 3).map(String.init)
+            guard fields.count == 3 || (fields.count == 4 && fields[3] == "watch"), let job = Int64(fields[0]), let revision = Int(fields[2]),
+                revision > 0, Validation.isReleaseName(fields[1])
+            else {
                 return .failure(CommandError("This button carries no usable rollback target."))
             }
-            return .success((.change(.rollback(parts[1], revision: revision, reason: "after failed job #\(failed)", command: rollbackCommand)), nil))
+            let reason = fields.count == 4 ? "watch breach after job #\(job)" : "after failed job #\(job)"
+            return .success((.change(.rollback(fields[1], revision: revision, reason: reason, command: rollbackCommand)), nil))
         default:
             return .failure(CommandError("Coxswain does not know the button `\(action.actionID.prefix(40))`."))
         }

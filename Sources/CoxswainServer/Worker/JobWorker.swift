@@ -17,6 +17,8 @@ public struct JobWorker: Service, CustomStringConvertible {
     let lease: LeaseKeeper
     let userGroups: UserGroupDirectory
     let state: ServerState
+    /// Told when a job ends, so its watch starts at once.
+    var jobEnded = WorkSignal()
 
     public var description: String { "JobWorker" }
 
@@ -45,6 +47,7 @@ public struct JobWorker: Service, CustomStringConvertible {
                     await settleIfStillRunning(job.id, runner)
                     signal.signal()  // a job of the same release may be waiting
                     notifierSignal.signal()
+                    jobEnded.signal()
                 }
             }
             if await bases.readMissing(open) { wrote = true }

@@ -1,0 +1,101 @@
+import Foundation
+
+/// What people are told about a watch: in the job's thread, and for a breach also in the
+/// job's channel (a thread reply notifies nobody), with the decision it asks for.
+public struct WatchNarrator: Sendable {
+    public let policy: WatchPolicy
+    /// The rollback command as the runbook names it, without its slash (`rollback`,
+    /// `cx-rollback`): front ends write commands their own way.
+    public let rollbackCommand: String
+
+    public init(policy: WatchPolicy, rollbackCommand: String) {
+        self.policy = policy
+        self.rollbackCommand = rollbackCommand.hasPrefix("/") ? String(rollbackCommand.dropFirst()) : rollbackCommand
+    }
+
+    public func started(_ watch: ModelWatch) -> (AuditDraft, [Notice]) {
+        let latency: RichText =
+            watch.baselineP95.map {
+                "P95 latency over \(WatchJudge.number(policy.latencyFactor))× the baseline (\(WatchJudge.seconds($0))) for \(policy.latencyFor)"
+            }
+            ?? "latency not judged: Prometheus had no P95 for the \(policy.baselineWindow) before the change"
+        let text: RichText =
+            "👀 Watching \(code: watch.release) until \(WatchJudge.clock(watch.endsAt)) (\(policy.duration)) on Prometheus: "
+            + "error rate over \(WatchJudge.percent(policy.errorRate)) for \(policy.errorFor), \(latency), or a complete outage. "
+            + "No answer or too little traffic (fewer than \(WatchJudge.number(policy.minRequests)) requests in \(policy.rateWindow)) "
+            + "is inconclusive, never a failure."
+        let detail = "\(watch.release) until \(WatchJudge.clock(watch.endsAt)), baseline P95 \(watch.baselineP95.map(WatchJudge.seconds) ?? "unknown")"
+        return (AuditDraft(actor: "coxswain", event: "watch.started", detail: detail), [.message(text, jobID: watch.jobID, place: .thread)])
+    }
+
+    /// The audit entries and notices for what a reading changed.
+    public func told(_ watch: ModelWatch, _ events: [WatchEvent]) -> (audit: [AuditDraft], notices: [Notice]) {
+        var audit: [AuditDraft] = []
+        var notices: [Notice] = []
+        for event in events {
+            switch event {
+            case .inconclusive(let reason):
+                audit.append(AuditDraft(actor: "coxswain", event: "watch.inconclusive", detail: "\(watch.release): \(reason)"))
+                notices.append(
+                    .message(
+                        "⚪ Watch of \(code: watch.release) cannot judge: \(reason). Not counted as a failure; "
+                            + "Coxswain keeps asking until \(WatchJudge.clock(watch.endsAt)).",
+                        jobID: watch.jobID, place: .thread))
+            case .judgingAgain:
+                notices.append(.message("Watch of \(code: watch.release) is judging again: \(figures(watch)).", jobID: watch.jobID, place: .thread))
+            case .healthy:
+                audit.append(AuditDraft(actor: "coxswain", event: "watch.healthy", detail: "\(watch.release): \(summary(watch))"))
+                notices.append(.message("✅ Watch of \(code: watch.release) passed: \(summary(watch)).", jobID: watch.jobID, place: .thread))
+            case .endedInconclusive(let reason):
+                audit.append(AuditDraft(actor: "coxswain", event: "watch.inconclusive", detail: "\(watch.release) ended: \(reason)"))
+                notices.append(
+                    .message(
+                        "⚪ Watch of \(code: watch.release) ended inconclusive: \(reason). \(summary(watch)). "
+                            + "Check the model's dashboards; \(command: "status \(watch.release)") shows pods and health.",
+                        jobID: watch.jobID, place: .thread))
+            case .breached(let breach):
+                audit.append(AuditDraft(actor: "coxswain", event: "watch.breach", detail: "\(watch.release): \(breach)"))
+                notices += breached(watch, breach)
+            }
+        }
+        return (audit, notices)
+    }
+
+    private func breached(_ watch: ModelWatch, _ breach: String) -> [Notice] {
+        var text: RichText = "🔴 Watch of \(code: watch.release) after job #\(watch.jobID): \(strong: breach). Now: \(figures(watch))."
+        var actions: [NoticeAction] = []
+        if let revision = watch.revisionBefore, watch.kind == .upgrade {
+            if let automatic = watch.autoRollbackJobID {
+                text += " Rolling back to revision \(revision) by itself (\(code: "watch.auto_rollback")): job #\(automatic)."
+            } else {
+                text += " Roll back to revision \(revision), what ran before the upgrade?"
+                actions.append(
+                    NoticeAction(
+                        kind: .rollback, label: "Roll back to revision \(revision)", value: "\(watch.jobID):\(watch.release):\(revision):watch",
+                        style: .danger,
+                        confirmation: .init(
+                            title: "Roll back?",
+                            text: "A new \(command: rollbackCommand) of \(code: watch.release) to revision \(revision), with the usual approvals."),
+                        typed: "\(rollbackCommand) \(watch.release) \(revision) watch breach after job #\(watch.jobID)"))
+            }
+        } else {
+            text +=
+                " This change was a rollback: choose a revision with \(command: "history \(watch.release)") and "
+                + "\(command: "\(rollbackCommand) \(watch.release) REVISION")."
+        }
+        return [.message(text, jobID: watch.jobID, place: .thread), .message(text, jobID: watch.jobID, place: .jobChannel, actions: actions)]
+    }
+
+    private func figures(_ watch: ModelWatch) -> String {
+        guard let last = watch.last else { return "no figures yet" }
+        let latency =
+            last.p95.map { "P95 \(WatchJudge.seconds($0))" + (watch.baselineP95.map { " (baseline \(WatchJudge.seconds($0)))" } ?? "") } ?? "no latency data"
+        return "error rate \(WatchJudge.percent(last.errorRate)), \(latency), \(WatchJudge.number(last.requests)) requests in \(policy.rateWindow)"
+    }
+
+    private func summary(_ watch: ModelWatch) -> String {
+        let worst = "worst error rate \(WatchJudge.percent(watch.worstErrorRate))" + (watch.worstP95.map { ", worst P95 \(WatchJudge.seconds($0))" } ?? "")
+        return "\(policy.duration), \(worst)" + (watch.baselineP95.map { " (baseline \(WatchJudge.seconds($0)))" } ?? "")
+            + "; judged \(watch.judged) of \(watch.readings) readings"
+    }
+}

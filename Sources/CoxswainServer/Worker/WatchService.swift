@@ -1,0 +1,147 @@
+import CoxswainCluster
+import CoxswainCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Watches a release on Prometheus after every successful change (`WatchPolicy`): the
+/// verdicts go to the job's thread, a breach also to its channel with the rollback it
+/// offers (or starts, where `watch.auto_rollback` is set). Runs only where `prometheus:` is
+/// configured, and like the worker only on the server that holds the database lease.
+/// Watches are rows, so a restart resumes them; a job that ended while the server was down
+/// gets its watch when it is back, if its window has not passed.
+struct WatchService: Service {
+    let dependencies: ServerDependencies
+    let prometheus: PrometheusClient
+    /// Signalled when a job ends, so its watch starts at once.
+    let signal: WorkSignal
+    let notifierSignal: WorkSignal
+    let lease: LeaseKeeper
+    let intake: ChangeIntake
+
+    private var configuration: CoxswainConfiguration { dependencies.configuration }
+    private var persistence: Persistence { .patient(dependencies.logger) }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var wait = Duration.seconds(60)
+            if lease.isHeld {
+                await startMissingWatches()
+                let active = (try? await dependencies.stores.watches.activeWatches()) ?? []
+                for watch in active where watch.nextCheckAt <= dependencies.now() {
+                    guard !Task.isCancelled else { break }
+                    await check(watch)
+                }
+                let fresh = (try? await dependencies.stores.watches.activeWatches()) ?? active
+                if let next = fresh.map(\.nextCheckAt).min() {
+                    wait = .milliseconds(max(50, min(60_000, Int(next.timeIntervalSince(dependencies.now()) * 1000))))
+                }
+            } else {
+                wait = dependencies.pollInterval
+            }
+            let timeout = wait
+            try? await cancelWhenGracefulShutdown { await signal.wait(timeout: timeout) }
+        }
+    }
+
+    /// Succeeded jobs without a watch whose window has not passed yet.
+    private func startMissingWatches() async {
+        let longest = configuration.environments.values.map(\.watch.duration.seconds).max() ?? 0
+        let now = dependencies.now()
+        guard let ended = try? await dependencies.stores.watches.unwatchedSucceededJobs(since: now.addingTimeInterval(-longest)) else { return }
+        for job in ended { await start(job) }
+    }
+
+    private func start(_ job: Job) async {
+        guard let release = configuration.release(named: job.request.release) else { return }
+        let policy = configuration.watchPolicy(release: release)
+        let began = job.finishedAt ?? dependencies.now()
+        let ends = began.addingTimeInterval(policy.duration.seconds)
+        guard ends > dependencies.now() else { return }
+        let query = WatchQueries.render(
+            policy.queries.p95, model: release.model, release: release.name, namespace: release.namespace, window: policy.baselineWindow)
+        // The hour (baseline_window) before the change began: what "2× the baseline" means.
+        let baseline = try? await prometheus.scalar(query, at: job.startedAt ?? job.createdAt)
+        var watch = ModelWatch(
+            jobID: job.id, kind: job.request.kind, release: release.name, environment: release.environment, namespace: release.namespace,
+            model: release.model, revisionBefore: job.request.kind == .upgrade ? job.plan?.from.revision : nil, startedAt: began, endsAt: ends,
+            baselineP95: baseline ?? nil)
+        // The first reading waits one interval: the rate window needs data from after the change.
+        watch.nextCheckAt = began.addingTimeInterval(policy.interval.seconds)
+        let (audit, notices) = narrator(policy).started(watch)
+        let watches = dependencies.stores.watches, now = dependencies.now(), first = watch
+        do {
+            let started = try await persistence.run("start watching \(release.name)") {
+                try await watches.startWatch(first, audit: audit, notices: notices, now: now)
+            }
+            if started != nil { notifierSignal.signal() }
+        } catch {
+            dependencies.logger.error("could not start watching \(release.name) after job #\(job.id): \(error)")
+        }
+    }
+
+    private func check(_ watch: ModelWatch) async {
+        guard let release = configuration.release(named: watch.release) else {
+            var ended = watch
+            ended.state = .inconclusive
+            await save(
+                ended, (audit: [AuditDraft(actor: "coxswain", event: "watch.inconclusive", detail: "\(watch.release) is no longer configured")], notices: []))
+            return
+        }
+        let policy = configuration.watchPolicy(release: release)
+        let reading = await read(release, policy)
+        let now = dependencies.now()
+        var (next, events) = WatchJudge(policy: policy).next(watch, reading: reading, now: now)
+        if case .breached(let breach) = events.last, policy.autoRollback, next.kind == .upgrade, let revision = next.revisionBefore {
+            next.autoRollbackJobID = await rollBack(next, to: revision, breach: breach, release: release)
+        }
+        await save(next, narrator(policy).told(next, events))
+    }
+
+    private func save(_ watch: ModelWatch, _ told: (audit: [AuditDraft], notices: [Notice])) async {
+        let watches = dependencies.stores.watches, now = dependencies.now()
+        do {
+            try await persistence.run("record the watch of \(watch.release)") {
+                try await watches.saveWatch(watch, audit: told.audit, notices: told.notices, now: now)
+            }
+            if !told.notices.isEmpty { notifierSignal.signal() }
+        } catch {
+            dependencies.logger.error("could not record the watch of \(watch.release): \(error)")
+        }
+    }
+
+    /// The three questions; any failure makes the reading unavailable, no series makes it no data.
+    private func read(_ release: CoxswainConfiguration.Release, _ policy: WatchPolicy) async -> WatchReading {
+        func render(_ template: String) -> String {
+            WatchQueries.render(template, model: release.model, release: release.name, namespace: release.namespace, window: policy.rateWindow)
+        }
+        do {
+            guard let requests = try await prometheus.scalar(render(policy.queries.requests)) else { return .noData }
+            // No 5xx series at all is the usual healthy case: zero errors, not "no data".
+            let errors = try await prometheus.scalar(render(policy.queries.errors)) ?? 0
+            let p95 = try await prometheus.scalar(render(policy.queries.p95))
+            return .figures(requests: requests, errors: errors, p95: p95)
+        } catch {
+            return .unavailable(error.description)
+        }
+    }
+
+    /// Starts the rollback a breach asks for; the job id, or nil when it could not be stored
+    /// (the breach message then offers the button instead).
+    private func rollBack(_ watch: ModelWatch, to revision: Int, breach: String, release: CoxswainConfiguration.Release) async -> Int64? {
+        guard let job = try? await dependencies.stores.jobs.job(id: watch.jobID),
+            let command = dependencies.runbooks.runbook(kind: .rollback)?.command
+        else { return nil }
+        let origin = CommandOrigin(
+            platform: job.request.platform, user: "coxswain", channel: job.request.channel, requestKey: "watch:\(watch.id)",
+            asked: "watch.auto_rollback after job #\(watch.jobID)", replyRoute: nil, groups: [])
+        let change = ChangeRequest.rollback(release.name, revision: revision, reason: "watch breach after job #\(watch.jobID): \(breach)", command: command)
+        let answer = await intake.acceptAutomatic(change, release: release, origin: origin)
+        if answer.jobID == nil { dependencies.logger.error("watch of \(release.name): the automatic rollback was not stored: \(answer.text.plainText)") }
+        return answer.jobID
+    }
+
+    private func narrator(_ policy: WatchPolicy) -> WatchNarrator {
+        WatchNarrator(policy: policy, rollbackCommand: dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback")
+    }
+}

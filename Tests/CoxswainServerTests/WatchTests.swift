@@ -1,0 +1,168 @@
+import CoxswainCore
+import CoxswainStore
+import Foundation
+import Synchronization
+import Testing
+
+/// The watch after a change, against the real Prometheus scraping a simulated vLLM whose
+/// error rate and latency the test sets. Windows are seconds here; they are configuration.
+@Suite("the watch after a change", .serialized, .enabled(if: PrometheusWorld.available))
+struct WatchTests {
+    static let release = "llama-2-7b-production"
+
+    /// Thread replies and channel posts that speak of the watch.
+    static func watchPosts(_ h: Harness) async -> [Received] {
+        await h.world.slackCalls("chat.postMessage").filter { $0.text.contains("atch of `\(release)`") || $0.text.contains("Watching `\(release)`") }
+    }
+
+    static func waitForPost(_ h: Harness, containing text: String, timeout: Duration = .seconds(40)) async throws -> Received {
+        try await Eventually.value("a post saying \(text)", timeout: timeout) { await watchPosts(h).first { $0.text.contains(text) } }
+    }
+
+    static func settledWatch(_ h: Harness, job: Int64) async throws -> ModelWatch {
+        try await Eventually.value("the watch after job #\(job) to end", timeout: .seconds(40)) {
+            try await h.database.watch(jobID: job).flatMap { $0.state.isFinished ? $0 : nil }
+        }
+    }
+
+    @Test("a healthy window: started with the baseline, passed, audited; /jobs shows it while it runs")
+    func healthy() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(extra: prometheus.yaml()) { h in
+                let job = try await h.runToEnd(Self.release)
+                #expect(job.state == .succeeded)
+                let started = try await Self.waitForPost(h, containing: "👀 Watching")
+                #expect(started.text.contains("error rate over 5.0% for 2s") && started.text.contains("× the baseline ("), "\(started.text)")
+                #expect(started.threadTS != nil)  // in the job's thread
+                let jobs = try Harness.ephemeralText(try await h.command("", command: "/jobs"))
+                #expect(jobs.contains("👀 watching `\(Self.release)` after job #\(job.id) until "), "\(jobs)")
+                let watch = try await Self.settledWatch(h, job: job.id)
+                #expect(watch.state == .healthy, "\(watch)")
+                #expect(watch.baselineP95.map { $0 > 0.2 && $0 < 0.3 } == true, "baseline \(String(describing: watch.baselineP95))")
+                #expect(watch.judged >= 3)
+                let passed = try await Self.waitForPost(h, containing: "✅ Watch of")
+                #expect(passed.text.contains("worst error rate 0.0%"), "\(passed.text)")
+                let events = try await h.auditEvents(job: job.id)
+                #expect(events.contains("watch.started") && events.contains("watch.healthy"), "\(events)")
+            }
+        }
+    }
+
+    @Test("errors after an upgrade: a breach with the figures and a button; the approver's click rolls back")
+    func errorBreach() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(cluster: UpgradeTests.cluster(), access: UpgradeTests.accessWithoutStaging, extra: prometheus.yaml()) { h in
+                let upgrade = try await h.runToEnd("\(Self.release) 0.3.0", command: "/upgrade")
+                #expect(upgrade.state == .succeeded, "\(upgrade.outcome ?? "")")
+                _ = try await Self.waitForPost(h, containing: "👀 Watching")
+                prometheus.traffic.set(errorFraction: 0.3)
+                let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
+                #expect(breach.text.contains("error rate ") && breach.text.contains("%, over 5.0% since"), "\(breach.text)")
+                let watch = try await Self.settledWatch(h, job: upgrade.id)
+                #expect(watch.state == .breached && watch.revisionBefore == 5)
+                let inChannel = try await Eventually.value("the breach in the channel") {
+                    await Self.watchPosts(h).first { $0.threadTS == nil && $0.text.contains("🔴") }
+                }
+                let buttons =
+                    (inChannel.json["blocks"] as? [any Sendable])?.compactMap { $0 as? [String: any Sendable] }
+                    .first { $0["type"] as? String == "actions" }?["elements"] as? [any Sendable]
+                #expect((buttons?.first as? [String: any Sendable])?["value"] as? String == "\(upgrade.id):\(Self.release):5:watch")
+                #expect(inChannel.text.contains("Roll back to revision 5"))
+                prometheus.traffic.set(errorFraction: 0)
+                _ = try await h.click("rollback", value: "\(upgrade.id):\(Self.release):5:watch", user: "U0123ALICE")
+                let rollback = try await h.waitUntilSettled(job: try await h.waitForNewJob(after: upgrade.id))
+                #expect(rollback.state == .succeeded && rollback.request.revision == 5, "\(rollback.outcome ?? "")")
+                #expect(rollback.request.reason == "watch breach after job #\(upgrade.id)")
+                #expect(try await h.auditEvents(job: upgrade.id).contains("watch.breach"))
+            }
+        }
+    }
+
+    @Test("P95 over twice the baseline after a rollback: a breach that says so, and no button (nothing safe to go back to)")
+    func latencyBreach() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(extra: prometheus.yaml()) { h in
+                let job = try await h.runToEnd(Self.release)
+                _ = try await Self.waitForPost(h, containing: "👀 Watching")
+                prometheus.traffic.set(latency: 1.2)
+                let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
+                #expect(breach.text.contains("P95 latency") && breach.text.contains("over 2× the baseline"), "\(breach.text)")
+                #expect(breach.text.contains("This change was a rollback"))
+                #expect(try await Self.settledWatch(h, job: job.id).state == .breached)
+            }
+        }
+    }
+
+    @Test("watch.auto_rollback: the breach starts the rollback by itself, requested by Coxswain, without approval, audited")
+    func autoRollback() async throws {
+        try await PrometheusWorld.run { prometheus in
+            let yaml = prometheus.yaml(watch: ", auto_rollback: true")
+            try await Harness.run(cluster: UpgradeTests.cluster(), access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
+                let upgrade = try await h.runToEnd("\(Self.release) 0.3.0", command: "/upgrade")
+                _ = try await Self.waitForPost(h, containing: "👀 Watching")
+                prometheus.traffic.set(errorFraction: 1)
+                let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
+                #expect(breach.text.contains("Rolling back to revision 5 by itself"))
+                let rollback = try await h.waitUntilSettled(job: try await h.waitForNewJob(after: upgrade.id))
+                #expect(rollback.request.requestedBy == "coxswain" && rollback.request.revision == 5)
+                #expect(rollback.state == .succeeded, "\(rollback.outcome ?? "")")
+                #expect(try await h.auditEvents(job: rollback.id).contains("job.requested"))
+            }
+        }
+    }
+
+    @Test("Prometheus down: inconclusive, said once, never a breach")
+    func prometheusDown() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(extra: prometheus.yaml()) { h in
+                let job = try await h.runToEnd(Self.release)
+                _ = try await Self.waitForPost(h, containing: "👀 Watching")
+                prometheus.stop()
+                let post = try await Self.waitForPost(h, containing: "cannot judge: Prometheus did not answer")
+                #expect(post.threadTS != nil)
+                let watch = try await Self.settledWatch(h, job: job.id)
+                #expect(watch.state == .inconclusive)
+                #expect(await Self.watchPosts(h).filter { $0.text.contains("cannot judge") }.count == 1)
+                _ = try await Self.waitForPost(h, containing: "ended inconclusive")
+            }
+        }
+    }
+
+    @Test("no traffic: too few requests to judge is inconclusive, not healthy and not a breach")
+    func noTraffic() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(extra: prometheus.yaml()) { h in
+                prometheus.traffic.set(perSecond: 0)
+                try await Eventually.until("Prometheus to see no requests") {
+                    try await prometheus.value("sum(increase(http_requests_total[5s]))") == 0
+                }
+                let job = try await h.runToEnd(Self.release)
+                let watch = try await Self.settledWatch(h, job: job.id)
+                #expect(watch.state == .inconclusive && watch.judged == 0, "\(watch)")
+                let post = try await Self.waitForPost(h, containing: "ended inconclusive")
+                #expect(post.text.contains("too few requests to judge"), "\(post.text)")
+            }
+        }
+    }
+
+    @Test("a restart during a watch: the next server resumes it and ends it")
+    func restart() async throws {
+        try await PrometheusWorld.run { prometheus in
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
+            let database = try AppDatabase.open(path: path)
+            let watched = Mutex<Int64?>(nil)
+            try await Harness.run(database: database, extra: prometheus.yaml()) { h in
+                let job = try await h.runToEnd(Self.release)
+                _ = try await Self.waitForPost(h, containing: "👀 Watching")
+                watched.withLock { $0 = job.id }
+            }
+            let first = try #require(watched.withLock { $0 })
+            #expect(try await database.watch(jobID: first)?.state == .watching)
+            try await Harness.run(database: database, extra: prometheus.yaml()) { h in
+                let watch = try await Self.settledWatch(h, job: first)
+                #expect(watch.state == .healthy, "\(watch)")
+                #expect(try await h.auditEvents(job: first).filter { $0 == "watch.started" }.count == 1)
+            }
+        }
+    }
+}
