@@ -44,6 +44,7 @@ public struct CoxswainApplication: ApplicationProtocol {
 public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainApplication {
     let workerSignal = WorkSignal()
     let notifierSignal = WorkSignal()
+    let watchSignal = WorkSignal()
     let state = ServerState()
     let configuration = dependencies.configuration
     let policy = dependencies.policy
@@ -67,7 +68,8 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         catalog: catalog, policy: policy,
         intake: intake,
         decisions: JobDecisions(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal),
-        queries: queries)
+        queries: queries,
+        watches: WatchRequests(dependencies: dependencies, policy: policy, signal: watchSignal, notifierSignal: notifierSignal))
     let queryQueue = QueryQueue()
 
     // The Slack-facing listener: Slack's routes and health checks, nothing else.
@@ -144,7 +146,6 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
         now: dependencies.now)
     // The watch after a change, where Prometheus is configured; it stops after the worker.
-    let watchSignal = WorkSignal()
     let watch = configuration.prometheus.map { prometheus in
         WatchService(
             dependencies: dependencies, prometheus: PrometheusClient(configuration: prometheus), signal: watchSignal,

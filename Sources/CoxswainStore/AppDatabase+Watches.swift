@@ -4,8 +4,12 @@ import GRDB
 
 extension AppDatabase: WatchStore {
     public func startWatch(_ watch: ModelWatch, audit: AuditDraft, notices: [Notice], now: Date) async throws -> ModelWatch? {
-        try await write("start watching after job #\(watch.jobID)") { db in
-            guard try Int64.fetchOne(db, sql: "SELECT id FROM watch WHERE jobID = ?", arguments: [watch.jobID]) == nil else { return nil }
+        try await write("start watching \(watch.release)") { db in
+            // One watch per job; one asked-for watch per release at a time.
+            let existing =
+                try watch.jobID.map { try Int64.fetchOne(db, sql: "SELECT id FROM watch WHERE jobID = ?", arguments: [$0]) }
+                ?? Int64.fetchOne(db, sql: "SELECT id FROM watch WHERE jobID IS NULL AND release = ? AND state = 'watching'", arguments: [watch.release])
+            guard existing == nil else { return nil }
             try db.execute(
                 sql: "INSERT INTO watch (jobID, release, state, nextCheckAt, body) VALUES (?, ?, ?, ?, '{}')",
                 arguments: [watch.jobID, watch.release, watch.state.rawValue, watch.nextCheckAt])
@@ -19,7 +23,7 @@ extension AppDatabase: WatchStore {
     }
 
     public func saveWatch(_ watch: ModelWatch, audit: [AuditDraft], notices: [Notice], now: Date) async throws {
-        try await write("record the watch after job #\(watch.jobID)") { db in
+        try await write("record the watch of \(watch.release)") { db in
             try Self.updateWatch(watch, db)
             try Self.insertAudit(audit, jobID: watch.jobID, now: now, db)
             try Self.insertNotices(notices, route: nil, now: now, db)
@@ -33,6 +37,7 @@ extension AppDatabase: WatchStore {
     }
 
     public func watch(jobID: Int64) async throws -> ModelWatch? {
+        // (an asked-for watch has no job; `activeWatches` lists it)
         try await read("read the watch after job #\(jobID)") { db in
             try String.fetchOne(db, sql: "SELECT body FROM watch WHERE jobID = ?", arguments: [jobID]).flatMap(Self.decodeWatch)
         }

@@ -205,7 +205,7 @@ extension AppDatabase {
                 sql: """
                     CREATE TABLE watch (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        jobID INTEGER NOT NULL UNIQUE REFERENCES job(id),
+                        jobID INTEGER UNIQUE REFERENCES job(id),
                         release TEXT NOT NULL,
                         state TEXT NOT NULL,
                         nextCheckAt DATETIME NOT NULL,

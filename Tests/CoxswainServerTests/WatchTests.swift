@@ -145,6 +145,23 @@ struct WatchTests {
         }
     }
 
+    @Test("/watch on demand: answered at once, a second one refused, the verdict in the channel it was asked in")
+    func onDemand() async throws {
+        try await PrometheusWorld.run { prometheus in
+            try await Harness.run(extra: prometheus.yaml()) { h in
+                let answer = try Harness.ephemeralText(try await h.command("\(Self.release) 6s", command: "/watch"))
+                #expect(answer.contains("👀 Watching `\(Self.release)` on Prometheus for 6s; the verdict follows in this channel."), "\(answer)")
+                let again = try Harness.ephemeralText(try await h.command(Self.release, command: "/watch"))
+                #expect(again.contains("is already being watched"), "\(again)")
+                let jobs = try Harness.ephemeralText(try await h.command("", command: "/jobs"))
+                #expect(jobs.contains("👀 watching `\(Self.release)` for <@U0123ALICE> until "), "\(jobs)")
+                let passed = try await Self.waitForPost(h, containing: "✅ Watch of")
+                #expect(passed.channel == "C0OPS" && passed.threadTS == nil)
+                #expect(passed.text.contains("(baseline "), "\(passed.text)")
+            }
+        }
+    }
+
     @Test("a restart during a watch: the next server resumes it and ends it")
     func restart() async throws {
         try await PrometheusWorld.run { prometheus in
@@ -163,6 +180,28 @@ struct WatchTests {
                 #expect(watch.state == .healthy, "\(watch)")
                 #expect(try await h.auditEvents(job: first).filter { $0 == "watch.started" }.count == 1)
             }
+        }
+    }
+}
+
+/// `/watch` where it cannot run or is asked wrongly: said, and nothing stored.
+@Suite("the /watch command")
+struct WatchCommandTests {
+    @Test("without prometheus: configured, bad durations, no release, someone who may not read")
+    func refusals() async throws {
+        try await Harness.run(access: ApprovalTests.access) { h in
+            let cases: [(text: String, user: String, says: String)] = [
+                ("llama-2-7b-production", "U0123ALICE", "Coxswain cannot watch: its configuration has no `prometheus:`"),
+                ("llama-2-7b-production 2d", "U0123ALICE", "is not a duration up to 24h, such as 30m or 1h30m"),
+                ("", "U0123ALICE", "needs a release and at most a duration"),
+                ("nope-release", "U0123ALICE", "does not know a release `nope-release`"),
+                ("llama-2-7b-production", "U0456BOB", "may not read in `production`"),
+            ]
+            for item in cases {
+                let answer = try Harness.ephemeralText(try await h.command(item.text, command: "/watch", user: item.user))
+                #expect(answer.contains(item.says), "\(item.text): \(answer)")
+            }
+            #expect(try await h.database.activeWatches().isEmpty)
         }
     }
 }

@@ -30,6 +30,7 @@ public struct CommandCatalog: Sendable {
         ("status", "Helm status, pods, registry, health and open jobs of a release", "RELEASE [--public]"),
         ("releases", "The releases Coxswain knows, with status and version", "[ENVIRONMENT] [--public]"),
         ("jobs", "Recent Coxswain jobs", "[RELEASE] [--public]"),
+        ("watch", "Watch a release on Prometheus: error rate, P95 latency, outage", "RELEASE [DURATION]"),
     ]
 
     public let prefix: String
@@ -68,6 +69,7 @@ public struct CommandCatalog: Sendable {
         switch verb {
         case "approve", "deny", "confirm", "cancel", "ack": return JobCommandParser.parse(verb: verb, text: text, invoked: invoked)
         case "history", "status", "releases", "jobs": return QueryParser.parse(verb: verb, text: text, invoked: invoked)
+        case "watch": return WatchCommandParser.parse(text: text, invoked: invoked)
         default:
             let known = verbs.map { written($0, style: style) }.joined(separator: ", ")
             let nearest = YAMLShape.nearest(to: verb, in: verbs).map { " Did you mean `\(written($0, style: style))`?" } ?? ""
@@ -125,6 +127,7 @@ public struct CommandCatalog: Sendable {
             "• `\(w("status")) RELEASE` — helm status, pods, registry, health, open jobs. `\(w("status")) llama-2-7b-production`",
             "• `\(w("releases")) [ENVIRONMENT]` — the releases Coxswain knows. `\(w("releases")) production`",
             "• `\(w("jobs")) [RELEASE]` — recent jobs. `\(w("jobs")) llama-2-7b-production`",
+            "• `\(w("watch")) RELEASE [DURATION]` — watch a release on Prometheus, verdict in the channel. `\(w("watch")) llama-2-7b-production 30m`",
             "Read-only answers are only for you; add `--public` to post them in the channel.",
         ]
         if style == .slash {

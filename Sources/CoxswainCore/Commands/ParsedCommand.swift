@@ -59,6 +59,8 @@ public enum ParsedCommand: Sendable, Equatable {
     /// An approver acknowledges a break-glass rollback afterwards.
     case acknowledge(jobID: Int64)
     case query(Query, public: Bool)
+    /// Watch a release on Prometheus now, for `duration` (nil: the environment's), verdicts in the channel.
+    case watch(release: String, duration: GoDuration?)
     /// `help` or an empty command: the usage, nothing started.
     case help(String)
 }

@@ -75,3 +75,30 @@ enum QueryParser {
         }
     }
 }
+
+/// `watch RELEASE [DURATION]`: the watch a change gets, on demand.
+enum WatchCommandParser {
+    static func parse(text: String, invoked: String) -> Result<ParsedCommand, CommandError> {
+        let words = CommandWord.split(text)
+        let usage = "\(invoked) RELEASE [DURATION]"
+        let example = "\(invoked) llama-2-7b-production 30m"
+        if let first = words.first, !first.isLiteral, ["help", "--help", "-h"].contains(first.text.lowercased()) {
+            return .success(.help("*\(usage)* — watch a release on Prometheus (error rate, P95, outage) for DURATION (default: the environment's)."))
+        }
+        if let option = words.first(where: \.isOption) {
+            return .failure(CommandError("`\(option.text.prefix(30))` is not an option of \(invoked). Usage: `\(usage)`. Example: `\(example)`"))
+        }
+        guard let release = words.first?.text, words.count <= 2 else {
+            return .failure(CommandError("`\(invoked)` needs a release and at most a duration. Usage: `\(usage)`. Example: `\(example)`"))
+        }
+        guard Validation.isDNSLabel(release, maxLength: 63) else {
+            return .failure(CommandError("`\(release.prefix(60))` is not a valid release name (lowercase letters, digits, '-'). Usage: `\(usage)`"))
+        }
+        guard words.count == 2 else { return .success(.watch(release: release, duration: nil)) }
+        let text = words[1].text
+        guard let duration = GoDuration(parsing: text), duration.milliseconds > 0, duration <= GoDuration(seconds: 86_400) else {
+            return .failure(CommandError("`\(text.prefix(20))` is not a duration up to 24h, such as 30m or 1h30m. Example: `\(example)`"))
+        }
+        return .success(.watch(release: release, duration: duration))
+    }
+}

@@ -21,9 +21,15 @@ public struct ModelWatch: Sendable, Equatable, Codable {
     }
 
     public var id: Int64
-    /// The change it follows.
-    public var jobID: Int64
-    public var kind: JobKind
+    /// The change it follows; nil for a watch someone asked for with `/watch`.
+    public var jobID: Int64?
+    /// What the change was; nil for `/watch`.
+    public var kind: JobKind?
+    /// For `/watch`: who asked, and the channel its verdicts go to.
+    public var requestedBy: String?
+    public var channel: String?
+    /// The baseline is still to be read (`/watch` answers before asking Prometheus anything).
+    public var needsBaseline: Bool?
     public var release: String
     public var environment: String
     public var namespace: String
@@ -54,7 +60,7 @@ public struct ModelWatch: Sendable, Equatable, Codable {
     public var autoRollbackJobID: Int64?
 
     public init(
-        id: Int64 = 0, jobID: Int64, kind: JobKind, release: String, environment: String, namespace: String, model: String,
+        id: Int64 = 0, jobID: Int64?, kind: JobKind?, release: String, environment: String, namespace: String, model: String,
         revisionBefore: Int?, startedAt: Date, endsAt: Date, baselineP95: Double?
     ) {
         self.id = id; self.jobID = jobID; self.kind = kind; self.release = release; self.environment = environment

@@ -14,8 +14,12 @@ public struct WatchNarrator: Sendable {
     }
 
     public func started(_ watch: ModelWatch) -> (AuditDraft, [Notice]) {
+        let pending: RichText? =
+            watch.needsBaseline == true
+            ? "P95 latency over \(WatchJudge.number(policy.latencyFactor))× the baseline (the \(policy.baselineWindow) before now) for \(policy.latencyFor)"
+            : nil
         let latency: RichText =
-            watch.baselineP95.map {
+            pending ?? watch.baselineP95.map {
                 "P95 latency over \(WatchJudge.number(policy.latencyFactor))× the baseline (\(WatchJudge.seconds($0))) for \(policy.latencyFor)"
             }
             ?? "latency not judged: Prometheus had no P95 for the \(policy.baselineWindow) before the change"
@@ -24,8 +28,13 @@ public struct WatchNarrator: Sendable {
             + "error rate over \(WatchJudge.percent(policy.errorRate)) for \(policy.errorFor), \(latency), or a complete outage. "
             + "No answer or too little traffic (fewer than \(WatchJudge.number(policy.minRequests)) requests in \(policy.rateWindow)) "
             + "is inconclusive, never a failure."
-        let detail = "\(watch.release) until \(WatchJudge.clock(watch.endsAt)), baseline P95 \(watch.baselineP95.map(WatchJudge.seconds) ?? "unknown")"
-        return (AuditDraft(actor: "coxswain", event: "watch.started", detail: detail), [.message(text, jobID: watch.jobID, place: .thread)])
+        let detail =
+            (watch.requestedBy.map { "asked by \($0): " } ?? "")
+            + "\(watch.release) until \(WatchJudge.clock(watch.endsAt)), baseline P95 \(watch.baselineP95.map(WatchJudge.seconds) ?? "unknown")"
+        return (
+            AuditDraft(actor: watch.requestedBy ?? "coxswain", event: "watch.started", detail: detail),
+            [.message(text, jobID: watch.jobID, place: place(watch))]
+        )
     }
 
     /// The audit entries and notices for what a reading changed.
@@ -40,19 +49,19 @@ public struct WatchNarrator: Sendable {
                     .message(
                         "⚪ Watch of \(code: watch.release) cannot judge: \(reason). Not counted as a failure; "
                             + "Coxswain keeps asking until \(WatchJudge.clock(watch.endsAt)).",
-                        jobID: watch.jobID, place: .thread))
+                        jobID: watch.jobID, place: place(watch)))
             case .judgingAgain:
-                notices.append(.message("Watch of \(code: watch.release) is judging again: \(figures(watch)).", jobID: watch.jobID, place: .thread))
+                notices.append(.message("Watch of \(code: watch.release) is judging again: \(figures(watch)).", jobID: watch.jobID, place: place(watch)))
             case .healthy:
                 audit.append(AuditDraft(actor: "coxswain", event: "watch.healthy", detail: "\(watch.release): \(summary(watch))"))
-                notices.append(.message("✅ Watch of \(code: watch.release) passed: \(summary(watch)).", jobID: watch.jobID, place: .thread))
+                notices.append(.message("✅ Watch of \(code: watch.release) passed: \(summary(watch)).", jobID: watch.jobID, place: place(watch)))
             case .endedInconclusive(let reason):
                 audit.append(AuditDraft(actor: "coxswain", event: "watch.inconclusive", detail: "\(watch.release) ended: \(reason)"))
                 notices.append(
                     .message(
                         "⚪ Watch of \(code: watch.release) ended inconclusive: \(reason). \(summary(watch)). "
                             + "Check the model's dashboards; \(command: "status \(watch.release)") shows pods and health.",
-                        jobID: watch.jobID, place: .thread))
+                        jobID: watch.jobID, place: place(watch)))
             case .breached(let breach):
                 audit.append(AuditDraft(actor: "coxswain", event: "watch.breach", detail: "\(watch.release): \(breach)"))
                 notices += breached(watch, breach)
@@ -62,28 +71,40 @@ public struct WatchNarrator: Sendable {
     }
 
     private func breached(_ watch: ModelWatch, _ breach: String) -> [Notice] {
-        var text: RichText = "🔴 Watch of \(code: watch.release) after job #\(watch.jobID): \(strong: breach). Now: \(figures(watch))."
+        var text: RichText = "🔴 Watch of \(code: watch.release)\(watch.jobID.map { " after job #\($0)" } ?? ""): \(strong: breach). Now: \(figures(watch))."
         var actions: [NoticeAction] = []
-        if let revision = watch.revisionBefore, watch.kind == .upgrade {
+        if let job = watch.jobID, let revision = watch.revisionBefore, watch.kind == .upgrade {
             if let automatic = watch.autoRollbackJobID {
                 text += " Rolling back to revision \(revision) by itself (\(code: "watch.auto_rollback")): job #\(automatic)."
             } else {
                 text += " Roll back to revision \(revision), what ran before the upgrade?"
                 actions.append(
                     NoticeAction(
-                        kind: .rollback, label: "Roll back to revision \(revision)", value: "\(watch.jobID):\(watch.release):\(revision):watch",
+                        kind: .rollback, label: "Roll back to revision \(revision)", value: "\(job):\(watch.release):\(revision):watch",
                         style: .danger,
                         confirmation: .init(
                             title: "Roll back?",
                             text: "A new \(command: rollbackCommand) of \(code: watch.release) to revision \(revision), with the usual approvals."),
-                        typed: "\(rollbackCommand) \(watch.release) \(revision) watch breach after job #\(watch.jobID)"))
+                        typed: "\(rollbackCommand) \(watch.release) \(revision) watch breach after job #\(job)"))
             }
+        } else if watch.jobID == nil {
+            text +=
+                " Roll back with \(command: "\(rollbackCommand) \(watch.release)") if this is the last change's doing; "
+                + "\(command: "history \(watch.release)") shows it."
         } else {
             text +=
                 " This change was a rollback: choose a revision with \(command: "history \(watch.release)") and "
                 + "\(command: "\(rollbackCommand) \(watch.release) REVISION")."
         }
+        guard watch.jobID != nil else { return [.message(text, jobID: nil, place: place(watch), actions: actions)] }
         return [.message(text, jobID: watch.jobID, place: .thread), .message(text, jobID: watch.jobID, place: .jobChannel, actions: actions)]
+    }
+
+    /// A change's watch speaks in the job's thread; an asked-for one in the chat channel it
+    /// was asked in, or the audit channel when it came from the console.
+    private func place(_ watch: ModelWatch) -> Notice.Place {
+        guard watch.jobID == nil else { return .thread }
+        return watch.channel.map { .channel($0) } ?? .auditChannel
     }
 
     private func figures(_ watch: ModelWatch) -> String {

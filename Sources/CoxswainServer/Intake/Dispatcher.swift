@@ -9,6 +9,7 @@ struct Dispatcher: Sendable {
     let intake: ChangeIntake
     let decisions: JobDecisions
     let queries: ReadOnlyQueries
+    let watches: WatchRequests
 
     /// A typed command: `verb` and its text, as `invoked` names it.
     func dispatch(verb: String, text: String, invoked: String, style: CommandCatalog.Style, from origin: CommandOrigin) async -> DispatchReply {
@@ -31,6 +32,7 @@ struct Dispatcher: Sendable {
         case .confirm(let id): return .text(await decisions.decide(.confirm, jobID: id, origin: origin, shownPlanKey: shownPlanKey), jobID: id)
         case .cancel(let id): return .text(await decisions.decide(.cancel, jobID: id, origin: origin, shownPlanKey: nil), jobID: id)
         case .acknowledge(let id): return .text(await decisions.decide(.acknowledge, jobID: id, origin: origin, shownPlanKey: nil), jobID: id)
+        case .watch(let release, let duration): return .text(await watches.start(release: release, duration: duration, origin: origin))
         case .query(let query, let isPublic):
             if let refusal = authorize(query, origin: origin) { return .text(refusal) }
             // Questions the database answers are answered now; the cluster's when it can.

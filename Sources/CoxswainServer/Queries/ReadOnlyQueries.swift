@@ -118,7 +118,8 @@ struct ReadOnlyQueries: Sendable {
     static func watchLine(_ watch: ModelWatch) -> RichText {
         let figures = watch.last.map { "error rate \(WatchJudge.percent($0.errorRate))" + ($0.p95.map { ", P95 \(WatchJudge.seconds($0))" } ?? "") }
         let now = watch.inconclusiveReason.map { "cannot judge (\($0))" } ?? figures ?? "no reading yet"
-        return "watching \(code: watch.release) after job #\(watch.jobID) until \(WatchJudge.clock(watch.endsAt)): \(now)"
+        let after: RichText = watch.jobID.map { " after job #\($0)" } ?? watch.requestedBy.map { " for \(user: $0)" } ?? ""
+        return "watching \(code: watch.release)\(after) until \(WatchJudge.clock(watch.endsAt)): \(now)"
     }
 
     func releases(_ environment: String?, readable: Set<String>) async throws -> RichText {
@@ -165,17 +166,19 @@ struct ReadOnlyQueries: Sendable {
             return unknownRelease(release, readable: readable)
         }
         let jobs = try await dependencies.stores.jobs.recentJobs(release: release, limit: 50).filter { readable.contains($0.request.environment) }.prefix(10)
-        guard !jobs.isEmpty else { return "No jobs yet" + (release.map { " for \(code: $0)" } ?? "") + "." }
-        let header = ["JOB", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "OUTCOME"]
-        let rows = jobs.map { job in
-            [
-                "#\(job.id)", job.request.command, job.request.release, job.request.environment, job.state.rawValue, job.plan?.shortText ?? "-",
-                job.request.requestedBy, String((job.outcome ?? "").prefix(60)),
-            ]
-        }
-        var text: RichText = "Recent jobs" + (release.map { " for \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
         let watches = try await dependencies.stores.watches.activeWatches().filter { watch in
             (release == nil || watch.release == release) && readable.contains(watch.environment)
+        }
+        var text: RichText = "No jobs yet" + (release.map { " for \(code: $0)" } ?? "") + "."
+        if !jobs.isEmpty {
+            let header = ["JOB", "COMMAND", "RELEASE", "ENV", "STATE", "PLAN", "BY", "OUTCOME"]
+            let rows = jobs.map { job in
+                [
+                    "#\(job.id)", job.request.command, job.request.release, job.request.environment, job.state.rawValue, job.plan?.shortText ?? "-",
+                    job.request.requestedBy, String((job.outcome ?? "").prefix(60)),
+                ]
+            }
+            text = "Recent jobs" + (release.map { " for \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
         }
         for watch in watches { text += "\n👀 " + Self.watchLine(watch) }
         return text

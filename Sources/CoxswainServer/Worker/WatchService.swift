@@ -58,14 +58,12 @@ struct WatchService: Service {
         let began = job.finishedAt ?? dependencies.now()
         let ends = began.addingTimeInterval(policy.duration.seconds)
         guard ends > dependencies.now() else { return }
-        let query = WatchQueries.render(
-            policy.queries.p95, model: release.model, release: release.name, namespace: release.namespace, window: policy.baselineWindow)
         // The hour (baseline_window) before the change began: what "2× the baseline" means.
-        let baseline = try? await prometheus.scalar(query, at: job.startedAt ?? job.createdAt)
+        let baseline = await baseline(release, policy, before: job.startedAt ?? job.createdAt)
         var watch = ModelWatch(
             jobID: job.id, kind: job.request.kind, release: release.name, environment: release.environment, namespace: release.namespace,
             model: release.model, revisionBefore: job.request.kind == .upgrade ? job.plan?.from.revision : nil, startedAt: began, endsAt: ends,
-            baselineP95: baseline ?? nil)
+            baselineP95: baseline)
         // The first reading waits one interval: the rate window needs data from after the change.
         watch.nextCheckAt = began.addingTimeInterval(policy.interval.seconds)
         let (audit, notices) = narrator(policy).started(watch)
@@ -89,6 +87,12 @@ struct WatchService: Service {
             return
         }
         let policy = configuration.watchPolicy(release: release)
+        var watch = watch
+        if watch.needsBaseline == true {
+            // `/watch` answered at once; the baseline is the window before it was asked.
+            watch.baselineP95 = await baseline(release, policy, before: watch.startedAt)
+            watch.needsBaseline = false
+        }
         let reading = await read(release, policy)
         let now = dependencies.now()
         var (next, events) = WatchJudge(policy: policy).next(watch, reading: reading, now: now)
@@ -110,6 +114,13 @@ struct WatchService: Service {
         }
     }
 
+    /// P95 over `baseline_window` ending at `time`; nil when Prometheus has none or does not answer.
+    private func baseline(_ release: CoxswainConfiguration.Release, _ policy: WatchPolicy, before time: Date) async -> Double? {
+        let query = WatchQueries.render(
+            policy.queries.p95, model: release.model, release: release.name, namespace: release.namespace, window: policy.baselineWindow)
+        return (try? await prometheus.scalar(query, at: time)) ?? nil
+    }
+
     /// The three questions; any failure makes the reading unavailable, no series makes it no data.
     private func read(_ release: CoxswainConfiguration.Release, _ policy: WatchPolicy) async -> WatchReading {
         func render(_ template: String) -> String {
@@ -129,13 +140,13 @@ struct WatchService: Service {
     /// Starts the rollback a breach asks for; the job id, or nil when it could not be stored
     /// (the breach message then offers the button instead).
     private func rollBack(_ watch: ModelWatch, to revision: Int, breach: String, release: CoxswainConfiguration.Release) async -> Int64? {
-        guard let job = try? await dependencies.stores.jobs.job(id: watch.jobID),
+        guard let jobID = watch.jobID, let job = try? await dependencies.stores.jobs.job(id: jobID),
             let command = dependencies.runbooks.runbook(kind: .rollback)?.command
         else { return nil }
         let origin = CommandOrigin(
             platform: job.request.platform, user: "coxswain", channel: job.request.channel, requestKey: "watch:\(watch.id)",
-            asked: "watch.auto_rollback after job #\(watch.jobID)", replyRoute: nil, groups: [])
-        let change = ChangeRequest.rollback(release.name, revision: revision, reason: "watch breach after job #\(watch.jobID): \(breach)", command: command)
+            asked: "watch.auto_rollback after job #\(jobID)", replyRoute: nil, groups: [])
+        let change = ChangeRequest.rollback(release.name, revision: revision, reason: "watch breach after job #\(jobID): \(breach)", command: command)
         let answer = await intake.acceptAutomatic(change, release: release, origin: origin)
         if answer.jobID == nil { dependencies.logger.error("watch of \(release.name): the automatic rollback was not stored: \(answer.text.plainText)") }
         return answer.jobID
