@@ -212,6 +212,8 @@ extension AppDatabase {
                         body TEXT NOT NULL
                     );
                     CREATE INDEX watch_state_next ON watch(state, nextCheckAt);
+                    -- Jobs that ended recently without a watch, without reading all history.
+                    CREATE INDEX job_state_finished ON job(state, finishedAt);
                     """)
         }
         return migrator

@@ -48,11 +48,17 @@ struct WatchTests {
         }
     }
 
-    @Test("errors after an upgrade: a breach with the figures and a button; the approver's click rolls back")
+    @Test("errors after an upgrade: a breach with the figures and a button; the click asks for approval, the approved rollback runs")
     func errorBreach() async throws {
         try await PrometheusWorld.run { prometheus in
-            try await Harness.run(cluster: UpgradeTests.cluster(), access: UpgradeTests.accessWithoutStaging, extra: prometheus.yaml()) { h in
-                let upgrade = try await h.runToEnd("\(Self.release) 0.3.0", command: "/upgrade")
+            try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: prometheus.yaml()) {
+                h in
+                // Bob upgrades, Alice approves: the usual production change.
+                let upgradeID = try Harness.jobID(
+                    in: try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade", user: "U0456BOB")))
+                try await h.waitFor(job: upgradeID, state: .awaitingApproval)
+                _ = try await h.command("\(upgradeID)", command: "/approve", user: "U0123ALICE")
+                let upgrade = try await h.waitUntilSettled(job: upgradeID)
                 #expect(upgrade.state == .succeeded, "\(upgrade.outcome ?? "")")
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
                 prometheus.traffic.set(errorFraction: 0.3)
@@ -63,16 +69,20 @@ struct WatchTests {
                 let inChannel = try await Eventually.value("the breach in the channel") {
                     await Self.watchPosts(h).first { $0.threadTS == nil && $0.text.contains("🔴") }
                 }
+                #expect(inChannel.text.contains("Roll back to revision 5"))
                 let buttons =
                     (inChannel.json["blocks"] as? [any Sendable])?.compactMap { $0 as? [String: any Sendable] }
                     .first { $0["type"] as? String == "actions" }?["elements"] as? [any Sendable]
                 #expect((buttons?.first as? [String: any Sendable])?["value"] as? String == "\(upgrade.id):\(Self.release):5:watch")
-                #expect(inChannel.text.contains("Roll back to revision 5"))
                 prometheus.traffic.set(errorFraction: 0)
-                _ = try await h.click("rollback", value: "\(upgrade.id):\(Self.release):5:watch", user: "U0123ALICE")
-                let rollback = try await h.waitUntilSettled(job: try await h.waitForNewJob(after: upgrade.id))
+                // Bob clicks; the rollback is a production change like any other: Alice approves it.
+                _ = try await h.click("rollback", value: "\(upgrade.id):\(Self.release):5:watch", user: "U0456BOB")
+                let rollbackID = try await h.waitForNewJob(after: upgrade.id)
+                try await h.waitFor(job: rollbackID, state: .awaitingApproval)
+                _ = try await h.command("\(rollbackID)", command: "/approve", user: "U0123ALICE")
+                let rollback = try await h.waitUntilSettled(job: rollbackID)
                 #expect(rollback.state == .succeeded && rollback.request.revision == 5, "\(rollback.outcome ?? "")")
-                #expect(rollback.request.reason == "watch breach after job #\(upgrade.id)")
+                #expect(rollback.request.requestedBy == "U0456BOB" && rollback.request.reason == "watch breach after job #\(upgrade.id)")
                 #expect(try await h.auditEvents(job: upgrade.id).contains("watch.breach"))
             }
         }
@@ -97,14 +107,19 @@ struct WatchTests {
     func autoRollback() async throws {
         try await PrometheusWorld.run { prometheus in
             let yaml = prometheus.yaml(watch: ", auto_rollback: true")
-            try await Harness.run(cluster: UpgradeTests.cluster(), access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
-                let upgrade = try await h.runToEnd("\(Self.release) 0.3.0", command: "/upgrade")
+            try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
+                let upgradeID = try Harness.jobID(
+                    in: try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade", user: "U0456BOB")))
+                try await h.waitFor(job: upgradeID, state: .awaitingApproval)
+                _ = try await h.command("\(upgradeID)", command: "/approve", user: "U0123ALICE")
+                let upgrade = try await h.waitUntilSettled(job: upgradeID)
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
                 prometheus.traffic.set(errorFraction: 1)
                 let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
                 #expect(breach.text.contains("Rolling back to revision 5 by itself"))
                 let rollback = try await h.waitUntilSettled(job: try await h.waitForNewJob(after: upgrade.id))
-                #expect(rollback.request.requestedBy == "coxswain" && rollback.request.revision == 5)
+                // Production needs an approval; the configuration's opt-in stands for it.
+                #expect(rollback.request.requestedBy == "coxswain" && rollback.request.revision == 5 && rollback.approvalsRequired == 0)
                 #expect(rollback.state == .succeeded, "\(rollback.outcome ?? "")")
                 #expect(try await h.auditEvents(job: rollback.id).contains("job.requested"))
             }

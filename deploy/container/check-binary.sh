@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH=/opt/swift/usr/bin:$PATH
+# A static FoundationNetworking links libcurl by name (the image's build stage installs it too).
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || { echo "needs libcurl4-openssl-dev (apt-get install libcurl4-openssl-dev)" >&2; exit 1; }
 swift build -c release --static-swift-stdlib --product coxswain --build-path .build-static
 binary=.build-static/release/coxswain
 
@@ -15,7 +17,7 @@ binary=.build-static/release/coxswain
 allowed='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|libpthread|librt|libutil|libresolv|libstdc\+\+|libgcc_s|libz|libsqlite3|libcurl|libnghttp2|libidn2|librtmp|libssh2|libpsl|libssl|libcrypto|libgssapi_krb5|libldap-2\.5|liblber-2\.5|libzstd|libbrotlidec|libbrotlicommon|libunistring|libgnutls|libhogweed|libnettle|libgmp|libkrb5|libk5crypto|libcom_err|libkrb5support|libsasl2|libp11-kit|libtasn1|libkeyutils|libffi)\.so'
 echo "shared libraries of $binary:"
 ldd "$binary" | tee /tmp/coxswain-ldd.txt
-missing=$(awk '{print $1}' /tmp/coxswain-ldd.txt | grep -Ev "$allowed" || true)
+missing=$(awk '{print $1}' /tmp/coxswain-ldd.txt | xargs -n1 basename | grep -Ev "$allowed" || true)
 if [ -n "$missing" ]; then
   echo "NOT provided by the runtime image: $missing" >&2
   exit 1
@@ -26,4 +28,6 @@ if grep -q "not found" /tmp/coxswain-ldd.txt; then
 fi
 "$binary" --help >/dev/null
 "$binary" manifest --socket-mode --commands commands >/dev/null
-echo "ok: $(du -h "$binary" | cut -f1) binary; every shared library it needs comes with the runtime stage's packages; it starts"
+strip -o "$binary.stripped" "$binary"   # as the Dockerfile installs it (install -s)
+"$binary.stripped" --help >/dev/null
+echo "ok: $(du -h "$binary.stripped" | cut -f1) binary stripped ($(du -h "$binary" | cut -f1) not); every shared library it needs comes with the runtime stage's packages; it starts"

@@ -112,7 +112,7 @@ struct ChangeIntake: Sendable {
             }
         } catch {
             dependencies.logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
-            return Answer(text: Self.cannotRecord(error))
+            return Answer(text: Self.cannotRecord(error, health: dependencies.stores.health))
         }
         if case .created = result {
             workerSignal.signal()
@@ -121,8 +121,14 @@ struct ChangeIntake: Sendable {
         return Answer(text: acknowledgement(result, release: release), jobID: result.job.id)
     }
 
-    static func cannotRecord(_ error: any Error) -> RichText {
-        let cause = (error as? StoreFailure)?.cause ?? "the database did not answer in time"
+    /// What the requester is told when the store could not take the request. When the deadline
+    /// came before this request's own write could fail, the cause is the one the store's other
+    /// writes are meeting (their writes queue ahead of it), if it has one.
+    static func cannotRecord(_ error: any Error, health: any StoreHealth) -> RichText {
+        let failure = error as? StoreFailure
+        let cause =
+            failure.flatMap { $0.kind == .cancelled ? nil : $0.cause } ?? health.lastWriteFailure?.cause ?? failure?.cause
+            ?? "the database did not answer in time"
         return "⚠️ Coxswain cannot record requests right now: \(cause). Nothing was done; try again in a minute. "
             + "Operators: \(code: "/readyz") and the server log say more."
     }

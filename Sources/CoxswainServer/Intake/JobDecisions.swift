@@ -36,7 +36,7 @@ struct JobDecisions: Sendable {
             }
             job = found
         } catch {
-            return ChangeIntake.cannotRecord(error)
+            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
         }
         let environment = job.request.environment
         let user = origin.user, groups = origin.groups, channel = origin.channel
@@ -89,7 +89,7 @@ struct JobDecisions: Sendable {
                 }
             }
         } catch {
-            return ChangeIntake.cannotRecord(error)
+            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
         }
         switch outcome.value {
         case .decided(let decision)?:

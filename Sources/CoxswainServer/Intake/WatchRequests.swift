@@ -46,7 +46,7 @@ struct WatchRequests: Sendable {
             }
             guard started != nil else { return "\(code: name) is already being watched; \(command: "jobs") shows until when." }
         } catch {
-            return ChangeIntake.cannotRecord(error)
+            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
         }
         signal.signal()
         notifierSignal.signal()
