@@ -19,6 +19,15 @@ struct WatchTests {
         try await Eventually.value("a post saying \(text)", timeout: timeout) { await watchPosts(h).first { $0.text.contains(text) } }
     }
 
+    /// Bob upgrades production to 0.3.0 and Alice approves: the usual production change.
+    static func approvedUpgrade(_ h: Harness) async throws -> Job {
+        let answer = try Harness.ephemeralText(try await h.command("\(release) 0.3.0", command: "/upgrade", user: "U0456BOB"))
+        let id = try Harness.jobID(in: answer)
+        try await h.waitFor(job: id, state: .awaitingApproval)
+        _ = try await h.command("\(id)", command: "/approve", user: "U0123ALICE")
+        return try await h.waitUntilSettled(job: id)
+    }
+
     static func settledWatch(_ h: Harness, job: Int64) async throws -> ModelWatch {
         try await Eventually.value("the watch after job #\(job) to end", timeout: .seconds(40)) {
             try await h.database.watch(jobID: job).flatMap { $0.state.isFinished ? $0 : nil }
@@ -53,12 +62,7 @@ struct WatchTests {
         try await PrometheusWorld.run { prometheus in
             try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: prometheus.yaml()) {
                 h in
-                // Bob upgrades, Alice approves: the usual production change.
-                let upgradeID = try Harness.jobID(
-                    in: try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade", user: "U0456BOB")))
-                try await h.waitFor(job: upgradeID, state: .awaitingApproval)
-                _ = try await h.command("\(upgradeID)", command: "/approve", user: "U0123ALICE")
-                let upgrade = try await h.waitUntilSettled(job: upgradeID)
+                let upgrade = try await Self.approvedUpgrade(h)
                 #expect(upgrade.state == .succeeded, "\(upgrade.outcome ?? "")")
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
                 prometheus.traffic.set(errorFraction: 0.3)
@@ -108,11 +112,7 @@ struct WatchTests {
         try await PrometheusWorld.run { prometheus in
             let yaml = prometheus.yaml(watch: ", auto_rollback: true")
             try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
-                let upgradeID = try Harness.jobID(
-                    in: try Harness.ephemeralText(try await h.command("\(Self.release) 0.3.0", command: "/upgrade", user: "U0456BOB")))
-                try await h.waitFor(job: upgradeID, state: .awaitingApproval)
-                _ = try await h.command("\(upgradeID)", command: "/approve", user: "U0123ALICE")
-                let upgrade = try await h.waitUntilSettled(job: upgradeID)
+                let upgrade = try await Self.approvedUpgrade(h)
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
                 prometheus.traffic.set(errorFraction: 1)
                 let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
