@@ -5,12 +5,16 @@ import Testing
 /// for something to happen waits for it, not for a fixed time.
 enum Eventually {
     /// Returns the first non-nil value `probe` gives within `timeout`.
-    static func value<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> T?) async throws -> T {
+    /// - Parameter explain: what the failure says beyond "timed out", read when it happens.
+    static func value<T>(
+        _ what: String, timeout: Duration = .seconds(30), explain: () async throws -> String = { "" }, _ probe: () async throws -> T?
+    ) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let value = try await probe() { return value }
             guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
+                let detail = (try? await explain()) ?? ""
+                Issue.record("timed out waiting for \(what)\(detail.isEmpty ? "" : ": \(detail)")")
                 throw CancellationError()
             }
             try await Task.sleep(for: .milliseconds(25))

@@ -185,6 +185,7 @@ enum FakeServer {
         router.post("/model/v1/completions") { request, _ -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             _ = await world.record("/model/v1/completions", authorization: nil, body: body)
+            // Not a wait: the model's own latency, which the completion-SLO tests set.
             try await Task.sleep(for: await world.completionDelay)
             return json([
                 "id": "cmpl-1", "object": "text_completion", "model": "llama-2-7b",

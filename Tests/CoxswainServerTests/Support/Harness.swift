@@ -241,15 +241,18 @@ struct Harness {
     }
 
     func waitFor(job id: Int64, _ what: String, timeout: Duration = .seconds(30), until done: (Job) -> Bool) async throws -> Job {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let job = try await database.job(id: id), done(job), try await database.pending(platform: "slack").count == 0 { return job }
-            try await Task.sleep(for: .milliseconds(50))
+        let database = self.database
+        return try await Eventually.value(
+            "job \(id) to reach \(what) with every message sent", timeout: timeout,
+            explain: {
+                let job = try await database.job(id: id)
+                let pending = try await database.notices().filter { $0.state == "pending" }.map { "\($0.notice.place) \($0.notice.plainText.prefix(60))" }
+                return "\(String(describing: job?.state)) \(String(describing: job?.outcome)); pending: \(pending)"
+            }
+        ) {
+            guard let job = try await database.job(id: id), done(job), try await database.pending(platform: "slack").count == 0 else { return nil }
+            return job
         }
-        let job = try await database.job(id: id)
-        let pending = try await database.notices().filter { $0.state == "pending" }.map { "\($0.notice.place) \($0.notice.plainText.prefix(60))" }
-        Issue.record("job \(id) did not reach \(what): \(String(describing: job?.state)) \(String(describing: job?.outcome)); pending: \(pending)")
-        throw CancellationError()
     }
 
     /// Sends a command that starts a job and waits for it to settle.
