@@ -3,39 +3,29 @@ import Foundation
 import GRDB
 
 extension AppDatabase: JobStore {
-    static let openStates = "('queued','awaiting_approval','awaiting_confirmation','running')"
+    static let openStates = HotPathQueries.openStates
 
     public func accept(
-        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
-        decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
-        try await write("record the request \(request.command) \(request.release)") { db in
+        try await groupedWrite("record the request \(request.command) \(request.release)") { db in
             if let seen = try Int64.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
                 let job = try Self.loadJob(id: seen, db)
             {
                 return .duplicate(job)
             }
-            let open = try JobRow.fetchAll(
-                db, sql: "SELECT * FROM job WHERE release = ? AND state IN \(Self.openStates) ORDER BY id",
-                arguments: [request.release]
-            ).compactMap { try Self.loadJob(id: $0.id ?? 0, db) }
             let result: IntakeResult
-            switch decide(open) {
-            case .join(let existing):
-                let job = try Self.apply(joined(existing), now: now, db)
-                result = .joined(job)
-            case .create:
+            if let join, let open = try Self.joinable(join, db) {
+                result = .joined(try Self.apply(joined(open), now: now, db))
+            } else {
                 var row = JobRow(Job(id: 0, request: request, approvalsRequired: approvalsRequired, createdAt: now))
                 try row.insert(db)
                 guard let id = row.id, let job = try Self.loadJob(id: id, db) else {
                     throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id")
                 }
-                let ahead =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM job WHERE release = ? AND id < ? AND state IN ('queued','running')",
-                        arguments: [request.release, id]) ?? 0
+                let ahead = try Int.fetchOne(db, sql: HotPathQueries.jobsAhead, arguments: [request.release, id]) ?? 0
                 result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
             }
             let jobID = result.job.id
@@ -48,6 +38,15 @@ extension AppDatabase: JobStore {
         }
     }
 
+    /// The oldest open job the filter joins, found by index; the rule is checked again on it.
+    static func joinable(_ filter: JoinFilter, _ db: Database) throws -> Job? {
+        let id =
+            try filter.revision.map {
+                try Int64.fetchOne(db, sql: HotPathQueries.joinableRollbackTo, arguments: [filter.release, $0, filter.emergency])
+            } ?? Int64.fetchOne(db, sql: HotPathQueries.joinableRollback, arguments: [filter.release, filter.emergency])
+        return try id.flatMap { try loadJob(id: $0, db) }.flatMap { filter.matches($0) ? $0 : nil }
+    }
+
     public func job(id: Int64) async throws -> Job? {
         try await read("read job #\(id)") { db in try Self.loadJob(id: id, db) }
     }
@@ -58,17 +57,45 @@ extension AppDatabase: JobStore {
     }
 
     public func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job? {
-        let runnable = """
-            SELECT id FROM job WHERE state = 'queued'
-            AND release NOT IN (SELECT release FROM job WHERE state = 'running')
-            AND NOT EXISTS (SELECT 1 FROM job AS r WHERE r.state = 'running' AND r.model = job.model AND r.environment = job.environment)
-            ORDER BY id LIMIT 1
-            """
         // Most of the time nothing is runnable: look before taking the write lock.
-        guard try await read("look for a runnable job", { db in try Int64.fetchOne(db, sql: runnable) }) != nil else { return nil }
+        guard try await read("look for a runnable job", { db in try Self.runnableJob(db) }) != nil else { return nil }
         return try await write("claim a job") { db in
-            guard let id = try Int64.fetchOne(db, sql: runnable), let job = try Self.loadJob(id: id, db) else { return nil }
+            guard let job = try Self.runnableJob(db) else { return nil }
             return try Self.apply(change(job), now: now, db)
+        }
+    }
+
+    /// The oldest queued job whose release (and model in its environment) has no running
+    /// job: the oldest queued job of each release is looked at, one index probe each.
+    static func runnableJob(_ db: Database) throws -> Job? {
+        let candidates = try Int64.fetchAll(db, sql: HotPathQueries.oldestQueuedPerRelease).sorted()
+        for id in candidates {
+            guard let job = try loadJob(id: id, db) else { continue }
+            let blocked = try Bool.fetchOne(
+                db, sql: HotPathQueries.blocked, arguments: [job.request.release, job.request.model, job.request.environment])
+            if blocked == false { return job }
+        }
+        return nil
+    }
+
+    public func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job] {
+        try await read("read jobs waiting in \(environment)") { db in
+            try Int64.fetchAll(db, sql: HotPathQueries.waitingSince, arguments: [environment, cutoff]).compactMap { try Self.loadJob(id: $0, db) }
+        }
+    }
+
+    public func oldestWait(environment: String) async throws -> Date? {
+        try await read("read the oldest wait in \(environment)") { db in
+            try Date.fetchOne(db, sql: HotPathQueries.oldestWaiting, arguments: [environment])
+        }
+    }
+
+    public func queuedWithoutBasis() async throws -> [Job] {
+        try await read("read queued jobs without their basis") { db in
+            let busy = try String.fetchAll(db, sql: HotPathQueries.runningReleases)
+            return try busy.flatMap { release in
+                try Int64.fetchAll(db, sql: HotPathQueries.basisMissing, arguments: [release]).compactMap { try Self.loadJob(id: $0, db) }
+            }
         }
     }
 
@@ -100,7 +127,7 @@ extension AppDatabase: JobStore {
 
     public func unacknowledgedEmergencies() async throws -> [Job] {
         try await read("read unacknowledged break-glass jobs") { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE emergency = 1 AND acknowledgedBy IS NULL ORDER BY id")
+            try Int64.fetchAll(db, sql: HotPathQueries.unacknowledgedEmergencies)
                 .compactMap { try Self.loadJob(id: $0, db) }
         }
     }

@@ -14,13 +14,7 @@ extension AppDatabase: OutboxStore {
     public func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem] {
         // Dates are stored to the millisecond: what is due within this millisecond is due.
         let now = now.addingTimeInterval(0.001)
-        let query = """
-            SELECT n.*, j.id AS jobRowID FROM notice AS n LEFT JOIN job AS j ON j.id = n.jobID
-            WHERE n.platform = ? AND n.state = 'pending' AND n.notBefore <= ? AND n.sendingSince IS NULL
-            AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
-                                                AND e.state = 'pending' AND e.id < n.id))
-            ORDER BY n.id LIMIT ?
-            """
+        let query = HotPathQueries.dueNotices
         // Idle most of the time: look before taking the write lock.
         guard try await read("look for due messages", { db in try Row.fetchOne(db, sql: query, arguments: [platform, now, 1]) != nil }) else { return [] }
         return try await write("take due messages") { db in
@@ -48,14 +42,7 @@ extension AppDatabase: OutboxStore {
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
-            // Only the first undelivered notice of each job can fall due.
-            try Date.fetchOne(
-                db,
-                sql: """
-                    SELECT MIN(n.notBefore) FROM notice AS n WHERE n.platform = ? AND n.state = 'pending' AND n.sendingSince IS NULL
-                    AND (n.jobID IS NULL OR NOT EXISTS (SELECT 1 FROM notice AS e WHERE e.jobID = n.jobID AND e.platform = n.platform
-                                                        AND e.state = 'pending' AND e.id < n.id))
-                    """, arguments: [platform])
+            try Date.fetchOne(db, sql: HotPathQueries.nextDueNotice, arguments: [platform])
         }
     }
 
@@ -64,6 +51,7 @@ extension AppDatabase: OutboxStore {
             try db.execute(
                 sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?",
                 arguments: [now, id])
+            try Self.passHead(from: id, db)
             if let reference { try Self.save(reference, db) }
         }
     }
@@ -82,6 +70,7 @@ extension AppDatabase: OutboxStore {
             try db.execute(
                 sql: "UPDATE notice SET state = 'failed', attempts = attempts + 1, lastError = ?, sendingSince = NULL WHERE id = ?",
                 arguments: [error, id])
+            try Self.passHead(from: id, db)
             let jobID = try Int64.fetchOne(db, sql: "SELECT jobID FROM notice WHERE id = ?", arguments: [id])
             if let audit { try Self.insertAudit([audit], jobID: jobID, now: now, db) }
             try Self.insertNotices(followUps, route: nil, now: now, db)
@@ -155,11 +144,23 @@ extension AppDatabase: OutboxStore {
                 }
                 try db.execute(
                     sql: """
-                        INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt)
-                        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                        """, arguments: [notice.jobID, platform, place, payload, route, now, now])
+                        INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt, head)
+                        VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
+                            SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
+                        """, arguments: [notice.jobID, platform, place, payload, route, now])
             }
         }
+    }
+
+    /// A notice that stopped being pending hands the turn to its job's next pending one.
+    static func passHead(from id: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE notice SET head = 1 WHERE id = (
+                    SELECT next.id FROM notice AS done JOIN notice AS next ON next.jobID = done.jobID AND next.platform = done.platform
+                    WHERE done.id = ?1 AND done.head = 1 AND next.state = 'pending' ORDER BY next.id LIMIT 1)
+                """, arguments: [id])
+        try db.execute(sql: "UPDATE notice SET head = 0 WHERE id = ?", arguments: [id])
     }
 
     static func save(_ reference: MessageReference, _ db: Database) throws {

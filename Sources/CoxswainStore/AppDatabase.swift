@@ -11,6 +11,7 @@ public final class AppDatabase: Sendable {
     /// The file, or `:memory:`; every error names it.
     public let location: String
     let readOnly: Bool
+    let commitGroup: CommitGroup
     private let counters = Mutex(Counters())
     private let lastWrite = Mutex<StoreFailure?>(nil)
 
@@ -67,6 +68,7 @@ public final class AppDatabase: Sendable {
 
     init(_ writer: any DatabaseWriter, location: String, migrate: Bool) throws {
         self.writer = writer
+        self.commitGroup = CommitGroup(writer: writer)
         self.location = location
         self.readOnly = !migrate
         if migrate {
@@ -97,13 +99,36 @@ public final class AppDatabase: Sendable {
     func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         counters.withLock { $0.writes += 1 }
         let claim = WriteClaim.current
-        do {
-            let result = try await writer.write { db in
+        return try await classifyingFailures(operation, claim: claim) {
+            try await self.writer.write { db in
                 let value = try body(db)
                 // A caller that stopped waiting gets no commit behind its back.
                 if let claim, !claim.mayCommit() { throw CancellationError() }
                 return value
             }
+        }
+    }
+
+    /// A write that shares its transaction (and its fsync) with the other grouped writes
+    /// waiting at the time: the webhook's, where many requests arrive at once.
+    func groupedWrite<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        counters.withLock { $0.writes += 1 }
+        let claim = WriteClaim.current
+        let group = commitGroup
+        return try await classifyingFailures(operation, claim: claim) {
+            guard let value = try await group.submit(claim: claim, { db in try body(db) }) as? T else {
+                throw StoreFailure(kind: .other, location: "the database", operation: operation, detail: "a grouped write returned another type")
+            }
+            return value
+        }
+    }
+
+    /// How many group transactions carried how many webhook writes.
+    public var groupCommitCounts: (batches: Int, writes: Int) { commitGroup.counts }
+
+    private func classifyingFailures<T: Sendable>(_ operation: String, claim: WriteClaim?, _ run: () async throws -> T) async throws -> T {
+        do {
+            let result = try await run()
             lastWrite.withLock { $0 = nil }
             return result
         } catch let conflict as StoreConflict {
@@ -113,7 +138,7 @@ public final class AppDatabase: Sendable {
         } catch let failure as StoreFailure {
             claim?.reopen()
             throw failure
-        } catch  where error is DatabaseError || error is CancellationError {
+        } catch where error is DatabaseError || error is CancellationError {
             claim?.reopen()
             // Anything else (an unknown registry entry) is the caller's own error, thrown as is.
             let failure = StoreFailure(error, location: location, operation: operation)

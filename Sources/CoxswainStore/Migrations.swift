@@ -216,6 +216,7 @@ extension AppDatabase {
                     CREATE INDEX job_state_finished ON job(state, finishedAt);
                     """)
         }
+        migrator.registerMigration("v7-hot-paths") { db in try addHotPathIndexes(db) }
         return migrator
     }
 }

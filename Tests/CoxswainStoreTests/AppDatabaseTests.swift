@@ -14,7 +14,7 @@ import Testing
     @discardableResult
     static func accept(_ db: AppDatabase, _ release: String, key: String, model: String = "m", notices: [Notice] = []) async throws -> Job {
         try await db.accept(
-            request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), decide: { _ in .create },
+            request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), join: nil,
             created: { job, _ in
                 JobChange(
                     job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")],
@@ -88,7 +88,7 @@ import Testing
         let first = try await Self.accept(db, "a", key: "slack:t1")
         let again = try await db.accept(
             Self.request("a"), approvalsRequired: 0, requestKey: "slack:t1", references: [], now: Date(),
-            decide: { _ in .create }, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
+            join: nil, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
         guard case .duplicate(let job) = again else { Issue.record("not a duplicate: \(again)"); return }
         #expect(job.id == first.id)
         #expect(try await db.recentJobs(release: nil, limit: 10).count == 1)

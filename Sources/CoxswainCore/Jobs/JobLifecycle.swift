@@ -45,15 +45,10 @@ public struct JobLifecycle: Sendable {
 
     /// An open rollback of the same release that already does what was asked: a new request
     /// follows it instead of rolling back a second time (which would go "back" to the bad
-    /// version). A request naming another target does not join; a break-glass request never
-    /// waits behind a job that is not running yet.
+    /// version). `JoinFilter` states the rule; the store looks it up by index.
     public static func joinable(_ request: JobRequest, open: [Job]) -> Job? {
-        guard request.kind == .rollback else { return nil }
-        return open.first { job in
-            guard job.request.kind == .rollback, job.request.release == request.release else { return false }
-            guard request.revision == nil || request.revision == job.request.revision else { return false }
-            return !request.emergency || job.state == .running || job.request.emergency
-        }
+        guard let filter = JoinFilter(request) else { return nil }
+        return open.filter { !$0.state.isFinished }.first(where: filter.matches)
     }
 
     /// Someone asked for what an open job already does: they follow it instead.

@@ -4,12 +4,6 @@ import Foundation
 // SQLite implementation lives in CoxswainStore; a PostgreSQL one would implement the same
 // protocols and nothing above the store would change. Every method is one transaction.
 
-/// Whether a new request starts a job or joins one already open.
-public enum IntakeDecision: Sendable {
-    case create
-    case join(Job)
-}
-
 public enum IntakeResult: Sendable {
     /// A new job, with how many jobs of the same release are ahead of it.
     case created(Job, jobsAhead: Int)
@@ -43,11 +37,11 @@ public struct MessageReference: Sendable, Equatable {
 
 public protocol JobStore: Sendable {
     /// Accepts a request in one transaction: a retried request returns its job; otherwise
-    /// `decide` sees the release's open jobs and either a new job is stored (`created`
-    /// gives what is recorded and told with it) or the request joins one (`joined`).
+    /// the request joins the oldest open job `join` matches (`joined`), or a new job is
+    /// stored (`created` gives what is recorded and told with it, from the job and how many
+    /// jobs of its release are ahead of it). Returns once the transaction is durable.
     func accept(
-        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date,
-        decide: @escaping @Sendable ([Job]) -> IntakeDecision,
+        _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult
@@ -63,6 +57,12 @@ public protocol JobStore: Sendable {
     /// running job, and commits `change` (which marks it running) in the same transaction.
     func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job?
 
+    /// Jobs of `environment` waiting for approval or confirmation since `cutoff` or longer.
+    func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job]
+    /// When the longest wait in `environment` began, if a job waits there.
+    func oldestWait(environment: String) async throws -> Date?
+    /// Queued rollbacks whose release is busy and whose basis revision is not read yet.
+    func queuedWithoutBasis() async throws -> [Job]
     /// Jobs that have not ended: queued, waiting or running.
     func openJobs() async throws -> [Job]
     func recentJobs(release: String?, limit: Int) async throws -> [Job]

@@ -106,7 +106,7 @@ struct ChangeIntake: Sendable {
             result = try await persistence.run("record \(change.command) \(release.name)") {
                 try await jobs.accept(
                     request, approvalsRequired: approvals, requestKey: origin.requestKey, references: origin.replyReference, now: now,
-                    decide: { open in JobLifecycle.joinable(request, open: open).map { .join($0) } ?? .create },
+                    join: JoinFilter(request),
                     created: { job, ahead in lifecycle.accepted(job, asked: asked, permission: permission, rule: rule, jobsAhead: ahead) },
                     joined: { job in lifecycle.joined(job, follower: user, asked: asked) })
             }
@@ -114,8 +114,10 @@ struct ChangeIntake: Sendable {
             dependencies.logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
             return Answer(text: Self.cannotRecord(error, health: dependencies.stores.health))
         }
-        if case .created = result {
-            workerSignal.signal()
+        if case .created(let job, let ahead) = result {
+            // The worker has something to do only when the job can start now, or when it is a
+            // rollback in line whose basis (the revision the requester saw) must be read now.
+            if ahead == 0 || job.request.kind == .rollback { workerSignal.signal() }
             notifierSignal.signal()
         }
         return Answer(text: acknowledgement(result, release: release), jobID: result.job.id)

@@ -8,19 +8,23 @@ import Synchronization
 struct Housekeeping: Sendable {
     let dependencies: ServerDependencies
 
-    /// Returns whether it wrote notices to send. `open` are the jobs that have not ended.
-    func run(_ open: [Job]) async -> Bool {
-        let lifecycle = dependencies.lifecycle, now = dependencies.now
+    /// Returns whether it wrote notices to send. Reads only what can be due: per
+    /// environment, the jobs waiting longer than its TTL; the unacknowledged break-glass jobs.
+    func run() async -> Bool {
+        let lifecycle = dependencies.lifecycle, now = dependencies.now, jobs = dependencies.stores.jobs
         let interval = dependencies.configuration.emergency.reminderInterval
         let transitions = dependencies.transitions(.patient(dependencies.logger))
         var wrote = false
         do {
-            for job in open where lifecycle.expireIfDue(job, now: now()) != nil {
-                try await transitions.apply(job, "expire job #\(job.id)") { lifecycle.expireIfDue($0, now: now()) }
-                wrote = true
+            for environment in dependencies.configuration.environments.keys.sorted() {
+                let cutoff = now().addingTimeInterval(-ttl(environment))
+                for job in try await jobs.waitingJobs(environment: environment, since: cutoff) where lifecycle.expireIfDue(job, now: now()) != nil {
+                    try await transitions.apply(job, "expire job #\(job.id)") { lifecycle.expireIfDue($0, now: now()) }
+                    wrote = true
+                }
             }
             guard dependencies.configuration.slack.auditChannel != nil else { return wrote }
-            for job in try await dependencies.stores.jobs.unacknowledgedEmergencies() where lifecycle.remindIfDue(job, interval: interval, now: now()) != nil {
+            for job in try await jobs.unacknowledgedEmergencies() where lifecycle.remindIfDue(job, interval: interval, now: now()) != nil {
                 try await transitions.apply(job, "remind of job #\(job.id)") { lifecycle.remindIfDue($0, interval: interval, now: now()) }
                 wrote = true
             }
@@ -30,16 +34,21 @@ struct Housekeeping: Sendable {
         return wrote
     }
 
-    /// How long until something falls due; the worker sleeps no longer than that.
-    func untilNextDue(_ open: [Job]) -> Duration {
+    /// How long until a wait expires; the worker sleeps no longer than that.
+    func untilNextDue() async -> Duration {
         let now = dependencies.now()
         var next = Date.distantFuture
-        for job in open where job.state.isWaiting {
-            let ttl = dependencies.configuration.environments[job.request.environment]?.approvalTTL.seconds ?? 1800
-            if let since = job.waitingSince { next = min(next, since.addingTimeInterval(ttl)) }
+        for environment in dependencies.configuration.environments.keys {
+            if let since = try? await dependencies.stores.jobs.oldestWait(environment: environment) {
+                next = min(next, since.addingTimeInterval(ttl(environment)))
+            }
         }
         let seconds = max(0.05, min(3600, next.timeIntervalSince(now)))
         return .milliseconds(Int(seconds * 1000))
+    }
+
+    private func ttl(_ environment: String) -> Double {
+        dependencies.configuration.environments[environment]?.approvalTTL.seconds ?? 1800
     }
 }
 
@@ -55,15 +64,10 @@ final class BasisReader: Sendable {
     init(dependencies: ServerDependencies) { self.dependencies = dependencies }
 
     /// Returns whether it recorded anything.
-    func readMissing(_ open: [Job]) async -> Bool {
+    func readMissing() async -> Bool {
         // Only jobs that wait behind another: a job that starts now reads its own history first.
-        let busy = Set(open.filter { $0.state == .running }.map(\.request.release))
-        let queued = tried.withLock { tried in
-            open.filter {
-                $0.state == .queued && $0.basisRevision == nil && $0.request.kind == .rollback && busy.contains($0.request.release)
-                    && tried.insert($0.id).inserted
-            }
-        }
+        let waiting = (try? await dependencies.stores.jobs.queuedWithoutBasis()) ?? []
+        let queued = tried.withLock { tried in waiting.filter { tried.insert($0.id).inserted } }
         guard !queued.isEmpty else { return false }
         let lifecycle = dependencies.lifecycle
         let transitions = dependencies.transitions(.patient(dependencies.logger))

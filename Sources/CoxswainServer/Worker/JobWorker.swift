@@ -35,10 +35,9 @@ public struct JobWorker: Service, CustomStringConvertible {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: dependencies.pollInterval) }
                 continue
             }
-            // One read per pass: what housekeeping, claiming and basis reading look at.
-            let open = (try? await dependencies.stores.jobs.openJobs()) ?? []
-            var wrote = await housekeeping.run(open)
-            while Self.hasRunnable(open), await running.count < slots {
+            // Each read below is an index probe: a pass costs the same with 10 or 10,000 jobs.
+            var wrote = await housekeeping.run()
+            while await running.count < slots {
                 guard let job = await claim(runner) else { break }
                 wrote = true
                 dependencies.logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
@@ -50,9 +49,9 @@ public struct JobWorker: Service, CustomStringConvertible {
                     jobEnded.signal()
                 }
             }
-            if await bases.readMissing(open) { wrote = true }
+            if await bases.readMissing() { wrote = true }
             if wrote { notifierSignal.signal() }
-            let wait = min(dependencies.pollInterval, housekeeping.untilNextDue(open))
+            let wait = min(dependencies.pollInterval, await housekeeping.untilNextDue())
             try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
         }
         state.startDraining()
@@ -62,18 +61,6 @@ public struct JobWorker: Service, CustomStringConvertible {
         let stopped = await running.drain(grace: grace.duration)
         if stopped > 0 { dependencies.logger.warning("stopped \(stopped) job(s) that did not finish within \(grace); recorded as interrupted") }
         notifierSignal.signal()
-    }
-
-    /// A queued job whose release (and model in its environment) no job is running for.
-    static func hasRunnable(_ open: [Job]) -> Bool {
-        let running = open.filter { $0.state == .running }
-        return open.contains { job in
-            job.state == .queued
-                && !running.contains {
-                    $0.request.release == job.request.release
-                        || ($0.request.model == job.request.model && $0.request.environment == job.request.environment)
-                }
-        }
     }
 
     private func claim(_ runner: JobRunner) async -> Job? {

@@ -1,0 +1,112 @@
+import CoxswainCore
+@testable import CoxswainStore
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+
+/// The store's share of issue 13: what runs on every request and every wake-up is an index
+/// probe, and concurrent webhook writes share one durable transaction.
+@Suite struct HotPathTests {
+    static func temporaryFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-\(UUID().uuidString).sqlite").path
+    }
+
+    /// Every hot query with arguments of the right types.
+    static let queries: [(name: String, sql: String, arguments: StatementArguments)] = [
+        ("due notices", HotPathQueries.dueNotices, ["slack", Date(), 20]),
+        ("next due notice", HotPathQueries.nextDueNotice, ["slack"]),
+        ("joinable rollback", HotPathQueries.joinableRollback, ["r", false]),
+        ("joinable rollback to a revision", HotPathQueries.joinableRollbackTo, ["r", 3, true]),
+        ("jobs ahead", HotPathQueries.jobsAhead, ["r", 10]),
+        ("oldest queued per release", HotPathQueries.oldestQueuedPerRelease, []),
+        ("blocked", HotPathQueries.blocked, ["r", "m", "production"]),
+        ("waiting since", HotPathQueries.waitingSince, ["production", Date()]),
+        ("oldest waiting", HotPathQueries.oldestWaiting, ["production"]),
+        ("unacknowledged emergencies", HotPathQueries.unacknowledgedEmergencies, []),
+        ("basis missing", HotPathQueries.basisMissing, ["r"]),
+        ("running releases", HotPathQueries.runningReleases, []),
+    ]
+
+    @Test("no query on the request, worker or notifier path scans a table or sorts outside an index", arguments: queries.indices)
+    func queryPlans(index: Int) async throws {
+        let query = Self.queries[index]
+        let db = try AppDatabase.inMemory()
+        let plan = try await db.writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.arguments).map { $0["detail"] as String }
+        }
+        // "SCAN job" (or "SCAN notice") reads every row; a CTE's own rows ("SCAN queued") are one per release;
+        // a partial index that holds exactly the answer (unacknowledged break-glass jobs) may be read whole.
+        let scans = plan.filter {
+            ($0.hasPrefix("SCAN job") || $0.hasPrefix("SCAN notice") || $0.contains("TEMP B-TREE")) && $0 != "SCAN job USING INDEX job_unacknowledged"
+        }
+        #expect(scans.isEmpty, "\(query.name): \(plan.joined(separator: " | "))")
+    }
+
+    @Test("requests that arrive while a commit is in flight are written by the next transaction, each answered when it is durable")
+    func groupCommit() async throws {
+        let db = try AppDatabase.open(path: Self.temporaryFile())
+        // Hold the one writing connection, as a slow fsync would: the first request's
+        // transaction waits for it, and the requests after it pile up for the next one.
+        let (gate, held) = try await Self.holdWriter(db)
+        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
+        try await Self.until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        let count = 40
+        let rest = Task {
+            try await withThrowingTaskGroup(of: Job.self) { group in
+                for n in 0..<count { group.addTask { try await AppDatabaseTests.accept(db, "r\(n)", key: "k\(n)", model: "m\(n)") } }
+                return try await group.reduce(into: [Job]()) { $0.append($1) }
+            }
+        }
+        try await Self.until { db.commitGroup.waiting == count }
+        gate.signal()
+        try await held.value
+        let jobs = try await rest.value + [first.value]
+        #expect(Set(jobs.map(\.id)).count == count + 1)
+        #expect(db.groupCommitCounts == (batches: 2, writes: count + 1))
+        #expect(try await db.recentJobs(release: nil, limit: 100).count == count + 1)
+    }
+
+    @Test("a request its caller gave up on rolls back alone; the rest of its batch commits")
+    func abandonedInBatch() async throws {
+        let db = try AppDatabase.open(path: Self.temporaryFile())
+        let (gate, held) = try await Self.holdWriter(db)
+        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
+        try await Self.until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        let claim = WriteClaim()
+        let abandoned = Task { try await WriteClaim.$current.withValue(claim) { try await AppDatabaseTests.accept(db, "a", key: "gone") } }
+        let kept = Task { try await AppDatabaseTests.accept(db, "b", key: "kept", model: "m2") }
+        try await Self.until { db.commitGroup.waiting == 2 }
+        #expect(claim.abandon())
+        gate.signal()
+        try await held.value
+        await #expect(throws: StoreFailure.self) { try await abandoned.value }
+        #expect(try await kept.value.request.release == "b")
+        _ = try await first.value
+        #expect(db.groupCommitCounts == (batches: 2, writes: 3))
+        #expect(try await db.recentJobs(release: nil, limit: 10).map(\.request.release) == ["b", "first"])
+    }
+
+    /// Waits for a condition, failing the test after 30 s.
+    static func until(_ condition: @escaping @Sendable () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Occupies the writing connection until the returned semaphore is signalled.
+    static func holdWriter(_ db: AppDatabase) async throws -> (DispatchSemaphore, Task<Void, any Error>) {
+        let gate = DispatchSemaphore(value: 0)
+        let inside = Mutex(false)
+        let held = Task.detached {
+            try await db.writer.writeWithoutTransaction { _ in
+                inside.withLock { $0 = true }
+                gate.wait()
+            }
+        }
+        try await until { inside.withLock { $0 } }
+        return (gate, held)
+    }
+}
