@@ -144,7 +144,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let delivery = SlackNoticeDelivery(
         outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
-        now: dependencies.now)
+        editInterval: configuration.slack.editInterval.seconds, now: dependencies.now)
     // The watch after a change, where Prometheus is configured; it stops after the worker.
     let watch = configuration.prometheus.map { prometheus in
         WatchService(

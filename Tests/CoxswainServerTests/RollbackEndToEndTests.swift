@@ -242,3 +242,25 @@ struct RollbackEndToEndTests {
         #expect(try h.cluster.calls().isEmpty)
     }
 }
+
+/// Issue 13: a burst of steps costs one edit per edit interval, not one per step.
+@Suite struct LiveMessagePacingTests {
+    @Test("steps that end within the edit interval are shown by one edit; the last edit shows the result")
+    func editsArePaced() async throws {
+        try await Harness.run(editInterval: "1s") { h in
+            let job = try await h.runToEnd("llama-2-7b-production")
+            #expect(job.state == .succeeded)
+            let final = try await h.liveMessageText(job: job)
+            for title in ["Helm rollback", "Completion test", "Verify release and registry"] {
+                #expect(final.contains("✅ \(title)"), "step \(title) not shown as done in: \(final)")
+            }
+            let ts = try #require(try await h.liveTS(job))
+            let edits = await h.world.slackCalls("chat.update").filter { $0.ts == ts }
+            // Nine steps that each start and end: about eighteen versions of the message.
+            #expect(!edits.isEmpty && edits.count < 9, "\(edits.count) edits for one job")
+            for (earlier, later) in zip(edits, edits.dropFirst()) {
+                #expect(later.at - earlier.at >= .milliseconds(900), "two edits \(later.at - earlier.at) apart")
+            }
+        }
+    }
+}

@@ -15,14 +15,17 @@ public struct SlackNoticeDelivery: Sendable {
     /// Each environment's first Slack channel, where jobs asked from another front end are shown.
     let environmentChannels: [String: String]
     let giveUpAfter: TimeInterval
+    let pacer: EditPacer
     let now: @Sendable () -> Date
 
     public init(
         outbox: any OutboxStore, slack: SlackWebClient, renderer: SlackNoticeRenderer, auditChannel: String?,
-        environmentChannels: [String: String] = [:], giveUpAfter: TimeInterval, now: @escaping @Sendable () -> Date
+        environmentChannels: [String: String] = [:], giveUpAfter: TimeInterval, editInterval: TimeInterval = 0,
+        now: @escaping @Sendable () -> Date
     ) {
         self.outbox = outbox; self.slack = slack; self.renderer = renderer; self.auditChannel = auditChannel
         self.environmentChannels = environmentChannels; self.giveUpAfter = giveUpAfter; self.now = now
+        self.pacer = EditPacer(interval: editInterval)
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -44,8 +47,16 @@ public struct SlackNoticeDelivery: Sendable {
 
     /// Sends one notice and records what came of it.
     public func deliver(_ item: OutboxItem) async throws -> Outcome {
+        let message = EditPacer.key(item.notice)
+        if let message, let until = pacer.nextEdit(of: message, now: now()) {
+            // Too soon after the last edit: newer content replaces this notice in the outbox
+            // meanwhile, so the steps that end before `until` are shown by one edit.
+            try await outbox.retry(item.id, error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
+            return .postponed(until: until)
+        }
         do {
             let reference = try await send(item)
+            if let message { pacer.edited(message, at: now()) }
             try await outbox.delivered(item.id, reference: reference, now: now())
             return .delivered
         } catch let error as SlackDeliveryError {

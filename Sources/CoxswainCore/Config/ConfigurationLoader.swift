@@ -54,7 +54,7 @@ public enum ConfigurationLoader {
             "commands": .scalar,
             "slack": .fields([
                 "api_url": .scalar, "audit_channel": .scalar, "response_url_hosts": .list(.scalar, example: "[hooks.slack.com]"),
-                "give_up_after": .scalar, "mode": .scalar,
+                "give_up_after": .scalar, "mode": .scalar, "edit_interval": .scalar,
             ]),
             "cluster": .fields([
                 "helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,

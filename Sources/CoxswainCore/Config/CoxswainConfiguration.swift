@@ -35,6 +35,9 @@ public struct CoxswainConfiguration: Sendable {
         public var giveUpAfter: GoDuration
         /// How Slack's requests reach Coxswain.
         public var mode: SlackMode = .http
+        /// The least time between two edits of one message: steps that end sooner are shown
+        /// together by the next edit (Slack allows about one message a second per channel).
+        public var editInterval = GoDuration(milliseconds: 1000)
     }
     public struct Cluster: Sendable {
         public var helm: String

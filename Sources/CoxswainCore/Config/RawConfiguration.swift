@@ -10,6 +10,7 @@ struct RawConfiguration: Decodable {
         var response_url_hosts: [String]?
         var give_up_after: String?
         var mode: String?
+        var edit_interval: String?
     }
     struct Cluster: Decodable {
         var helm: String?
@@ -125,7 +126,8 @@ struct RawConfiguration: Decodable {
             commandsDirectory: resolve(commands ?? "commands"),
             slack: .init(
                 apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
-                giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after"), mode: slackMode),
+                giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after"), mode: slackMode,
+                editInterval: try duration(slack?.edit_interval, "1s", "slack.edit_interval")),
             cluster: .init(
                 helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
                 kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),

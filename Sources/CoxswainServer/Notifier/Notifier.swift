@@ -90,10 +90,17 @@ public struct Notifier: Service, CustomStringConvertible {
         return seconds <= 0.001 ? .zero : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
     }
 
-    /// On shutdown: what is due goes out, for at most `flushTimeout`.
+    /// On shutdown: what is due goes out, for at most `flushTimeout`, including edits held
+    /// back by the edit interval (due within a second).
     private func flush() async {
         let deadline = ContinuousClock.now + flushTimeout
-        while ContinuousClock.now < deadline, await deliverDue() > 0 {}
+        while ContinuousClock.now < deadline {
+            if await deliverDue() > 0 { continue }
+            guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { break }
+            let wait = next.timeIntervalSince(now())
+            guard wait > 0, wait < 2, ContinuousClock.now + .milliseconds(Int(wait * 1000)) < deadline else { break }
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5))
+        }
         if let pending = try? await outbox.pending(platform: SlackNoticeDelivery.platform), pending.count > 0 {
             logger.warning("shutting down with \(pending.count) message(s) not delivered yet; they go out after the next start")
         }

@@ -12,6 +12,7 @@ actor FakeWorld {
         var path: String
         var authorization: String?
         var json: [String: any Sendable]
+        var at = ContinuousClock.now
     }
     struct Posted: Sendable {
         var channel: String

@@ -44,13 +44,13 @@ struct Harness {
     static func configurationYAML(
         fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
-        worker: String = "{ shutdown_grace: 5s }"
+        worker: String = "{ shutdown_grace: 5s }", editInterval: String = "1ms"
     ) -> String {
         """
         server: { host: 127.0.0.1, port: 0, operator_port: 0 }
         worker: \(worker)
         cluster: { read_timeout: \(readTimeout), environment: [PYENV_ROOT] }
-        slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
+        slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, edit_interval: \(editInterval), response_url_hosts: [127.0.0.1] }
         environments:
           development: { namespace: system }
         \(staging ? "  staging: { namespace: staging }" : "")
@@ -97,7 +97,7 @@ struct Harness {
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
-        socketModeURL: String? = nil, _ body: @Sendable (Harness) async throws -> Void
+        socketModeURL: String? = nil, editInterval: String = "1ms", _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -109,7 +109,7 @@ struct Harness {
                 custom?(port)
                 ?? configurationYAML(
                     fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
-                    readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra)
+                    readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra, editInterval: editInterval)
             if socketModeURL != nil {
                 yaml = yaml.replacingOccurrences(of: "response_url_hosts: [127.0.0.1] }", with: "response_url_hosts: [127.0.0.1], mode: socket }")
             }
