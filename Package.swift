@@ -85,6 +85,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmark's reference: a bare Hummingbird + GRDB webhook (Benchmarks/run.sh).
+        .executableTarget(
+            name: "bare-webhook",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Benchmarks/BareWebhook"
+        ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
         .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster"]),
         .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -11,7 +11,7 @@ extension AppDatabase: JobStore {
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
         try await groupedWrite("record the request \(request.command) \(request.release)") { db in
-            if let seen = try Int64.fetchOne(db, sql: "SELECT jobID FROM receivedRequest WHERE key = ?", arguments: [requestKey]),
+            if let seen = try Int64.fetchOne(db.cachedStatement(sql: "SELECT jobID FROM receivedRequest WHERE key = ?"), arguments: [requestKey]),
                 let job = try Self.loadJob(id: seen, db)
             {
                 return .duplicate(job)
@@ -25,11 +25,11 @@ extension AppDatabase: JobStore {
                 guard let id = row.id, let job = try Self.loadJob(id: id, db) else {
                     throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id")
                 }
-                let ahead = try Int.fetchOne(db, sql: HotPathQueries.jobsAhead, arguments: [request.release, id]) ?? 0
+                let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
                 result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
             }
             let jobID = result.job.id
-            try db.execute(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)", arguments: [requestKey, jobID, now])
+            try db.cachedStatement(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)").execute(arguments: [requestKey, jobID, now])
             for var reference in references {
                 reference.jobID = jobID
                 try Self.save(reference, db)
@@ -42,8 +42,8 @@ extension AppDatabase: JobStore {
     static func joinable(_ filter: JoinFilter, _ db: Database) throws -> Job? {
         let id =
             try filter.revision.map {
-                try Int64.fetchOne(db, sql: HotPathQueries.joinableRollbackTo, arguments: [filter.release, $0, filter.emergency])
-            } ?? Int64.fetchOne(db, sql: HotPathQueries.joinableRollback, arguments: [filter.release, filter.emergency])
+                try Int64.fetchOne(db.cachedStatement(sql: HotPathQueries.joinableRollbackTo), arguments: [filter.release, $0, filter.emergency])
+            } ?? Int64.fetchOne(db.cachedStatement(sql: HotPathQueries.joinableRollback), arguments: [filter.release, filter.emergency])
         return try id.flatMap { try loadJob(id: $0, db) }.flatMap { filter.matches($0) ? $0 : nil }
     }
 
@@ -68,11 +68,10 @@ extension AppDatabase: JobStore {
     /// The oldest queued job whose release (and model in its environment) has no running
     /// job: the oldest queued job of each release is looked at, one index probe each.
     static func runnableJob(_ db: Database) throws -> Job? {
-        let candidates = try Int64.fetchAll(db, sql: HotPathQueries.oldestQueuedPerRelease).sorted()
+        let candidates = try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.oldestQueuedPerRelease)).sorted()
         for id in candidates {
             guard let job = try loadJob(id: id, db) else { continue }
-            let blocked = try Bool.fetchOne(
-                db, sql: HotPathQueries.blocked, arguments: [job.request.release, job.request.model, job.request.environment])
+            let blocked = try Bool.fetchOne(db.cachedStatement(sql: HotPathQueries.blocked), arguments: [job.request.release, job.request.model, job.request.environment])
             if blocked == false { return job }
         }
         return nil
@@ -80,21 +79,21 @@ extension AppDatabase: JobStore {
 
     public func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job] {
         try await read("read jobs waiting in \(environment)") { db in
-            try Int64.fetchAll(db, sql: HotPathQueries.waitingSince, arguments: [environment, cutoff]).compactMap { try Self.loadJob(id: $0, db) }
+            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff]).compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
     public func oldestWait(environment: String) async throws -> Date? {
         try await read("read the oldest wait in \(environment)") { db in
-            try Date.fetchOne(db, sql: HotPathQueries.oldestWaiting, arguments: [environment])
+            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])
         }
     }
 
     public func queuedWithoutBasis() async throws -> [Job] {
         try await read("read queued jobs without their basis") { db in
-            let busy = try String.fetchAll(db, sql: HotPathQueries.runningReleases)
+            let busy = try String.fetchAll(db.cachedStatement(sql: HotPathQueries.runningReleases))
             return try busy.flatMap { release in
-                try Int64.fetchAll(db, sql: HotPathQueries.basisMissing, arguments: [release]).compactMap { try Self.loadJob(id: $0, db) }
+                try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.basisMissing), arguments: [release]).compactMap { try Self.loadJob(id: $0, db) }
             }
         }
     }
@@ -117,9 +116,9 @@ extension AppDatabase: JobStore {
         try await read("read recent jobs") { db in
             let ids: [Int64]
             if let release {
-                ids = try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE release = ? ORDER BY id DESC LIMIT ?", arguments: [release, limit])
+                ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM job WHERE release = ? ORDER BY id DESC LIMIT ?"), arguments: [release, limit])
             } else {
-                ids = try Int64.fetchAll(db, sql: "SELECT id FROM job ORDER BY id DESC LIMIT ?", arguments: [limit])
+                ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM job ORDER BY id DESC LIMIT ?"), arguments: [limit])
             }
             return try ids.compactMap { try Self.loadJob(id: $0, db) }
         }
@@ -127,7 +126,7 @@ extension AppDatabase: JobStore {
 
     public func unacknowledgedEmergencies() async throws -> [Job] {
         try await read("read unacknowledged break-glass jobs") { db in
-            try Int64.fetchAll(db, sql: HotPathQueries.unacknowledgedEmergencies)
+            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.unacknowledgedEmergencies))
                 .compactMap { try Self.loadJob(id: $0, db) }
         }
     }
@@ -177,9 +176,9 @@ extension AppDatabase: JobStore {
 
     static func loadJob(id: Int64, _ db: Database) throws -> Job? {
         guard let row = try JobRow.fetchOne(db, key: id) else { return nil }
-        let steps = try JobStepRow.fetchAll(db, sql: "SELECT * FROM jobStep WHERE jobID = ? ORDER BY position", arguments: [id]).map(\.step)
-        let approvals = try ApprovalRow.fetchAll(db, sql: "SELECT * FROM approval WHERE jobID = ? ORDER BY id", arguments: [id]).map(\.approval)
-        let followers = try String.fetchAll(db, sql: "SELECT user FROM jobFollower WHERE jobID = ? ORDER BY at, user", arguments: [id])
+        let steps = try JobStepRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM jobStep WHERE jobID = ? ORDER BY position"), arguments: [id]).map(\.step)
+        let approvals = try ApprovalRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM approval WHERE jobID = ? ORDER BY id"), arguments: [id]).map(\.approval)
+        let followers = try String.fetchAll(db.cachedStatement(sql: "SELECT user FROM jobFollower WHERE jobID = ? ORDER BY at, user"), arguments: [id])
         return row.job(steps: steps, approvals: approvals, followers: followers)
     }
 
@@ -195,22 +194,23 @@ extension AppDatabase: JobStore {
         row.version = stored.version + 1
         try row.update(db)
         let positions = job.steps.map(\.position)
-        try db.execute(
-            sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (\(positions.map(String.init).joined(separator: ",").ifEmpty("-1")))",
-            arguments: [job.id])
+        // One statement text whatever the positions (a JSON array), so it is compiled once.
+        try db.cachedStatement(sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [job.id, "[\(positions.map(String.init).joined(separator: ","))]"])
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
             try stepRow.upsert(db)
         }
         for approval in job.approvals {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (jobID, user, planJSON) DO NOTHING
-                    """, arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
+                    """
+            ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
         }
         for follower in job.followers {
-            try db.execute(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", arguments: [job.id, follower, now])
+            try db.cachedStatement(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").execute(arguments: [job.id, follower, now])
         }
         if let registry = change.registry {
             try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
@@ -232,12 +232,13 @@ extension AppDatabase: JobStore {
 extension JobStepRow {
     /// Inserts or replaces the step at its position.
     mutating func upsert(_ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(
+                sql: """
                 INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
                 note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
-                """, arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
+                """
+            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
     }
 }
 

@@ -16,14 +16,14 @@ extension AppDatabase: OutboxStore {
         let now = now.addingTimeInterval(0.001)
         let query = HotPathQueries.dueNotices
         // Idle most of the time: look before taking the write lock.
-        guard try await read("look for due messages", { db in try Row.fetchOne(db, sql: query, arguments: [platform, now, 1]) != nil }) else { return [] }
+        guard try await read("look for due messages", { db in try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now, 1]) != nil }) else { return [] }
         return try await write("take due messages") { db in
-            let rows = try Row.fetchAll(db, sql: query, arguments: [platform, now, limit])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now, limit])
             let items = try rows.map { try Self.item($0, db) }
             // The intent is recorded before anything is sent: after a crash these are checked
             // against what the platform shows instead of being sent twice.
             for item in items {
-                try db.execute(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?", arguments: [now, item.id])
+                try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now, item.id])
             }
             return items.map { item in
                 var item = item; item.sendingSince = now; return item
@@ -42,7 +42,7 @@ extension AppDatabase: OutboxStore {
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
-            try Date.fetchOne(db, sql: HotPathQueries.nextDueNotice, arguments: [platform])
+            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.nextDueNotice), arguments: [platform])
         }
     }
 
@@ -58,10 +58,11 @@ extension AppDatabase: OutboxStore {
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
         try await write("schedule message \(id) again") { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
-                    """, arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
+                    """
+            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
         }
     }
 
@@ -71,7 +72,7 @@ extension AppDatabase: OutboxStore {
                 sql: "UPDATE notice SET state = 'failed', attempts = attempts + 1, lastError = ?, sendingSince = NULL WHERE id = ?",
                 arguments: [error, id])
             try Self.passHead(from: id, db)
-            let jobID = try Int64.fetchOne(db, sql: "SELECT jobID FROM notice WHERE id = ?", arguments: [id])
+            let jobID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT jobID FROM notice WHERE id = ?"), arguments: [id])
             if let audit { try Self.insertAudit([audit], jobID: jobID, now: now, db) }
             try Self.insertNotices(followUps, route: nil, now: now, db)
         }
@@ -79,7 +80,7 @@ extension AppDatabase: OutboxStore {
 
     public func references(jobID: Int64, platform: String) async throws -> [MessageReference] {
         try await read("read message references") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM messageRef WHERE jobID = ? AND platform = ?", arguments: [jobID, platform]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM messageRef WHERE jobID = ? AND platform = ?"), arguments: [jobID, platform]).map {
                 MessageReference(jobID: $0["jobID"], platform: $0["platform"], role: $0["role"], channel: $0["channel"], ts: $0["ts"], url: $0["url"])
             }
         }
@@ -111,7 +112,7 @@ extension AppDatabase: OutboxStore {
     public func notices(jobID: Int64? = nil) async throws -> [(notice: Notice, state: String, attempts: Int)] {
         try await read("read messages") { db in
             let rows =
-                jobID.map { try? Row.fetchAll(db, sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id", arguments: [$0]) }
+                jobID.map { try? Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id"), arguments: [$0]) }
                 ?? (try? Row.fetchAll(db, sql: "SELECT * FROM notice ORDER BY id"))
             return try (rows ?? []).map { (try NoticeCoding.decode($0["payload"]), $0["state"], $0["attempts"]) }
         }
@@ -136,38 +137,42 @@ extension AppDatabase: OutboxStore {
             let payload = try NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {
-                    try db.execute(
-                        sql: """
+                    try db.cachedStatement(
+                sql: """
                             UPDATE notice SET payload = ? WHERE jobID = ? AND platform = ? AND place = ? AND state = 'pending' AND sendingSince IS NULL
-                            """, arguments: [payload, jobID, platform, place])
+                            """
+            ).execute(arguments: [payload, jobID, platform, place])
                     if db.changesCount > 0 { continue }
                 }
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(
+                sql: """
                         INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt, head)
                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
                             SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
-                        """, arguments: [notice.jobID, platform, place, payload, route, now])
+                        """
+            ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
             }
         }
     }
 
     /// A notice that stopped being pending hands the turn to its job's next pending one.
     static func passHead(from id: Int64, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(
+                sql: """
                 UPDATE notice SET head = 1 WHERE id = (
                     SELECT next.id FROM notice AS done JOIN notice AS next ON next.jobID = done.jobID AND next.platform = done.platform
                     WHERE done.id = ?1 AND done.head = 1 AND next.state = 'pending' ORDER BY next.id LIMIT 1)
-                """, arguments: [id])
-        try db.execute(sql: "UPDATE notice SET head = 0 WHERE id = ?", arguments: [id])
+                """
+            ).execute(arguments: [id])
+        try db.cachedStatement(sql: "UPDATE notice SET head = 0 WHERE id = ?").execute(arguments: [id])
     }
 
     static func save(_ reference: MessageReference, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(
+                sql: """
                 INSERT INTO messageRef (jobID, platform, role, channel, ts, url) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (jobID, platform, role) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, url = COALESCE(excluded.url, url)
-                """, arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
+                """
+            ).execute(arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
     }
 }

@@ -1,3 +1,5 @@
+import CoxswainCore
+
 /// The queries run on every request, worker pass or notifier pass. Each is answered from an
 /// index (`v7-hot-paths`); `QueryPlanTests` asks SQLite for their plans and fails on a scan.
 /// The partial indexes are used only when a query repeats their WHERE terms word for word.
@@ -29,8 +31,11 @@ enum HotPathQueries {
         AND (?3 = 0 OR state = 'running' OR emergency = 1) ORDER BY id LIMIT 1
         """
 
-    /// How many jobs of the release are queued or running before job `id`. Arguments: release, id.
-    static let jobsAhead = "SELECT COUNT(*) FROM job WHERE release = ? AND state IN ('queued', 'running') AND id < ?"
+    /// How many jobs of the release are queued or running before job `id`, counted up to one
+    /// more than `JobLifecycle.countedAhead`. Arguments: release, id.
+    static let jobsAhead = """
+        SELECT COUNT(*) FROM (SELECT 1 FROM job WHERE release = ? AND state IN ('queued', 'running') AND id < ? LIMIT \(JobLifecycle.countedAhead + 1))
+        """
 
     /// The releases that have queued jobs, one index probe each (a skip scan SQLite does
     /// not do by itself), and the oldest queued job of each.

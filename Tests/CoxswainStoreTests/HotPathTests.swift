@@ -87,6 +87,20 @@ import Testing
         #expect(try await db.recentJobs(release: nil, limit: 10).map(\.request.release) == ["b", "first"])
     }
 
+    @Test("the jobs ahead in line are counted up to one more than the counted limit, however long the line")
+    func jobsAheadAreBounded() async throws {
+        let db = try AppDatabase.inMemory()
+        var aheads: [Int] = []
+        for n in 0..<(JobLifecycle.countedAhead + 3) {
+            let result = try await db.accept(
+                AppDatabaseTests.request("r"), approvalsRequired: 0, requestKey: "k\(n)", references: [], now: Date(), join: nil,
+                created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
+            if case .created(_, let ahead) = result { aheads.append(ahead) }
+        }
+        #expect(Array(aheads.prefix(3)) == [0, 1, 2])
+        #expect(aheads.suffix(3) == [JobLifecycle.countedAhead, JobLifecycle.countedAhead + 1, JobLifecycle.countedAhead + 1])
+    }
+
     /// Waits for a condition, failing the test after 30 s.
     static func until(_ condition: @escaping @Sendable () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)

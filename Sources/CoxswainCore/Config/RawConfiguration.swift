@@ -83,6 +83,12 @@ struct RawConfiguration: Decodable {
             return value
         }
 
+        // `0s` turns pacing off (every step its own edit); otherwise a positive duration.
+        func editInterval(_ text: String?) throws -> GoDuration {
+            if let text, let value = GoDuration(parsing: text), value.milliseconds == 0 { return value }
+            return try duration(text, "1s", "slack.edit_interval")
+        }
+
         let port = server?.port ?? 8080
         guard (0...65535).contains(port) else { throw fail("server.port", "must be between 0 and 65535, got \(port)") }
         let operatorPort = server?.operator_port ?? 8081
@@ -127,7 +133,7 @@ struct RawConfiguration: Decodable {
             slack: .init(
                 apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
                 giveUpAfter: try duration(slack?.give_up_after, "24h", "slack.give_up_after"), mode: slackMode,
-                editInterval: try duration(slack?.edit_interval, "1s", "slack.edit_interval")),
+                editInterval: try editInterval(slack?.edit_interval)),
             cluster: .init(
                 helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
                 kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),

@@ -20,6 +20,10 @@ public struct JobLifecycle: Sendable {
 
     /// A job just stored for an accepted request. `asked` is the request as typed, for the
     /// audit trail; `rule` is the access rule that allowed it.
+    /// Jobs ahead in line are counted up to this many (beyond, "more than"), so taking a
+    /// request costs the same however long the line is.
+    public static let countedAhead = 100
+
     public func accepted(_ job: Job, asked: String, permission: Permission, rule: String, jobsAhead: Int) -> JobChange {
         let request = job.request
         var audit = [

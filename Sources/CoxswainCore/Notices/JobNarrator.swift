@@ -43,6 +43,9 @@ public struct JobNarrator: Sendable {
 
     public func queueLine(_ job: Job, jobsAhead: Int) -> RichText {
         if jobsAhead == 0 { return "Queued: starts as soon as a worker is free." }
+        if jobsAhead > JobLifecycle.countedAhead {
+            return "Queued: more than \(JobLifecycle.countedAhead) jobs for \(job.request.release) ahead of this one; it starts when they finish."
+        }
         let them = jobsAhead == 1 ? "that one finishes" : "they finish"
         return "Queued: \(jobsAhead) job\(jobsAhead == 1 ? "" : "s") for \(job.request.release) ahead of this one; it starts when \(them)."
     }

@@ -44,7 +44,7 @@ struct Harness {
     static func configurationYAML(
         fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
-        worker: String = "{ shutdown_grace: 5s }", editInterval: String = "1ms"
+        worker: String = "{ shutdown_grace: 5s }", editInterval: String = "0s"
     ) -> String {
         """
         server: { host: 127.0.0.1, port: 0, operator_port: 0 }
@@ -97,7 +97,7 @@ struct Harness {
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
-        socketModeURL: String? = nil, editInterval: String = "1ms", _ body: @Sendable (Harness) async throws -> Void
+        socketModeURL: String? = nil, editInterval: String = "0s", _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Coxswain's performance, side by side with the references it is held to (issue 13), all
+# in one run on this machine: release builds, loopback, a live local Slack/model fake.
+#   coxswain      `coxswain serve`: /upgrade requests queued behind a release held busy,
+#                 so each request is what the webhook does plus its first post to Slack
+#   bare          a bare Hummingbird route: verify HMAC + one GRDB insert, synchronous=FULL
+#   slack-bolt    slack-bolt on gunicorn (2 workers), process_before_response, SQLite FULL
+# Figures: throughput (wrk, closed loop, distinct requests per thread), latency at a fixed
+# rate (open loop, from each request's scheduled send time), CPU per request, idle CPU,
+# RSS idle / with 1,000 queued jobs / every STEP jobs run, and the time a rollback takes
+# against a shell script making the same helm/kubectl/HTTP calls with the same stand-ins.
+# Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
+#   BENCH_PHASES="idle coxswain bare slack-bolt jobs" (the default) picks parts;
+#   BENCH_PROFILE=FILE records a perf profile of coxswain's fixed-rate run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export PATH=/opt/swift/usr/bin:$PATH
+seconds=${1:-10}
+rate=${2:-500}
+jobs=${3:-1000}
+support=$root/Benchmarks/support
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+python3 -c "import slack_bolt, gunicorn" 2>/dev/null || pip install -q slack-bolt gunicorn 2>/dev/null \
+  || pip install -q --break-system-packages slack-bolt gunicorn
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+secret=bench-secret
+fake=18100
+
+echo "building release binaries..." >&2
+swift build -c release --product coxswain 2>&1 | grep -E "error|Compiling|Build" >&2 || true
+swift build -c release --product bare-webhook 2>&1 | grep -E "error|Build" >&2 || true
+bin=$(swift build -c release --show-bin-path)
+
+python3 "$support/make_standins.py" "$work/tools" llama-2-7b-bench bench
+python3 "$support/fakes.py" $fake & pids+=($!); disown $!
+
+wait_http() {   # any HTTP answer will do
+  for _ in $(seq 200); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0; sleep 0.05; done
+  echo "$1 did not answer" >&2; exit 1
+}
+ticks() { cat $(for p in "$@"; do echo /proc/"$p"/task/*/stat; done) 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }
+rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/"$1"/status; }
+posts() { curl -fs "http://127.0.0.1:$fake/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("/api/chat.postMessage", 0))'; }
+hz=$(getconf CLK_TCK)
+phase() { [[ " ${BENCH_PHASES:-idle coxswain bare slack-bolt jobs} " == *" $1 "* ]]; }
+wait_http "http://127.0.0.1:$fake/stats"
+
+coxswain_config() {   # $1 port, $2 database
+  cat <<YAML
+server: { host: 127.0.0.1, port: $1, operator_port: $(($1 + 1)) }
+database: $2
+commands: $root/commands
+slack: { api_url: "http://127.0.0.1:$fake/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
+cluster: { helm: $work/tools/helm, kubectl: $work/tools/kubectl }
+environments: { bench: { namespace: bench } }
+releases:
+  llama-2-7b-bench:
+    { model: llama-2-7b, environment: bench, endpoint: "http://127.0.0.1:$fake/model", chart: "oci://example.com/charts/vllm-deployment" }
+roles: { deployer: { grants: [rollback, upgrade], environments: [bench] } }
+members: { U0123ALICE: [deployer] }
+YAML
+}
+start_coxswain() {   # $1 port, $2 name; sets $server
+  coxswain_config "$1" "$work/$2.sqlite" > "$work/$2.yaml"
+  SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "$bin/coxswain" serve --config "$work/$2.yaml" --log-level error &
+  server=$!; pids+=($server); disown $server
+  wait_http "http://127.0.0.1:$1/healthz"
+}
+sign() {   # $1 count, $2 command, $3 text template, $4 first number
+  python3 "$support/sign.py" $secret "$1" "$2" "$3" "http://127.0.0.1:$fake" "${4:-1}"
+}
+# Holds llama-2-7b-bench busy: a rollback whose `helm rollback` never returns.
+hold_release() {   # $1 port, $2 database
+  touch "$work/tools/hang"
+  sign 1 /rollback "llama-2-7b-bench" 900000 > "$work/hold.txt"
+  IFS=$'\t' read -r ts sig body < "$work/hold.txt"
+  curl -fs -o /dev/null "http://127.0.0.1:$1/slack/commands" -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" --data "$body"
+  for _ in $(seq 400); do
+    [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect('file:$2?mode=ro', uri=True).execute(\"SELECT COUNT(*) FROM job WHERE state='running'\").fetchone()[0])")" = 1 ] && return 0
+    sleep 0.05
+  done
+  echo "the release was not held" >&2; exit 1
+}
+# Throughput and fixed-rate latency of one contender: $1 name, $2 url, $3 label of the first request number, pids to charge for CPU.
+measure() {
+  local name=$1 url=$2 first=$3; shift 3
+  sign 200000 /upgrade "llama-2-7b-bench 0.4.{n}" "$first" > "$work/closed.txt"
+  local out
+  out=$(WEBHOOK_REQUESTS="$work/closed.txt" WEBHOOK_THREADS=2 wrk -t2 -c16 -d"${seconds}s" -s "$support/signed.lua" "$url")
+  local throughput errors
+  throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
+  errors=$(awk '/^wrk: requests/ { print $5 }' <<< "$out")
+  sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" "$first" > "$work/open.txt"
+  local posts0 cpu0 cpu1 line
+  posts0=$(posts); cpu0=$(ticks "$@")
+  # BENCH_PROFILE=FILE: a perf profile of coxswain during the fixed-rate run (perf report -i FILE).
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$name" = coxswain ]; then
+    perf record -q -F 499 -g -p "$1" -o "$BENCH_PROFILE" -- sleep "$seconds" 2>/dev/null &
+  fi
+  line=$(python3 "$support/openloop.py" "$url" "$work/open.txt" "$rate" "$seconds" 64)
+  if [ "$name" = coxswain ]; then   # its first post to Slack belongs to the request
+    local answered; answered=$(awk '{ print $4 }' <<< "$line")
+    for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge "$answered" ] && break; sleep 0.1; done
+  fi
+  cpu1=$(ticks "$@")
+  awk -v n="$name" -v tp="$throughput" -v e="$errors" -v l="$line" -v c=$((cpu1 - cpu0)) -v hz="$hz" 'BEGIN {
+    split(l, f, " "); answered = f[4]
+    printf "%-12s %9s req/s  (%s errors)   at %s/s: p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  non-200 %s   CPU %.2f ms/request\n",
+      n, tp, e, f[8], f[10], f[14], f[16], f[6], 1000 * c / hz / answered
+  }' | tee -a "$work/results.txt"
+}
+
+if phase idle; then
+echo "== idle and memory (coxswain)" | tee -a "$work/results.txt"
+start_coxswain 18110 idle
+sleep 2   # let start-up finish before the idle window
+c0=$(ticks $server); t0=$(date +%s.%N)
+sleep 10   # the idle window itself: nothing happens, by design
+c1=$(ticks $server); t1=$(date +%s.%N)
+awk -v c=$((c1 - c0)) -v hz="$hz" -v a="$t0" -v b="$t1" -v r="$(rss_mb $server)" 'BEGIN {
+  printf "idle CPU %.2f %% of a core (target < 1 %%), RSS idle %s MB (target < 40)\n", 100 * c / hz / (b - a), r }' | tee -a "$work/results.txt"
+hold_release 18110 "$work/idle.sqlite"
+sign 1000 /upgrade "llama-2-7b-bench 0.3.{n}" > "$work/queued.txt"
+posts0=$(posts)
+python3 "$support/openloop.py" "http://127.0.0.1:18110/slack/commands" "$work/queued.txt" 200 5 16 >/dev/null
+for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge 1000 ] && break; sleep 0.1; done
+echo "RSS with 1,000 queued jobs $(rss_mb $server) MB (target < 100)" | tee -a "$work/results.txt"
+kill -9 $server; rm -f "$work/tools/hang"
+fi
+
+echo "== webhook: $seconds s per figure, wrk -t2 -c16, open loop at $rate/s" | tee -a "$work/results.txt"
+if phase coxswain; then
+start_coxswain 18120 webhook
+hold_release 18120 "$work/webhook.sqlite"
+measure coxswain "http://127.0.0.1:18120/slack/commands" 1 $server
+kill -9 $server; rm -f "$work/tools/hang"
+fi
+
+if phase bare; then
+SLACK_SIGNING_SECRET=$secret "$bin/bare-webhook" 18130 "$work/bare.sqlite" & bare=$!; pids+=($bare); disown $bare
+wait_http "http://127.0.0.1:18130/slack/commands"
+measure bare "http://127.0.0.1:18130/slack/commands" 1 $bare
+kill -9 $bare
+fi
+
+if phase slack-bolt; then
+SLACK_SIGNING_SECRET=$secret BOLT_DATABASE="$work/bolt.sqlite" gunicorn --log-level warning -w 2 -b 127.0.0.1:18140 --chdir "$support" bolt_app:app & bolt=$!; pids+=($bolt); disown $bolt
+wait_http "http://127.0.0.1:18140/slack/commands"
+measure slack-bolt "http://127.0.0.1:18140/slack/commands" 1 $bolt $(pgrep -P $bolt | tr '\n' ' ')
+kill -9 $bolt $(pgrep -P $bolt) 2>/dev/null || true
+fi
+
+awk '/ req\/s/ { tp[$1] = $2; p99[$1] = $14; cpu[$1] = $(NF - 1) } END {
+  printf "ratios: coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", tp["coxswain"] / tp["bare"], tp["coxswain"] / tp["slack-bolt"]
+  printf "coxswain p99 at the fixed rate %s ms (target < 5), CPU %s ms/request (target < 1.5)\n", p99["coxswain"], cpu["coxswain"] }' "$work/results.txt" | tee -a "$work/results.txt"
+
+if phase jobs; then
+echo "== jobs: $jobs rollbacks one after another, instant helm/kubectl stand-ins" | tee -a "$work/results.txt"
+start_coxswain 18150 jobs
+touch "$work/tools/log"
+echo "RSS before any job $(rss_mb $server) MB" | tee -a "$work/results.txt"
+python3 "$support/jobs.py" "http://127.0.0.1:18150/slack/commands" $secret "$work/jobs.sqlite" $server "$jobs" $(( jobs < 1000 ? jobs : 1000 )) \
+  | tee "$work/jobs.txt" | tee -a "$work/results.txt"
+rm -f "$work/tools/log"
+# The same calls as one job, from a shell: the stand-ins, then the model's three endpoints.
+awk 'NR > 1 && /^helm history/ { exit } { print }' "$work/tools/calls.log" > "$work/one-job.txt"
+{
+  echo 'set -e'
+  while read -r program rest; do echo "$work/tools/$program $rest >/dev/null"; done < "$work/one-job.txt"
+  echo "curl -fs -o /dev/null http://127.0.0.1:$fake/model/health"
+  echo "curl -fs -o /dev/null http://127.0.0.1:$fake/model/ready"
+  echo "curl -fs -o /dev/null -H 'Content-Type: application/json' -d '{\"model\":\"llama-2-7b\",\"prompt\":\"Hello, how are you?\",\"max_tokens\":10}' http://127.0.0.1:$fake/model/v1/completions"
+} > "$work/one-job.sh"
+runs=200
+s0=$(date +%s%N); for _ in $(seq $runs); do bash "$work/one-job.sh"; done; s1=$(date +%s%N)
+awk -v ns=$((s1 - s0)) -v runs=$runs -v calls="$(wc -l < "$work/one-job.txt")" '/^jobs / { median = $6 } END {
+  script = ns / runs / 1e6
+  printf "per job: coxswain %.1f ms (median, start to end), shell script with the same %d commands + 3 HTTP calls %.1f ms: ", median, calls, script
+  printf "overhead %.1f ms (target < 15), ratio %.2f (target <= 1.2)\n", median - script, median / script }' "$work/jobs.txt" | tee -a "$work/results.txt"
+fi
+echo "== summary"
+cat "$work/results.txt"
