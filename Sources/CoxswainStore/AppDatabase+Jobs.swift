@@ -175,7 +175,7 @@ extension AppDatabase: JobStore {
     // MARK: pieces of a transaction
 
     static func loadJob(id: Int64, _ db: Database) throws -> Job? {
-        guard let row = try JobRow.fetchOne(db, key: id) else { return nil }
+        guard let row = try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [id]) else { return nil }
         let steps = try JobStepRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM jobStep WHERE jobID = ? ORDER BY position"), arguments: [id]).map(\.step)
         let approvals = try ApprovalRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM approval WHERE jobID = ? ORDER BY id"), arguments: [id]).map(\.approval)
         let followers = try String.fetchAll(db.cachedStatement(sql: "SELECT user FROM jobFollower WHERE jobID = ? ORDER BY at, user"), arguments: [id])
@@ -186,7 +186,7 @@ extension AppDatabase: JobStore {
     /// new approvals and followers, the registry change, audit entries and notices.
     static func apply(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
         let job = change.job
-        guard let stored = try JobRow.fetchOne(db, key: job.id) else {
+        guard let stored = try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [job.id]) else {
             throw StoreFailure(kind: .other, location: "job", operation: "record job #\(job.id)", detail: "there is no job #\(job.id)")
         }
         guard stored.version == job.version else { throw StoreConflict(jobID: job.id) }

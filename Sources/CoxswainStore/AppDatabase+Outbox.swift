@@ -122,7 +122,7 @@ extension AppDatabase: OutboxStore {
 
     static func item(_ row: Row, _ db: Database) throws -> OutboxItem {
         let jobID: Int64? = row["jobID"]
-        let request = try jobID.flatMap { try JobRow.fetchOne(db, key: $0) }?.request
+        let request = try jobID.flatMap { try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [$0]) }?.request
         return OutboxItem(
             id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
             createdAt: row["createdAt"], sendingSince: row["sendingSince"], route: row["route"], request: request)

@@ -30,8 +30,27 @@ public struct SlackNoticeRenderer: Sendable {
     }
 
     /// The body of an immediate answer to a slash command: ephemeral unless `inChannel`.
+    /// Written directly: JSONSerialization cost a twentieth of the webhook's CPU for two fields.
     public func commandAnswer(_ text: RichText, inChannel: Bool) -> Data {
-        (try? JSONSerialization.data(withJSONObject: ["response_type": inChannel ? "in_channel" : "ephemeral", "text": mrkdwn(text)])) ?? Data()
+        Data("{\"response_type\":\"\(inChannel ? "in_channel" : "ephemeral")\",\"text\":\(Self.jsonString(mrkdwn(text)))}".utf8)
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// A job's live message.
