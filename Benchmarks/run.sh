@@ -11,7 +11,7 @@
 # against a shell script making the same helm/kubectl/HTTP calls with the same stand-ins.
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
 #   BENCH_PHASES="idle coxswain bare slack-bolt jobs" (the default) picks parts;
-#   BENCH_PROFILE=FILE records a perf profile of coxswain's fixed-rate run.
+#   BENCH_PROFILE=FILE records a perf profile of coxswain's fixed-rate run, BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,6 +46,9 @@ wait_http() {   # any HTTP answer will do
 }
 ticks() { cat $(for p in "$@"; do echo /proc/"$p"/task/*/stat; done) 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }
 rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/"$1"/status; }
+rss_parts() {   # RSS = the process's own memory (anonymous) + pages of its binary and shared libraries (file)
+  awk '/^RssAnon/ { a = $2 } /^RssFile/ { f = $2 } END { printf "anonymous %.1f MB, binary and libraries %.1f MB", a / 1024, f / 1024 }' /proc/"$1"/status
+}
 posts() { curl -fs "http://127.0.0.1:$fake/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("/api/chat.postMessage", 0))'; }
 hz=$(getconf CLK_TCK)
 phase() { [[ " ${BENCH_PHASES:-idle coxswain bare slack-bolt jobs} " == *" $1 "* ]]; }
@@ -124,13 +127,14 @@ c0=$(ticks $server); t0=$(date +%s.%N)
 sleep 10   # the idle window itself: nothing happens, by design
 c1=$(ticks $server); t1=$(date +%s.%N)
 awk -v c=$((c1 - c0)) -v hz="$hz" -v a="$t0" -v b="$t1" -v r="$(rss_mb $server)" 'BEGIN {
-  printf "idle CPU %.2f %% of a core (target < 1 %%), RSS idle %s MB (target < 40)\n", 100 * c / hz / (b - a), r }' | tee -a "$work/results.txt"
+  printf "idle CPU %.2f %% of a core (target < 1 %%), RSS idle %s MB (target < 40)", 100 * c / hz / (b - a), r }' | tee -a "$work/results.txt"
+echo " ($(rss_parts $server))" | tee -a "$work/results.txt"
 hold_release 18110 "$work/idle.sqlite"
 sign 1000 /upgrade "llama-2-7b-bench 0.3.{n}" > "$work/queued.txt"
 posts0=$(posts)
 python3 "$support/openloop.py" "http://127.0.0.1:18110/slack/commands" "$work/queued.txt" 200 5 16 >/dev/null
 for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge 1000 ] && break; sleep 0.1; done
-echo "RSS with 1,000 queued jobs $(rss_mb $server) MB (target < 100)" | tee -a "$work/results.txt"
+echo "RSS with 1,000 queued jobs $(rss_mb $server) MB (target < 100; $(rss_parts $server))" | tee -a "$work/results.txt"
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
@@ -150,7 +154,7 @@ kill -9 $bare
 fi
 
 if phase slack-bolt; then
-SLACK_SIGNING_SECRET=$secret BOLT_DATABASE="$work/bolt.sqlite" gunicorn --log-level warning -w 2 -b 127.0.0.1:18140 --chdir "$support" bolt_app:app & bolt=$!; pids+=($bolt); disown $bolt
+SLACK_SIGNING_SECRET=$secret BOLT_DATABASE="$work/bolt.sqlite" BOLT_SLACK_API="http://127.0.0.1:$fake/api/" gunicorn --log-level warning -w 2 -b 127.0.0.1:18140 --chdir "$support" bolt_app:app & bolt=$!; pids+=($bolt); disown $bolt
 wait_http "http://127.0.0.1:18140/slack/commands"
 measure slack-bolt "http://127.0.0.1:18140/slack/commands" 1 $bolt $(pgrep -P $bolt | tr '\n' ' ')
 kill -9 $bolt $(pgrep -P $bolt) 2>/dev/null || true
@@ -165,9 +169,11 @@ echo "== jobs: $jobs rollbacks one after another, instant helm/kubectl stand-ins
 start_coxswain 18150 jobs
 touch "$work/tools/log"
 echo "RSS before any job $(rss_mb $server) MB" | tee -a "$work/results.txt"
+if [ -n "${BENCH_PROFILE_JOBS:-}" ]; then perf record -q -F 499 -g -p "$server" -o "$BENCH_PROFILE_JOBS" 2>/dev/null & profiler=$!; fi
 python3 "$support/jobs.py" "http://127.0.0.1:18150/slack/commands" $secret "$work/jobs.sqlite" $server "$jobs" $(( jobs < 1000 ? jobs : 1000 )) \
   | tee "$work/jobs.txt" | tee -a "$work/results.txt"
 rm -f "$work/tools/log"
+if [ -n "${BENCH_PROFILE_JOBS:-}" ]; then kill -INT $profiler; wait $profiler || true; fi
 # The same calls as one job, from a shell: the stand-ins, then the model's three endpoints.
 awk 'NR > 1 && /^helm history/ { exit } { print }' "$work/tools/calls.log" > "$work/one-job.txt"
 {

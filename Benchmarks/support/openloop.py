@@ -21,16 +21,19 @@ async def main(url, path_file, rate, seconds, connections):
                 % (target.path, target.netloc, ts, sig, len(body), body)).encode()
 
     async def connection():
-        reader, writer = await asyncio.open_connection(target.hostname, target.port)
+        reader = writer = None
         while True:
             item = await queue.get()
             if item is None:
-                writer.close()
+                if writer:
+                    writer.close()
                 return
             scheduled, payload = item
+            if writer is None:  # servers without keep-alive (gunicorn's sync workers) close after each answer
+                reader, writer = await asyncio.open_connection(target.hostname, target.port)
             writer.write(payload)
             status_line = await reader.readline()
-            length = 0
+            length, close = 0, False
             while True:
                 header = await reader.readline()
                 if header in (b"\r\n", b""):
@@ -38,7 +41,12 @@ async def main(url, path_file, rate, seconds, connections):
                 name, _, value = header.decode().partition(":")
                 if name.lower() == "content-length":
                     length = int(value)
+                if name.lower() == "connection" and value.strip().lower() == "close":
+                    close = True
             await reader.readexactly(length)
+            if close or not status_line:
+                writer.close()
+                reader = writer = None
             latencies.append(time.monotonic() - scheduled)
             status = status_line.split(b" ")[1].decode() if status_line else "closed"
             statuses[status] = statuses.get(status, 0) + 1

@@ -71,7 +71,8 @@ extension AppDatabase: JobStore {
         let candidates = try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.oldestQueuedPerRelease)).sorted()
         for id in candidates {
             guard let job = try loadJob(id: id, db) else { continue }
-            let blocked = try Bool.fetchOne(db.cachedStatement(sql: HotPathQueries.blocked), arguments: [job.request.release, job.request.model, job.request.environment])
+            let blocked = try Bool.fetchOne(
+                db.cachedStatement(sql: HotPathQueries.blocked), arguments: [job.request.release, job.request.model, job.request.environment])
             if blocked == false { return job }
         }
         return nil
@@ -79,7 +80,8 @@ extension AppDatabase: JobStore {
 
     public func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job] {
         try await read("read jobs waiting in \(environment)") { db in
-            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff]).compactMap { try Self.loadJob(id: $0, db) }
+            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff])
+                .compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
@@ -210,7 +212,8 @@ extension AppDatabase: JobStore {
             ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
         }
         for follower in job.followers {
-            try db.cachedStatement(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").execute(arguments: [job.id, follower, now])
+            try db.cachedStatement(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .execute(arguments: [job.id, follower, now])
         }
         if let registry = change.registry {
             try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)

@@ -16,7 +16,8 @@ extension AppDatabase: OutboxStore {
         let now = now.addingTimeInterval(0.001)
         let query = HotPathQueries.dueNotices
         // Idle most of the time: look before taking the write lock.
-        guard try await read("look for due messages", { db in try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now, 1]) != nil }) else { return [] }
+        let anyDue = try await read("look for due messages") { db in try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now, 1]) != nil }
+        guard anyDue else { return [] }
         return try await write("take due messages") { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now, limit])
             let items = try rows.map { try Self.item($0, db) }

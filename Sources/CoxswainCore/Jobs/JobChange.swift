@@ -33,6 +33,14 @@ public struct JobChange: Sendable {
     public init(job: Job, audit: [AuditDraft] = [], notices: [Notice] = [], registry: RegistryUpdate? = nil) {
         self.job = job; self.audit = audit; self.notices = notices; self.registry = registry
     }
+
+    /// This change followed by `next` (made from this one's job), committed as one: the job
+    /// as `next` leaves it, both audits and both notices in order (a newer version of a
+    /// replaceable notice replaces the older in the outbox). At most one may change the registry.
+    public func then(_ next: JobChange) -> JobChange {
+        precondition(registry == nil || next.registry == nil, "two registry changes in one transition")
+        return JobChange(job: next.job, audit: audit + next.audit, notices: notices + next.notices, registry: registry ?? next.registry)
+    }
 }
 
 /// A request about a job that changes nothing, with the reason for the person who asked.

@@ -166,7 +166,9 @@ struct ChangeIntake: Sendable {
                 + "the Helm history, then asks the approvers in this channel with the exact plan. Nothing changes before that."
         }
         if case .created(_, let ahead) = result, ahead > JobLifecycle.countedAhead {
-            text += " Another job holds \(code: release.name), and more than \(JobLifecycle.countedAhead) jobs are ahead of this one; it starts when they finish."
+            text +=
+                " Another job holds \(code: release.name), and more than \(JobLifecycle.countedAhead) jobs are ahead of this one; "
+                + "it starts when they finish."
         } else if case .created(_, let ahead) = result, ahead > 0 {
             text +=
                 " Another job holds \(code: release.name): this one is number \(ahead + 1) in line and starts when the "

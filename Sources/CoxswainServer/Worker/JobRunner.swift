@@ -67,9 +67,11 @@ struct JobRunner: Sendable {
         var job = claimed
         var report = RunReport()
         let lifecycle = self.lifecycle
-        for (position, step) in runbook.steps.enumerated() {
+        let steps = runbook.steps
+        var startedWithPrevious = false
+        for (position, step) in steps.enumerated() {
             try Task.checkCancellation()
-            if position > 0 {
+            if position > 0 && !startedWithPrevious {
                 // A cancellation takes effect between steps, never inside a helm call.
                 job = try await reload(job)
                 if let by = job.cancelRequestedBy {
@@ -82,16 +84,28 @@ struct JobRunner: Sendable {
                     return
                 }
             }
-            job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1)") {
-                lifecycle.stepStarted($0, position: position, step: step, now: now())
+            if !startedWithPrevious {
+                job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1)") {
+                    lifecycle.stepStarted($0, position: position, step: step, now: now())
+                }
             }
             let stepStarted = clock.now
             let result = await actions.perform(step, job: job, release: release, report: &report)
             dependencies.metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
             let plan = report.plan
+            // The next step starts in the same transaction as this one's result (one commit,
+            // one fsync, one version of the live message), unless something is decided here
+            // first: a failure, a moved release, the approval gate, a cancel request.
+            let gated = step.action == .confirm && result.status == .succeeded && job.approvalsRequired > 0 && !job.request.emergency
+            let next = position + 1 < steps.count && result.status != .failed && !gated && !Task.isCancelled
+                && !(step.action == .helmHistory && report.basis != nil)
+                ? position + 1 : nil
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) result") {
-                lifecycle.stepFinished($0, position: position, result: result, plan: plan, now: now())
+                let finished = lifecycle.stepFinished($0, position: position, result: result, plan: plan, now: now())
+                guard let next, finished.job.cancelRequestedBy == nil else { return finished }
+                return finished.then(lifecycle.stepStarted(finished.job, position: next, step: steps[next], now: now()))
             }
+            startedWithPrevious = job.steps.contains { $0.position == position + 1 && $0.status == .running }
             if step.action == .helmHistory, let basis = report.basis {
                 try await settle(job, basis: basis, plan: report.plan)
                 return
