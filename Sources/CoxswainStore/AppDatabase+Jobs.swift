@@ -145,32 +145,22 @@ extension AppDatabase: JobStore {
         }
     }
 
-    public func jobsByCreatedRevision(release: String) async throws -> [Int: Job] {
+    public func jobsByCreatedRevision(release: String, since oldest: Int) async throws -> [Int: Job] {
         try await read("read the jobs behind revisions") { db in
-            let ids = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT job.id FROM job WHERE release = ? AND planJSON IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action IN ('helm.rollback', 'helm.upgrade')
-                        AND jobStep.status IN ('succeeded', 'failed'))
-                    """, arguments: [release])
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT revision, jobID FROM createdRevision WHERE release = ? AND revision >= ?"), arguments: [release, oldest])
             var byRevision: [Int: Job] = [:]
-            for id in ids {
-                if let job = try Self.loadJob(id: id, db), let plan = job.plan { byRevision[plan.from.revision + 1] = job }
+            for row in rows {
+                if let job = try Self.loadJob(id: row["jobID"], db) { byRevision[row["revision"]] = job }
             }
             return byRevision
         }
     }
 
-    public func revisionsRolledBackFrom(release: String) async throws -> Set<Int> {
+    public func revisionsRolledBackFrom(release: String, since oldest: Int) async throws -> Set<Int> {
         try await read("read revisions rolled back from") { db in
-            let plans = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT planJSON FROM job WHERE release = ? AND kind = 'rollback' AND planJSON IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id AND jobStep.action = 'helm.rollback' AND jobStep.status = 'succeeded')
-                    """, arguments: [release])
-            return Set(plans.compactMap { RollbackPlan(json: $0)?.from.revision })
+            Set(try Int.fetchAll(
+                db.cachedStatement(sql: "SELECT revision FROM rolledBackFrom WHERE release = ? AND revision >= ?"), arguments: [release, oldest]))
         }
     }
 
@@ -218,10 +208,25 @@ extension AppDatabase: JobStore {
         if let registry = change.registry {
             try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
         }
+        try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
         try insertNotices(change.notices, route: nil, now: now, db)
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
         return saved
+    }
+
+    /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a
+    /// successful rollback, the one it left) is recorded for planning and `/history`.
+    static func recordRevisions(_ job: Job, _ db: Database) throws {
+        guard let plan = job.plan else { return }
+        let ran = job.steps.filter { ["helm.rollback", "helm.upgrade"].contains($0.action) && [.succeeded, .failed].contains($0.status) }
+        guard !ran.isEmpty else { return }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO createdRevision (release, revision, jobID) VALUES (?, ?, ?)")
+            .execute(arguments: [job.request.release, plan.from.revision + 1, job.id])
+        if job.request.kind == .rollback, ran.contains(where: { $0.action == "helm.rollback" && $0.status == .succeeded }) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO rolledBackFrom (release, revision) VALUES (?, ?)")
+                .execute(arguments: [job.request.release, plan.from.revision])
+        }
     }
 
     static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: Database) throws {

@@ -23,6 +23,24 @@ extension AppDatabase {
                 CREATE INDEX job_open_rollback_to ON job(release, requestedRevision)
                     WHERE kind = 'rollback' AND state IN ('queued', 'awaiting_approval', 'awaiting_confirmation', 'running');
                 CREATE INDEX job_basis_missing ON job(release) WHERE state = 'queued' AND kind = 'rollback' AND basisRevision IS NULL;
+
+                -- What planning reads about earlier jobs, one row per revision instead of every job's
+                -- plan: the revision each helm rollback or upgrade created (the newest job that did),
+                -- and the revisions Coxswain rolled back from. Kept by `apply`.
+                CREATE TABLE createdRevision (
+                    release TEXT NOT NULL, revision INTEGER NOT NULL, jobID INTEGER NOT NULL REFERENCES job(id),
+                    PRIMARY KEY (release, revision)
+                ) WITHOUT ROWID;
+                CREATE TABLE rolledBackFrom (release TEXT NOT NULL, revision INTEGER NOT NULL, PRIMARY KEY (release, revision)) WITHOUT ROWID;
+                INSERT OR REPLACE INTO createdRevision (release, revision, jobID)
+                    SELECT release, json_extract(planJSON, '$.from.revision') + 1, id FROM job
+                    WHERE planJSON IS NOT NULL AND EXISTS (SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id
+                        AND jobStep.action IN ('helm.rollback', 'helm.upgrade') AND jobStep.status IN ('succeeded', 'failed'))
+                    ORDER BY id;
+                INSERT OR IGNORE INTO rolledBackFrom (release, revision)
+                    SELECT release, json_extract(planJSON, '$.from.revision') FROM job
+                    WHERE kind = 'rollback' AND planJSON IS NOT NULL AND EXISTS (SELECT 1 FROM jobStep WHERE jobStep.jobID = job.id
+                        AND jobStep.action = 'helm.rollback' AND jobStep.status = 'succeeded');
                 """)
     }
 }

@@ -101,6 +101,26 @@ import Testing
         #expect(aheads.suffix(3) == [JobLifecycle.countedAhead, JobLifecycle.countedAhead + 1, JobLifecycle.countedAhead + 1])
     }
 
+    @Test("planning reads one row per revision: what each helm rollback created and left, within helm's history window")
+    func revisionRecords() async throws {
+        let db = try AppDatabase.inMemory()
+        func rollback(from: Int, to: Int, status: StepStatus, key: String) async throws -> Job {
+            var job = try await AppDatabaseTests.accept(db, "r", key: key)
+            job.plan = RollbackPlan(
+                from: HelmRevision(revision: from, status: "deployed", chart: "c-0.2.0", appVersion: "1"),
+                to: HelmRevision(revision: to, status: "superseded", chart: "c-0.1.0", appVersion: "1"))
+            job.steps = [JobStep(position: 0, action: "helm.rollback", title: "Helm rollback", status: status, startedAt: Date())]
+            return try await db.commit(JobChange(job: job), now: Date())
+        }
+        let first = try await rollback(from: 5, to: 4, status: .succeeded, key: "a")
+        let failed = try await rollback(from: 6, to: 4, status: .failed, key: "b")
+        #expect(try await db.revisionsRolledBackFrom(release: "r", since: 0) == [5])
+        #expect(try await db.revisionsRolledBackFrom(release: "r", since: 6).isEmpty)
+        #expect(try await db.jobsByCreatedRevision(release: "r", since: 0).mapValues(\.id) == [6: first.id, 7: failed.id])
+        #expect(try await db.jobsByCreatedRevision(release: "r", since: 7).mapValues(\.id) == [7: failed.id])
+        #expect(try await db.revisionsRolledBackFrom(release: "other", since: 0).isEmpty)
+    }
+
     /// Waits for a condition, failing the test after 30 s.
     static func until(_ condition: @escaping @Sendable () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)

@@ -69,10 +69,11 @@ public protocol JobStore: Sendable {
     func unacknowledgedEmergencies() async throws -> [Job]
     /// The newest succeeded `/upgrade` of `release` to chart version `version`.
     func validatedUpgrade(release: String, version: String) async throws -> Job?
-    /// For each revision a Coxswain job created (its helm rollback or upgrade ran), that job.
-    func jobsByCreatedRevision(release: String) async throws -> [Int: Job]
-    /// Revisions Coxswain's rollbacks of `release` rolled back from.
-    func revisionsRolledBackFrom(release: String) async throws -> Set<Int>
+    /// For each revision from `oldest` on that a Coxswain job created (its helm rollback or
+    /// upgrade ran), the newest job that did. Older revisions are out of helm's history window.
+    func jobsByCreatedRevision(release: String, since oldest: Int) async throws -> [Int: Job]
+    /// Revisions from `oldest` on that Coxswain's rollbacks of `release` rolled back from.
+    func revisionsRolledBackFrom(release: String, since oldest: Int) async throws -> Set<Int>
     /// How many jobs are in each state, per command and environment (for `/metrics`).
     func jobCounts() async throws -> [JobCount]
 }

@@ -62,7 +62,7 @@ struct ReadOnlyQueries: Sendable {
                 return clusterProblem(error, "helm history \(name) -n \(release.namespace)")
             }
         }
-        let jobs = try await dependencies.stores.jobs.jobsByCreatedRevision(release: name)
+        let jobs = try await dependencies.stores.jobs.jobsByCreatedRevision(release: name, since: revisions.map(\.revision).min() ?? 0)
         let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]
         var rows: [[String]] = []
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {

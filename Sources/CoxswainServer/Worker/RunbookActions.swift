@@ -52,7 +52,8 @@ struct RunbookActions: Sendable {
             return clusterFailure(error, hint: Troubleshooting.timeoutHint(release: release.name, namespace: release.namespace))
         }
         let table = Self.historyTable(revisions)
-        let coxswainRollbacks = (try? await dependencies.stores.jobs.revisionsRolledBackFrom(release: release.name)) ?? []
+        let oldest = revisions.map(\.revision).min() ?? 0
+        let coxswainRollbacks = (try? await dependencies.stores.jobs.revisionsRolledBackFrom(release: release.name, since: oldest)) ?? []
         let decided: Result<RollbackPlan, RollbackRefusal>
         if job.request.kind == .upgrade, let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) {
             if let current = revisions.max(by: { $0.revision < $1.revision }) {
@@ -87,7 +88,8 @@ struct RunbookActions: Sendable {
     /// there is nothing to do; otherwise the requester confirms the new plan.
     private func basisCheck(_ job: Job, revisions: [HelmRevision]) async -> BasisCheck? {
         guard let basis = job.basisRevision, let current = revisions.max(by: { $0.revision < $1.revision }), current.revision != basis else { return nil }
-        let byRevision = (try? await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release)) ?? [:]
+        let oldest = min(basis, revisions.map(\.revision).min() ?? basis)
+        let byRevision = (try? await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release, since: oldest)) ?? [:]
         if let other = byRevision[basis + 1], other.id != job.id, other.request.kind == .rollback, other.plan?.from.revision == basis,
             job.request.revision == nil || job.request.revision == other.plan?.to.revision
         {
