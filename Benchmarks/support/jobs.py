@@ -49,5 +49,12 @@ for n in range(1, count + 1):
     durations.append((parse(row[2]) - parse(row[1])).total_seconds() * 1000)
     if n % step == 0:
         print("after %d jobs: rss %.1f MB" % (n, rss_mb()), flush=True)
+# Where a job's time goes: each step's median, and the rest (between steps: commits, the next
+# step's start) as the job's median minus the steps' medians.
+steps = {}
+for action, started, finished in db.execute("SELECT action, startedAt, finishedAt FROM jobStep WHERE finishedAt IS NOT NULL"):
+    steps.setdefault(action, []).append((parse(finished) - parse(started)).total_seconds() * 1000)
+medians = {action: sorted(values)[len(values) // 2] for action, values in steps.items()}
+print("steps (median ms): " + ", ".join("%s %.1f" % item for item in sorted(medians.items(), key=lambda item: -item[1])))
 durations.sort()
 print("jobs %d succeeded %d median-ms %.1f p90-ms %.1f" % (count, succeeded, durations[len(durations) // 2], durations[int(len(durations) * 0.9)]))

@@ -32,4 +32,23 @@ import Testing
             #expect(decoded == [text], "\(text.debugDescription)")
         }
     }
+
+    @Test("value trees encode to JSON that Foundation reads back as the same tree")
+    func valueTrees() throws {
+        let tree: [String: Any] = [
+            "channel": "C0OPS", "text": "Job #7 \"quoted\" \\ \n ✅", "unfurl": false, "count": 3, "id": Int64(9_000_000_000), "ratio": 1.5,
+            "blocks": JSONText.RawJSON(text: #"[{"type":"section"}]"#), "nothing": NSNull(),
+            "metadata": ["event_type": "coxswain_notice", "event_payload": ["notice_id": Int64(42)]], "list": [1, "two", [true]],
+        ]
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(JSONText.encode(tree).utf8)) as? [String: Any])
+        #expect(decoded["text"] as? String == "Job #7 \"quoted\" \\ \n ✅")
+        #expect(decoded["unfurl"] as? Bool == false)
+        #expect((decoded["id"] as? NSNumber)?.int64Value == 9_000_000_000)
+        #expect((decoded["ratio"] as? NSNumber)?.doubleValue == 1.5)
+        #expect((decoded["blocks"] as? [[String: Any]])?.first?["type"] as? String == "section")
+        #expect(decoded["nothing"] is NSNull)
+        let payload = (decoded["metadata"] as? [String: Any])?["event_payload"] as? [String: Any]
+        #expect((payload?["notice_id"] as? NSNumber)?.intValue == 42)
+        #expect(JSONText.encode(["b": 1, "a": 2]) == #"{"a":2,"b":1}"#)
+    }
 }

@@ -131,6 +131,6 @@ public struct SlackNoticeRenderer: Sendable {
     }
 
     static func json(_ value: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        JSONText.encode(value)
     }
 }

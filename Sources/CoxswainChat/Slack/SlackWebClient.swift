@@ -175,8 +175,9 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         return url
     }
 
+    /// Rendered blocks go into the request as they are, not parsed and written again.
     private static func blocks(_ json: String?) -> Any? {
-        json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+        json.map { JSONText.RawJSON(text: $0) }
     }
 
     private func call(_ method: String, _ body: [String: Any]) async throws(SlackDeliveryError) -> [String: Any] {
@@ -197,7 +198,7 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         request.httpMethod = "POST"
         request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
         if authorized { request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization") }
-        request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+        request.httpBody = Data(JSONText.encode(body).utf8)
         do {
             let answer = try await exchange(method: method, request, expectJSON: expectJSON)
             observe(method, !expectJSON || answer["ok"] as? Bool == true ? "ok" : answer["error"] as? String ?? "unknown_error")
