@@ -44,7 +44,8 @@ wait_http() {   # any HTTP answer will do
   for _ in $(seq 200); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0; sleep 0.05; done
   echo "$1 did not answer" >&2; exit 1
 }
-ticks() { cat $(for p in "$@"; do echo /proc/"$p"/task/*/stat; done) 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }
+# CPU ticks of processes (utime + stime of /proc/PID/stat: every thread, also those that ended).
+ticks() { cat $(for p in "$@"; do echo /proc/"$p"/stat; done) 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }
 rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/"$1"/status; }
 rss_parts() {   # RSS = the process's own memory (anonymous) + pages of its binary and shared libraries (file)
   awk '/^RssAnon/ { a = $2 } /^RssFile/ { f = $2 } END { printf "anonymous %.1f MB, binary and libraries %.1f MB", a / 1024, f / 1024 }' /proc/"$1"/status
@@ -94,11 +95,16 @@ hold_release() {   # $1 port, $2 database
 measure() {
   local name=$1 url=$2 first=$3; shift 3
   sign 200000 /upgrade "llama-2-7b-bench 0.4.{n}" "$first" > "$work/closed.txt"
-  local out
+  local out before
+  before=$(posts)
   out=$(WEBHOOK_REQUESTS="$work/closed.txt" WEBHOOK_THREADS=2 wrk -t2 -c16 -d"${seconds}s" -s "$support/signed.lua" "$url")
   local throughput errors
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
   errors=$(awk '/^wrk: requests/ { print $5 }' <<< "$out")
+  if [ "$name" = coxswain ]; then   # the first posts of those requests go out before the next figure is taken
+    local sent; sent=$(awk '/^wrk: requests/ { print $3 }' <<< "$out")
+    for _ in $(seq 1200); do [ $(( $(posts) - before )) -ge "$sent" ] && break; sleep 0.1; done
+  fi
   sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" "$first" > "$work/open.txt"
   local posts0 cpu0 cpu1 line
   posts0=$(posts); cpu0=$(ticks "$@")
@@ -170,7 +176,7 @@ start_coxswain 18150 jobs
 touch "$work/tools/log"
 echo "RSS before any job $(rss_mb $server) MB" | tee -a "$work/results.txt"
 if [ -n "${BENCH_PROFILE_JOBS:-}" ]; then perf record -q -F 499 -g -p "$server" -o "$BENCH_PROFILE_JOBS" 2>/dev/null & profiler=$!; fi
-python3 "$support/jobs.py" "http://127.0.0.1:18150/slack/commands" $secret "$work/jobs.sqlite" $server "$jobs" $(( jobs < 1000 ? jobs : 1000 )) \
+python3 "$support/jobs.py" "http://127.0.0.1:18150/slack/commands" $secret "$work/jobs.sqlite" $server "$jobs" "${BENCH_RSS_EVERY:-$(( jobs < 1000 ? jobs : 1000 ))}" \
   | tee "$work/jobs.txt" | tee -a "$work/results.txt"
 rm -f "$work/tools/log"
 if [ -n "${BENCH_PROFILE_JOBS:-}" ]; then kill -INT $profiler; wait $profiler || true; fi

@@ -13,10 +13,13 @@ connection = http.client.HTTPConnection(target.hostname, target.port)
 db = sqlite3.connect("file:%s?mode=ro" % database, uri=True, timeout=5)
 
 
-def rss_mb():
+def rss():
+    fields = {}
     for line in open("/proc/%s/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) / 1024
+    return "rss %.1f MB (anonymous %.1f MB)" % (fields["VmRSS"], fields["RssAnon"])
 
 
 def parse(stamp):
@@ -48,7 +51,7 @@ for n in range(1, count + 1):
     succeeded += row[0] == "succeeded"
     durations.append((parse(row[2]) - parse(row[1])).total_seconds() * 1000)
     if n % step == 0:
-        print("after %d jobs: rss %.1f MB" % (n, rss_mb()), flush=True)
+        print("after %d jobs: %s" % (n, rss()), flush=True)
 # Where a job's time goes: each step's median, and the rest (between steps: commits, the next
 # step's start) as the job's median minus the steps' medians.
 steps = {}

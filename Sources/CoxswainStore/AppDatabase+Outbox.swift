@@ -48,10 +48,10 @@ extension AppDatabase: OutboxStore {
     }
 
     public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws {
-        try await write("record message \(id) as delivered") { db in
-            try db.execute(
-                sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?",
-                arguments: [now, id])
+        // Grouped: the deliveries of a batch (and the webhook's requests meanwhile) share a commit.
+        try await groupedWrite("record message \(id) as delivered") { db in
+            try db.cachedStatement(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?")
+                .execute(arguments: [now, id])
             try Self.passHead(from: id, db)
             if let reference { try Self.save(reference, db) }
         }

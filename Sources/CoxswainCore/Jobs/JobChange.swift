@@ -36,9 +36,10 @@ public struct JobChange: Sendable {
 
     /// This change followed by `next` (made from this one's job), committed as one: the job
     /// as `next` leaves it, both audits and both notices in order (a newer version of a
-    /// replaceable notice replaces the older in the outbox). At most one may change the registry.
-    public func then(_ next: JobChange) -> JobChange {
-        precondition(registry == nil || next.registry == nil, "two registry changes in one transition")
+    /// replaceable notice replaces the older in the outbox). Nil when both change the
+    /// registry: those are committed one after the other.
+    public func then(_ next: JobChange) -> JobChange? {
+        guard registry == nil || next.registry == nil else { return nil }
         return JobChange(job: next.job, audit: audit + next.audit, notices: notices + next.notices, registry: registry ?? next.registry)
     }
 }

@@ -103,7 +103,7 @@ struct JobRunner: Sendable {
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) result") {
                 let finished = lifecycle.stepFinished($0, position: position, result: result, plan: plan, now: now())
                 guard let next, finished.job.cancelRequestedBy == nil else { return finished }
-                return finished.then(lifecycle.stepStarted(finished.job, position: next, step: steps[next], now: now()))
+                return finished.then(lifecycle.stepStarted(finished.job, position: next, step: steps[next], now: now())) ?? finished
             }
             startedWithPrevious = job.steps.contains { $0.position == position + 1 && $0.status == .running }
             if step.action == .helmHistory, let basis = report.basis {
