@@ -1,3 +1,4 @@
+import CoxswainCore
 @testable import CoxswainServer
 import Foundation
 import Testing
@@ -42,5 +43,21 @@ import Testing
         started = clock.now
         await signal.wait(timeout: .milliseconds(40))
         #expect(clock.now - started >= .milliseconds(40))
+    }
+
+    @Test("a new job wakes the worker only when it can start or is a rollback whose basis must be read")
+    func wakeRule() {
+        func job(_ kind: JobKind) -> Job {
+            Job(
+                id: 1,
+                request: JobRequest(
+                    kind: kind, command: "/\(kind.rawValue)", release: "r", environment: "production", namespace: "production", model: "m",
+                    requestedBy: "U1", channel: "C1", platform: "slack"),
+                approvalsRequired: 0, createdAt: Date())
+        }
+        #expect(ChangeIntake.wakesWorker(job(.upgrade), jobsAhead: 0))
+        #expect(!ChangeIntake.wakesWorker(job(.upgrade), jobsAhead: 3))
+        #expect(ChangeIntake.wakesWorker(job(.rollback), jobsAhead: 3))
+        #expect(ChangeIntake.wakesWorker(job(.rollback), jobsAhead: 0))
     }
 }

@@ -115,12 +115,17 @@ struct ChangeIntake: Sendable {
             return Answer(text: Self.cannotRecord(error, health: dependencies.stores.health))
         }
         if case .created(let job, let ahead) = result {
-            // The worker has something to do only when the job can start now, or when it is a
-            // rollback in line whose basis (the revision the requester saw) must be read now.
-            if ahead == 0 || job.request.kind == .rollback { workerSignal.signal() }
+            if Self.wakesWorker(job, jobsAhead: ahead) { workerSignal.signal() }
             notifierSignal.signal()
         }
         return Answer(text: acknowledgement(result, release: release), jobID: result.job.id)
+    }
+
+    /// The worker has something to do for a new job only when it can start now, or when it
+    /// is a rollback in line whose basis (the revision the requester saw) must be read now:
+    /// a burst of requests queued behind a busy release does not wake it once per request.
+    static func wakesWorker(_ job: Job, jobsAhead: Int) -> Bool {
+        jobsAhead == 0 || job.request.kind == .rollback
     }
 
     /// What the requester is told when the store could not take the request. When the deadline

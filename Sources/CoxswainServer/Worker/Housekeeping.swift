@@ -67,7 +67,10 @@ final class BasisReader: Sendable {
     func readMissing() async -> Bool {
         // Only jobs that wait behind another: a job that starts now reads its own history first.
         let waiting = (try? await dependencies.stores.jobs.queuedWithoutBasis()) ?? []
-        let queued = tried.withLock { tried in waiting.filter { tried.insert($0.id).inserted } }
+        let queued = tried.withLock { tried in
+            tried.formIntersection(waiting.map(\.id))  // only jobs still waiting are remembered
+            return waiting.filter { tried.insert($0.id).inserted }
+        }
         guard !queued.isEmpty else { return false }
         let lifecycle = dependencies.lifecycle
         let transitions = dependencies.transitions(.patient(dependencies.logger))
