@@ -45,12 +45,7 @@ import Testing
 
     @Test("requests that arrive while a commit is in flight are written by the next transaction, each answered when it is durable")
     func groupCommit() async throws {
-        let db = try AppDatabase.open(path: Self.temporaryFile())
-        // Hold the one writing connection, as a slow fsync would: the first request's
-        // transaction waits for it, and the requests after it pile up for the next one.
-        let (gate, held) = try await Self.holdWriter(db)
-        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
-        try await Self.until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        let (db, gate, held, first) = try await Self.firstBatchInFlight()
         let count = 40
         let rest = Task {
             try await withThrowingTaskGroup(of: Job.self) { group in
@@ -69,10 +64,7 @@ import Testing
 
     @Test("a request its caller gave up on rolls back alone; the rest of its batch commits")
     func abandonedInBatch() async throws {
-        let db = try AppDatabase.open(path: Self.temporaryFile())
-        let (gate, held) = try await Self.holdWriter(db)
-        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
-        try await Self.until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        let (db, gate, held, first) = try await Self.firstBatchInFlight()
         let claim = WriteClaim()
         let abandoned = Task { try await WriteClaim.$current.withValue(claim) { try await AppDatabaseTests.accept(db, "a", key: "gone") } }
         let kept = Task { try await AppDatabaseTests.accept(db, "b", key: "kept", model: "m2") }
@@ -129,6 +121,17 @@ import Testing
             guard ContinuousClock.now < deadline else { throw CancellationError() }
             await Task.yield()
         }
+    }
+
+    /// A file database whose writing connection is held (as a slow fsync would hold it) while
+    /// a first request's transaction waits for it: requests sent now pile up for the next
+    /// transaction. Signal the semaphore to let the writer go.
+    static func firstBatchInFlight() async throws -> (AppDatabase, DispatchSemaphore, Task<Void, any Error>, Task<Job, any Error>) {
+        let db = try AppDatabase.open(path: temporaryFile())
+        let (gate, held) = try await holdWriter(db)
+        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
+        try await until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        return (db, gate, held, first)
     }
 
     /// Occupies the writing connection until the returned semaphore is signalled.
