@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        // Outbound HTTP on NIO's event loops (URLSession on Linux leaked per request).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -38,10 +40,18 @@ let package = Package(
             name: "CoxswainStore",
             dependencies: ["CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Every outbound HTTP request: Slack, model servers, Prometheus.
+        .target(
+            name: "CoxswainHTTP",
+            dependencies: [
+                "CoxswainCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "CoxswainCluster",
             dependencies: [
-                "CoxswainCore",
+                "CoxswainCore", "CoxswainHTTP",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -49,7 +59,7 @@ let package = Package(
         .target(
             name: "CoxswainChat",
             dependencies: [
-                "CoxswainCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                "CoxswainCore", "CoxswainHTTP", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
@@ -81,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "coxswain",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,6 +106,7 @@ let package = Package(
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
         .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster"]),
+        .testTarget(name: "CoxswainHTTPTests", dependencies: ["CoxswainHTTP"]),
         .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", .product(name: "Yams", package: "Yams")]),
         .testTarget(

@@ -123,7 +123,7 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
                 return .finished(code, result.closureResult.0, result.closureResult.1)
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await cancellableSleep(for: timeout)
                 return .timedOut
             }
             guard let first = try await group.next() else { throw CancellationError() }

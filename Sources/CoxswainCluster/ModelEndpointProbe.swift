@@ -1,7 +1,5 @@
+import CoxswainHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// HTTP checks against a model server (vLLM's OpenAI-compatible API), as the seed's
 /// validation steps run them with curl.
@@ -18,45 +16,33 @@ public struct ModelEndpointProbe: Sendable {
         public var description: String { "\(url) did not answer: \(reason)" }
     }
 
-    private let session: URLSession
+    private let http = OutboundHTTP()
 
-    public init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.httpMaximumConnectionsPerHost = 4
-        self.session = URLSession(configuration: configuration)
-    }
+    public init() {}
 
     /// `GET {endpoint}/{path}`
     public func get(_ endpoint: URL, path: String, timeout: Duration) async throws(Unreachable) -> Response {
-        var request = URLRequest(url: endpoint.appendingPathComponent(path))
-        request.timeoutInterval = timeout.secondsDouble
-        return try await send(request)
+        try await send(.get, endpoint.appendingPathComponent(path), body: nil, timeout: timeout)
     }
 
     /// `POST {endpoint}/v1/completions` with the seed's body.
     public func completion(
         _ endpoint: URL, model: String, prompt: String, maxTokens: Int, temperature: Double, timeout: Duration
     ) async throws(Unreachable) -> Response {
-        var request = URLRequest(url: endpoint.appendingPathComponent("v1/completions"))
-        request.httpMethod = "POST"
-        request.timeoutInterval = timeout.secondsDouble
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         let body: [String: Any] = ["model": model, "prompt": prompt, "max_tokens": maxTokens, "temperature": temperature]
-        request.httpBody = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return try await send(request)
+        let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return try await send(.post, endpoint.appendingPathComponent("v1/completions"), body: data, timeout: timeout)
     }
 
-    private func send(_ request: URLRequest) async throws(Unreachable) -> Response {
+    private func send(_ method: OutboundHTTP.Method, _ url: URL, body: Data?, timeout: Duration) async throws(Unreachable) -> Response {
         let clock = ContinuousClock()
         let started = clock.now
+        let headers = body == nil ? [] : [("Content-Type", "application/json")]
         do {
-            let (data, response) = try await session.data(for: request)
-            let elapsed = clock.now - started
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return Response(statusCode: status, body: data, latencyMilliseconds: elapsed.milliseconds)
+            let answer = try await http.send(method, url, headers: headers, body: body, timeout: timeout)
+            return Response(statusCode: answer.status, body: answer.body, latencyMilliseconds: (clock.now - started).milliseconds)
         } catch {
-            throw Unreachable(url: request.url?.absoluteString ?? "?", reason: (error as NSError).localizedDescription)
+            throw Unreachable(url: url.absoluteString, reason: error.reason)
         }
     }
 }

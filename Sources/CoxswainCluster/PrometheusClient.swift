@@ -1,8 +1,6 @@
 import CoxswainCore
+import CoxswainHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Prometheus's HTTP API (`/api/v1/query`), for the watch after a change. An empty answer
 /// is "no data", not zero and not a failure (argo-rollouts #1466 is what treating it as a
@@ -15,15 +13,12 @@ public struct PrometheusClient: Sendable {
     private let baseURL: URL
     private let tokenFile: String?
     private let timeout: GoDuration
-    private let session: URLSession
+    private let http = OutboundHTTP()
 
     public init(configuration: CoxswainConfiguration.Prometheus) {
         baseURL = configuration.url
         tokenFile = configuration.tokenFile
         timeout = configuration.timeout
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: sessionConfiguration)
     }
 
     /// The value of a query that yields one number (a `sum(...)`), at `time` or now; nil when
@@ -38,20 +33,18 @@ public struct PrometheusClient: Sendable {
         let encoded = components?.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
         components?.percentEncodedQuery = encoded
         guard let url = components?.url else { throw Failure(description: "cannot build a query URL from \(baseURL)") }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = timeout.seconds
+        var headers: [(String, String)] = []
         if let tokenFile {
             guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
                 throw Failure(description: "prometheus.token_file \(tokenFile) cannot be read")
             }
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            headers.append(("Authorization", "Bearer \(token)"))
         }
-        let data: Data
-        let response: URLResponse
-        do { (data, response) = try await session.data(for: request) } catch {
-            throw Failure(description: "\(baseURL.host ?? "Prometheus"): \((error as NSError).localizedDescription)")
+        let answer: OutboundHTTP.Answer
+        do { answer = try await http.send(.get, url, headers: headers, timeout: timeout.duration) } catch {
+            throw Failure(description: "\(baseURL.host ?? "Prometheus"): \(error.reason)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = (answer.status, answer.body)
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         guard status == 200, object?["status"] as? String == "success" else {
             let detail = object?["error"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self)

@@ -35,28 +35,46 @@ struct Persistence: Sendable {
                     race.finish(.failure(error))
                 }
             }
-            Task {
-                try? await Task.sleep(for: deadline)
-                guard claim.abandon() else { return }  // committing: its own result answers
-                work.cancel()
-                let failure =
-                    seen.value.withLock { $0 }
-                    ?? StoreFailure(kind: .cancelled, location: "the database", operation: what, detail: "no answer within \(deadline)")
-                race.finish(.failure(failure))
-            }
+            race.watch(
+                with: Task {
+                    do { try await cancellableSleep(for: deadline) } catch { return }  // the write finished first
+                    guard claim.abandon() else { return }  // committing: its own result answers
+                    work.cancel()
+                    let failure =
+                        seen.value.withLock { $0 }
+                        ?? StoreFailure(kind: .cancelled, location: "the database", operation: what, detail: "no answer within \(deadline)")
+                    race.finish(.failure(failure))
+                })
         }
     }
 
-    /// The first of the operation and the deadline to finish answers the caller.
+    /// The first of the operation and the deadline to finish answers the caller; the other
+    /// is stopped (a deadline left sleeping would hold its timer for the whole second).
     private final class Race<T: Sendable>: Sendable {
-        private let continuation = Mutex<CheckedContinuation<T, Error>?>(nil)
-        func start(_ continuation: CheckedContinuation<T, Error>) { self.continuation.withLock { $0 = continuation } }
-        func finish(_ result: Result<T, Error>) {
-            let waiting = continuation.withLock { current -> CheckedContinuation<T, Error>? in
-                defer { current = nil }
-                return current
+        private struct State {
+            var continuation: CheckedContinuation<T, Error>?
+            var watchdog: Task<Void, Never>?
+            var finished = false
+        }
+
+        private let state = Mutex(State())
+        func start(_ continuation: CheckedContinuation<T, Error>) { state.withLock { $0.continuation = continuation } }
+
+        func watch(with watchdog: Task<Void, Never>) {
+            let finished = state.withLock { state in
+                if !state.finished { state.watchdog = watchdog }
+                return state.finished
             }
-            waiting?.resume(with: result)
+            if finished { watchdog.cancel() }
+        }
+
+        func finish(_ result: Result<T, Error>) {
+            let (continuation, watchdog) = state.withLock { state in
+                defer { (state.continuation, state.watchdog, state.finished) = (nil, nil, true) }
+                return (state.continuation, state.watchdog)
+            }
+            watchdog?.cancel()
+            continuation?.resume(with: result)
         }
     }
 

@@ -1,3 +1,4 @@
+import CoxswainCore
 import Foundation
 import Synchronization
 
@@ -43,7 +44,7 @@ public final class WorkSignal: Sendable {
         if wasPending { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await cancellableSleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }

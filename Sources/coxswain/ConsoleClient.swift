@@ -1,9 +1,7 @@
 import ArgumentParser
 import CoxswainCore
+import CoxswainHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Who the console user is and where the server's operators' listener is.
 struct ConsoleOptions: ParsableArguments {
@@ -54,11 +52,11 @@ struct ConsoleClient: Sendable {
 
     func send(_ text: String) async throws -> Answer {
         let body = try JSONSerialization.data(withJSONObject: ["text": text, "key": UUID().uuidString])
-        return try await exchange("api/v1/console/commands", method: "POST", body: body, as: Answer.self)
+        return try await exchange("api/v1/console/commands", method: .post, body: body, as: Answer.self)
     }
 
     func job(_ id: Int64) async throws -> JobView {
-        try await exchange("api/v1/console/jobs/\(id)", method: "GET", body: nil, as: JobView.self)
+        try await exchange("api/v1/console/jobs/\(id)", method: .get, body: nil, as: JobView.self)
     }
 
     /// Prints the job's progress each time it changes, until it ends (or `deadline` passes).
@@ -76,22 +74,15 @@ struct ConsoleClient: Sendable {
         }
     }
 
-    private func exchange<T: Decodable>(_ path: String, method: String, body: Data?, as type: T.Type) async throws -> T {
-        var request = URLRequest(url: server.appendingPathComponent(path))
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(user, forHTTPHeaderField: "X-Coxswain-User")
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.timeoutInterval = 120
-        let data: Data
-        let response: URLResponse
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
+    private func exchange<T: Decodable>(_ path: String, method: OutboundHTTP.Method, body: Data?, as type: T.Type) async throws -> T {
+        let headers = [("Content-Type", "application/json"), ("X-Coxswain-User", user), ("Authorization", "Bearer \(token)")]
+        let answer: OutboundHTTP.Answer
+        do { answer = try await OutboundHTTP().send(method, server.appendingPathComponent(path), headers: headers, body: body, timeout: .seconds(120)) } catch {
             throw CLIError(
-                "cannot reach Coxswain at \(server.absoluteString): \((error as NSError).localizedDescription). Is `coxswain serve` running? "
+                "cannot reach Coxswain at \(server.absoluteString): \(error.reason). Is `coxswain serve` running? "
                     + "The console talks to its operators' listener (server.operator_host/operator_port).")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = (answer.status, answer.body)
         guard status == 200 else {
             let problem = (try? JSONDecoder().decode(Problem.self, from: data))?.error ?? String(decoding: data.prefix(300), as: UTF8.self)
             throw CLIError("Coxswain answered \(status): \(problem)")

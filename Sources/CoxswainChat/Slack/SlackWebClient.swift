@@ -1,9 +1,7 @@
 import CoxswainCore
+import CoxswainHTTP
 import Foundation
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Why a Slack call did not do what was asked, and so whether trying again can help.
 public enum SlackDeliveryError: Error, Equatable, CustomStringConvertible {
@@ -47,7 +45,9 @@ public struct SlackHistoryMessage: Sendable, Equatable {
 public final class SlackWebClient: Sendable, CustomStringConvertible {
     private let apiURL: URL
     private let token: Secret
-    private let session: URLSession
+    private let http = OutboundHTTP()
+    /// Slack answers in well under a second; a call that takes longer is retried by the outbox.
+    private static let timeout = Duration.seconds(15)
     private let pausedUntil = Mutex<[String: Date]>([:])
     private let now: @Sendable () -> Date
     /// Hears every call's outcome (`ok`, Slack's error, `rate_limited`, `transient`), for metrics.
@@ -61,9 +61,6 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         self.token = token
         self.now = now
         self.observe = observe
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 15
-        self.session = URLSession(configuration: configuration)
     }
 
     public var description: String { "SlackWebClient(\(apiURL.absoluteString))" }
@@ -140,12 +137,10 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
 
     /// `usergroups.users.list`: the user ids in a user group (scope `usergroups:read`).
     public func userGroupMembers(_ group: String) async throws(SlackDeliveryError) -> [String] {
-        var request = URLRequest(url: apiURL.appendingPathComponent("usergroups.users.list"))
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization")
-        request.httpBody = Data(FormDecoding.encode([("usergroup", group)]).utf8)
-        let answer = try await exchange(method: "usergroups.users.list", request, expectJSON: true)
+        let answer = try await exchange(
+            method: "usergroups.users.list", url: apiURL.appendingPathComponent("usergroups.users.list"),
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "Bearer \(token.reveal())")],
+            body: Data(FormDecoding.encode([("usergroup", group)]).utf8), expectJSON: true)
         guard answer["ok"] as? Bool == true else { throw .permanent("usergroups.users.list: \(answer["error"] as? String ?? "unknown_error")") }
         return answer["users"] as? [String] ?? []
     }
@@ -157,12 +152,9 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         if let until = pause(of: method) {
             throw .rateLimited(method: method, retryAfterSeconds: max(1, Int(until.timeIntervalSince(now()).rounded(.up))))
         }
-        var request = URLRequest(url: apiURL.appendingPathComponent(method))
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(appToken.reveal())", forHTTPHeaderField: "Authorization")
+        let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "Bearer \(appToken.reveal())")]
         let answer: [String: Any]
-        do { answer = try await exchange(method: method, request, expectJSON: true) } catch {
+        do { answer = try await exchange(method: method, url: apiURL.appendingPathComponent(method), headers: headers, body: nil, expectJSON: true) } catch {
             observeFailure(method, error)
             throw error
         }
@@ -194,13 +186,10 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         if let until = pause(of: method) {
             throw .rateLimited(method: method, retryAfterSeconds: max(1, Int(until.timeIntervalSince(now()).rounded(.up))))
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        if authorized { request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(JSONText.encode(body).utf8)
+        var headers = [("Content-Type", "application/json; charset=utf-8")]
+        if authorized { headers.append(("Authorization", "Bearer \(token.reveal())")) }
         do {
-            let answer = try await exchange(method: method, request, expectJSON: expectJSON)
+            let answer = try await exchange(method: method, url: url, headers: headers, body: Data(JSONText.encode(body).utf8), expectJSON: expectJSON)
             observe(method, !expectJSON || answer["ok"] as? Bool == true ? "ok" : answer["error"] as? String ?? "unknown_error")
             return answer
         } catch {
@@ -217,19 +206,19 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         }
     }
 
-    private func exchange(method: String, _ request: URLRequest, expectJSON: Bool) async throws(SlackDeliveryError) -> [String: Any] {
-        let path = request.url?.path ?? method
-        let data: Data
-        let response: URLResponse
+    private func exchange(
+        method: String, url: URL, headers: [(String, String)], body: Data?, expectJSON: Bool
+    ) async throws(SlackDeliveryError) -> [String: Any] {
+        let path = url.path
+        let answer: OutboundHTTP.Answer
         do {
-            (data, response) = try await session.data(for: request)
+            answer = try await http.send(.post, url, headers: headers, body: body, timeout: Self.timeout)
         } catch {
-            throw .transient((error as NSError).localizedDescription)
+            throw .transient("\(path): \(error.reason)")
         }
-        let http = response as? HTTPURLResponse
-        let status = http?.statusCode ?? 0
+        let status = answer.status
         if status == 429 {
-            let retryAfter = http?.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1
+            let retryAfter = answer.header("Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1
             let seconds = min(max(1, retryAfter), 3600)
             pausedUntil.withLock { $0[method] = now().addingTimeInterval(TimeInterval(seconds)) }
             throw .rateLimited(method: method, retryAfterSeconds: seconds)
@@ -238,7 +227,7 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         if status == 404 || status == 410 { throw .permanent("HTTP \(status) from \(path): expired_url") }
         if status >= 400 { throw .permanent("HTTP \(status) from \(path)") }
         guard expectJSON else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any] else {
             throw .transient("\(path) answered with something that is not JSON")
         }
         return object

@@ -1,0 +1,70 @@
+import Dispatch
+import Synchronization
+
+/// `Task.sleep(for:)` whose timer goes away when the sleep is cancelled.
+///
+/// On Linux, a cancelled `Task.sleep` returns at once but its timer (a task and a dispatch
+/// timer, ~300 bytes) stays queued until the original deadline. The sleeps that are cut short
+/// all the time: a command's timeout (minutes) raced against a command that takes
+/// milliseconds, an idle wait ended by a signal, a store deadline the write beats. Those
+/// piled up by the thousand while jobs ran back to back (heaptrack: 16,000 timers alive
+/// after 2,000 jobs): memory that grew with every job for as long as the timeouts were.
+///
+/// Throws `CancellationError` when cancelled, as `Task.sleep` does.
+public func cancellableSleep(for duration: Duration) async throws {
+    let sleep = SleepTimer()
+    try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            sleep.start(continuation, after: duration)
+        }
+    } onCancel: {
+        sleep.cancel()
+    }
+}
+
+/// One sleep's continuation and timer; whichever of the timer and a cancellation comes first
+/// resumes the continuation, exactly once.
+final class SleepTimer: Sendable {
+    /// How many sleeps exist (the tests' way to see that cancelled ones are gone).
+    static let alive = Atomic<Int>(0)
+
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var timer: (any DispatchSourceTimer)?
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+
+    init() { Self.alive.add(1, ordering: .relaxed) }
+    deinit { Self.alive.subtract(1, ordering: .relaxed) }
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let started = state.withLock { state -> Bool in
+            guard !state.cancelled else { return false }
+            // Set up and activated under the lock: a source released before activation crashes.
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.setEventHandler { [self] in finish(nil) }
+            timer.schedule(deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)), leeway: .milliseconds(1))
+            timer.activate()
+            state.continuation = continuation
+            state.timer = timer
+            return true
+        }
+        if !started { continuation.resume(throwing: CancellationError()) }
+    }
+
+    func cancel() { finish(CancellationError()) }
+
+    private func finish(_ error: (any Error)?) {
+        let (continuation, timer) = state.withLock { state in
+            state.cancelled = true
+            defer { (state.continuation, state.timer) = (nil, nil) }
+            return (state.continuation, state.timer)
+        }
+        timer?.cancel()
+        if let error { continuation?.resume(throwing: error) } else { continuation?.resume() }
+    }
+}
