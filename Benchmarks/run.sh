@@ -3,6 +3,8 @@
 # in one run on this machine: release builds, loopback, a live local Slack/model fake.
 #   coxswain      `coxswain serve`: /upgrade requests queued behind a release held busy,
 #                 so each request is what the webhook does plus its first post to Slack
+#   coxswain-held the same with Slack answering chat.postMessage with 429 (Retry-After): the
+#                 posts wait in the outbox, so this is the webhook alone
 #   bare          a bare Hummingbird route: verify HMAC + one GRDB insert, synchronous=FULL
 #   slack-bolt    slack-bolt on gunicorn (2 workers), process_before_response, SQLite FULL
 # Figures: throughput (wrk, closed loop, distinct requests per thread), latency at a fixed
@@ -10,8 +12,8 @@
 # RSS idle / with 1,000 queued jobs / every STEP jobs run, and the time a rollback takes
 # against a shell script making the same helm/kubectl/HTTP calls with the same stand-ins.
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
-#   BENCH_PHASES="idle coxswain bare slack-bolt jobs" (the default) picks parts;
-#   BENCH_PROFILE=FILE records a perf profile of coxswain's fixed-rate run, BENCH_PROFILE_JOBS=FILE of its jobs.
+#   BENCH_PHASES="idle coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts;
+#   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -38,7 +40,7 @@ swift build -c release --product bare-webhook 2>&1 | grep -E "error|Build" >&2 |
 bin=$(swift build -c release --show-bin-path)
 
 python3 "$support/make_standins.py" "$work/tools" llama-2-7b-bench bench
-python3 "$support/fakes.py" $fake & pids+=($!); disown $!
+python3 "$support/fakes.py" $fake & fakepid=$!; pids+=($fakepid); disown $fakepid
 
 wait_http() {   # any HTTP answer will do
   for _ in $(seq 200); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0; sleep 0.05; done
@@ -52,7 +54,7 @@ rss_parts() {   # RSS = the process's own memory (anonymous) + pages of its bina
 }
 posts() { curl -fs "http://127.0.0.1:$fake/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("/api/chat.postMessage", 0))'; }
 hz=$(getconf CLK_TCK)
-phase() { [[ " ${BENCH_PHASES:-idle coxswain bare slack-bolt jobs} " == *" $1 "* ]]; }
+phase() { [[ " ${BENCH_PHASES:-idle coxswain coxswain-held bare slack-bolt jobs} " == *" $1 "* ]]; }
 wait_http "http://127.0.0.1:$fake/stats"
 
 coxswain_config() {   # $1 port, $2 database
@@ -107,9 +109,9 @@ measure() {
   fi
   sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" "$first" > "$work/open.txt"
   local posts0 cpu0 cpu1 line
-  posts0=$(posts); cpu0=$(ticks "$@")
+  posts0=$(posts); cpu0=$(ticks "$@"); fake0=$(ticks $fakepid)
   # BENCH_PROFILE=FILE: a perf profile of coxswain during the fixed-rate run (perf report -i FILE).
-  if [ -n "${BENCH_PROFILE:-}" ] && [ "$name" = coxswain ]; then
+  if [ -n "${BENCH_PROFILE:-}" ] && [[ "$name" == coxswain* ]]; then
     perf record -q -F 499 -g -p "$1" -o "$BENCH_PROFILE" -- sleep "$seconds" 2>/dev/null &
   fi
   line=$(python3 "$support/openloop.py" "$url" "$work/open.txt" "$rate" "$seconds" 64)
@@ -117,12 +119,15 @@ measure() {
     local answered; answered=$(awk '{ print $4 }' <<< "$line")
     for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge "$answered" ] && break; sleep 0.1; done
   fi
-  cpu1=$(ticks "$@")
+  cpu1=$(ticks "$@"); fake1=$(ticks $fakepid)
   awk -v n="$name" -v tp="$throughput" -v e="$errors" -v l="$line" -v c=$((cpu1 - cpu0)) -v hz="$hz" 'BEGIN {
     split(l, f, " "); answered = f[4]
-    printf "%-12s %9s req/s  (%s errors)   at %s/s: p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  non-200 %s   CPU %.2f ms/request\n",
+    printf "%-14s %9s req/s  (%s errors)   at %s/s: p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  non-200 %s   CPU %.2f ms/request\n",
       n, tp, e, f[8], f[10], f[14], f[16], f[6], 1000 * c / hz / answered
   }' | tee -a "$work/results.txt"
+  # On a real deployment Slack is elsewhere; here its fake shares the two cores.
+  awk -v c=$((fake1 - fake0)) -v hz="$hz" -v l="$line" 'BEGIN { split(l, f, " ")
+    printf "%14s (the Slack/model fake on the same cores meanwhile: %.2f ms CPU per request)\n", "", 1000 * c / hz / f[4] }' | tee -a "$work/results.txt"
 }
 
 if phase idle; then
@@ -152,6 +157,15 @@ measure coxswain "http://127.0.0.1:18120/slack/commands" 1 $server
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
+if phase coxswain-held; then
+start_coxswain 18160 held
+hold_release 18160 "$work/held.sqlite"
+curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
+measure coxswain-held "http://127.0.0.1:18160/slack/commands" 1 $server
+curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
+kill -9 $server; rm -f "$work/tools/hang"
+fi
+
 if phase bare; then
 SLACK_SIGNING_SECRET=$secret "$bin/bare-webhook" 18130 "$work/bare.sqlite" & bare=$!; pids+=($bare); disown $bare
 wait_http "http://127.0.0.1:18130/slack/commands"
@@ -168,6 +182,7 @@ fi
 
 awk '/ req\/s/ { tp[$1] = $2; p99[$1] = $12; cpu[$1] = $(NF - 1) } END {
   printf "ratios: coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", tp["coxswain"] / tp["bare"], tp["coxswain"] / tp["slack-bolt"]
+  if ("coxswain-held" in tp) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", tp["coxswain-held"] / tp["bare"], tp["coxswain-held"] / tp["slack-bolt"]
   printf "coxswain p99 at the fixed rate %s ms (target < 5), CPU %s ms/request (target < 1.5)\n", p99["coxswain"], cpu["coxswain"] }' "$work/results.txt" | tee -a "$work/results.txt"
 
 if phase jobs; then

@@ -1,11 +1,14 @@
 """Slack's Web API, response URLs and a vLLM model server on one loopback port, for the
 benchmark: every call answers at once as the real service does on success. GET /stats
-returns how many of each call arrived.
+returns how many of each call arrived. POST /control/limit-posts?seconds=N answers
+chat.postMessage with 429 and Retry-After for the next N seconds, as Slack does when a
+channel is over its limit (N=0 lifts it).
 Usage: python3 fakes.py PORT"""
-import itertools, json, sys, threading
+import itertools, json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts, lock, ts = {}, threading.Lock(), itertools.count(1)
+limited_until = 0.0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -18,9 +21,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def answer(self, body, status=200):
+    def answer(self, body, status=200, retry_after=None):
         data = json.dumps(body).encode() if body is not None else b""
         self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -45,6 +50,10 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         self.count(self.path)
+        if self.path.startswith("/control/limit-posts?seconds="):
+            global limited_until
+            limited_until = time.time() + int(self.path.rsplit("=", 1)[1])
+            return self.answer({"ok": True})
         if self.path.startswith("/api/"):
             method = self.path[5:]
             fields = {}
@@ -53,6 +62,8 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 pass
             channel = fields.get("channel", "C0OPS")
+            if method == "chat.postMessage" and time.time() < limited_until:
+                return self.answer({"ok": False, "error": "ratelimited"}, 429, int(limited_until - time.time()) + 1)
             if method == "chat.postMessage":
                 return self.answer({"ok": True, "channel": channel, "ts": "1700000000.%06d" % next(ts)})
             if method == "chat.update":

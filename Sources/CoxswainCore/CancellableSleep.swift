@@ -12,7 +12,11 @@ import Synchronization
 ///
 /// Throws `CancellationError` when cancelled, as `Task.sleep` does.
 public func cancellableSleep(for duration: Duration) async throws {
-    let sleep = SleepTimer()
+    try await cancellableSleep(for: duration, on: SleepTimer())
+}
+
+/// The sleep on a given timer, so that tests can watch the timer go away.
+func cancellableSleep(for duration: Duration, on sleep: SleepTimer) async throws {
     try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             sleep.start(continuation, after: duration)
@@ -25,9 +29,6 @@ public func cancellableSleep(for duration: Duration) async throws {
 /// One sleep's continuation and timer; whichever of the timer and a cancellation comes first
 /// resumes the continuation, exactly once.
 final class SleepTimer: Sendable {
-    /// How many sleeps exist (the tests' way to see that cancelled ones are gone).
-    static let alive = Atomic<Int>(0)
-
     private struct State {
         var continuation: CheckedContinuation<Void, any Error>?
         var timer: (any DispatchSourceTimer)?
@@ -35,9 +36,6 @@ final class SleepTimer: Sendable {
     }
 
     private let state = Mutex(State())
-
-    init() { Self.alive.add(1, ordering: .relaxed) }
-    deinit { Self.alive.subtract(1, ordering: .relaxed) }
 
     func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
         let (seconds, attoseconds) = duration.components

@@ -10,21 +10,26 @@ import Testing
     }
 
     @Test func aCancelledSleepThrowsAndReleasesItsTimerAtOnce() async throws {
-        let before = SleepTimer.alive.load(ordering: .relaxed)
-        let sleeps = (0..<500).map { _ in Task { try await cancellableSleep(for: .seconds(3600)) } }
+        final class Watched: @unchecked Sendable { weak var timer: SleepTimer? }
+        let watched = (0..<500).map { _ in Watched() }
+        let sleeps = watched.map { watch in
+            let timer = SleepTimer()
+            watch.timer = timer
+            return Task { try await cancellableSleep(for: .seconds(3600), on: timer) }
+        }
         for sleep in sleeps { sleep.cancel() }
         for sleep in sleeps {
             await #expect(throws: CancellationError.self) { try await sleep.value }
         }
-        // An hour-long timer that outlived its cancelled sleep would keep its sleep alive.
+        // An hour-long timer that outlived its cancelled sleep would keep it alive for the hour.
         // (A cancelled dispatch source lets go of its handler on its queue, so this is polled.)
-        var left = SleepTimer.alive.load(ordering: .relaxed)
+        var left = watched.filter { $0.timer != nil }.count
         let deadline = ContinuousClock.now + .seconds(10)
-        while left > before, ContinuousClock.now < deadline {
+        while left > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
-            left = SleepTimer.alive.load(ordering: .relaxed)
+            left = watched.filter { $0.timer != nil }.count
         }
-        #expect(left <= before, "\(left - before) cancelled sleeps still hold their timers")
+        #expect(left == 0, "\(left) cancelled sleeps still hold their timers")
     }
 
     @Test func aSleepCancelledBeforeItStartsThrowsAtOnce() async {
