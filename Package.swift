@@ -18,8 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
-        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -50,12 +48,10 @@ let package = Package(
         ),
         .target(
             name: "CoxswainCluster",
-            dependencies: [
-                "CoxswainCore", "CoxswainHTTP",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["CoxswainCore", "CoxswainHTTP", "CChildProcess"]
         ),
+        // posix_spawn with the GNU extensions Swift's Glibc module leaves out.
+        .target(name: "CChildProcess"),
         .target(
             name: "CoxswainChat",
             dependencies: [

@@ -181,8 +181,10 @@ kill -9 $bolt $(pgrep -P $bolt) 2>/dev/null || true
 fi
 
 awk '/ req\/s/ { tp[$1] = $2; p99[$1] = $12; cpu[$1] = $(NF - 1) } END {
-  printf "ratios: coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", tp["coxswain"] / tp["bare"], tp["coxswain"] / tp["slack-bolt"]
-  if ("coxswain-held" in tp) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", tp["coxswain-held"] / tp["bare"], tp["coxswain-held"] / tp["slack-bolt"]
+  if (!("coxswain" in tp)) exit  # the webhook phases were not run (BENCH_PHASES)
+  if (!("bare" in tp) || !("slack-bolt" in tp)) { printf "ratios: need the bare and slack-bolt phases too; " }
+  else printf "ratios: coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", tp["coxswain"] / tp["bare"], tp["coxswain"] / tp["slack-bolt"]
+  if (("coxswain-held" in tp) && ("bare" in tp) && ("slack-bolt" in tp)) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", tp["coxswain-held"] / tp["bare"], tp["coxswain-held"] / tp["slack-bolt"]
   printf "coxswain p99 at the fixed rate %s ms (target < 5), CPU %s ms/request (target < 1.5)\n", p99["coxswain"], cpu["coxswain"] }' "$work/results.txt" | tee -a "$work/results.txt"
 
 if phase jobs; then

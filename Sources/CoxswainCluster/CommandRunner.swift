@@ -1,7 +1,5 @@
 import CoxswainCore
 import Foundation
-import Subprocess
-import SystemPackage
 
 /// What a finished `helm` or `kubectl` call left behind.
 public struct ProcessOutput: Sendable, Equatable {
@@ -47,6 +45,8 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     static let keptBytes = 256 * 1024
     /// Hears every run that finished or was stopped (for metrics).
     let observe: @Sendable (ProcessOutput) -> Void
+    /// How long a stopped program has between SIGTERM and SIGKILL.
+    public var stopGrace: Duration = .seconds(5)
 
     /// - Parameters:
     ///   - environment: the server's environment; only allow-listed variables pass.
@@ -93,91 +93,41 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     }
 
     /// Runs `program arguments…` and collects its output, keeping the head and the tail of
-    /// anything very long. After `timeout` the process is terminated (SIGTERM, then SIGKILL)
-    /// and the output says so; helm and kubectl get their own `--timeout` well inside it.
+    /// anything very long. After `timeout` the process group is terminated (SIGTERM, then
+    /// SIGKILL after `stopGrace`) and the output says so; helm and kubectl get their own
+    /// `--timeout` well inside it. Cancelling the caller stops the process the same way and
+    /// throws `CancellationError` once it is gone.
     public func run(_ program: String, _ arguments: [String], timeout: Duration) async throws -> ProcessOutput {
         let path = try resolve(program)
         let clock = ContinuousClock()
         let started = clock.now
-        let environment = self.environment
-
-        let outcome: ProcessOutcome = try await withThrowingTaskGroup(of: ProcessOutcome.self) { group in
-            group.addTask {
-                var options = PlatformOptions()
-                options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
-                let env = Environment.custom(
-                    Dictionary(
-                        uniqueKeysWithValues: environment.compactMap { key, value in
-                            Environment.Key(rawValue: key).map { ($0, value) }
-                        }))
-                let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: env,
-                    platformOptions: options, input: .none, output: .sequence, error: .sequence
-                ) { execution in
-                    async let out = Self.collect(execution.standardOutput)
-                    async let err = Self.collect(execution.standardError)
-                    return (try await out, try await err)
-                }
-                var code: Int32?
-                if case .exited(let c) = result.terminationStatus { code = c }
-                return .finished(code, result.closureResult.0, result.closureResult.1)
-            }
-            group.addTask {
-                try await cancellableSleep(for: timeout)
-                return .timedOut
-            }
-            guard let first = try await group.next() else { throw CancellationError() }
-            group.cancelAll()
-            return first
+        let child = try ChildProcess.start(path: path, argv: [path] + arguments, environment: environment, keptBytes: Self.keptBytes)
+        let grace = stopGrace
+        let deadline = Task {
+            do { try await cancellableSleep(for: timeout) } catch { return }  // finished first
+            child.stop(.timedOut, grace: grace)
         }
+        let outcome = await withTaskCancellationHandler {
+            await child.outcome()
+        } onCancel: {
+            child.stop(.cancelled, grace: grace)
+        }
+        deadline.cancel()
         let ms = (clock.now - started).milliseconds
         let argv = [program] + arguments
         let output: ProcessOutput
-        switch outcome {
-        case .finished(let code, let out, let err):
-            output = ProcessOutput(argv: argv, exitCode: code, stdout: out, stderr: err, durationMilliseconds: ms, timedOut: false)
-        case .timedOut:
+        switch child.stopReason {
+        case .cancelled?: throw CancellationError()
+        case .timedOut?:
             output = ProcessOutput(
                 argv: argv, exitCode: nil, stdout: "", stderr: "coxswain: \(program) did not finish within \(timeout) and was stopped",
                 durationMilliseconds: ms, timedOut: true)
+        case nil:
+            output = ProcessOutput(
+                argv: argv, exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, durationMilliseconds: ms, timedOut: false)
         }
         observe(output)
         return output
-    }
-
-    /// Reads a stream to its end, keeping its first and last `keptBytes / 2` bytes.
-    static func collect(_ stream: SubprocessOutputSequence) async throws -> String {
-        var head: [UInt8] = []
-        var tail: [UInt8] = []
-        var dropped = 0
-        let half = keptBytes / 2
-        for try await buffer in stream {
-            buffer.withUnsafeBytes { bytes in
-                var rest = bytes[...]
-                if head.count < half {
-                    let take = min(half - head.count, rest.count)
-                    head.append(contentsOf: rest.prefix(take))
-                    rest = rest.dropFirst(take)
-                }
-                tail.append(contentsOf: rest)
-            }
-            if tail.count > half * 2 {
-                let excess = tail.count - half
-                dropped += excess
-                tail.removeFirst(excess)
-            }
-        }
-        if tail.count > half {
-            dropped += tail.count - half
-            tail.removeFirst(tail.count - half)
-        }
-        let marker = dropped > 0 ? Array("\n… (\(dropped) bytes not kept) …\n".utf8) : []
-        return String(decoding: head + marker + tail, as: UTF8.self)
-    }
-
-    private enum ProcessOutcome: Sendable {
-        case finished(Int32?, String, String)
-        case timedOut
     }
 }
 

@@ -107,4 +107,85 @@ import Testing
         #expect(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("last"))
         #expect(output.stdout.utf8.count < 300 * 1024 && output.stdout.contains("bytes not kept"))
     }
+
+    /// Processes whose command line is exactly `argv` (read from /proc: no procps needed).
+    static func processes(running argv: [String]) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words == argv ? pid : nil
+        }
+    }
+
+    static var shellRunner: CommandRunner {
+        CommandRunner(searchPath: "/usr/bin:/bin", environment: ["PATH": "/usr/bin:/bin"])
+    }
+
+    @Test("exit codes, both streams, stdin at its end, and no descriptor of the server's reaches the child")
+    func exitCodeAndStreams() async throws {
+        // A descriptor the server holds without close-on-exec must not reach helm or kubectl.
+        let held = open("/dev/null", O_RDONLY)
+        defer { close(held) }
+        let output = try await Self.shellRunner.run(
+            "sh", ["-c", "echo out; echo err >&2; cat; ls /proc/self/fd | tr '\\n' ' ' >&2; exit 3"], timeout: .seconds(10))
+        #expect(output.exitCode == 3 && !output.timedOut)
+        #expect(output.stdout == "out\n")
+        // 0, 1, 2 and the descriptor ls itself opens to read /proc/self/fd: nothing else.
+        let descriptors = output.stderr.split(separator: "\n").last.map { $0.split(separator: " ").compactMap { Int($0) } } ?? []
+        #expect(output.stderr.hasPrefix("err\n") && descriptors.count == 4 && descriptors.prefix(3) == [0, 1, 2], "\(output.stderr)")
+    }
+
+    @Test("the time limit stops the process group: SIGTERM first, SIGKILL for one that ignores it")
+    func timeLimit() async throws {
+        var runner = Self.shellRunner
+        runner.stopGrace = .milliseconds(300)
+        let clock = ContinuousClock()
+        let started = clock.now
+        // Ignores SIGTERM; its child (same group) would keep the pipes open for 61 s (a length no other test uses).
+        let output = try await runner.run("sh", ["-c", "trap '' TERM; sleep 61 & echo started; wait"], timeout: .milliseconds(300))
+        #expect(output.timedOut && output.exitCode == nil)
+        #expect(output.stderr.contains("did not finish within"))
+        #expect(clock.now - started < .seconds(20))
+        // Nothing of the group is left behind.
+        #expect(Self.processes(running: ["sleep", "61"]).isEmpty, "left running")
+    }
+
+    @Test("a program that exits while something it started holds its output: the result is not held up")
+    func exitWhileDescendantHoldsOutput() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let output = try await Self.shellRunner.run("sh", ["-c", "sleep 31 & echo done"], timeout: .seconds(20))
+        #expect(output.succeeded && output.stdout == "done\n")
+        #expect(clock.now - started < .seconds(10))
+        for pid in Self.processes(running: ["sleep", "31"]) { kill(pid, SIGKILL) }
+    }
+
+    @Test("cancelling the caller stops the program and throws once it is gone")
+    func cancellation() async throws {
+        let runner = Self.shellRunner
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString).pid").path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let script = "echo $$ > \(pidFile).tmp && mv \(pidFile).tmp \(pidFile) && exec sleep 60"
+        let task = Task { try await runner.run("sh", ["-c", script], timeout: .seconds(120)) }
+        // Started when it has written its pid (a condition, polled).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: pidFile) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let pid = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the program is still there")
+    }
+
+    @Test("a program that cannot start is an error naming it")
+    func cannotStart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("broken")
+        try "#!/nonexistent/interpreter\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        let error = await #expect(throws: (any Error).self) { try await Self.shellRunner.run(script.path, [], timeout: .seconds(10)) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains(script.path))
+    }
 }

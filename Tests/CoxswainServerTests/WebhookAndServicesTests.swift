@@ -19,6 +19,9 @@ struct WebhookAndServicesTests {
             let again = try Harness.ephemeralText(try await h.command(Self.release, triggerID: "398738663015.47445629121.803a0bc887a1"))
             #expect(try Harness.jobID(in: first) == Harness.jobID(in: again))
             #expect(again.hasPrefix("(already received)"))
+            // Told as the job is now, not as it was when first accepted.
+            #expect(JobState.allCases.filter { again.contains("It is \($0.words) now.") }.count == 1, "\(again)")
+            #expect(!again.contains("Starting now") && !again.contains("needs 1 approval"), "\(again)")
             #expect(try await h.database.recentJobs(release: nil, limit: 5).count == 1)
         }
     }

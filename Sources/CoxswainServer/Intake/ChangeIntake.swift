@@ -163,6 +163,11 @@ struct ChangeIntake: Sendable {
             job.request.version.map { "to version \($0)" } ?? job.request.revision.map { "to revision \($0)" }
             ?? "to the last revision that deployed successfully"
         var text: RichText = "Job #\(job.id): \(line), \(target)."
+        if case .duplicate = result {
+            // Slack sent the same request again (a retry): the job is told as it is now, not
+            // as it was when first accepted ("starting now" may long be untrue).
+            return "(already received) " + text + " It is \(job.state.words) now. Progress is posted in this channel."
+        }
         if job.request.emergency {
             text += " 🚨 Break-glass: no approval; the audit channel has been told and an approver must acknowledge it afterwards."
         } else if job.approvalsRequired > 0 {
@@ -183,7 +188,6 @@ struct ChangeIntake: Sendable {
         }
         text += " Progress is posted in this channel."
         if state.isDraining { text += " ⏸️ Coxswain is restarting: the job is stored and starts as soon as it is back." }
-        if case .duplicate = result { text = "(already received) " + text }
         return text
     }
 }
