@@ -4,7 +4,7 @@
 # server per request (utime + stime of every thread) and thread switches per request
 # (voluntary + involuntary context switches summed over the server's threads).
 #   refused     a command the parser refuses (bad version): verify, decode, parse, answer
-#   duplicate   a request already recorded (Slack's retry): + one store transaction, no commit
+#   duplicate   a request already recorded (Slack's retry): + one write transaction that changes nothing
 #   new, held   a new job queued behind a busy release, Slack answering posts with 429
 #   new         the same with its first post going out
 #   bare        the bare Hummingbird + GRDB route (HMAC + one insert, synchronous=FULL)
