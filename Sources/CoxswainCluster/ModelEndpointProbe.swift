@@ -29,10 +29,21 @@ public struct ModelEndpointProbe: Sendable {
     public func completion(
         _ endpoint: URL, model: String, prompt: String, maxTokens: Int, temperature: Double, timeout: Duration
     ) async throws(Unreachable) -> Response {
-        let body: [String: Any] = ["model": model, "prompt": prompt, "max_tokens": maxTokens, "temperature": temperature]
-        let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let data = try? Self.encoder.encode(CompletionRequest(model: model, prompt: prompt, maxTokens: maxTokens, temperature: temperature))
         return try await send(.post, endpoint.appendingPathComponent("v1/completions"), body: data, timeout: timeout)
     }
+
+    private struct CompletionRequest: Encodable {
+        let model: String, prompt: String, maxTokens: Int, temperature: Double
+        enum CodingKeys: String, CodingKey { case model, prompt, maxTokens = "max_tokens", temperature }
+    }
+
+    /// JSONEncoder, not JSONSerialization: the latter sorts keys with a locale, which maps ICU for good (~2.5 MB).
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
 
     private func send(_ method: OutboundHTTP.Method, _ url: URL, body: Data?, timeout: Duration) async throws(Unreachable) -> Response {
         let clock = ContinuousClock()

@@ -19,6 +19,21 @@ public enum Validation {
     public static func isReleaseName(_ value: String) -> Bool { isDNSLabel(value, maxLength: 53) }
     public static func isNamespace(_ value: String) -> Bool { isDNSLabel(value, maxLength: 63) }
 
+    /// A command prefix: up to 12 lowercase letters, digits or `-` (empty is no prefix).
+    public static func isCommandPrefix(_ value: String) -> Bool {
+        value.utf8.count <= 12 && value.utf8.allSatisfy { isLowerAlnum($0) || $0 == 0x2D }
+    }
+
+    /// A runbook's slash command: `/`, a lowercase letter or digit, then up to 30 of those, `_` or `-`.
+    /// Checked by hand rather than with a Regex: start-up would otherwise map the regex engine (~2 MB resident).
+    public static func isSlashCommand(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard (2...32).contains(bytes.count), bytes[0] == 0x2F, isLowerAlnum(bytes[1]) else { return false }
+        return bytes.dropFirst(2).allSatisfy { isLowerAlnum($0) || $0 == 0x2D || $0 == 0x5F }
+    }
+
+    private static func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+
     /// Slack ids (users, channels) are upper-case letters and digits.
     public static func isSlackID(_ value: String) -> Bool {
         !value.isEmpty && value.count <= 32 && value.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }

@@ -29,7 +29,8 @@ extension AppDatabase: JobStore {
                 result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
             }
             let jobID = result.job.id
-            try db.cachedStatement(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)").execute(arguments: [requestKey, jobID, now])
+            try db.cachedStatement(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)")
+                .execute(arguments: [requestKey, jobID, now.stored])
             for var reference in references {
                 reference.jobID = jobID
                 try Self.save(reference, db)
@@ -80,14 +81,14 @@ extension AppDatabase: JobStore {
 
     public func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job] {
         try await read("read jobs waiting in \(environment)") { db in
-            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff])
+            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff.stored])
                 .compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
     public func oldestWait(environment: String) async throws -> Date? {
         try await read("read the oldest wait in \(environment)") { db in
-            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])
+            try StoredDate.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])?.date
         }
     }
 
@@ -199,11 +200,11 @@ extension AppDatabase: JobStore {
                     INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (jobID, user, planJSON) DO NOTHING
                     """
-            ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
+            ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at.stored])
         }
         for follower in job.followers {
             try db.cachedStatement(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .execute(arguments: [job.id, follower, now])
+                .execute(arguments: [job.id, follower, now.stored])
         }
         if let registry = change.registry {
             try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
@@ -246,7 +247,7 @@ extension JobStepRow {
                 ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
                 note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
                 """
-            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
+            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt.stored, finishedAt.stored])
     }
 }
 

@@ -16,15 +16,17 @@ extension AppDatabase: OutboxStore {
         let now = now.addingTimeInterval(0.001)
         let query = HotPathQueries.dueNotices
         // Idle most of the time: look before taking the write lock.
-        let anyDue = try await read("look for due messages") { db in try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now, 1]) != nil }
+        let anyDue = try await read("look for due messages") { db in
+            try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now.stored, 1]) != nil
+        }
         guard anyDue else { return [] }
         return try await write("take due messages") { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now, limit])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now.stored, limit])
             let items = try rows.map { try Self.item($0, db) }
             // The intent is recorded before anything is sent: after a crash these are checked
             // against what the platform shows instead of being sent twice.
             for item in items {
-                try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now, item.id])
+                try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now.stored, item.id])
             }
             return items.map { item in
                 var item = item; item.sendingSince = now; return item
@@ -43,7 +45,7 @@ extension AppDatabase: OutboxStore {
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
-            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.nextDueNotice), arguments: [platform])
+            try StoredDate.fetchOne(db.cachedStatement(sql: HotPathQueries.nextDueNotice), arguments: [platform])?.date
         }
     }
 
@@ -51,7 +53,7 @@ extension AppDatabase: OutboxStore {
         // Grouped: the deliveries of a batch (and the webhook's requests meanwhile) share a commit.
         try await groupedWrite("record message \(id) as delivered") { db in
             try db.cachedStatement(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?")
-                .execute(arguments: [now, id])
+                .execute(arguments: [now.stored, id])
             try Self.passHead(from: id, db)
             if let reference { try Self.save(reference, db) }
         }
@@ -63,7 +65,7 @@ extension AppDatabase: OutboxStore {
                 sql: """
                     UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
                     """
-            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
+            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore.stored, id])
         }
     }
 
@@ -96,7 +98,7 @@ extension AppDatabase: OutboxStore {
             let row = try Row.fetchOne(
                 db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM notice WHERE platform = ? AND state = 'pending'",
                 arguments: [platform])
-            return (row?["n"] ?? 0, row?["oldest"])
+            return (row?["n"] ?? 0, (row?["oldest"] as StoredDate?)?.date)
         }
     }
 
@@ -126,7 +128,7 @@ extension AppDatabase: OutboxStore {
         let request = try jobID.flatMap { try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [$0]) }?.request
         return OutboxItem(
             id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
-            createdAt: row["createdAt"], sendingSince: row["sendingSince"], route: row["route"], request: request)
+            createdAt: (row["createdAt"] as StoredDate).date, sendingSince: (row["sendingSince"] as StoredDate?)?.date, route: row["route"], request: request)
     }
 
     /// A replaceable notice (the live message, an approval request) takes the place of an
@@ -151,7 +153,7 @@ extension AppDatabase: OutboxStore {
                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
                             SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
                         """
-            ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
+            ).execute(arguments: [notice.jobID, platform, place, payload, route, now.stored])
             }
         }
     }

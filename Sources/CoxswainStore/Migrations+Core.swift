@@ -148,7 +148,7 @@ extension AppDatabase {
                     """,
                 arguments: [
                     jobID, NoticeCoding.placeKey(place), try NoticeCoding.encode(notice), row["responseURL"] as String?,
-                    row["notBefore"] as Date?, row["createdAt"] as Date?,
+                    row["notBefore"] as DatabaseValue, row["createdAt"] as DatabaseValue,
                 ])
         }
     }

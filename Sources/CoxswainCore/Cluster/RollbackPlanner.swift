@@ -114,10 +114,25 @@ struct RevisionLineage {
 
     init(_ sorted: [HelmRevision]) {
         for (index, revision) in sorted.enumerated() {
-            guard let match = revision.description.firstMatch(of: /Rollback to (\d+)/), let target = Int(match.1) else { continue }
+            guard let target = Self.rollbackTarget(revision.description) else { continue }
             copyOf[revision.revision] = target
             if index > 0 { rolledBackFrom.insert(sorted[index - 1].revision) }
         }
+    }
+
+    /// N in helm's description `Rollback to N` (found anywhere in it). By hand rather than with a Regex, which
+    /// would map the regex engine into the server (~1.5 MB resident) for the rest of its life.
+    static func rollbackTarget(_ description: String) -> Int? {
+        let bytes = Array(description.utf8), marker = Array("Rollback to ".utf8)
+        var start = 0
+        while start + marker.count < bytes.count {
+            if bytes[start..<start + marker.count].elementsEqual(marker) {
+                let digits = bytes[(start + marker.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }
+                if !digits.isEmpty { return Int(String(decoding: digits, as: UTF8.self)) }
+            }
+            start += 1
+        }
+        return nil
     }
 
     /// The revision whose content `revision` carries (following rollbacks of rollbacks).

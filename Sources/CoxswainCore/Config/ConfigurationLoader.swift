@@ -20,7 +20,9 @@ public enum ConfigurationLoader {
     public static func parse(yaml text: String, file: String, baseDirectory: String? = nil) throws -> CoxswainConfiguration {
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else { throw ConfigurationError(file: file, key: "(file)", problem: "is empty") }
+            // The basic resolver: every plain scalar stays a string and is converted where it is read. Yams's
+            // default resolver compiles seven NSRegularExpressions, which maps ICU (~7 MB resident) for good.
+            guard let node = try Yams.compose(yaml: text, .basic) else { throw ConfigurationError(file: file, key: "(file)", problem: "is empty") }
             root = node
         } catch let error as YamlError {
             throw ConfigurationError(yaml: error, file: file)
@@ -30,7 +32,7 @@ public enum ConfigurationLoader {
         }
         let raw: RawConfiguration
         do {
-            raw = try YAMLDecoder().decode(RawConfiguration.self, from: root)
+            raw = try YAMLNodeDecoder.decode(RawConfiguration.self, from: root)
         } catch let error as DecodingError {
             let mark = root.node(at: error.pathComponents)?.mark
             throw ConfigurationError(file: file, key: error.keyPath, problem: error.problem, line: mark?.line, column: mark?.column)

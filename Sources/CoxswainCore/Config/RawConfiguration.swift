@@ -161,7 +161,7 @@ struct RawConfiguration: Decodable {
         }
         configuration.prometheus = prometheusConfiguration
         configuration.commandPrefix = command_prefix ?? ""
-        guard configuration.commandPrefix.wholeMatch(of: /[a-z0-9-]{0,12}/) != nil else {
+        guard Validation.isCommandPrefix(configuration.commandPrefix) else {
             throw fail("command_prefix", "must be up to 12 lowercase letters, digits or '-', e.g. cx-, got \"\(configuration.commandPrefix)\"")
         }
         return configuration

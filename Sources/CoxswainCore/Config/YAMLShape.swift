@@ -102,7 +102,7 @@ extension Node {
             if let index = Int(key), let items = current?.sequence, index < items.count {
                 current = items[index]
             } else {
-                current = current?.mapping?[Node(key)]
+                current = current?.mapping?[key]
             }
         }
         return current

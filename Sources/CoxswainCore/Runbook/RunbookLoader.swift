@@ -15,7 +15,7 @@ public enum RunbookLoader {
     public static func parse(yaml text: String, file: String) throws -> Runbook {
         func fail(_ step: String?, _ problem: String) -> RunbookError { RunbookError(file: file, step: step, problem: problem) }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+        do { root = try Yams.compose(yaml: text, .basic) } catch let error as YamlError {
             let problem = ConfigurationError(yaml: error, file: file)
             throw fail(nil, problem.problem + (problem.line.map { " (line \($0), column \(problem.column ?? 0))" } ?? ""))
         }
@@ -27,14 +27,14 @@ public enum RunbookLoader {
         }
 
         func string(_ key: String) throws -> String {
-            guard let value = mapping[Node(key)]?.string, !value.isEmpty else { throw fail(nil, "`\(key)` is required (a string)") }
+            guard let value = mapping[key]?.string, !value.isEmpty else { throw fail(nil, "`\(key)` is required (a string)") }
             return value
         }
         let command = try string("command")
-        guard command.wholeMatch(of: /\/[a-z0-9][a-z0-9_-]{0,30}/) != nil else {
+        guard Validation.isSlashCommand(command) else {
             throw fail(nil, "`command` must be a slash and a lowercase name of at most 31 characters, e.g. /rollback, got \(command)")
         }
-        guard let stepNodes = mapping[Node("steps")]?.sequence, !stepNodes.isEmpty else {
+        guard let stepNodes = mapping["steps"]?.sequence, !stepNodes.isEmpty else {
             throw fail(nil, "`steps` is required: a list of steps, each with an `action`")
         }
 
@@ -42,7 +42,7 @@ public enum RunbookLoader {
         for (index, node) in stepNodes.enumerated() {
             let label = "\(index + 1)"
             guard let stepMap = node.mapping else { throw fail(label, "must be a mapping with action and title") }
-            guard let actionName = stepMap[Node("action")]?.string else {
+            guard let actionName = stepMap["action"]?.string else {
                 throw fail(label, "`action` is required; one of: \(RunbookAction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard let action = RunbookAction(rawValue: actionName) else {
@@ -58,14 +58,14 @@ public enum RunbookLoader {
                 throw fail(named, "`\(missing)` is required, e.g. \(missing): 10m0s")
             }
             func duration(_ key: String) throws -> GoDuration? {
-                guard let node = stepMap[Node(key)] else { return nil }
+                guard let node = stepMap[key] else { return nil }
                 guard let text = node.string, let value = GoDuration(parsing: text), value.milliseconds > 0 else {
                     throw fail(named, "`\(key)` must be a duration such as 300s or 10m0s")
                 }
                 return value
             }
             func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
-                guard let node = stepMap[Node(key)] else { return nil }
+                guard let node = stepMap[key] else { return nil }
                 guard let value = node.int, range.contains(value) else {
                     throw fail(named, "`\(key)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
                 }
@@ -74,12 +74,12 @@ public enum RunbookLoader {
             if steps.contains(where: { $0.action == action }) { throw fail(named, "`\(actionName)` appears twice") }
             steps.append(
                 RunbookStep(
-                    title: stepMap[Node("title")]?.string ?? actionName,
+                    title: stepMap["title"]?.string ?? actionName,
                     action: action,
                     timeout: try duration("timeout"),
                     max: try integer("max", range: 1...256),
                     slo: try duration("slo"),
-                    prompt: stepMap[Node("prompt")]?.string,
+                    prompt: stepMap["prompt"]?.string,
                     maxTokens: try integer("max_tokens", range: 1...4096)))
         }
         try checkOrder(steps, fail: fail)

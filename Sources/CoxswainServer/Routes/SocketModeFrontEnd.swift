@@ -12,6 +12,11 @@ import ServiceLifecycle
 /// end of a shutdown, as over HTTP.
 struct SocketModeFrontEnd: Service {
     let client: SlackSocketModeClient
+    private static let sortedEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
 
     init(
         slack: SlackWebClient, appToken: Secret, commands: SlashCommandController, interactions: InteractionController, metrics: ServerMetrics,
@@ -22,8 +27,8 @@ struct SocketModeFrontEnd: Service {
             switch message.kind {
             case .slashCommand:
                 // The idempotency key is the trigger_id, the same in a redelivery; the raw
-                // body only stands in when there is none.
-                let raw = (try? JSONSerialization.data(withJSONObject: message.fields, options: [.sortedKeys])) ?? Data()
+                // body only stands in when there is none. (JSONEncoder: JSONSerialization sorts keys through ICU.)
+                let raw = (try? Self.sortedEncoder.encode(message.fields)) ?? Data()
                 let answer = await commands.answer(fields: message.fields, rawBody: raw)
                 metrics.request(path: "socket:slash_commands", status: 200, duration: .now - started)
                 return answer

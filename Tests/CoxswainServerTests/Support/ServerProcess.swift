@@ -23,7 +23,7 @@ final class ServerProcess: Sendable {
     /// stand-ins first on its PATH. Returns once it listens.
     static func start(
         yaml: String, database: String, cluster: StandInCluster, extraConfig: String = "",
-        arguments: [String] = []
+        arguments: [String] = [], environment extra: [String: String] = [:]
     ) async throws -> ServerProcess {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -37,6 +37,7 @@ final class ServerProcess: Sendable {
         environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["SLACK_SIGNING_SECRET"] = Harness.signingSecret
         environment["SLACK_BOT_TOKEN"] = Harness.botToken
+        environment.merge(extra) { $1 }
         process.environment = environment
         let server = ServerProcess(process: process)
         let pipe = Pipe()
@@ -69,6 +70,7 @@ final class ServerProcess: Sendable {
 
     var output: String { lines.withLock { $0.joined(separator: "\n") } }
     var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
