@@ -12,7 +12,8 @@
 # RSS idle / with 1,000 queued jobs / every STEP jobs run, and the time a rollback takes
 # against a shell script making the same helm/kubectl/HTTP calls with the same stand-ins.
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
-#   BENCH_PHASES="idle coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts;
+#   BENCH_PHASES="idle deployed coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts
+#   (deployed: idle and memory of the shipped binary, deploy/build-release.sh);
 #   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +55,7 @@ rss_parts() {   # RSS = the process's own memory (anonymous) + pages of its bina
 }
 posts() { curl -fs "http://127.0.0.1:$fake/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("/api/chat.postMessage", 0))'; }
 hz=$(getconf CLK_TCK)
-phase() { [[ " ${BENCH_PHASES:-idle coxswain coxswain-held bare slack-bolt jobs} " == *" $1 "* ]]; }
+phase() { [[ " ${BENCH_PHASES:-idle deployed coxswain coxswain-held bare slack-bolt jobs} " == *" $1 "* ]]; }
 wait_http "http://127.0.0.1:$fake/stats"
 
 coxswain_config() {   # $1 port, $2 database
@@ -130,23 +131,39 @@ measure() {
     printf "%14s (the Slack/model fake on the same cores meanwhile: %.2f ms CPU per request)\n", "", 1000 * c / hz / f[4] }' | tee -a "$work/results.txt"
 }
 
+# Idle CPU, RSS idle and with 1,000 queued jobs of one binary: $1 label, $2 binary, $3 port.
+idle_and_memory() {
+  local label=$1 binary=$2 port=$3
+  echo "== idle and memory ($label)" | tee -a "$work/results.txt"
+  coxswain_config "$port" "$work/idle-$port.sqlite" > "$work/idle-$port.yaml"
+  SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "$binary" serve --config "$work/idle-$port.yaml" --log-level error &
+  server=$!; pids+=($server); disown $server
+  wait_http "http://127.0.0.1:$port/healthz"
+  sleep 2   # let start-up finish before the idle window
+  c0=$(ticks $server); t0=$(date +%s.%N)
+  sleep 10   # the idle window itself: nothing happens, by design
+  c1=$(ticks $server); t1=$(date +%s.%N)
+  awk -v c=$((c1 - c0)) -v hz="$hz" -v a="$t0" -v b="$t1" -v r="$(rss_mb $server)" 'BEGIN {
+    printf "idle CPU %.2f %% of a core (target < 1 %%), RSS idle %s MB (target < 40)", 100 * c / hz / (b - a), r }' | tee -a "$work/results.txt"
+  echo " ($(rss_parts $server))" | tee -a "$work/results.txt"
+  hold_release "$port" "$work/idle-$port.sqlite"
+  sign 1000 /upgrade "llama-2-7b-bench 0.3.{n}" > "$work/queued.txt"
+  posts0=$(posts)
+  python3 "$support/openloop.py" "http://127.0.0.1:$port/slack/commands" "$work/queued.txt" 200 5 16 >/dev/null
+  for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge 1000 ] && break; sleep 0.1; done
+  echo "RSS with 1,000 queued jobs $(rss_mb $server) MB (target < 100; $(rss_parts $server))" | tee -a "$work/results.txt"
+  kill -9 $server; rm -f "$work/tools/hang"
+}
 if phase idle; then
-echo "== idle and memory (coxswain)" | tee -a "$work/results.txt"
-start_coxswain 18110 idle
-sleep 2   # let start-up finish before the idle window
-c0=$(ticks $server); t0=$(date +%s.%N)
-sleep 10   # the idle window itself: nothing happens, by design
-c1=$(ticks $server); t1=$(date +%s.%N)
-awk -v c=$((c1 - c0)) -v hz="$hz" -v a="$t0" -v b="$t1" -v r="$(rss_mb $server)" 'BEGIN {
-  printf "idle CPU %.2f %% of a core (target < 1 %%), RSS idle %s MB (target < 40)", 100 * c / hz / (b - a), r }' | tee -a "$work/results.txt"
-echo " ($(rss_parts $server))" | tee -a "$work/results.txt"
-hold_release 18110 "$work/idle.sqlite"
-sign 1000 /upgrade "llama-2-7b-bench 0.3.{n}" > "$work/queued.txt"
-posts0=$(posts)
-python3 "$support/openloop.py" "http://127.0.0.1:18110/slack/commands" "$work/queued.txt" 200 5 16 >/dev/null
-for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge 1000 ] && break; sleep 0.1; done
-echo "RSS with 1,000 queued jobs $(rss_mb $server) MB (target < 100; $(rss_parts $server))" | tee -a "$work/results.txt"
-kill -9 $server; rm -f "$work/tools/hang"
+  idle_and_memory "coxswain, swift build -c release" "$bin/coxswain" 18110
+fi
+# The binary the container image and the VM install ship (deploy/build-release.sh: the Swift
+# runtime linked in, lld, packed relocations, no exported symbols, stripped); its first build
+# takes 10-20 minutes.
+if phase deployed; then
+  echo "building the deployed form (deploy/build-release.sh)..." >&2
+  deployed=$(bash deploy/build-release.sh "$work/deployed/coxswain")
+  idle_and_memory "coxswain as deployed, deploy/build-release.sh" "$deployed" 18115
 fi
 
 echo "== webhook: $seconds s per figure, wrk -t2 -c16, open loop at $rate/s" | tee -a "$work/results.txt"

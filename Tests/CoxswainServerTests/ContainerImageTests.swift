@@ -34,8 +34,23 @@ struct ContainerImageTests {
         #expect(text.contains("COPY commands /usr/share/coxswain/commands") && helpers.contains("\"/usr/share/coxswain/commands\""))
         #expect(text.contains("USER 10001:10001") && deployment.contains("runAsUser: 10001"))
         #expect(text.contains("--static-swift-stdlib"))
-        for library in ["libsqlite3-0", "ca-certificates", "install -s"] { #expect(text.contains(library)) }
+        for library in ["libsqlite3-0", "ca-certificates"] { #expect(text.contains(library)) }
         #expect(!text.contains("libcurl4"), "the binary links no libcurl since outbound HTTP moved to AsyncHTTPClient")
         #expect(text.contains("ENTRYPOINT [\"/usr/local/bin/coxswain\"]"))
+    }
+
+    @Test("the image, the VM install and the benchmark's memory figures use one build: deploy/build-release.sh")
+    func oneReleaseBuild() throws {
+        func read(_ path: String) throws -> String {
+            try String(contentsOf: Harness.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
+        }
+        #expect(try read("deploy/container/Dockerfile").contains("RUN bash deploy/build-release.sh /coxswain"))
+        #expect(try read("deploy/container/check-binary.sh").contains("binary=$(bash deploy/build-release.sh)"))
+        #expect(try read("deploy/systemd/coxswain.service").contains("bash deploy/build-release.sh && install -m 0755 .build-static/coxswain"))
+        #expect(try read("Benchmarks/run.sh").contains("deployed=$(bash deploy/build-release.sh"))
+        let script = try read("deploy/build-release.sh")
+        for part in ["--static-swift-stdlib", "-use-ld=lld", "--no-export-dynamic", "pack-relative-relocs", "install -D -s"] {
+            #expect(script.contains(part), "deploy/build-release.sh: \(part)")
+        }
     }
 }

@@ -21,7 +21,11 @@ final class ConsoleProcess: Sendable {
         process.standardOutput = stdout
         process.standardError = stdout
         let console = ConsoleProcess(process: process, input: stdin.fileHandleForWriting)
-        stdout.fileHandleForReading.readabilityHandler = { [console] handle in console.take(handle.availableData) }
+        stdout.fileHandleForReading.readabilityHandler = { [console] handle in
+            // At end of file the source stays readable: stop it, or it fires without end.
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { console.take(data) }
+        }
         try process.run()
         return console
     }

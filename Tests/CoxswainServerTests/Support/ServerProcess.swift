@@ -43,7 +43,11 @@ final class ServerProcess: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [server] handle in server.take(handle.availableData) }
+        pipe.fileHandleForReading.readabilityHandler = { [server] handle in
+            // At end of file the source stays readable: stop it, or it fires without end.
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { server.take(data) }
+        }
         try process.run()
         let line = try await Eventually.value("the server to listen", timeout: .seconds(30)) { () -> String? in
             if !process.isRunning { throw ProcessFailed(output: server.output) }
