@@ -39,7 +39,9 @@ final class SleepTimer: Sendable {
 
     func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        // Clamped rather than trapping: a sleep longer than 292 years is a sleep until the end.
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let nanoseconds = overflow ? (seconds < 0 ? 0 : Int64.max) : max(0, whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue)
         let started = state.withLock { state -> Bool in
             guard !state.cancelled else { return false }
             // Set up and activated under the lock: a source released before activation crashes.

@@ -46,7 +46,14 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
     public let milliseconds: Int
 
     public init(milliseconds: Int) { self.milliseconds = milliseconds }
-    public init(seconds: Double) { self.milliseconds = Int((seconds * 1000).rounded()) }
+    /// Clamped to what an `Int` of milliseconds holds (a NaN is zero): a duration never traps.
+    public init(seconds: Double) {
+        let milliseconds = (seconds * 1000).rounded()
+        self.milliseconds = milliseconds.isNaN ? 0 : milliseconds >= 9.2e18 ? Int.max : milliseconds <= -9.2e18 ? Int.min : Int(milliseconds)
+    }
+
+    /// The longest duration a setting may have: a hundred years (anything longer is a typo, not a timeout).
+    public static let longest = GoDuration(milliseconds: 100 * 365 * 86_400_000)
 
     public init?(parsing text: String) {
         var total = 0.0
@@ -74,6 +81,7 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
             total += value * unit
         }
         guard number.isEmpty else { return nil }  // a bare number has no unit
+        guard total * 1000 <= Double(Self.longest.milliseconds) else { return nil }
         self.init(seconds: total)
     }
 

@@ -32,6 +32,15 @@ import Testing
         #expect(left == 0, "\(left) cancelled sleeps still hold their timers")
     }
 
+    /// Durations longer than nanoseconds can count (292 years) once trapped in the conversion.
+    @Test func anEndlessSleepIsCancelledLikeAnyOther() async {
+        for duration in [Duration.seconds(Int64.max), .milliseconds(Int64.max), GoDuration(seconds: .infinity).duration] {
+            let sleep = Task { try await cancellableSleep(for: duration) }
+            sleep.cancel()
+            await #expect(throws: CancellationError.self) { try await sleep.value }
+        }
+    }
+
     @Test func aSleepCancelledBeforeItStartsThrowsAtOnce() async {
         let sleep = Task {
             withUnsafeCurrentTask { $0?.cancel() }

@@ -38,6 +38,14 @@ import Testing
         #expect(error(base + "server: { port: lots }\nreleases: {}")?.key == "server.port")
         #expect(error(base + "releases: {}\nusers: { U1: [Prod_Env] }")?.problem.contains("is not one of the environments") == true)
         #expect(error(base + "releases: {}\nusers: { alice: [production] }")?.key == "users.alice")
+        // A slip of the finger on a duration is a message, not a trap (a 20-digit one crashed start-up).
+        for setting in ["usergroup_ttl: 99999999999999999999h", "worker: { shutdown_grace: 876001h }", "cluster: { read_timeout: 1e400s }"] {
+            let problem = error(base + "releases: {}\n" + setting)
+            #expect(problem?.problem.contains("at most 876000h") == true, "\(setting): \(String(describing: problem))")
+        }
+        let valid = "environments: { production: { namespace: production, approvals: 0 } }\nreleases: {}\n"
+        #expect(error(valid + "worker: { shutdown_grace: 876000h }") == nil, "a hundred years is the longest accepted")
+        #expect(GoDuration(seconds: .infinity).milliseconds == Int.max && GoDuration(seconds: .nan).milliseconds == 0)
     }
 
     /// Each of these once loaded and failed open (or waited for nobody).

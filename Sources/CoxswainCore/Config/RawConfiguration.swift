@@ -78,7 +78,7 @@ struct RawConfiguration: Decodable {
         }
         func duration(_ text: String?, _ fallback: String, _ key: String) throws -> GoDuration {
             guard let value = GoDuration(parsing: text ?? fallback), value.milliseconds > 0 else {
-                throw fail(key, "must be a duration such as \(fallback), got \"\(text ?? "")\"")
+                throw fail(key, "must be a duration such as \(fallback) (h, m, s, ms; at most 876000h), got \"\(text ?? "")\"")
             }
             return value
         }
