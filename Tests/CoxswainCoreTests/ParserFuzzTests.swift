@@ -47,11 +47,15 @@ import Testing
         var lines = text.components(separatedBy: "\n")
         for _ in 0..<(1 + Int(rng.next() % 3)) where !lines.isEmpty {
             let index = Int(rng.next() % UInt64(lines.count))
-            switch rng.next() % 5 {
+            switch rng.next() % 6 {
             case 0: lines.remove(at: index)
             case 1: lines.insert(lines[index], at: index)
             case 2: lines[index] = String(lines[index].prefix(Int(rng.next() % UInt64(max(1, lines[index].count)))))
             case 3: lines[index] += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))]
+            case 4:  // a piece inside the line, e.g. digits before a value's unit
+                var characters = Array(lines[index])
+                characters.insert(contentsOf: Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))], at: Int(rng.next() % UInt64(characters.count + 1)))
+                lines[index] = String(characters)
             default:
                 var characters = Array(lines[index])
                 if !characters.isEmpty { characters[Int(rng.next() % UInt64(characters.count))] = [":", "{", "[", "-", " ", "'", "\t"][Int(rng.next() % 7)] }
