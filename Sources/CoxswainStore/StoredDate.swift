@@ -9,7 +9,7 @@ import GRDB
 /// otherwise idle). Here the conversion is civil-calendar arithmetic (proleptic Gregorian, as SQLite's date
 /// functions are). Everything the store binds or reads as a date goes through this type: `date.stored` to
 /// bind, `StoredDate.self` to fetch, and the records' date strategies below.
-struct StoredDate: DatabaseValueConvertible, Hashable, Sendable {
+struct StoredDate: DatabaseValueConvertible, Sendable {
     let date: Date
 
     init(_ date: Date) { self.date = date }
