@@ -62,8 +62,10 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         now: dependencies.now, logger: dependencies.logger)
 
     let queries = ReadOnlyQueries(dependencies: dependencies)
+    let handOff = NoticeHandOff(platform: SlackNoticeDelivery.platform, notifierSignal: notifierSignal, mayDeliver: { lease.isHeld })
     let intake = ChangeIntake(
-        dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal, state: state)
+        dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal,
+        handOff: handOff, state: state)
     let dispatcher = Dispatcher(
         catalog: catalog, policy: policy,
         intake: intake,
@@ -162,7 +164,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
                 queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
                 logger: dependencies.logger),
             Notifier(
-                delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, lease: lease, now: dependencies.now,
+                delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, handOff: handOff, lease: lease, now: dependencies.now,
                 pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
             JobWorker(
                 dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state,

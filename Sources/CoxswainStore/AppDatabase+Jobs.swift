@@ -7,6 +7,7 @@ extension AppDatabase: JobStore {
 
     public func accept(
         _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
+        sendingNow: String?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
@@ -26,7 +27,13 @@ extension AppDatabase: JobStore {
                     throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id")
                 }
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
-                result = .created(try Self.apply(created(job, ahead), now: now, db), jobsAhead: ahead)
+                let change = created(job, ahead)
+                let stored = try Self.apply(change, now: now, db)
+                let first = change.notices.first { $0.jobID == stored.id }
+                let sending = try sendingNow.flatMap { platform in
+                    try first.flatMap { try Self.claimFirstNotice($0, of: stored, platform: platform, references: references, now: now, db) }
+                }
+                result = .created(stored, jobsAhead: ahead, sending: sending)
             }
             let jobID = result.job.id
             try db.cachedStatement(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)")
@@ -37,6 +44,28 @@ extension AppDatabase: JobStore {
             }
             return result
         }
+    }
+
+    /// A new job's first notice for `platform` (just stored, so its turn), marked as being
+    /// sent: after a crash it is looked for in the channel before it is sent again, as any
+    /// notice being sent is.
+    static func claimFirstNotice(
+        _ notice: Notice, of job: Job, platform: String, references: [MessageReference], now: Date, _ db: Database
+    ) throws -> OutboxItem? {
+        guard
+            let id = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM notice WHERE jobID = ? AND platform = ? AND state = 'pending' AND head = 1 ORDER BY id LIMIT 1"),
+                arguments: [job.id, platform])
+        else { return nil }
+        try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now.stored, id])
+        let references = references.map { reference in
+            var reference = reference
+            reference.jobID = job.id
+            return reference
+        }
+        return OutboxItem(
+            id: id, notice: notice, platform: platform, attempts: 0, createdAt: now, sendingSince: now, route: nil, request: job.request,
+            references: references)
     }
 
     /// The oldest open job the filter joins, found by index; the rule is checked again on it.

@@ -49,18 +49,21 @@ extension AppDatabase: OutboxStore {
         }
     }
 
-    public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws {
+    @discardableResult
+    public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool {
         // Grouped: the deliveries of a batch (and the webhook's requests meanwhile) share a commit.
         try await groupedWrite("record message \(id) as delivered") { db in
             try db.cachedStatement(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?")
                 .execute(arguments: [now.stored, id])
-            try Self.passHead(from: id, db)
+            let passed = try Self.passHead(from: id, db)
             if let reference { try Self.save(reference, db) }
+            return passed
         }
     }
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
-        try await write("schedule message \(id) again") { db in
+        // Grouped too: under a rate limit every new job's first post comes back here at once.
+        try await groupedWrite("schedule message \(id) again") { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
@@ -158,8 +161,10 @@ extension AppDatabase: OutboxStore {
         }
     }
 
-    /// A notice that stopped being pending hands the turn to its job's next pending one.
-    static func passHead(from id: Int64, _ db: Database) throws {
+    /// A notice that stopped being pending hands the turn to its job's next pending one;
+    /// true when there was one.
+    @discardableResult
+    static func passHead(from id: Int64, _ db: Database) throws -> Bool {
         try db.cachedStatement(
                 sql: """
                 UPDATE notice SET head = 1 WHERE id = (
@@ -167,7 +172,9 @@ extension AppDatabase: OutboxStore {
                     WHERE done.id = ?1 AND done.head = 1 AND next.state = 'pending' ORDER BY next.id LIMIT 1)
                 """
             ).execute(arguments: [id])
+        let passed = db.changesCount > 0
         try db.cachedStatement(sql: "UPDATE notice SET head = 0 WHERE id = ?").execute(arguments: [id])
+        return passed
     }
 
     static func save(_ reference: MessageReference, _ db: Database) throws {

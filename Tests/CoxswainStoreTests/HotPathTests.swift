@@ -85,9 +85,9 @@ import Testing
         var aheads: [Int] = []
         for n in 0..<(JobLifecycle.countedAhead + 3) {
             let result = try await db.accept(
-                AppDatabaseTests.request("r"), approvalsRequired: 0, requestKey: "k\(n)", references: [], now: Date(), join: nil,
+                AppDatabaseTests.request("r"), approvalsRequired: 0, requestKey: "k\(n)", references: [], now: Date(), join: nil, sendingNow: nil,
                 created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
-            if case .created(_, let ahead) = result { aheads.append(ahead) }
+            if case .created(_, let ahead, _) = result { aheads.append(ahead) }
         }
         #expect(Array(aheads.prefix(3)) == [0, 1, 2])
         #expect(aheads.suffix(3) == [JobLifecycle.countedAhead, JobLifecycle.countedAhead + 1, JobLifecycle.countedAhead + 1])

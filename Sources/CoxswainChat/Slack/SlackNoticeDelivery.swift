@@ -29,7 +29,8 @@ public struct SlackNoticeDelivery: Sendable {
     }
 
     public enum Outcome: Sendable, Equatable {
-        case delivered
+        /// `nextTurn`: another notice of the job became due by it.
+        case delivered(nextTurn: Bool)
         /// Slack said "later" (429): tried again then, not counted as a failed attempt.
         case postponed(until: Date)
         case retrying(String)
@@ -57,8 +58,7 @@ public struct SlackNoticeDelivery: Sendable {
         do {
             let reference = try await send(item)
             if let message { pacer.edited(message, at: now()) }
-            try await outbox.delivered(item.id, reference: reference, now: now())
-            return .delivered
+            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, now: now()))
         } catch let error as SlackDeliveryError {
             return try await handle(error, item: item)
         }
@@ -93,7 +93,9 @@ public struct SlackNoticeDelivery: Sendable {
 
     private func referencesByRole(_ item: OutboxItem) async throws -> [String: MessageReference] {
         guard let jobID = item.notice.jobID else { return [:] }
-        return Dictionary(try await outbox.references(jobID: jobID, platform: Self.platform).map { ($0.role, $0) }, uniquingKeysWith: { $1 })
+        var references = item.references ?? []
+        if item.references == nil { references = try await outbox.references(jobID: jobID, platform: Self.platform) }
+        return Dictionary(references.map { ($0.role, $0) }, uniquingKeysWith: { $1 })
     }
 
     /// Where a notice that makes a new message would be posted; nil when it updates or replies.

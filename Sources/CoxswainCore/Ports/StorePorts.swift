@@ -5,8 +5,9 @@ import Foundation
 // protocols and nothing above the store would change. Every method is one transaction.
 
 public enum IntakeResult: Sendable {
-    /// A new job, with how many jobs of the same release are ahead of it.
-    case created(Job, jobsAhead: Int)
+    /// A new job, with how many jobs of the same release are ahead of it, and its first
+    /// notice when the caller asked to send it at once (see `JobStore.accept`).
+    case created(Job, jobsAhead: Int, sending: OutboxItem?)
     /// The request joined an open job that already does what was asked.
     case joined(Job)
     /// The same request was accepted before (a chat platform's retry).
@@ -14,7 +15,7 @@ public enum IntakeResult: Sendable {
 
     public var job: Job {
         switch self {
-        case .created(let job, _), .joined(let job), .duplicate(let job): return job
+        case .created(let job, _, _), .joined(let job), .duplicate(let job): return job
         }
     }
 }
@@ -40,8 +41,12 @@ public protocol JobStore: Sendable {
     /// the request joins the oldest open job `join` matches (`joined`), or a new job is
     /// stored (`created` gives what is recorded and told with it, from the job and how many
     /// jobs of its release are ahead of it). Returns once the transaction is durable.
+    /// With `sendingNow`, a new job's first notice for that front end is stored as being sent
+    /// and returned with the job, for the caller to hand to that front end's notifier: a new
+    /// job's first message then goes out without the notifier reading it back.
     func accept(
         _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
+        sendingNow: String?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult
@@ -101,10 +106,16 @@ public struct OutboxItem: Sendable {
     public var route: String?
     /// The request of the notice's job, for its channel and requester.
     public var request: JobRequest?
+    /// The job's message references when the store already knew them (a new job's first
+    /// notice, handed over by the intake); nil: the front end reads them.
+    public var references: [MessageReference]?
 
-    public init(id: Int64, notice: Notice, platform: String, attempts: Int, createdAt: Date, sendingSince: Date?, route: String?, request: JobRequest?) {
+    public init(
+        id: Int64, notice: Notice, platform: String, attempts: Int, createdAt: Date, sendingSince: Date?, route: String?, request: JobRequest?,
+        references: [MessageReference]? = nil
+    ) {
         self.id = id; self.notice = notice; self.platform = platform; self.attempts = attempts; self.createdAt = createdAt
-        self.sendingSince = sendingSince; self.route = route; self.request = request
+        self.sendingSince = sendingSince; self.route = route; self.request = request; self.references = references
     }
 }
 
@@ -118,7 +129,10 @@ public protocol OutboxStore: Sendable {
     func inFlight(platform: String) async throws -> [OutboxItem]
     /// When the next notice falls due, if any is waiting.
     func nextDue(platform: String) async throws -> Date?
-    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws
+    /// Records a notice as delivered; true when that gave the turn to another notice of its
+    /// job (which is then due).
+    @discardableResult
+    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool
     /// Tries again at `notBefore`; `countsAsAttempt` is false when the platform only said "later".
     func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws
     /// Gives up on a notice, with the audit entry and the notices that tell people so.
