@@ -21,14 +21,14 @@ extension AppDatabase: JobStore {
             if let join, let open = try Self.joinable(join, db) {
                 result = .joined(try Self.apply(joined(open), now: now, db))
             } else {
-                var row = JobRow(Job(id: 0, request: request, approvalsRequired: approvalsRequired, createdAt: now))
-                try row.insert(db)
-                guard let id = row.id, let job = try Self.loadJob(id: id, db) else {
-                    throw StoreFailure(kind: .other, location: "job", operation: "insert", detail: "no id")
-                }
+                // The job is written once, as the lifecycle made it, and not read back: what is
+                // returned is what a read would give (dates to the millisecond, version 1).
+                let now = StoredDate.asStored(now)
+                let id = try Int64.fetchOne(db.cachedStatement(sql: HotPathQueries.nextJobID)) ?? 1
+                // Before the insert, every queued or running job of the release is ahead.
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
-                let change = created(job, ahead)
-                let stored = try Self.apply(change, now: now, db)
+                let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: now), ahead)
+                let stored = try Self.insertNew(change, now: now, db)
                 let first = change.notices.first { $0.jobID == stored.id }
                 let sending = try sendingNow.flatMap { platform in
                     try first.flatMap { try Self.claimFirstNotice($0, of: stored, platform: platform, references: references, now: now, db) }
@@ -54,7 +54,7 @@ extension AppDatabase: JobStore {
     ) throws -> OutboxItem? {
         guard
             let id = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM notice WHERE jobID = ? AND platform = ? AND state = 'pending' AND head = 1 ORDER BY id LIMIT 1"),
+                db.cachedStatement(sql: HotPathQueries.firstNotice),
                 arguments: [job.id, platform])
         else { return nil }
         try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now.stored, id])
@@ -219,6 +219,32 @@ extension AppDatabase: JobStore {
         // One statement text whatever the positions (a JSON array), so it is compiled once.
         try db.cachedStatement(sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (SELECT value FROM json_each(?))")
             .execute(arguments: [job.id, "[\(positions.map(String.init).joined(separator: ","))]"])
+        try writeParts(of: change, now: now, db)
+        guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
+        return saved
+    }
+
+    /// Writes the first transition of a job that is not in the database yet (`change.job.id`
+    /// is the next id), as `apply` would after inserting it: version 1.
+    static func insertNew(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
+        var job = change.job
+        job.version += 1
+        var row = JobRow(job)
+        try row.insert(db)
+        guard row.id == job.id else {
+            throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
+        }
+        try writeParts(of: change, now: now, db)
+        // Steps, approvals and followers come back from the database in its order.
+        if job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty { return job }
+        guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
+        return saved
+    }
+
+    /// Everything of a transition but the job row: steps, approvals, followers, registry,
+    /// revisions, audit entries, notices.
+    private static func writeParts(of change: JobChange, now: Date, _ db: Database) throws {
+        let job = change.job
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
             try stepRow.upsert(db)
@@ -241,8 +267,6 @@ extension AppDatabase: JobStore {
         try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
         try insertNotices(change.notices, route: nil, now: now, db)
-        guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
-        return saved
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a

@@ -41,28 +41,40 @@ final class CommitGroup: Sendable {
                 defer { queue.flushing = true }
                 return !queue.flushing
             }
-            if startsFlushing { Task.detached { await self.flushUntilEmpty() } }
+            if startsFlushing { scheduleFlush() }
         }
     }
 
-    private func flushUntilEmpty() async {
-        while true {
-            let batch = queue.withLock { queue in
-                let batch = queue.entries
-                queue.entries = []
-                if batch.isEmpty { queue.flushing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            await flush(batch)
-        }
+    /// The batch is written on the writer's own queue, with no task in between: each hop from
+    /// thread to thread costs about what the transaction does. One batch per turn, so the
+    /// other writes waiting for the writer (the worker's) are not held back by a stream of
+    /// webhook requests.
+    private func scheduleFlush() {
+        writer.asyncWriteWithoutTransaction { db in self.flush(db) }
     }
 
-    private func flush(_ batch: [Entry]) async {
+    private func flush(_ db: Database) {
+        let batch = queue.withLock { queue in
+            defer { queue.entries = [] }
+            return queue.entries
+        }
+        if !batch.isEmpty { write(batch, db) }
+        // What arrived meanwhile is the next batch, behind the writes waiting now.
+        let more = queue.withLock { queue in
+            if queue.entries.isEmpty { queue.flushing = false }
+            return queue.flushing
+        }
+        if more { scheduleFlush() }
+    }
+
+    private func write(_ batch: [Entry], _ db: Database) {
         tally.withLock { $0.batches += 1; $0.writes += batch.count }
-        let results: [Result<any Sendable, any Error>]
+        var results: [Result<any Sendable, any Error>] = []
         do {
-            results = try await writer.write { db in batch.map { entry in Self.run(entry, db) } }
+            try db.inTransaction {
+                results = batch.map { entry in Self.run(entry, db) }
+                return .commit
+            }
         } catch {
             for entry in batch {
                 entry.claim?.reopen()

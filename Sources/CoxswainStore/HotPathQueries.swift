@@ -31,6 +31,16 @@ enum HotPathQueries {
         AND (?3 = 0 OR state = 'running' OR emergency = 1) ORDER BY id LIMIT 1
         """
 
+    /// A new job's first notice for a front end. Arguments: job id, platform.
+    static let firstNotice = "SELECT id FROM notice WHERE jobID = ? AND platform = ? AND state = 'pending' AND head = 1 ORDER BY id LIMIT 1"
+
+    /// The id the next job gets: what AUTOINCREMENT would give (jobs are never deleted, but
+    /// the sequence is the authority). Reads the end of the primary key and one row per table
+    /// that has a sequence.
+    static let nextJobID = """
+        SELECT MAX(COALESCE((SELECT MAX(id) FROM job), 0), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job'), 0)) + 1
+        """
+
     /// How many jobs of the release are queued or running before job `id`, counted up to one
     /// more than `JobLifecycle.countedAhead`. Arguments: release, id.
     static let jobsAhead = """

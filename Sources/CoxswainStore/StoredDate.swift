@@ -14,6 +14,9 @@ struct StoredDate: DatabaseValueConvertible, Sendable {
 
     init(_ date: Date) { self.date = date }
 
+    /// `date` as the store gives it back (to the millisecond), for values returned without reading them back.
+    static func asStored(_ date: Date) -> Date { Self.date(text(date)) ?? date }
+
     var databaseValue: DatabaseValue { Self.text(date).databaseValue }
 
     static func fromDatabaseValue(_ dbValue: DatabaseValue) -> StoredDate? {

@@ -129,6 +129,8 @@ import Testing
             },
             joined: { JobChange(job: $0) })
         guard case .created(let job, _, let sending?) = result else { Issue.record("no message handed over: \(result)"); return }
+        // Written once and not read back: what a read gives.
+        #expect(try await db.job(id: job.id) == job && job.id == 1 && job.version == 1)
         #expect(sending.notice.plainText == "queued" && sending.request?.release == "a" && sending.sendingSince != nil)
         #expect(sending.references?.map(\.role) == ["person:U1"] && sending.references?.first?.jobID == job.id)
         // Not the notifier's to take, and after a crash one that may have been sent.
@@ -142,6 +144,9 @@ import Testing
         // Without `sendingNow` the first message waits for the notifier, as every other one does.
         let other = try await Self.accept(db, "b", key: "k2", notices: [.message("queued b", jobID: nil, place: .live)])
         #expect(try await db.due(platform: "slack", now: Date(), limit: 10).map(\.notice.jobID) == [other.id])
+        // Ids follow the sequence; a retried request takes none.
+        #expect(try await Self.accept(db, "b", key: "k2").id == other.id && other.id == 2)
+        #expect(try await Self.accept(db, "c", key: "k3").id == 3)
     }
 
     @Test func registryChangesAreAuditedAndUnknownModelsRefused() async throws {

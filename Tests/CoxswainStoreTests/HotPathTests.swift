@@ -26,6 +26,8 @@ import Testing
         ("unacknowledged emergencies", HotPathQueries.unacknowledgedEmergencies, []),
         ("basis missing", HotPathQueries.basisMissing, ["r"]),
         ("running releases", HotPathQueries.runningReleases, []),
+        ("next job id", HotPathQueries.nextJobID, []),
+        ("a new job's first notice", HotPathQueries.firstNotice, [1, "slack"]),
     ]
 
     @Test("no query on the request, worker or notifier path scans a table or sorts outside an index", arguments: queries.indices)
@@ -123,28 +125,27 @@ import Testing
         }
     }
 
-    /// A file database whose writing connection is held (as a slow fsync would hold it) while
-    /// a first request's transaction waits for it: requests sent now pile up for the next
-    /// transaction. Signal the semaphore to let the writer go.
+    /// A file database whose first grouped transaction is in flight, held inside (as a slow
+    /// fsync would hold it): requests sent now pile up for the next transaction. Signal the
+    /// semaphore to let it commit; `held` ends when it has.
     static func firstBatchInFlight() async throws -> (AppDatabase, DispatchSemaphore, Task<Void, any Error>, Task<Job, any Error>) {
         let db = try AppDatabase.open(path: temporaryFile())
-        let (gate, held) = try await holdWriter(db)
-        let first = Task { try await AppDatabaseTests.accept(db, "first", key: "first", model: "first") }
-        try await until { db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
-        return (db, gate, held, first)
-    }
-
-    /// Occupies the writing connection until the returned semaphore is signalled.
-    static func holdWriter(_ db: AppDatabase) async throws -> (DispatchSemaphore, Task<Void, any Error>) {
         let gate = DispatchSemaphore(value: 0)
         let inside = Mutex(false)
-        let held = Task.detached {
-            try await db.writer.writeWithoutTransaction { _ in
-                inside.withLock { $0 = true }
-                gate.wait()
-            }
+        let first = Task {
+            try await db.accept(
+                AppDatabaseTests.request("first", model: "first"), approvalsRequired: 0, requestKey: "first", references: [], now: Date(), join: nil,
+                sendingNow: nil,
+                created: { job, _ in
+                    inside.withLock { $0 = true }
+                    gate.wait()  // on the writer's queue, inside the transaction
+                    return JobChange(job: job)
+                },
+                joined: { JobChange(job: $0) }
+            ).job
         }
-        try await until { inside.withLock { $0 } }
-        return (gate, held)
+        try await until { inside.withLock { $0 } && db.commitGroup.waiting == 0 && db.commitGroup.counts.batches == 1 }
+        let held = Task { _ = try await first.value }
+        return (db, gate, held, first)
     }
 }

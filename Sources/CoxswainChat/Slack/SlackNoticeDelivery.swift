@@ -118,8 +118,12 @@ public struct SlackNoticeDelivery: Sendable {
 
     private func send(_ item: OutboxItem) async throws -> MessageReference? {
         let references = try await referencesByRole(item)
-        let rendered = renderer.render(item.notice)
         let jobID = item.notice.jobID ?? 0
+        // Not rendered while Slack holds the method back: under a rate limit every new job's
+        // first post comes back here at once.
+        let method = Self.method(item.notice.place, references: references)
+        if let method { try slack.ensureNotPaused(method) }
+        let rendered = renderer.render(item.notice)
         switch item.notice.place {
         case .live, .approval:
             let role = item.notice.place == .live ? "live" : NoticeRoles.role(item.notice.place)
@@ -149,6 +153,15 @@ public struct SlackNoticeDelivery: Sendable {
                 channel: target.channel, text: rendered.text, blocksJSON: rendered.blocksJSON, threadTS: nil,
                 metadata: SlackMessageMetadata(noticeID: item.id))
             return nil
+        }
+    }
+
+    /// The Web API method a notice is sent with; nil for a reply through a response URL.
+    private static func method(_ place: Notice.Place, references: [String: MessageReference]) -> String? {
+        switch place {
+        case .live, .approval: return references[NoticeRoles.role(place)]?.ts == nil ? "chat.postMessage" : "chat.update"
+        case .person: return nil
+        case .thread, .auditChannel, .jobChannel, .channel: return "chat.postMessage"
         }
     }
 

@@ -73,6 +73,14 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Throws what a call of `method` would while a rate limit pauses it, without making one:
+    /// a caller can skip its own work (rendering the message) that the call would waste.
+    public func ensureNotPaused(_ method: String) throws(SlackDeliveryError) {
+        if let until = pause(of: method) {
+            throw .rateLimited(method: method, retryAfterSeconds: max(1, Int(until.timeIntervalSince(now()).rounded(.up))))
+        }
+    }
+
     /// `chat.postMessage`; returns the message's `ts`.
     public func postMessage(
         channel: String, text: String, blocksJSON: String?, threadTS: String?,
