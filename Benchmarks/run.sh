@@ -14,6 +14,7 @@
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
 #   BENCH_PHASES="idle deployed coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts
 #   (deployed: idle and memory of the shipped binary, deploy/build-release.sh);
+#   BENCH_BASELINE=BINARY adds a row for another coxswain build measured the same way (before/after a change);
 #   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,9 +74,9 @@ roles: { deployer: { grants: [rollback, upgrade], environments: [bench] } }
 members: { U0123ALICE: [deployer] }
 YAML
 }
-start_coxswain() {   # $1 port, $2 name; sets $server
+start_coxswain() {   # $1 port, $2 name, [$3 binary]; sets $server
   coxswain_config "$1" "$work/$2.sqlite" > "$work/$2.yaml"
-  SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "$bin/coxswain" serve --config "$work/$2.yaml" --log-level error &
+  SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "${3:-$bin/coxswain}" serve --config "$work/$2.yaml" --log-level error &
   server=$!; pids+=($server); disown $server
   wait_http "http://127.0.0.1:$1/healthz"
 }
@@ -104,7 +105,7 @@ measure() {
   local throughput errors
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
   errors=$(awk '/^wrk: requests/ { print $5 }' <<< "$out")
-  if [ "$name" = coxswain ]; then   # the first posts of those requests go out before the next figure is taken
+  if [ "$name" = coxswain ] || [ "$name" = baseline ]; then   # the first posts of those requests go out before the next figure is taken
     local sent; sent=$(awk '/^wrk: requests/ { print $3 }' <<< "$out")
     for _ in $(seq 1200); do [ $(( $(posts) - before )) -ge "$sent" ] && break; sleep 0.1; done
   fi
@@ -116,7 +117,7 @@ measure() {
     perf record -q -F 499 -g -p "$1" -o "$BENCH_PROFILE" -- sleep "$seconds" 2>/dev/null &
   fi
   line=$(python3 "$support/openloop.py" "$url" "$work/open.txt" "$rate" "$seconds" 64)
-  if [ "$name" = coxswain ]; then   # its first post to Slack belongs to the request
+  if [ "$name" = coxswain ] || [ "$name" = baseline ]; then   # its first post to Slack belongs to the request
     local answered; answered=$(awk '{ print $4 }' <<< "$line")
     for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge "$answered" ] && break; sleep 0.1; done
   fi
@@ -171,6 +172,14 @@ if phase coxswain; then
 start_coxswain 18120 webhook
 hold_release 18120 "$work/webhook.sqlite"
 measure coxswain "http://127.0.0.1:18120/slack/commands" 1 $server
+kill -9 $server; rm -f "$work/tools/hang"
+fi
+
+# BENCH_BASELINE=BINARY: another coxswain (an earlier commit's release build) measured the same way, for a before/after.
+if [ -n "${BENCH_BASELINE:-}" ]; then
+start_coxswain 18180 baseline "$BENCH_BASELINE"
+hold_release 18180 "$work/baseline.sqlite"
+measure baseline "http://127.0.0.1:18180/slack/commands" 1 $server
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 

@@ -50,9 +50,9 @@ extension AppDatabase: OutboxStore {
     }
 
     @discardableResult
-    public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool {
+    public func delivered(_ id: Int64, reference: MessageReference?, recoverable: Bool, now: Date) async throws -> Bool {
         // Grouped: the deliveries of a batch (and the webhook's requests meanwhile) share a commit.
-        try await groupedWrite("record message \(id) as delivered") { db in
+        try await groupedWrite("record message \(id) as delivered", durable: !recoverable) { db in
             try db.cachedStatement(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?")
                 .execute(arguments: [now.stored, id])
             let passed = try Self.passHead(from: id, db)
@@ -63,7 +63,7 @@ extension AppDatabase: OutboxStore {
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
         // Grouped too: under a rate limit every new job's first post comes back here at once.
-        try await groupedWrite("schedule message \(id) again") { db in
+        try await groupedWrite("schedule message \(id) again", durable: false) { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?

@@ -111,12 +111,15 @@ public final class AppDatabase: Sendable {
 
     /// A write that shares its transaction (and its fsync) with the other grouped writes
     /// waiting at the time: the webhook's, where many requests arrive at once.
-    func groupedWrite<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// `durable: false`: see `CommitGroup.submit`.
+    func groupedWrite<T: Sendable>(
+        _ operation: String, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         counters.withLock { $0.writes += 1 }
         let claim = WriteClaim.current
         let group = commitGroup
         return try await classifyingFailures(operation, claim: claim) {
-            guard let value = try await group.submit(claim: claim, { db in try body(db) }) as? T else {
+            guard let value = try await group.submit(claim: claim, durable: durable, { db in try body(db) }) as? T else {
                 throw StoreFailure(kind: .other, location: "the database", operation: operation, detail: "a grouped write returned another type")
             }
             return value

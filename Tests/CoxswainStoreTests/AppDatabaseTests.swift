@@ -112,7 +112,8 @@ import Testing
         batch = try await db.due(platform: "slack", now: Date().addingTimeInterval(61), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["u2"] && batch[0].attempts == 0)
         try await db.delivered(
-            batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"), now: Date())
+            batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"), recoverable: true,
+            now: Date())
         #expect(try await db.references(jobID: job.id, platform: "slack").map(\.ts) == ["111.222"])
         batch = try await db.due(platform: "slack", now: Date(), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["detail"])
@@ -136,10 +137,10 @@ import Testing
         // Not the notifier's to take, and after a crash one that may have been sent.
         #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)
         #expect(try await db.inFlight(platform: "slack").map(\.id) == [sending.id])
-        #expect(try await db.delivered(sending.id, reference: nil, now: Date()) == true)  // the audit message's turn came
+        #expect(try await db.delivered(sending.id, reference: nil, recoverable: true, now: Date()) == true)  // the audit message's turn came
         let next = try await db.due(platform: "slack", now: Date(), limit: 10)
         #expect(next.map(\.notice.plainText) == ["audit"])
-        #expect(try await db.delivered(next[0].id, reference: nil, now: Date()) == false)  // nothing after it
+        #expect(try await db.delivered(next[0].id, reference: nil, recoverable: false, now: Date()) == false)  // nothing after it
 
         // Without `sendingNow` the first message waits for the notifier, as every other one does.
         let other = try await Self.accept(db, "b", key: "k2", notices: [.message("queued b", jobID: nil, place: .live)])

@@ -64,6 +64,25 @@ import Testing
         #expect(try await db.recentJobs(release: nil, limit: 100).count == count + 1)
     }
 
+    @Test("a batch of records a crash may lose commits without its fsync; every other write, and a mixed batch, stays FULL")
+    func recoverableBatches() async throws {
+        let db = try AppDatabase.open(path: Self.temporaryFile())
+        let level: CommitGroup.Body = { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        #expect(try await db.commitGroup.submit(claim: nil, durable: false, level) as? Int == 1)  // NORMAL
+        #expect(try await db.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL again
+        #expect(try await db.commitGroup.submit(claim: nil, level) as? Int == 2)
+        // Held in flight, a durable and a recoverable write go into one batch: it is durable.
+        let (db2, gate, held, first) = try await Self.firstBatchInFlight()
+        async let lazy = db2.commitGroup.submit(claim: nil, durable: false, level)
+        async let durable = db2.commitGroup.submit(claim: nil, level)
+        try await Self.until { db2.commitGroup.waiting == 2 }
+        gate.signal()
+        try await held.value
+        _ = try await first.value
+        let levels = (try await lazy as? Int, try await durable as? Int)
+        #expect(levels.0 == 2 && levels.1 == 2)
+    }
+
     @Test("a request its caller gave up on rolls back alone; the rest of its batch commits")
     func abandonedInBatch() async throws {
         let (db, gate, held, first) = try await Self.firstBatchInFlight()

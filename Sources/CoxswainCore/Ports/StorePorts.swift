@@ -130,10 +130,14 @@ public protocol OutboxStore: Sendable {
     /// When the next notice falls due, if any is waiting.
     func nextDue(platform: String) async throws -> Date?
     /// Records a notice as delivered; true when that gave the turn to another notice of its
-    /// job (which is then due).
+    /// job (which is then due). `recoverable`: losing this record to a power loss costs
+    /// nothing (the front end finds the message again, or sending it again changes nothing),
+    /// so it need not be on disk before this returns.
     @discardableResult
-    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool
+    func delivered(_ id: Int64, reference: MessageReference?, recoverable: Bool, now: Date) async throws -> Bool
     /// Tries again at `notBefore`; `countsAsAttempt` is false when the platform only said "later".
+    /// Need not be on disk before it returns: after a crash the notice is one that was being
+    /// sent, which the front end looks for and sends again.
     func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws
     /// Gives up on a notice, with the audit entry and the notices that tell people so.
     func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws
