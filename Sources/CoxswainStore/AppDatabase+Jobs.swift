@@ -230,7 +230,7 @@ extension AppDatabase: JobStore {
         var job = change.job
         job.version += 1
         var row = JobRow(job)
-        try row.insert(db)
+        try row.insertPrepared(db)
         guard row.id == job.id else {
             throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
         }
@@ -286,7 +286,7 @@ extension AppDatabase: JobStore {
     static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: Database) throws {
         for draft in drafts {
             var row = AuditRow(id: nil, at: now, jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail)
-            try row.insert(db)
+            try row.insertPrepared(db)
         }
     }
 }
