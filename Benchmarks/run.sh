@@ -14,7 +14,7 @@
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
 #   BENCH_PHASES="idle deployed coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts
 #   (deployed: idle and memory of the shipped binary, deploy/build-release.sh);
-#   BENCH_BASELINE=BINARY adds a row for another coxswain build measured the same way (before/after a change);
+#   BENCH_ROUNDS=N (3) how many times the webhook contenders take turns; BENCH_BASELINE=BINARY adds a row for another coxswain build measured the same way (before/after a change);
 #   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -167,25 +167,31 @@ if phase deployed; then
   idle_and_memory "coxswain as deployed, deploy/build-release.sh" "$deployed" 18115
 fi
 
-echo "== webhook: $seconds s per figure, wrk -t2 -c16, open loop at $rate/s" | tee -a "$work/results.txt"
+# The contenders take turns, round after round (BENCH_ROUNDS, 3): this machine's speed drifts
+# within minutes, so each is measured in every stretch and the summary takes each figure's
+# median over the rounds, and each ratio's median over the ratios of one round.
+rounds=${BENCH_ROUNDS:-3}
+echo "== webhook: $seconds s per figure, wrk -t2 -c16, open loop at $rate/s, $rounds rounds" | tee -a "$work/results.txt"
+for round in $(seq "$rounds"); do
+echo "-- round $round" | tee -a "$work/results.txt"
 if phase coxswain; then
-start_coxswain 18120 webhook
-hold_release 18120 "$work/webhook.sqlite"
+start_coxswain 18120 "webhook-$round"
+hold_release 18120 "$work/webhook-$round.sqlite"
 measure coxswain "http://127.0.0.1:18120/slack/commands" 1 $server
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
 # BENCH_BASELINE=BINARY: another coxswain (an earlier commit's release build) measured the same way, for a before/after.
 if [ -n "${BENCH_BASELINE:-}" ]; then
-start_coxswain 18180 baseline "$BENCH_BASELINE"
-hold_release 18180 "$work/baseline.sqlite"
+start_coxswain 18180 "baseline-$round" "$BENCH_BASELINE"
+hold_release 18180 "$work/baseline-$round.sqlite"
 measure baseline "http://127.0.0.1:18180/slack/commands" 1 $server
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
 if phase coxswain-held; then
-start_coxswain 18160 held
-hold_release 18160 "$work/held.sqlite"
+start_coxswain 18160 "held-$round"
+hold_release 18160 "$work/held-$round.sqlite"
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
 measure coxswain-held "http://127.0.0.1:18160/slack/commands" 1 $server
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
@@ -205,13 +211,30 @@ wait_http "http://127.0.0.1:18140/slack/commands"
 measure slack-bolt "http://127.0.0.1:18140/slack/commands" 1 $bolt $(pgrep -P $bolt | tr '\n' ' ')
 kill -9 $bolt $(pgrep -P $bolt) 2>/dev/null || true
 fi
+done
 
-awk '/ req\/s/ { tp[$1] = $2; p99[$1] = $12; cpu[$1] = $(NF - 1) } END {
-  if (!("coxswain" in tp)) exit  # the webhook phases were not run (BENCH_PHASES)
-  if (!("bare" in tp) || !("slack-bolt" in tp)) { printf "ratios: need the bare and slack-bolt phases too; " }
-  else printf "ratios: coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", tp["coxswain"] / tp["bare"], tp["coxswain"] / tp["slack-bolt"]
-  if (("coxswain-held" in tp) && ("bare" in tp) && ("slack-bolt" in tp)) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", tp["coxswain-held"] / tp["bare"], tp["coxswain-held"] / tp["slack-bolt"]
-  printf "coxswain p99 at the fixed rate %s ms (target < 5), CPU %s ms/request (target < 1.5)\n", p99["coxswain"], cpu["coxswain"] }' "$work/results.txt" | tee -a "$work/results.txt"
+# Medians over the rounds; ratios per round, then their median.
+awk '
+  function median(list,   n, i, j, v, a) { n = split(list, a, " "); for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > v + 0; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function ratio(a, b) { return (a in tp && b in tp) ? tp[a] / tp[b] : "" }
+  function add(name, value) { if (value != "") seen[name] = seen[name] " " value }
+  function round_ratios() { add("bare", ratio("coxswain", "bare")); add("bolt", ratio("coxswain", "slack-bolt"))
+    add("held/bare", ratio("coxswain-held", "bare")); add("held/bolt", ratio("coxswain-held", "slack-bolt"))
+    add("base", ratio("coxswain", "baseline")); delete tp }
+  /^-- round/ { round_ratios() }
+  / req\/s/ { tp[$1] = $2; all_tp[$1] = all_tp[$1] " " $2; all_p99[$1] = all_p99[$1] " " $12; all_cpu[$1] = all_cpu[$1] " " $(NF - 1) }
+  END {
+    round_ratios()
+    if (!("coxswain" in all_tp)) exit  # the webhook phases were not run (BENCH_PHASES)
+    print "medians over the rounds:"
+    for (name in all_tp) printf "  %-14s %6.0f req/s   p99 %6.2f ms   CPU %.2f ms/request   (throughput by round:%s)\n", name, median(all_tp[name]), median(all_p99[name]), median(all_cpu[name]), all_tp[name]
+    if (!("bare" in seen) || !("bolt" in seen)) printf "ratios: need the bare and slack-bolt phases too; "
+    else printf "ratios (median of the rounds): coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", median(seen["bare"]), median(seen["bolt"])
+    if (("held/bare" in seen) && ("held/bolt" in seen)) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", median(seen["held/bare"]), median(seen["held/bolt"])
+    if ("base" in seen) printf "coxswain/baseline %.2f; ", median(seen["base"])
+    printf "coxswain p99 at the fixed rate %.2f ms (target < 5), CPU %.2f ms/request (target < 1.5)\n", median(all_p99["coxswain"]), median(all_cpu["coxswain"]) }
+' "$work/results.txt" | tee -a "$work/results.txt"
 
 if phase jobs; then
 echo "== jobs: $jobs rollbacks one after another, instant helm/kubectl stand-ins" | tee -a "$work/results.txt"
