@@ -11,27 +11,43 @@ extension AppDatabase: JobStore {
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
-        try await groupedWrite("record the request \(request.command) \(request.release)") { db in
+        let createdAt = StoredDate.asStored(now)
+        let forecast = newJobForecast
+        // The job's first transition is built and its notices serialised here, before the
+        // write, for the id and place it will most likely get (`NewJobForecast`).
+        let ticket = forecast.forecast(release: request.release)
+        defer { forecast.abandon(ticket) }
+        let prepared = try ticket.map { ticket in
+            let change = created(Job(id: ticket.id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ticket.jobsAhead)
+            return PreparedJob(change: change, payloads: try change.notices.map(NoticeCoding.encode))
+        }
+        return try await groupedWrite("record the request \(request.command) \(request.release)") { db in
             if let seen = try Int64.fetchOne(db.cachedStatement(sql: "SELECT jobID FROM receivedRequest WHERE key = ?"), arguments: [requestKey]),
                 let job = try Self.loadJob(id: seen, db)
             {
+                forecast.settle(ticket, created: nil)
                 return .duplicate(job)
             }
             let result: IntakeResult
             if let join, let open = try Self.joinable(join, db) {
+                forecast.settle(ticket, created: nil)
                 result = .joined(try Self.apply(joined(open), now: now, db))
             } else {
                 // The job is written once, as the lifecycle made it, and not read back: what is
                 // returned is what a read would give (dates to the millisecond, version 1).
-                let now = StoredDate.asStored(now)
                 let id = try Int64.fetchOne(db.cachedStatement(sql: HotPathQueries.nextJobID)) ?? 1
                 // Before the insert, every queued or running job of the release is ahead.
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
-                let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: now), ahead)
-                let stored = try Self.insertNew(change, now: now, db)
+                let forecastHolds = ticket.map { $0.id == id && $0.jobsAhead == ahead } ?? false
+                if ticket != nil { forecast.count(right: forecastHolds) }
+                let change =
+                    (forecastHolds ? prepared?.change : nil)
+                    ?? created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
+                let stored = try Self.insertNew(change, encodedNotices: forecastHolds ? prepared?.payloads : nil, now: createdAt, db)
+                forecast.settle(ticket, created: (stored.id, request.release, ahead, [.queued, .running].contains(stored.state)))
                 let first = change.notices.first { $0.jobID == stored.id }
                 let sending = try sendingNow.flatMap { platform in
-                    try first.flatMap { try Self.claimFirstNotice($0, of: stored, platform: platform, references: references, now: now, db) }
+                    try first.flatMap { try Self.claimFirstNotice($0, of: stored, platform: platform, references: references, now: createdAt, db) }
                 }
                 result = .created(stored, jobsAhead: ahead, sending: sending)
             }
@@ -226,7 +242,8 @@ extension AppDatabase: JobStore {
 
     /// Writes the first transition of a job that is not in the database yet (`change.job.id`
     /// is the next id), as `apply` would after inserting it: version 1.
-    static func insertNew(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
+    /// `encodedNotices`: the change's notices as `NoticeCoding` stores them, when already serialised.
+    static func insertNew(_ change: JobChange, encodedNotices: [String]? = nil, now: Date, _ db: Database) throws -> Job {
         var job = change.job
         job.version += 1
         var row = JobRow(job)
@@ -234,7 +251,7 @@ extension AppDatabase: JobStore {
         guard row.id == job.id else {
             throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
         }
-        try writeParts(of: change, now: now, db)
+        try writeParts(of: change, encodedNotices: encodedNotices, now: now, db)
         // Steps, approvals and followers come back from the database in its order.
         if job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty { return job }
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
@@ -243,7 +260,7 @@ extension AppDatabase: JobStore {
 
     /// Everything of a transition but the job row: steps, approvals, followers, registry,
     /// revisions, audit entries, notices.
-    private static func writeParts(of change: JobChange, now: Date, _ db: Database) throws {
+    private static func writeParts(of change: JobChange, encodedNotices: [String]? = nil, now: Date, _ db: Database) throws {
         let job = change.job
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
@@ -266,7 +283,7 @@ extension AppDatabase: JobStore {
         }
         try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
-        try insertNotices(change.notices, route: nil, now: now, db)
+        try insertNotices(change.notices, encoded: encodedNotices, route: nil, now: now, db)
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a

@@ -137,10 +137,13 @@ extension AppDatabase: OutboxStore {
     /// A replaceable notice (the live message, an approval request) takes the place of an
     /// older undelivered one of the same place: only the newest content matters, and it keeps
     /// the older one's turn, so a live message is still posted before its thread replies.
-    static func insertNotices(_ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String] = platforms) throws {
-        for notice in notices {
+    /// `encoded`: the notices already serialised, in the same order.
+    static func insertNotices(
+        _ notices: [Notice], encoded: [String]? = nil, route: String?, now: Date, _ db: Database, platforms: [String] = platforms
+    ) throws {
+        for (index, notice) in notices.enumerated() {
             let place = NoticeCoding.placeKey(notice.place)
-            let payload = try NoticeCoding.encode(notice)
+            let payload = try encoded.map { $0[index] } ?? NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {
                     try db.cachedStatement(

@@ -12,6 +12,7 @@ public final class AppDatabase: Sendable {
     public let location: String
     let readOnly: Bool
     let commitGroup: CommitGroup
+    let newJobForecast = NewJobForecast()
     private let counters = Mutex(Counters())
     private let lastWrite = Mutex<StoreFailure?>(nil)
 
@@ -128,6 +129,9 @@ public final class AppDatabase: Sendable {
 
     /// How many group transactions carried how many webhook writes.
     public var groupCommitCounts: (batches: Int, writes: Int) { commitGroup.counts }
+
+    /// How many new jobs were written as built before their write (`NewJobForecast`), and how many built again.
+    public var newJobForecastCounts: (right: Int, wrong: Int) { newJobForecast.counts.pair }
 
     private func classifyingFailures<T: Sendable>(_ operation: String, claim: WriteClaim?, _ run: () async throws -> T) async throws -> T {
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoxswainServer
+import CoxswainStore
 import Foundation
 import Hummingbird
 import Logging
@@ -32,6 +33,15 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "coxswain starting on \(configuration.server.host):\(configuration.server.port), database \(configuration.databasePath), \(releases) releases")
         try await buildApplication(dependencies).runService()
+        if let database = dependencies.stores.jobs as? AppDatabase {
+            let (batches, writes) = database.groupCommitCounts
+            let (right, wrong) = database.newJobForecastCounts
+            logger.info(
+                """
+                coxswain stopped: \(writes) webhook writes in \(batches) transactions; \
+                \(right) of \(right + wrong) new jobs written as built before their write
+                """)
+        }
     }
 }
 
