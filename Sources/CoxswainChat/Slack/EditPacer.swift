@@ -9,7 +9,16 @@ import Synchronization
 /// In memory only: after a restart the first edit of each message goes out at once.
 final class EditPacer: Sendable {
     let interval: TimeInterval
-    private let lastEdits = Mutex<[String: Date]>([:])
+    private let state = Mutex(Edits())
+
+    private struct Edits {
+        var last: [String: Date] = [:]
+        /// Entries are dropped when the map reaches this size, which then doubles what is
+        /// left: each edit costs O(1) on average however many messages are being edited.
+        var pruneAt = Edits.smallest
+        var prunes = 0
+        static let smallest = 256
+    }
 
     init(interval: TimeInterval) { self.interval = interval }
 
@@ -21,18 +30,24 @@ final class EditPacer: Sendable {
 
     /// When `message` may be edited next, if not now.
     func nextEdit(of message: String, now: Date) -> Date? {
-        guard interval > 0, let last = lastEdits.withLock({ $0[message] }) else { return nil }
+        guard interval > 0, let last = state.withLock({ $0.last[message] }) else { return nil }
         let next = last.addingTimeInterval(interval)
         return next > now ? next : nil
     }
 
     func edited(_ message: String, at now: Date) {
         guard interval > 0 else { return }
-        lastEdits.withLock { edits in
-            edits[message] = now
-            // Messages not edited within the interval need no entry: the map stays as small
-            // as the number of messages being edited right now.
-            if edits.count > 256 { edits = edits.filter { now.timeIntervalSince($0.value) < interval } }
+        state.withLock { edits in
+            edits.last[message] = now
+            // Messages not edited within the interval need no entry: the map stays about as
+            // large as the number of messages being edited right now.
+            guard edits.last.count >= edits.pruneAt else { return }
+            edits.last = edits.last.filter { now.timeIntervalSince($0.value) < interval }
+            edits.pruneAt = max(Edits.smallest, 2 * edits.last.count)
+            edits.prunes += 1
         }
     }
+
+    /// How many messages have an entry, and how often entries were dropped, for tests.
+    var counts: (tracked: Int, prunes: Int) { state.withLock { ($0.last.count, $0.prunes) } }
 }
