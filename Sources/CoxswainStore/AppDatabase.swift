@@ -131,7 +131,7 @@ public final class AppDatabase: Sendable {
     public var groupCommitCounts: (batches: Int, writes: Int) { commitGroup.counts }
 
     /// How many new jobs were written as built before their write (`NewJobForecast`), and how many built again.
-    public var newJobForecastCounts: (right: Int, wrong: Int) { newJobForecast.counts.pair }
+    public var newJobForecastCounts: (right: Int, wrong: Int) { newJobForecast.counts }
 
     private func classifyingFailures<T: Sendable>(_ operation: String, claim: WriteClaim?, _ run: () async throws -> T) async throws -> T {
         do {

@@ -31,10 +31,10 @@ final class NewJobForecast: Sendable {
     }
 
     private let state = Mutex(State())
-    private let tally = Mutex(Tally())
+    private let tally = Mutex((right: 0, wrong: 0))
 
     /// How many forecasts the writer found right and wrong, for tests and the benchmark.
-    var counts: Tally { tally.withLock { $0 } }
+    var counts: (right: Int, wrong: Int) { tally.withLock { $0 } }
 
     func count(right: Bool) {
         tally.withLock { if right { $0.right += 1 } else { $0.wrong += 1 } }
@@ -78,11 +78,6 @@ final class NewJobForecast: Sendable {
         state.pending -= 1
         let left = state.pendingByRelease[ticket.release, default: 1] - 1
         state.pendingByRelease[ticket.release] = left > 0 ? left : nil
-    }
-
-    struct Tally: Sendable, Equatable {
-        var right = 0, wrong = 0
-        var pair: (right: Int, wrong: Int) { (right, wrong) }
     }
 }
 

@@ -256,8 +256,10 @@ struct RollbackEndToEndTests {
             }
             let ts = try #require(try await h.liveTS(job))
             let edits = await h.world.slackCalls("chat.update").filter { $0.ts == ts }
-            // Nine steps that each start and end: about eighteen versions of the message.
-            #expect(!edits.isEmpty && edits.count < 9, "\(edits.count) edits for one job")
+            // Nine steps that each start and end: about eighteen versions of the message unpaced.
+            // No edit at all is right too: on a loaded machine the request can come before the
+            // notifier holds the lease, and the first post then already shows the result.
+            #expect(edits.count < 9, "\(edits.count) edits for one job")
             for (earlier, later) in zip(edits, edits.dropFirst()) {
                 #expect(later.at - earlier.at >= .milliseconds(900), "two edits \(later.at - earlier.at) apart")
             }
