@@ -1,33 +1,53 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Rooms follow ../shared/DESIGN.md: the domain (Core) has no I/O; the store, the
-// cluster and the chat platforms each own one kind of outside world; the server wires
-// them together; the executable is a thin CLI over the server.
+// Rooms follow docs/design.md: the domain (Core) has no I/O; the store, the cluster and
+// the chat platforms each own one kind of outside world; the server wires them together;
+// the executable is a thin CLI over the server. Linux only (glibc: posix_spawn's GNU
+// extensions, pipe2, closefrom), so no Apple platform is declared.
 let package = Package(
     name: "coxswain",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "coxswain", targets: ["coxswain"])
     ],
+    // Every version exact (an application builds what CI tested), including the packages the
+    // direct ones bring in, which SwiftPM would otherwise resolve to the newest allowed:
+    // `PinnedVersionsTests` fails when a resolved version differs from the one named here.
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         // Socket Mode: a WebSocket client (with TLS) to Slack; the tests' Socket Mode server.
-        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
-        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", exact: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", exact: "2.8.1"),
         // Outbound HTTP on NIO's event loops (URLSession on Linux leaked per request).
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        // Pinned only: what the packages above depend on.
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-algorithms.git", exact: "1.2.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", exact: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", exact: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", exact: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-http-structured-headers.git", exact: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", exact: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-transport-services.git", exact: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-numerics.git", exact: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-service-context.git", exact: "1.5.1"),
+        .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
     ],
     targets: [
         .target(
@@ -87,8 +107,11 @@ let package = Package(
         .executableTarget(
             name: "coxswain",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP", "CoxswainStore", "CoxswainChat", "CoxswainCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The benchmark's reference: a bare Hummingbird + GRDB webhook (Benchmarks/run.sh).
@@ -101,15 +124,20 @@ let package = Package(
             path: "Benchmarks/BareWebhook"
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
-        .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster"]),
+        .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster", "CoxswainCore"]),
         .testTarget(name: "CoxswainHTTPTests", dependencies: ["CoxswainHTTP"]),
-        .testTarget(name: "CoxswainStoreTests", dependencies: ["CoxswainStore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", .product(name: "Yams", package: "Yams")]),
+        .testTarget(
+            name: "CoxswainStoreTests", dependencies: ["CoxswainStore", "CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", "CoxswainCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CoxswainServerTests",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainChat", "CoxswainCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -44,10 +44,13 @@ struct ResourceType: Sendable, Hashable {
         shortNames: [])
     static let ingresses = ResourceType(
         group: "networking.k8s.io", version: "v1", plural: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, shortNames: ["ing"])
+    static let networkPolicies = ResourceType(
+        group: "networking.k8s.io", version: "v1", plural: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true,
+        shortNames: ["netpol"])
 
     static let all: [ResourceType] = [
         namespaces, pods, secrets, configMaps, services, serviceAccounts, events, persistentVolumeClaims, deployments, replicaSets, roles,
-        roleBindings, ingresses,
+        roleBindings, ingresses, networkPolicies,
     ]
 
     static func find(groupVersion: String, plural: String) -> ResourceType? {

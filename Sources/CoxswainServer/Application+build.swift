@@ -158,6 +158,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         (socketMode.map { [$0] } ?? []) + (watch.map { [$0] } ?? []) + [
             operatorHTTP,
             lease,
+            RetentionService(
+                retention: configuration.retention, store: dependencies.stores.retention, lease: lease, now: dependencies.now,
+                logger: dependencies.logger),
             UserGroupRefresher(
                 directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
             QueryService(

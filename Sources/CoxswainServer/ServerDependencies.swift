@@ -41,9 +41,9 @@ public struct ServerDependencies: Sendable {
 
     /// Loads what `coxswain serve` needs: configuration, secrets, runbooks, database.
     public static func load(configPath: String, environment: [String: String], logger: Logger) async throws -> ServerDependencies {
-        let configuration = try ConfigurationLoader.load(file: configPath)
-        let secrets = try SlackSecrets.load(from: environment, mode: configuration.slack.mode)
-        let runbooks = try RunbookSet.load(directory: configuration.commandsDirectory)
+        let configuration = try ConfigurationFiles.configuration(configPath)
+        let secrets = try ConfigurationFiles.secrets(environment, mode: configuration.slack.mode)
+        let runbooks = try ConfigurationFiles.runbooks(configuration.commandsDirectory)
         guard runbooks.runbook(kind: .rollback) != nil else {
             throw RunbookError(file: configuration.commandsDirectory, step: nil, problem: "has no rollback runbook (one whose steps include helm.rollback)")
         }

@@ -118,9 +118,9 @@ extension AppDatabase: OutboxStore {
     public func notices(jobID: Int64? = nil) async throws -> [(notice: Notice, state: String, attempts: Int)] {
         try await read("read messages") { db in
             let rows =
-                jobID.map { try? Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id"), arguments: [$0]) }
-                ?? (try? Row.fetchAll(db, sql: "SELECT * FROM notice ORDER BY id"))
-            return try (rows ?? []).map { (try NoticeCoding.decode($0["payload"]), $0["state"], $0["attempts"]) }
+                try jobID.map { try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM notice WHERE jobID = ? ORDER BY id"), arguments: [$0]) }
+                ?? Row.fetchAll(db, sql: "SELECT * FROM notice ORDER BY id")
+            return try rows.map { (try NoticeCoding.decode($0["payload"]), $0["state"], $0["attempts"]) }
         }
     }
 

@@ -41,24 +41,49 @@ public final class AppDatabase: Sendable {
 
     /// Opens an existing database for reading only: nothing is created, migrated or written,
     /// so it works on a read-only copy or snapshot. A database of another version is refused.
+    ///
+    /// In a folder it may not write (a read-only mount, a forensic copy), SQLite cannot make
+    /// the shared-memory file a write-ahead log needs. When the log is empty (the server
+    /// closed cleanly, or the copy was checkpointed) everything is in the database file, which
+    /// is then opened as immutable; a non-empty log without its shared-memory file cannot be
+    /// read there, and the error says so and what to do.
     public static func openReadOnly(path: String) throws -> AppDatabase {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreFailure(
                 kind: .unusable, location: path, operation: "open the database for reading",
                 detail: "there is no database file here; `coxswain serve` or `coxswain migrate` creates it")
         }
+        do {
+            return try reading(path, location: path)
+        } catch let failure as StoreFailure where failure.kind == .io || failure.kind == .readOnly {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard access(folder, W_OK) != 0 else { throw failure }
+            let log = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            guard log == 0 else {
+                throw StoreFailure(
+                    kind: .unusable, location: path, operation: "open the database for reading",
+                    detail: "its write-ahead log (\(path)-wal, \(log) bytes) holds changes not yet in the database file, and SQLite cannot "
+                        + "read it without creating \(path)-shm in \(folder), which is read-only; copy the database with its -wal file to a "
+                        + "writable folder and point the configuration's `database:` at the copy")
+            }
+            let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
+            return try reading(uri, location: path)
+        }
+    }
+
+    private static func reading(_ path: String, location: String) throws -> AppDatabase {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(2)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            let database = try AppDatabase(queue, location: path, migrate: false)
+            let database = try AppDatabase(queue, location: location, migrate: false)
             try database.checkSchema(queue)
             return database
         } catch let error as StoreFailure {
             throw error
         } catch {
-            throw StoreFailure(error, location: path, operation: "open the database for reading")
+            throw StoreFailure(error, location: location, operation: "open the database for reading")
         }
     }
 
@@ -210,6 +235,6 @@ extension Stores {
     public init(sqlite database: AppDatabase) {
         self.init(
             jobs: database, outbox: database, registry: database, audit: database, lease: database, tokens: database, watches: database,
-            health: database)
+            retention: database, health: database)
     }
 }

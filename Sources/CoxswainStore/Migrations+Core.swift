@@ -118,64 +118,46 @@ extension AppDatabase {
     }
 
     /// Messages the old outbox had not delivered yet become notices with their text, so an
-    /// upgrade loses none of them (their Block Kit layout is not kept).
+    /// upgrade loses none of them (their Block Kit layout is not kept). Frozen as SQL: the
+    /// JSON is the `Notice` of this version (a message of one plain segment, no actions),
+    /// spelt out here so that later changes to `Notice` cannot change what an old database
+    /// migrates to; the old outbox stored Slack's escaped text, unescaped here.
     private static func convertPendingMessages(_ db: Database) throws {
-        let rows = try Row.fetchAll(
-            db,
+        try db.execute(
             sql: """
-                SELECT m.*, j.requestedBy, j.channelID AS jobChannel FROM outgoingMessage m LEFT JOIN job j ON j.id = m.jobID
-                WHERE m.state = 'pending' ORDER BY m.id
+                INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt)
+                SELECT jobID, 'slack', placeKey,
+                       json_object(
+                           'body', json_object('message', json_object(
+                               '_0', json_object('segments', CASE WHEN plain = '' THEN json_array()
+                                                                  ELSE json_array(json_object('plain', json_object('_0', plain))) END),
+                               'actions', json_array())),
+                           'jobID', jobID,
+                           'place', json(placeJSON)),
+                       responseURL, 'pending', 0, notBefore, createdAt
+                FROM (
+                    SELECT m.id, m.jobID, m.responseURL, m.notBefore, m.createdAt,
+                           replace(replace(replace(m.text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&') AS plain,
+                           CASE
+                               WHEN m.kind IN ('post_live', 'update_live') THEN 'live'
+                               WHEN m.kind = 'thread_reply' THEN 'thread'
+                               WHEN m.kind IN ('post_approval', 'update_approval') THEN 'approval:1'
+                               WHEN m.kind = 'ephemeral' THEN 'person:' || coalesce(j.requestedBy, '')
+                               WHEN m.jobID IS NOT NULL AND m.channel IS j.channelID THEN 'job-channel'
+                               ELSE 'channel:' || coalesce(m.channel, '')
+                           END AS placeKey,
+                           CASE
+                               WHEN m.kind IN ('post_live', 'update_live') THEN '{"live":{}}'
+                               WHEN m.kind = 'thread_reply' THEN '{"thread":{}}'
+                               WHEN m.kind IN ('post_approval', 'update_approval') THEN '{"approval":{"round":1}}'
+                               WHEN m.kind = 'ephemeral' THEN json_object('person', json_object('_0', coalesce(j.requestedBy, '')))
+                               WHEN m.jobID IS NOT NULL AND m.channel IS j.channelID THEN '{"jobChannel":{}}'
+                               ELSE json_object('channel', json_object('_0', coalesce(m.channel, '')))
+                           END AS placeJSON
+                    FROM outgoingMessage m LEFT JOIN job j ON j.id = m.jobID
+                    WHERE m.state = 'pending'
+                )
+                ORDER BY id
                 """)
-        for row in rows {
-            let kind: String = row["kind"]
-            let jobID: Int64? = row["jobID"]
-            let channel: String? = row["channel"]
-            let text = (row["text"] as String? ?? "").replacingOccurrences(of: "&lt;", with: "<")
-                .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
-            let place: Notice.Place
-            switch kind {
-            case "post_live", "update_live": place = .live
-            case "thread_reply": place = .thread
-            case "post_approval", "update_approval": place = .approval(round: 1)
-            case "ephemeral": place = .person(row["requestedBy"] ?? "")
-            default: place = channel == (row["jobChannel"] as String?) && jobID != nil ? .jobChannel : .channel(channel ?? "")
-            }
-            let notice = Notice.message(RichText(text), jobID: jobID, place: place)
-            try db.execute(
-                sql: """
-                    INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt)
-                    VALUES (?, 'slack', ?, ?, ?, 'pending', 0, ?, ?)
-                    """,
-                arguments: [
-                    jobID, NoticeCoding.placeKey(place), try NoticeCoding.encode(notice), row["responseURL"] as String?,
-                    row["notBefore"] as DatabaseValue, row["createdAt"] as DatabaseValue,
-                ])
-        }
-    }
-}
-
-/// How notices are stored: JSON of the domain's `Notice`, and a place key for ordering
-/// and replacing.
-enum NoticeCoding {
-    static func encode(_ notice: Notice) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(notice), as: UTF8.self)
-    }
-
-    static func decode(_ text: String) throws -> Notice {
-        try JSONDecoder().decode(Notice.self, from: Data(text.utf8))
-    }
-
-    static func placeKey(_ place: Notice.Place) -> String {
-        switch place {
-        case .live: return "live"
-        case .thread: return "thread"
-        case .approval(let round): return "approval:\(round)"
-        case .person(let user): return "person:\(user)"
-        case .auditChannel: return "audit"
-        case .jobChannel: return "job-channel"
-        case .channel(let id): return "channel:\(id)"
-        }
     }
 }

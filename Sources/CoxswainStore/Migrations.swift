@@ -217,6 +217,26 @@ extension AppDatabase {
                     """)
         }
         migrator.registerMigration("v7-hot-paths") { db in try addHotPathIndexes(db) }
+        migrator.registerMigration("v8-token-expiry") { db in
+            // Every console token expires: those issued before this version 90 days after they
+            // were issued, as a new token does by default.
+            try db.execute(
+                sql: """
+                    CREATE TABLE newConsoleToken (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user TEXT NOT NULL,
+                        digest TEXT NOT NULL UNIQUE,
+                        createdAt DATETIME NOT NULL,
+                        expiresAt DATETIME NOT NULL CHECK (expiresAt > createdAt),
+                        revokedAt DATETIME
+                    );
+                    INSERT INTO newConsoleToken (id, user, digest, createdAt, expiresAt, revokedAt)
+                        SELECT id, user, digest, createdAt, strftime('%Y-%m-%d %H:%M:%f', createdAt, '+90 days'), revokedAt FROM consoleToken;
+                    DROP TABLE consoleToken;
+                    ALTER TABLE newConsoleToken RENAME TO consoleToken;
+                    CREATE INDEX consoleToken_user ON consoleToken(user);
+                    """)
+        }
         return migrator
     }
 }

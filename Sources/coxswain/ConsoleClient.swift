@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoxswainCore
+import CoxswainServer
 import CoxswainHTTP
 import Foundation
 
@@ -30,7 +31,7 @@ struct ConsoleOptions: ParsableArguments {
             address = server
         } else {
             let configuration: CoxswainConfiguration
-            do { configuration = try ConfigurationLoader.load(file: config) } catch { throw CLIError("\(error) (or pass --server URL)") }
+            do { configuration = try ConfigurationFiles.configuration(config) } catch { throw CLIError("\(error) (or pass --server URL)") }
             address = "http://\(configuration.server.operatorHost):\(configuration.server.operatorPort)"
         }
         guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else {

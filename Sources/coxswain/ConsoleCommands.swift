@@ -96,28 +96,3 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// `coxswain users token USER`: a console token for someone, printed once.
-struct Users: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Console identities.", subcommands: [Token.self])
-
-    struct Token: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Issue a console token for a Slack user id; only its digest is stored.",
-            discussion: "Example: coxswain users token U0123ALICE --config /etc/coxswain/coxswain.yaml > ~/.coxswain-token")
-        @OptionGroup var options: ConfigOption
-        @Argument(help: "The Slack user id, e.g. U0123ALICE.") var user: String
-
-        func run() async throws {
-            guard Validation.isSlackID(user) else { throw CLIError("\"\(user)\" is not a Slack user id such as U0123ALICE") }
-            let store = try await StoreAccess.open(options.config, forWriting: true)
-            let token = ConsoleTokens.generate()
-            try await store.database.saveToken(user: user, digest: ConsoleTokens.digest(token), now: Date())
-            print(token)
-            let advice =
-                "A console token for \(user); it is shown only now. Keep it in a file only they can read "
-                + "(chmod 600) and use it with `coxswain shell --as \(user) --token-file FILE`.\n"
-            FileHandle.standardError.write(Data(advice.utf8))
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoxswainServer
 import Foundation
 
 /// `coxswain`: the chat-ops server for LLM model deployments, and the tools to inspect
@@ -13,6 +14,7 @@ struct Coxswain: AsyncParsableCommand {
             SLACK_APP_TOKEN in Socket Mode, in the environment). Try it first with `coxswain sandbox`. The other subcommands \
             read the same database.
             """,
+        version: CoxswainVersion.current,
         subcommands: [
             Serve.self, Shell.self, RunCommand.self, Migrate.self, Registry.self, Jobs.self, Audit.self, Users.self, Manifest.self,
             DoctorCommand.self, Sandbox.self,

@@ -53,9 +53,28 @@ struct Jobs: AsyncParsableCommand {
             for step in job.steps {
                 print("  \(step.status.symbol) \(step.title)\(step.durationMilliseconds.map { " (\($0) ms)" } ?? "")\(step.note.map { " · \($0)" } ?? "")")
             }
+            print("\nmessages:")
+            let notices = try await store.database.notices(jobID: jobID)
+            if notices.isEmpty { print("  none kept (those of a finished job are deleted after `retention.notices`, 720h by default)") }
+            for (notice, state, attempts) in notices {
+                let first = notice.plainText.split(separator: "\n").first.map(String.init) ?? ""
+                print("  \(state)\(attempts > 1 ? " after \(attempts) attempts" : "")  \(Self.placeName(notice.place))  \(first.prefix(100))")
+            }
             print("\naudit:")
             for entry in try await store.database.entries(jobID: jobID) {
                 print("  \(entry.at.iso8601)  \(entry.actor)  \(entry.event)  \(entry.detail)")
+            }
+        }
+
+        static func placeName(_ place: Notice.Place) -> String {
+            switch place {
+            case .live: return "live message"
+            case .thread: return "thread"
+            case .approval(let round): return "approval request \(round)"
+            case .person(let user): return "to \(user)"
+            case .auditChannel: return "audit channel"
+            case .jobChannel: return "job's channel"
+            case .channel(let channel): return "channel \(channel)"
             }
         }
     }

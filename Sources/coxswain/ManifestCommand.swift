@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoxswainChat
 import CoxswainCore
+import CoxswainServer
 import Foundation
 
 struct Manifest: AsyncParsableCommand {
@@ -24,9 +25,9 @@ struct Manifest: AsyncParsableCommand {
         let configuration: CoxswainConfiguration?
         do {
             let file = config ?? ProcessInfo.processInfo.environment["COXSWAIN_CONFIG"]
-            configuration = try file.map { try ConfigurationLoader.load(file: $0) }
+            configuration = try file.map { try ConfigurationFiles.configuration($0) }
             let folder = commands ?? configuration?.commandsDirectory ?? "commands"
-            catalog = CommandCatalog(prefix: configuration?.commandPrefix ?? "", runbooks: try RunbookSet.load(directory: folder))
+            catalog = CommandCatalog(prefix: configuration?.commandPrefix ?? "", runbooks: try ConfigurationFiles.runbooks(folder))
         } catch { throw CLIError("\(error)") }
         let socket = socketMode || (url == nil && configuration?.slack.mode == .socket)
         if socket {

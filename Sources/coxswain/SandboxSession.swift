@@ -101,7 +101,8 @@ struct SandboxCoxswain {
         var tokens: [String: String] = [:]
         for user in [SandboxScenario.operatorID, SandboxScenario.approverID] {
             let token = ConsoleTokens.generate()
-            try await database.saveToken(user: user, digest: ConsoleTokens.digest(token), now: Date())
+            _ = try await database.saveToken(
+                user: user, digest: ConsoleTokens.digest(token), expiresAt: Date().addingTimeInterval(86_400), issuedBy: "sandbox", now: Date())
             tokens[user] = token
         }
         let approverTokenFile = setup.folder.appendingPathComponent("approver.token")

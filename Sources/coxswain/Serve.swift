@@ -31,7 +31,10 @@ struct Serve: AsyncParsableCommand {
         let configuration = dependencies.configuration
         let releases = configuration.releases.count
         logger.info(
-            "coxswain starting on \(configuration.server.host):\(configuration.server.port), database \(configuration.databasePath), \(releases) releases")
+            """
+            coxswain \(CoxswainVersion.current) starting on \(configuration.server.host):\(configuration.server.port), \
+            database \(configuration.databasePath), \(releases) releases
+            """)
         try await buildApplication(dependencies).runService()
         if let database = dependencies.stores.jobs as? AppDatabase {
             let (batches, writes) = database.groupCommitCounts

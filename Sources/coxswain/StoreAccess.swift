@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoxswainCore
+import CoxswainServer
 import CoxswainStore
 import Foundation
 
@@ -14,7 +15,7 @@ struct StoreAccess {
 
     static func open(_ configPath: String, forWriting: Bool) async throws -> StoreAccess {
         do {
-            let configuration = try ConfigurationLoader.load(file: configPath)
+            let configuration = try ConfigurationFiles.configuration(configPath)
             guard forWriting else {
                 return StoreAccess(database: try AppDatabase.openReadOnly(path: configuration.databasePath), configuration: configuration)
             }

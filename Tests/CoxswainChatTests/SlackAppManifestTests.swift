@@ -10,8 +10,11 @@ import Yams
 
     @Test("the manifest declares every command from commands/ and the built-in ones, the interactivity URL and the scopes")
     func declaresEverything() throws {
-        let runbooks = try CommandCatalog.loadRunbooks(directory: Self.commandsFolder)
-        let catalog = CommandCatalog(runbooks: RunbookSet(runbooks))
+        let texts = try FileManager.default.contentsOfDirectory(atPath: Self.commandsFolder).filter { $0.hasSuffix(".yaml") }.sorted().map {
+            ($0, try String(contentsOfFile: Self.commandsFolder + "/" + $0, encoding: .utf8))
+        }
+        let catalog = CommandCatalog(runbooks: try RunbookSet.parse(files: texts, folder: Self.commandsFolder))
+        let runbooks = catalog.runbooks.all
         let yaml = SlackAppManifest.render(baseURL: "https://cox.example.com/", commands: catalog.descriptions())
         let manifest = try #require(try Yams.load(yaml: yaml) as? [String: Any])
         let features = try #require(manifest["features"] as? [String: Any])

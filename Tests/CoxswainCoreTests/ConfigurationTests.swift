@@ -3,13 +3,8 @@ import Foundation
 import Testing
 
 @Suite struct ConfigurationTests {
-    static let exampleFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy/coxswain.example.yaml").path
-    static let runbookFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("commands/rollback.yaml").path
-
     @Test func theExampleConfigurationLoads() throws {
-        let configuration = try ConfigurationLoader.load(file: Self.exampleFile)
+        let configuration = try RepositoryFiles.configuration("deploy/coxswain.example.yaml")
         let release = try #require(configuration.release(named: "llama-2-7b-production"))
         #expect(release.namespace == "production")
         #expect(release.hasReadyEndpoint)
@@ -95,9 +90,6 @@ import Testing
         for printed in ["\(secrets.signingSecret)", String(reflecting: secrets.botToken), "\(secrets)", String(describing: [secrets.botToken])] {
             #expect(!printed.contains("s3cr3t") && !printed.contains("xoxb-1"), "\(printed)")
         }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
-        try "xoxb-from-file\n".write(to: file, atomically: true, encoding: .utf8)
-        #expect(try SlackSecrets.load(from: ["SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN_FILE": file.path]).botToken.reveal() == "xoxb-from-file")
         #expect(throws: SlackSecrets.MissingSecret.self) { try SlackSecrets.load(from: ["SLACK_BOT_TOKEN": "x"]) }
     }
 
@@ -148,7 +140,7 @@ import Testing
     }
 
     @Test func theRollbackRunbookLoads() throws {
-        let runbook = try RunbookLoader.load(file: Self.runbookFile)
+        let runbook = try RunbookLoader.parse(yaml: try RepositoryFiles.text("commands/rollback.yaml"), file: "commands/rollback.yaml")
         #expect(
             runbook.steps.map(\.action) == [
                 .helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,

@@ -29,7 +29,7 @@ import Testing
 
     @Test("command parsing: 20,000 generated texts for every verb, each answered or refused with a message")
     func commands() throws {
-        let catalog = CommandCatalog(prefix: "cx-", runbooks: try RunbookSet.load(directory: Self.root.appendingPathComponent("commands").path))
+        let catalog = CommandCatalog(prefix: "cx-", runbooks: try RepositoryFiles.runbooks())
         var rng = Generator(state: 11)
         for _ in 0..<20_000 {
             let text = randomText(&rng)

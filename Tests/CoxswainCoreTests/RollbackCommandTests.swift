@@ -3,10 +3,7 @@ import Foundation
 import Testing
 
 @Suite struct RollbackCommandTests {
-    static let catalog = CommandCatalog(
-        runbooks: try! RunbookSet.load(
-            directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("commands").path))
+    static let catalog = CommandCatalog(runbooks: try! RepositoryFiles.runbooks())
 
     func parse(_ text: String) -> Result<ParsedCommand, CommandError> {
         Self.catalog.parse(verb: "rollback", text: text, invoked: "/rollback", style: .slash)

@@ -1,4 +1,5 @@
 import CoxswainCore
+import CoxswainServer
 import CoxswainStore
 import Foundation
 import Synchronization
@@ -143,7 +144,7 @@ struct CLITests {
     @Test("a job shows its steps and audit entries; break-glass jobs are listed until acknowledged")
     func jobShowAndUnacknowledged() async throws {
         let config = try Self.config()
-        let configuration = try ConfigurationLoader.load(file: config)
+        let configuration = try ConfigurationFiles.configuration(config)
         let database = try AppDatabase.open(path: configuration.databasePath)
         let request = JobRequest(
             kind: .rollback, command: "/rollback", release: "llama-2-7b-production", environment: "production",

@@ -1,14 +1,42 @@
+import CoxswainServer
 import Crypto
 import Foundation
 import Testing
 
-/// What can be checked of the container image without a Docker engine (none runs here):
-/// the helm and kubectl it installs are the pinned ones, checked by SHA-256 against the
-/// binaries the test matrix runs; it puts the runbooks and its user where the chart expects
-/// them. `deploy/container/check-binary.sh` checks the binary's shared libraries.
+/// What can be checked of the container image without building it (`ContainerImageRunTests`
+/// runs the built one): the helm and kubectl it installs are the pinned ones, checked by
+/// SHA-256 against the binaries the test matrix runs; it puts the runbooks and its user where
+/// the chart expects them; it copies everything the manifest names; the chart deploys it.
 @Suite("the container image")
 struct ContainerImageTests {
     static let dockerfile = Harness.repositoryRoot.appendingPathComponent("deploy/container/Dockerfile")
+
+    static func read(_ path: String) throws -> String {
+        try String(contentsOf: Harness.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test("the build stage copies every folder the manifest names, and the build context leaves out what is built locally")
+    func buildContext() throws {
+        let text = try String(contentsOf: Self.dockerfile, encoding: .utf8)
+        let copied = text.components(separatedBy: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }.compactMap {
+            $0.split(separator: " ").dropFirst().first.map(String.init)
+        }
+        let manifest = try Self.read("Package.swift")
+        let customPaths = manifest.components(separatedBy: "path: \"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        for folder in ["Package.swift", "Sources", "Tests"] + customPaths {
+            #expect(copied.contains { folder == $0 || folder.hasPrefix($0 + "/") }, "the Dockerfile does not copy \(folder), which Package.swift names")
+        }
+        let ignored = try Self.read(".dockerignore").components(separatedBy: "\n")
+        for path in [".build", ".tools", ".git", "Package.resolved"] { #expect(ignored.contains(path), ".dockerignore: \(path)") }
+    }
+
+    @Test("the chart's default image is the one build-image.sh tags, at the version `coxswain --version` prints")
+    func chartImage() throws {
+        let chart = try Self.read("deploy/helm/coxswain/Chart.yaml")
+        #expect(chart.contains("appVersion: \"\(CoxswainVersion.current)\""))
+        #expect(try Self.read("deploy/helm/coxswain/values.yaml").contains("repository: ghcr.io/coxswain/coxswain"))
+        #expect(try Self.read("deploy/container/build-image.sh").contains("tag=ghcr.io/coxswain/coxswain:$(sed -n 's/^appVersion: \"\\(.*\\)\"$/\\1/p'"))
+    }
 
     @Test("the helm and kubectl checksums are those of the pinned pair the tests run")
     func checksums() throws {

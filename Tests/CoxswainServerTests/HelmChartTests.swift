@@ -29,7 +29,7 @@ struct HelmChartTests {
         #expect(lint.contains("0 chart(s) failed"), "\(lint)")
         let objects = try await Self.render(pair)
         let kinds = Set(objects.compactMap { $0["kind"] as? String })
-        #expect(kinds == ["ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "Deployment"], "\(kinds)")
+        #expect(kinds == ["ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "Deployment", "NetworkPolicy"], "\(kinds)")
         #expect(!kinds.contains("ClusterRole") && !kinds.contains("ClusterRoleBinding"), "nothing cluster-wide")
         let deployment = try #require(Self.objects(objects, kind: "Deployment").first)
         let spec = try #require(deployment["spec"] as? [String: Any])
@@ -49,6 +49,41 @@ struct HelmChartTests {
         let configuration = try ConfigurationLoader.parse(yaml: try #require(map["coxswain.yaml"] as? String), file: "configmap")
         #expect(configuration.worker.shutdownGrace.seconds == 660)
         #expect(configuration.server.port == 8080 && configuration.server.operatorHost == "0.0.0.0")
+    }
+
+    /// The ingress rules of the rendered NetworkPolicy: port name -> the peers admitted there.
+    static func admitted(_ objects: [[String: Any]]) throws -> [String: [[String: Any]]] {
+        let policy = try #require(Self.objects(objects, kind: "NetworkPolicy").first)
+        let spec = try #require(policy["spec"] as? [String: Any])
+        #expect(spec["policyTypes"] as? [String] == ["Ingress"])
+        var rules: [String: [[String: Any]]] = [:]
+        for rule in spec["ingress"] as? [[String: Any]] ?? [] {
+            for port in rule["ports"] as? [[String: Any]] ?? [] { rules[port["port"] as? String ?? "?", default: []] += rule["from"] as? [[String: Any]] ?? [] }
+        }
+        return rules
+    }
+
+    @Test("the NetworkPolicy admits Slack's port from the ingress controller and the operators' port from Prometheus only", arguments: RealTools.matrix)
+    func networkPolicy(pair: RealTools.Pair) async throws {
+        let defaults = try Self.admitted(try await Self.render(pair))
+        #expect(Set(defaults.keys) == ["http", "operator"])
+        let ingress = (defaults["http"]?.first?["namespaceSelector"] as? [String: Any])?["matchLabels"] as? [String: String]
+        #expect(ingress == ["kubernetes.io/metadata.name": "ingress-nginx"])
+        let prometheus = try #require(defaults["operator"]?.first)
+        #expect((prometheus["podSelector"] as? [String: Any])?["matchLabels"] as? [String: String] == ["app.kubernetes.io/name": "prometheus"])
+        // Socket Mode: nothing calls in on Slack's port; routers named by the values reach the operators' port.
+        let values = """
+            config: { slack: { mode: socket } }
+            slackSecret: { appTokenKey: app-token, signingSecretKey: "" }
+            networkPolicy:
+              operatorFrom:
+                - namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: routing } }
+            """
+        let socket = try Self.admitted(try await Self.render(pair, values: values))
+        #expect(Array(socket.keys) == ["operator"])
+        #expect(socket["operator"]?.count == 1)
+        let off = try await Self.render(pair, values: "networkPolicy: { enabled: false }")
+        #expect(Self.objects(off, kind: "NetworkPolicy").isEmpty)
     }
 
     @Test("RBAC: a Role in exactly the namespaces the configuration names, with the verbs helm and kubectl need", arguments: RealTools.matrix)

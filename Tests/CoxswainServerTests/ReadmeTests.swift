@@ -59,7 +59,12 @@ struct ReadmeTests {
         let database = try AppDatabase.openReadOnly(path: path)
         let events = try await database.tail(limit: 100).map(\.event)
         #expect(events.contains("registry.disable") && events.contains("registry.enable"), "\(events)")
-        #expect(try await database.tokenDigests(user: "U0123ALICE").count == 1)
+        // The token was issued into a file only its owner reads, listed, then revoked.
+        let tokens = try await database.consoleTokens(user: "U0123ALICE")
+        #expect(tokens.count == 1 && tokens.first?.revokedAt != nil)
+        let file = folder.appendingPathComponent("alice.token").path
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
+        #expect(events.contains("console.token_issued") && events.contains("console.token_revoked"))
     }
 
     @Test("the README's test command is what CI runs")

@@ -1,4 +1,5 @@
 import CoxswainCore
+import CoxswainServer
 import Foundation
 import Testing
 
@@ -27,7 +28,7 @@ struct SystemdUnitTests {
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("TimeoutStopSec=") })
         let value = try #require(line.split(separator: "=").last.map(String.init))
         let stop = try #require(Int(value.replacingOccurrences(of: "min", with: "")).map { $0 * 60 })
-        let runbooks = try RunbookSet.load(directory: Harness.repositoryRoot.appendingPathComponent("commands").path)
+        let runbooks = try ConfigurationFiles.runbooks(Harness.repositoryRoot.appendingPathComponent("commands").path)
         let longest = runbooks.all.flatMap(\.steps).compactMap { $0.timeout?.seconds }.max() ?? 0
         #expect(Double(stop) > longest + 60, "TimeoutStopSec \(stop)s, longest runbook timeout \(longest)s")
         #expect(text.contains("LoadCredential=signing-secret:") && !text.contains("Environment=SLACK_BOT_TOKEN="))

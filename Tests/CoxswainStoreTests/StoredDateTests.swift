@@ -46,7 +46,7 @@ import Testing
         let database = try AppDatabase.inMemory()
         let moment = Date(timeIntervalSince1970: 1_790_000_000.123_4)
         try await database.seed([], now: moment)
-        try await database.saveToken(user: "U1", digest: "d", now: moment)
+        _ = try await database.saveToken(user: "U1", digest: "d", expiresAt: moment.addingTimeInterval(60), issuedBy: "test", now: moment)
         let texts = try await database.writer.read { db in
             try String.fetchAll(db, sql: "SELECT createdAt FROM consoleToken UNION ALL SELECT at FROM auditEntry")
         }

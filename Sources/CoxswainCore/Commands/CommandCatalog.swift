@@ -135,24 +135,4 @@ public struct CommandCatalog: Sendable {
         }
         return lines.joined(separator: "\n")
     }
-
-    /// Loads every `*.yaml` runbook in a folder, in name order.
-    public static func loadRunbooks(directory: String) throws -> [Runbook] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let yaml = files.filter { $0.hasSuffix(".yaml") }.sorted()
-        guard !yaml.isEmpty else { throw RunbookError(file: directory, step: nil, problem: "has no runbook files (*.yaml)") }
-        let runbooks = try yaml.map { try RunbookLoader.load(file: directory + "/" + $0) }
-        var seen: [String: String] = [:]
-        for (file, runbook) in zip(yaml, runbooks) {
-            if let other = seen[runbook.command] {
-                throw RunbookError(file: directory + "/" + file, step: nil, problem: "declares \(runbook.command), which \(other) declares too")
-            }
-            seen[runbook.command] = file
-            let name = name(of: runbook)
-            if builtIns.contains(where: { $0.name == name }) || name == umbrella {
-                throw RunbookError(file: directory + "/" + file, step: nil, problem: "declares \(runbook.command), which is a built-in command")
-            }
-        }
-        return runbooks
-    }
 }

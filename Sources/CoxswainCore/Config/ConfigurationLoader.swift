@@ -1,21 +1,11 @@
 import Foundation
 import Yams
 
-/// Reads `coxswain.yaml` (see `deploy/coxswain.example.yaml`) into a validated
-/// `CoxswainConfiguration`. It fails closed: an unknown key, a name that refers to nothing,
+/// Parses `coxswain.yaml` (see `deploy/coxswain.example.yaml`) into a validated
+/// `CoxswainConfiguration`; the server's `ConfigurationFiles` reads the file. It fails closed: an unknown key, a name that refers to nothing,
 /// or an environment whose approvals nobody could give stops start-up, and every error
 /// names the file, the line, the key and what was expected.
 public enum ConfigurationLoader {
-    public static func load(file path: String) throws -> CoxswainConfiguration {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigurationError(
-                file: path, key: "(file)", problem: "cannot be read; pass an existing file with --config (example: deploy/coxswain.example.yaml)")
-        }
-        // Paths in the file are relative to the file, not to wherever coxswain was started.
-        let directory = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
-        return try parse(yaml: text, file: path, baseDirectory: directory)
-    }
-
     /// - Parameter baseDirectory: what relative paths in the file are relative to; nil leaves them as written.
     public static func parse(yaml text: String, file: String, baseDirectory: String? = nil) throws -> CoxswainConfiguration {
         let root: Node
@@ -86,6 +76,7 @@ public enum ConfigurationLoader {
             "usergroup_ttl": .scalar,
             "prometheus": .fields(["url": .scalar, "token_file": .scalar, "timeout": .scalar]),
             "watch": watch,
+            "retention": .fields(["notices": .scalar, "request_keys": .scalar]),
         ])
     }()
 }

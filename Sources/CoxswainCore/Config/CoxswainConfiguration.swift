@@ -113,6 +113,15 @@ public struct CoxswainConfiguration: Sendable {
         /// How long the break-glass path watches pods and health before giving up.
         public var watchTimeout: GoDuration
     }
+    /// How long records that nothing reads after a while are kept; nil keeps them for ever.
+    /// Jobs, their steps and the audit trail are always kept (planning and audits read them).
+    public struct Retention: Sendable, Equatable {
+        /// Messages of finished jobs (and of no job) once they were delivered, replaced or given up.
+        public var notices: GoDuration? = GoDuration(milliseconds: 30 * 86_400_000)
+        /// The keys that make a chat platform's retried request harmless (retries come within minutes).
+        public var requestKeys: GoDuration? = GoDuration(milliseconds: 30 * 86_400_000)
+        public init() {}
+    }
     public enum ReleaseKind: String, Sendable, Equatable { case helm, deployment }
     public struct Release: Sendable, Equatable {
         public var name: String
@@ -164,6 +173,7 @@ public struct CoxswainConfiguration: Sendable {
     public var userGroupTTL: GoDuration
     /// Without it, nothing is watched after a change.
     public var prometheus: Prometheus?
+    public var retention = Retention()
 
     /// The watch policy of a release: its environment's, with its own queries if it has them.
     public func watchPolicy(release: Release) -> WatchPolicy {

@@ -36,6 +36,7 @@ struct RawConfiguration: Decodable {
         var usergroups: [String]?
     }
     struct Emergency: Decodable { var reminder_interval: String?; var watch_timeout: String? }
+    struct Retention: Decodable { var notices: String?; var request_keys: String? }
     struct Release: Decodable {
         var model: String
         var environment: String
@@ -66,6 +67,7 @@ struct RawConfiguration: Decodable {
     var usergroup_ttl: String?
     var prometheus: Prometheus?
     var watch: Watch?
+    var retention: Retention?
 
     func validated(file: String, root: Node, baseDirectory: String?) throws -> CoxswainConfiguration {
         func fail(_ key: String, _ problem: String) -> ConfigurationError {
@@ -160,6 +162,17 @@ struct RawConfiguration: Decodable {
             }
         }
         configuration.prometheus = prometheusConfiguration
+        // `forever` keeps them; otherwise a duration of at least an hour.
+        func kept(_ text: String?, _ key: String) throws -> GoDuration? {
+            guard let text else { return GoDuration(milliseconds: 30 * 86_400_000) }
+            if text == "forever" { return nil }
+            guard let value = GoDuration(parsing: text), value >= GoDuration(seconds: 3600) else {
+                throw fail(key, "must be a duration of at least 1h, such as 720h (30 days), or forever, got \"\(text)\"")
+            }
+            return value
+        }
+        configuration.retention.notices = try kept(retention?.notices, "retention.notices")
+        configuration.retention.requestKeys = try kept(retention?.request_keys, "retention.request_keys")
         configuration.commandPrefix = command_prefix ?? ""
         guard Validation.isCommandPrefix(configuration.commandPrefix) else {
             throw fail("command_prefix", "must be up to 12 lowercase letters, digits or '-', e.g. cx-, got \"\(configuration.commandPrefix)\"")

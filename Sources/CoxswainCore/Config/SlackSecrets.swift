@@ -35,11 +35,13 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
 
     public struct MissingSecret: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Reads `SLACK_BOT_TOKEN` and, for HTTP mode, `SLACK_SIGNING_SECRET`, for Socket Mode
-    /// `SLACK_APP_TOKEN`; each may instead be `…_FILE` pointing at a file that holds the
-    /// value (Kubernetes secrets mounted as files).
+    /// `SLACK_APP_TOKEN`. Each may instead be `…_FILE` pointing at a file that holds the value
+    /// (Kubernetes secrets mounted as files); the server reads those files first
+    /// (`ConfigurationFiles.secrets`) and passes their contents here under the variable's name.
     public static func load(from environment: [String: String], mode: CoxswainConfiguration.SlackMode = .http) throws -> SlackSecrets {
         switch mode {
         case .http:
@@ -61,14 +63,6 @@ public struct SlackSecrets: Sendable, CustomStringConvertible {
         _ name: String, from environment: [String: String], hint: String = "Slack app settings → Basic Information / OAuth & Permissions"
     ) throws -> Secret {
         if let value = environment[name], !value.isEmpty { return Secret(value) }
-        if let path = environment["\(name)_FILE"], !path.isEmpty {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw MissingSecret(description: "\(name)_FILE points at \(path), which cannot be read")
-            }
-            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !value.isEmpty else { throw MissingSecret(description: "\(name)_FILE points at \(path), which is empty") }
-            return Secret(value)
-        }
         throw MissingSecret(
             description: "\(name) is not set: export \(name)=… or \(name)_FILE=/path/to/file "
                 + "(\(hint))")

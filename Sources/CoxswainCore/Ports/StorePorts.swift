@@ -225,9 +225,34 @@ public protocol LeaseStore: Sendable {
 }
 
 /// Console identities: a person proves who they are with a token of theirs; only a digest
-/// of it is stored.
+/// of it is stored. Every token expires; any can be revoked.
 public protocol ConsoleTokenStore: Sendable {
-    func saveToken(user: String, digest: String, now: Date) async throws
-    /// Digests of the tokens `user` may use.
-    func tokenDigests(user: String) async throws -> [String]
+    /// Stores a new token's digest and audits it; returns the token's id.
+    func saveToken(user: String, digest: String, expiresAt: Date, issuedBy: String, now: Date) async throws -> Int64
+    /// Digests of the tokens `user` may use at `now`: neither revoked nor expired.
+    func tokenDigests(user: String, now: Date) async throws -> [String]
+    /// Every token issued (to `user`, or to anyone), newest first; no secrets.
+    func consoleTokens(user: String?) async throws -> [ConsoleToken]
+    /// Revokes the token with this id, or every unrevoked token of `user`; audited. Returns the tokens revoked.
+    func revokeTokens(_ which: ConsoleTokenSelection, by actor: String, now: Date) async throws -> [ConsoleToken]
+}
+
+/// A console token as the store describes it: never the token or its digest.
+public struct ConsoleToken: Sendable, Equatable {
+    public var id: Int64
+    public var user: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+
+    public init(id: Int64, user: String, createdAt: Date, expiresAt: Date, revokedAt: Date?) {
+        self.id = id; self.user = user; self.createdAt = createdAt; self.expiresAt = expiresAt; self.revokedAt = revokedAt
+    }
+
+    public func isUsable(at now: Date) -> Bool { revokedAt == nil && expiresAt > now }
+}
+
+public enum ConsoleTokenSelection: Sendable, Equatable {
+    case id(Int64)
+    case user(String)
 }

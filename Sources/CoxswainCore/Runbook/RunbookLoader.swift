@@ -5,13 +5,6 @@ import Yams
 /// (unknown action, typo in a setting, rollback before the history step decided a
 /// target) stops start-up instead.
 public enum RunbookLoader {
-    public static func load(file path: String) throws -> Runbook {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RunbookError(file: path, step: nil, problem: "cannot be read")
-        }
-        return try parse(yaml: text, file: path)
-    }
-
     public static func parse(yaml text: String, file: String) throws -> Runbook {
         func fail(_ step: String?, _ problem: String) -> RunbookError { RunbookError(file: file, step: step, problem: problem) }
         let root: Node?

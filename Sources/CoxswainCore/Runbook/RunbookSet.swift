@@ -7,9 +7,28 @@ public struct RunbookSet: Sendable {
 
     public init(_ runbooks: [Runbook]) { self.all = runbooks }
 
-    /// Loads every `*.yaml` runbook in a folder, in name order.
-    public static func load(directory: String) throws -> RunbookSet {
-        RunbookSet(try CommandCatalog.loadRunbooks(directory: directory))
+    /// The runbooks of a folder from their files' text (`*.yaml`, in name order), checked
+    /// together: each command declared once, none a built-in one.
+    /// - Parameters:
+    ///   - files: each file's path (for messages) and text.
+    ///   - folder: the folder they came from, for the message when there are none.
+    public static func parse(files: [(path: String, text: String)], folder: String) throws -> RunbookSet {
+        guard !files.isEmpty else { throw RunbookError(file: folder, step: nil, problem: "has no runbook files (*.yaml)") }
+        var seen: [String: String] = [:]
+        var runbooks: [Runbook] = []
+        for (path, text) in files {
+            let runbook = try RunbookLoader.parse(yaml: text, file: path)
+            if let other = seen[runbook.command] {
+                throw RunbookError(file: path, step: nil, problem: "declares \(runbook.command), which \(other) declares too")
+            }
+            seen[runbook.command] = URL(fileURLWithPath: path).lastPathComponent
+            let name = CommandCatalog.name(of: runbook)
+            if CommandCatalog.builtIns.contains(where: { $0.name == name }) || name == CommandCatalog.umbrella {
+                throw RunbookError(file: path, step: nil, problem: "declares \(runbook.command), which is a built-in command")
+            }
+            runbooks.append(runbook)
+        }
+        return RunbookSet(runbooks)
     }
 
     public func runbook(command: String) -> Runbook? { all.first { $0.command == command } }

@@ -48,24 +48,42 @@ struct ConsoleController: Sendable {
         router.get("/api/v1/console/jobs/{id}") { request, context in try await job(request, context: context) }
     }
 
-    /// The user a request proves to be, or nil.
-    private func authenticate(_ request: Request) async -> String? {
-        guard let user = request.headers[.coxswainUser], Validation.isSlackID(user),
-            let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ")
-        else { return nil }
-        let token = String(authorization.dropFirst("Bearer ".count))
-        let digests = (try? await dependencies.stores.tokens.tokenDigests(user: user)) ?? []
-        return ConsoleTokens.matches(token, digests: digests) ? user : nil
+    enum Authentication {
+        case user(String)
+        /// The answer that refuses the request: 401 without a valid token (none, unknown,
+        /// expired or revoked), 503 when the tokens could not be read. Nothing runs.
+        case refused(Response)
     }
 
-    private func unauthorized(_ request: Request, context: some RequestContext) throws -> Response {
-        dependencies.logger.warning("rejected a console request for \(request.headers[.coxswainUser] ?? "nobody"): no valid token")
-        return try Problem(error: "not authenticated: send X-Coxswain-User and Authorization: Bearer TOKEN (`coxswain users token USER` issues one)")
-            .response(from: request, context: context).withStatus(.unauthorized)
+    /// Who a request proves to be.
+    private func authenticate(_ request: Request, context: some RequestContext) async throws -> Authentication {
+        let named = request.headers[.coxswainUser]
+        if let user = named, Validation.isSlackID(user), let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+            let token = String(authorization.dropFirst("Bearer ".count))
+            do {
+                let digests = try await dependencies.stores.tokens.tokenDigests(user: user, now: dependencies.now())
+                if ConsoleTokens.matches(token, digests: digests) { return .user(user) }
+            } catch {
+                dependencies.logger.error("could not check a console token: \(error)")
+                return .refused(
+                    try Problem(error: "Coxswain cannot read its database right now (\(error)); nothing was done, try again in a minute")
+                        .response(from: request, context: context).withStatus(.serviceUnavailable))
+            }
+        }
+        dependencies.logger.warning("rejected a console request for \(named ?? "nobody"): no valid token")
+        return .refused(
+            try Problem(
+                error: "not authenticated: send X-Coxswain-User and Authorization: Bearer TOKEN; the token may be unknown, expired or revoked "
+                    + "(`coxswain users token USER` issues one, `coxswain users list` shows which are valid)"
+            ).response(from: request, context: context).withStatus(.unauthorized))
     }
 
     func command(_ request: Request, context: some RequestContext) async throws -> Response {
-        guard let user = await authenticate(request) else { return try unauthorized(request, context: context) }
+        let user: String
+        switch try await authenticate(request, context: context) {
+        case .user(let who): user = who
+        case .refused(let answer): return answer
+        }
         guard let body = try? await request.decode(as: CommandBody.self, context: context), body.text.count <= 4096 else {
             return try Problem(error: "the body must be JSON like {\"text\": \"rollback llama-2-7b-production\"}, at most 4096 characters")
                 .response(from: request, context: context).withStatus(.badRequest)
@@ -91,7 +109,11 @@ struct ConsoleController: Sendable {
     }
 
     func job(_ request: Request, context: some RequestContext) async throws -> Response {
-        guard let user = await authenticate(request) else { return try unauthorized(request, context: context) }
+        let user: String
+        switch try await authenticate(request, context: context) {
+        case .user(let who): user = who
+        case .refused(let answer): return answer
+        }
         guard let id = context.parameters.get("id", as: Int64.self), let job = try await dependencies.stores.jobs.job(id: id) else {
             return try Problem(error: "there is no such job").response(from: request, context: context).withStatus(.notFound)
         }

@@ -38,7 +38,12 @@ extension RunbookActions {
         let name = Self.deploymentName(release)
         do {
             let output = try await dependencies.kubectl.rolloutStatus(deployment: name, namespace: release.namespace, timeout: GoDuration(milliseconds: 30_000))
-            let entry = try? await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+            let entry: RegistryEntry?
+            do {
+                entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+            } catch {
+                return Self.storeReadFailed("the registry entry of \(release.model) in \(release.environment)", error)
+            }
             guard entry?.status == .ready else {
                 return .failed("the registry shows \(release.model) \(entry?.status.rawValue ?? "missing") in \(release.environment)", hint: nil)
             }

@@ -62,8 +62,12 @@ extension RunbookActions {
         } catch {
             return "could not read `\(source.name)` in \(previous): \(error.message)"
         }
-        guard (try? await dependencies.stores.jobs.validatedUpgrade(release: source.name, version: version.display)) != nil else {
-            return "no Coxswain job validated \(version.display) on `\(source.name)` in \(previous)"
+        do {
+            guard try await dependencies.stores.jobs.validatedUpgrade(release: source.name, version: version.display) != nil else {
+                return "no Coxswain job validated \(version.display) on `\(source.name)` in \(previous)"
+            }
+        } catch {
+            return "could not read from Coxswain's database whether a job validated \(version.display) on `\(source.name)` in \(previous): \(error)"
         }
         return nil
     }

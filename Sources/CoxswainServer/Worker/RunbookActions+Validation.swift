@@ -141,7 +141,12 @@ extension RunbookActions {
                         as RichText,
                     audit: "\(output.commandLine): revision \(status.version) \(status.info.status)")
             }
-            let entry = try? await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+            let entry: RegistryEntry?
+            do {
+                entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+            } catch {
+                return Self.storeReadFailed("the registry entry of \(release.model) in \(release.environment)", error)
+            }
             guard entry?.status == .ready else {
                 return .failed("the registry shows \(release.model) \(entry?.status.rawValue ?? "missing") in \(release.environment)", hint: nil)
             }

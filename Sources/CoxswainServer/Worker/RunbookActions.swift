@@ -53,7 +53,13 @@ struct RunbookActions: Sendable {
         }
         let table = Self.historyTable(revisions)
         let oldest = revisions.map(\.revision).min() ?? 0
-        let coxswainRollbacks = (try? await dependencies.stores.jobs.revisionsRolledBackFrom(release: release.name, since: oldest)) ?? []
+        // Without this list the planner could pick a revision a rollback left: a read that fails ends the step.
+        let coxswainRollbacks: Set<Int>
+        do {
+            coxswainRollbacks = try await dependencies.stores.jobs.revisionsRolledBackFrom(release: release.name, since: oldest)
+        } catch {
+            return Self.storeReadFailed("which revisions earlier rollbacks left", error, details: [.init("helm history", table)])
+        }
         let decided: Result<RollbackPlan, RollbackRefusal>
         if job.request.kind == .upgrade, let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) {
             if let current = revisions.max(by: { $0.revision < $1.revision }) {
@@ -64,7 +70,11 @@ struct RunbookActions: Sendable {
             }
             decided = UpgradePlanner.plan(release: release.name, history: revisions, chartName: Self.chartName(release), version: version)
         } else {
-            if let moved = await basisCheck(job, revisions: revisions) { report.basis = moved }
+            do {
+                if let moved = try await basisCheck(job, revisions: revisions) { report.basis = moved }
+            } catch {
+                return Self.storeReadFailed("which jobs made the release's recent revisions", error, details: [.init("helm history", table)])
+            }
             decided = RollbackPlanner.plan(release: release.name, history: revisions, requested: job.request.revision, rolledBackFrom: coxswainRollbacks)
         }
         switch decided {
@@ -86,10 +96,10 @@ struct RunbookActions: Sendable {
     /// A queued rollback runs against the release the requester saw. When it has moved since,
     /// the job does not plan anew on its own: if Coxswain already rolled it back from there,
     /// there is nothing to do; otherwise the requester confirms the new plan.
-    private func basisCheck(_ job: Job, revisions: [HelmRevision]) async -> BasisCheck? {
+    private func basisCheck(_ job: Job, revisions: [HelmRevision]) async throws -> BasisCheck? {
         guard let basis = job.basisRevision, let current = revisions.max(by: { $0.revision < $1.revision }), current.revision != basis else { return nil }
         let oldest = min(basis, revisions.map(\.revision).min() ?? basis)
-        let byRevision = (try? await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release, since: oldest)) ?? [:]
+        let byRevision = try await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release, since: oldest)
         if let other = byRevision[basis + 1], other.id != job.id, other.request.kind == .rollback, other.plan?.from.revision == basis,
             job.request.revision == nil || job.request.revision == other.plan?.to.revision
         {
@@ -97,6 +107,15 @@ struct RunbookActions: Sendable {
         }
         let who = byRevision[current.revision].map { "by Coxswain job #\($0.id)" } ?? "not by Coxswain"
         return .moved(why: "\(job.request.release) moved from revision \(basis) to \(current.revision) since you asked (\(who)).")
+    }
+
+    /// A read of Coxswain's own records that the plan depends on failed: nothing has changed
+    /// yet, and a plan made without it could be wrong, so the step ends here.
+    static func storeReadFailed(_ what: String, _ error: any Error, details: [StepResult.Detail] = []) -> StepResult {
+        .failed(
+            "could not read \(what) from Coxswain's database (\(error)); nothing was changed",
+            hint: "a plan made without it could pick the wrong revision; run the command again once \(code: "/readyz") answers ready",
+            details: details, audit: "store read failed: \(what): \(error)")
     }
 
     func confirm(job: Job, release: CoxswainConfiguration.Release, report: RunReport) -> StepResult {

@@ -114,7 +114,7 @@ struct Harness {
                 yaml = yaml.replacingOccurrences(of: "response_url_hosts: [127.0.0.1] }", with: "response_url_hosts: [127.0.0.1], mode: socket }")
             }
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
-            let runbooks = try RunbookSet.load(directory: folder ?? repositoryRoot.appendingPathComponent("commands").path)
+            let runbooks = try ConfigurationFiles.runbooks(folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let database = try existing ?? AppDatabase.inMemory()
             try await database.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment

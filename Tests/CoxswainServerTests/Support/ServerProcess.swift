@@ -30,14 +30,19 @@ final class ServerProcess: Sendable {
         let config = folder.appendingPathComponent("coxswain.yaml")
         try (yaml + "\ndatabase: \(database)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n" + extraConfig)
             .write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = CLITests.binary
-        process.arguments = ["serve", "--config", config.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["SLACK_SIGNING_SECRET"] = Harness.signingSecret
         environment["SLACK_BOT_TOKEN"] = Harness.botToken
         environment.merge(extra) { $1 }
+        return try await launch(CLITests.binary, ["serve", "--config", config.path] + arguments, environment: environment)
+    }
+
+    /// Starts `program` (which runs `coxswain serve`, itself or in a container) and returns once the server listens.
+    static func launch(_ program: URL, _ arguments: [String], environment: [String: String]) async throws -> ServerProcess {
+        let process = Process()
+        process.executableURL = program
+        process.arguments = arguments
         process.environment = environment
         let server = ServerProcess(process: process)
         let pipe = Pipe()

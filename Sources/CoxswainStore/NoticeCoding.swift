@@ -1,0 +1,28 @@
+import CoxswainCore
+import Foundation
+
+/// How notices are stored: JSON of the domain's `Notice`, and a place key for ordering
+/// and replacing.
+enum NoticeCoding {
+    static func encode(_ notice: Notice) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(notice), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> Notice {
+        try JSONDecoder().decode(Notice.self, from: Data(text.utf8))
+    }
+
+    static func placeKey(_ place: Notice.Place) -> String {
+        switch place {
+        case .live: return "live"
+        case .thread: return "thread"
+        case .approval(let round): return "approval:\(round)"
+        case .person(let user): return "person:\(user)"
+        case .auditChannel: return "audit"
+        case .jobChannel: return "job-channel"
+        case .channel(let id): return "channel:\(id)"
+        }
+    }
+}
