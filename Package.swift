@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "CoxswainServer",
             dependencies: [
-                "CoxswainCore", "CoxswainStore", "CoxswainCluster", "CoxswainChat",
+                "CoxswainCore", "CoxswainStore", "CoxswainCluster", "CoxswainChat", "CoxswainHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "CoxswainServerTests",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainChat", "CoxswainCore",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainChat", "CoxswainCore", "CoxswainHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

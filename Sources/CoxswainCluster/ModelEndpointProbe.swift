@@ -16,9 +16,9 @@ public struct ModelEndpointProbe: Sendable {
         public var description: String { "\(url) did not answer: \(reason)" }
     }
 
-    private let http = OutboundHTTP()
+    private let http: OutboundHTTP
 
-    public init() {}
+    public init(http: OutboundHTTP) { self.http = http }
 
     /// `GET {endpoint}/{path}`
     public func get(_ endpoint: URL, path: String, timeout: Duration) async throws(Unreachable) -> Response {

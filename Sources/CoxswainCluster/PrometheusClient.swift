@@ -13,9 +13,10 @@ public struct PrometheusClient: Sendable {
     private let baseURL: URL
     private let tokenFile: String?
     private let timeout: GoDuration
-    private let http = OutboundHTTP()
+    private let http: OutboundHTTP
 
-    public init(configuration: CoxswainConfiguration.Prometheus) {
+    public init(http: OutboundHTTP, configuration: CoxswainConfiguration.Prometheus) {
+        self.http = http
         baseURL = configuration.url
         tokenFile = configuration.tokenFile
         timeout = configuration.timeout

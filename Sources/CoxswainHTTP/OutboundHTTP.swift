@@ -14,7 +14,12 @@ import Synchronization
 /// A refused connection fails at once (no silent reconnecting until the deadline: the
 /// callers decide about retries), and the whole exchange, answer body included, must end
 /// within its timeout. `HTTPS_PROXY`/`HTTP_PROXY` and `NO_PROXY` are honoured as curl does.
-public struct OutboundHTTP: Sendable {
+///
+/// One per process, made where the process starts (the server, a CLI command) and handed to
+/// whatever sends requests: it keeps one client per way out (direct, or through one proxy)
+/// with its connections alive for the next request. `shutdown()` closes them; an instance
+/// let go without it closes them as it goes.
+public final class OutboundHTTP: Sendable {
     public enum Method: Sendable { case get, post }
 
     public struct Answer: Sendable {
@@ -34,9 +39,23 @@ public struct OutboundHTTP: Sendable {
     public static let maximumBody = 8 << 20
 
     private let proxies: ProxySettings
+    private let clients = Mutex<[HTTPClient.Configuration.Proxy?: HTTPClient]>([:])
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// - Parameter environment: where the proxy settings are read (the process's environment).
+    public init(environment: [String: String]) {
         proxies = ProxySettings(environment: environment)
+    }
+
+    /// Closes every connection; requests made afterwards fail.
+    public func shutdown() async {
+        for client in clients.withLock({ clients in defer { clients = [:] }; return Array(clients.values) }) {
+            try? await client.shutdown()
+        }
+    }
+
+    deinit {
+        // HTTPClient must be shut down before it goes; this does not wait for it.
+        for client in clients.withLock({ Array($0.values) }) { client.shutdown { _ in } }
     }
 
     public func send(
@@ -46,7 +65,7 @@ public struct OutboundHTTP: Sendable {
         request.method = method == .get ? .GET : .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let client = Self.client(through: proxies.proxy(for: url))
+        let client = client(through: proxies.proxy(for: url))
         do {
             let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
             let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
@@ -72,11 +91,9 @@ public struct OutboundHTTP: Sendable {
         }
     }
 
-    /// One client per way out (direct, or through one proxy), for the life of the process:
-    /// each keeps its connections alive for the next request.
-    private static let clients = Mutex<[HTTPClient.Configuration.Proxy?: HTTPClient]>([:])
-
-    private static func client(through proxy: HTTPClient.Configuration.Proxy?) -> HTTPClient {
+    /// One client per way out (direct, or through one proxy): each keeps its connections alive
+    /// for the next request.
+    private func client(through proxy: HTTPClient.Configuration.Proxy?) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[proxy] { return client }
             var configuration = HTTPClient.Configuration()

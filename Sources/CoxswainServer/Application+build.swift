@@ -41,37 +41,38 @@ public struct CoxswainApplication: ApplicationProtocol {
 }
 
 /// Builds the server. `coxswain serve` and the tests call the same function.
+/// Builds the server. `coxswain serve` and the tests call the same function. Each part gets
+/// what it uses, made once here.
 public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainApplication {
-    let workerSignal = WorkSignal()
-    let notifierSignal = WorkSignal()
-    let watchSignal = WorkSignal()
+    let configuration = dependencies.configuration, stores = dependencies.stores, now = dependencies.now, logger = dependencies.logger
+    let policy = dependencies.policy, lifecycle = dependencies.lifecycle, catalog = dependencies.catalog, metrics = dependencies.metrics
+    let rollbackCommand = dependencies.runbooks.runbook(kind: .rollback)?.command
+    let signals = ServerSignals()
     let state = ServerState()
-    let configuration = dependencies.configuration
-    let policy = dependencies.policy
-    let lifecycle = dependencies.lifecycle
-    let catalog = dependencies.catalog
-    let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret.reveal(), now: dependencies.now)
-    let metrics = dependencies.metrics
+    let verifier = SlackRequestVerifier(signingSecret: dependencies.secrets.signingSecret.reveal(), now: now)
     let slack = SlackWebClient(
-        apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: dependencies.now,
+        http: dependencies.http, apiURL: configuration.slack.apiURL, token: dependencies.secrets.botToken, now: now,
         observe: { metrics.slackCall(method: $0, outcome: $1) })
     let renderer = SlackNoticeRenderer(slashCommand: { catalog.written($0, style: .slash) })
-    let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: dependencies.now)
-    let lease = LeaseKeeper(
-        leases: dependencies.stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration,
-        now: dependencies.now, logger: dependencies.logger)
+    let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: now)
+    let lease = LeaseKeeper(leases: stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration, now: now, logger: logger)
 
-    let queries = ReadOnlyQueries(dependencies: dependencies)
-    let handOff = NoticeHandOff(platform: SlackNoticeDelivery.platform, notifierSignal: notifierSignal, mayDeliver: { lease.isHeld })
+    let queries = ReadOnlyQueries(
+        configuration: configuration, cluster: dependencies.cluster, probe: dependencies.probe, jobs: stores.jobs, registry: stores.registry,
+        watches: stores.watches)
+    let handOff = NoticeHandOff(platform: SlackNoticeDelivery.platform, notifierSignal: signals.notifier, mayDeliver: { lease.isHeld })
     let intake = ChangeIntake(
-        dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal,
-        handOff: handOff, state: state)
+        configuration: configuration, runbooks: dependencies.runbooks, jobs: stores.jobs, audit: stores.audit, health: stores.health, policy: policy,
+        lifecycle: lifecycle, workerSignal: signals.worker, notifierSignal: signals.notifier, handOff: handOff, state: state, now: now, logger: logger)
     let dispatcher = Dispatcher(
-        catalog: catalog, policy: policy,
-        intake: intake,
-        decisions: JobDecisions(dependencies: dependencies, policy: policy, lifecycle: lifecycle, workerSignal: workerSignal, notifierSignal: notifierSignal),
+        configuration: configuration, catalog: catalog, policy: policy, intake: intake,
+        decisions: JobDecisions(
+            jobs: stores.jobs, audit: stores.audit, health: stores.health, now: now, logger: logger, policy: policy, lifecycle: lifecycle,
+            workerSignal: signals.worker, notifierSignal: signals.notifier),
         queries: queries,
-        watches: WatchRequests(dependencies: dependencies, policy: policy, signal: watchSignal, notifierSignal: notifierSignal))
+        watches: WatchRequests(
+            configuration: configuration, rollbackCommand: rollbackCommand, watches: stores.watches, health: stores.health, now: now, logger: logger,
+            policy: policy, signal: signals.watch, notifierSignal: signals.notifier))
     let queryQueue = QueryQueue()
 
     // The Slack-facing listener: Slack's routes and health checks, nothing else.
@@ -79,16 +80,15 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     router.middlewares.add(LogRequestsMiddleware(.debug))
     router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
     let commands = SlashCommandController(
-        dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, renderer: renderer,
-        userGroups: userGroups, queryQueue: queryQueue)
+        configuration: configuration, logger: logger, verifier: verifier, dispatcher: dispatcher, renderer: renderer, userGroups: userGroups,
+        queryQueue: queryQueue)
     let interactions = InteractionController(
-        dependencies: dependencies, verifier: verifier, dispatcher: dispatcher, userGroups: userGroups,
-        notifierSignal: notifierSignal)
+        configuration: configuration, rollbackCommand: rollbackCommand, audit: stores.audit, outbox: stores.outbox, now: now, logger: logger,
+        verifier: verifier, dispatcher: dispatcher, userGroups: userGroups, notifierSignal: signals.notifier)
     var socketMode: SocketModeFrontEnd?
     if configuration.slack.mode == .socket {
         socketMode = dependencies.secrets.appToken.map { appToken in
-            SocketModeFrontEnd(
-                slack: slack, appToken: appToken, commands: commands, interactions: interactions, metrics: metrics, logger: dependencies.logger)
+            SocketModeFrontEnd(slack: slack, appToken: appToken, commands: commands, interactions: interactions, metrics: metrics, logger: logger)
         }
     } else {
         // Request URLs only in HTTP mode: Socket Mode has no signing secret to check them with.
@@ -97,7 +97,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     }
     let socketClient = socketMode?.client, isSocketMode = configuration.slack.mode == .socket
     let health = HealthRoutes(
-        health: dependencies.stores.health, lease: lease,
+        health: stores.health, lease: lease,
         slackProblem: {
             guard isSocketMode else { return nil }
             guard let socketClient else { return "no SLACK_APP_TOKEN" }
@@ -108,11 +108,13 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     // The operators' listener (loopback by default): the console and the registry API.
     let operatorRouter = Router()
     operatorRouter.middlewares.add(LogRequestsMiddleware(.debug))
-    let registry = RegistryController(registry: dependencies.stores.registry, environments: Array(configuration.environments.keys))
+    let registry = RegistryController(registry: stores.registry, environments: Array(configuration.environments.keys))
     operatorRouter.get("/api/v1/registry") { request, context in try await registry.list(request, context: context) }
-    ConsoleController(dependencies: dependencies, dispatcher: dispatcher, userGroups: userGroups).add(to: operatorRouter)
+    ConsoleController(
+        tokens: stores.tokens, jobs: stores.jobs, outbox: stores.outbox, now: now, logger: logger, dispatcher: dispatcher, userGroups: userGroups
+    ).add(to: operatorRouter)
     health.add(to: operatorRouter)
-    let stores = dependencies.stores, runbooks = dependencies.runbooks, now = dependencies.now
+    let runbooks = dependencies.runbooks
     operatorRouter.get("/metrics") { _, _ -> Response in
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -120,12 +122,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    let logger = dependencies.logger
     let http = Application(
         router: router,
-        configuration: .init(
-            address: .hostname(configuration.server.host, port: configuration.server.port),
-            serverName: "coxswain"),
+        configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "coxswain"),
         onServerRunning: { channel in
             // With port 0 this is where to find the server.
             logger.notice("listening on \(channel.localAddress?.description ?? "?")")
@@ -134,45 +133,19 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let operatorPort = BoundPort()
     let operatorHTTP = Application(
         router: operatorRouter,
-        configuration: .init(
-            address: .hostname(configuration.server.operatorHost, port: configuration.server.operatorPort),
-            serverName: "coxswain"),
+        configuration: .init(address: .hostname(configuration.server.operatorHost, port: configuration.server.operatorPort), serverName: "coxswain"),
         onServerRunning: { channel in
             operatorPort.set(channel.localAddress?.port)
             logger.notice("operators' listener on \(channel.localAddress?.description ?? "?")")
         },
         logger: logger)
-    let environmentChannels = configuration.environments.compactMapValues { $0.channels?.first { $0 != AccessPolicy.consoleChannel } }
-    let delivery = SlackNoticeDelivery(
-        outbox: dependencies.stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
-        environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
-        editInterval: configuration.slack.editInterval.seconds, now: dependencies.now)
-    // The watch after a change, where Prometheus is configured; it stops after the worker.
-    let watch = configuration.prometheus.map { prometheus in
-        WatchService(
-            dependencies: dependencies, prometheus: PrometheusClient(configuration: prometheus), signal: watchSignal,
-            notifierSignal: notifierSignal, lease: lease, intake: intake)
-    }
-    // The Socket Mode connection stops just before the listener: after the worker and notifier.
-    let services: [any Service] =
-        (socketMode.map { [$0] } ?? []) + (watch.map { [$0] } ?? []) + [
-            operatorHTTP,
-            lease,
-            RetentionService(
-                retention: configuration.retention, store: dependencies.stores.retention, lease: lease, now: dependencies.now,
-                logger: dependencies.logger),
-            UserGroupRefresher(
-                directory: userGroups, groups: policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: dependencies.logger),
-            QueryService(
-                queue: queryQueue, queries: queries, outbox: dependencies.stores.outbox, notifierSignal: notifierSignal, now: dependencies.now,
-                logger: dependencies.logger),
-            Notifier(
-                delivery: delivery, outbox: dependencies.stores.outbox, signal: notifierSignal, handOff: handOff, lease: lease, now: dependencies.now,
-                pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger),
-            JobWorker(
-                dependencies: dependencies, signal: workerSignal, notifierSignal: notifierSignal, lease: lease, userGroups: userGroups, state: state,
-                jobEnded: watchSignal),
-        ]
+    // The Socket Mode connection stops just before the listener, after the worker and the notifier;
+    // the outbound connections after everything that uses them.
+    let services =
+        [OutboundConnections(http: dependencies.http)] + (socketMode.map { [$0] } ?? [])
+        + backgroundServices(
+            dependencies, operatorHTTP: operatorHTTP, signals: signals, state: state, slack: slack, renderer: renderer, userGroups: userGroups,
+            lease: lease, handOff: handOff, intake: intake, queries: queries, queryQueue: queryQueue)
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
 }
 

@@ -20,7 +20,7 @@ public struct Doctor: Sendable {
     /// The helm check alone; start-up logs it.
     public func helmCheck() async -> Check {
         do {
-            let version = try await dependencies.helm.version()
+            let version = try await dependencies.cluster.helm.version()
             guard version >= HelmVersion.minimumForUpgrade else {
                 return Check(
                     ok: false, name: "helm",
@@ -38,7 +38,7 @@ public struct Doctor: Sendable {
     public func run() async -> [Check] {
         var checks = [await helmCheck()]
         do {
-            let output = try await dependencies.commandRunner.run(dependencies.configuration.cluster.kubectl, ["version", "--client"], timeout: .seconds(10))
+            let output = try await dependencies.cluster.runner.run(dependencies.configuration.cluster.kubectl, ["version", "--client"], timeout: .seconds(10))
             checks.append(
                 Check(
                     ok: output.succeeded, name: "kubectl",
@@ -50,7 +50,7 @@ public struct Doctor: Sendable {
         let namespaces = Set(helmReleases.map(\.namespace)).sorted()
         for namespace in namespaces {
             do {
-                let releases = try await dependencies.helm.list(namespace: namespace)
+                let releases = try await dependencies.cluster.helm.list(namespace: namespace)
                 let expected = helmReleases.filter { $0.namespace == namespace }.map(\.name)
                 let missing = expected.filter { !releases.contains($0) }.sorted()
                 checks.append(
@@ -62,7 +62,7 @@ public struct Doctor: Sendable {
                 checks.append(Check(ok: false, name: "namespace \(namespace)", detail: error.message))
             }
         }
-        let slack = SlackWebClient(apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
+        let slack = SlackWebClient(http: dependencies.http, apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
         do {
             checks.append(Check(ok: true, name: "slack", detail: "token works: " + (try await slack.authTest())))
         } catch {

@@ -1,30 +1,41 @@
 import CoxswainChat
 import CoxswainCluster
 import CoxswainCore
+import CoxswainHTTP
 import CoxswainStore
 import Foundation
 import Logging
 
-/// What the server is built from. Production fills it from the configuration file and the
-/// process environment; tests fill it with loopback addresses, stand-ins and a fixed clock.
+/// What the server is built from, and what is made of it once. Production fills it from the
+/// configuration file and the process environment; tests fill it with loopback addresses,
+/// stand-ins and a fixed clock. `buildApplication` hands each service only what it uses.
 public struct ServerDependencies: Sendable {
-    public var configuration: CoxswainConfiguration
-    public var runbooks: RunbookSet
-    public var secrets: SlackSecrets
-    public var stores: Stores
+    public let configuration: CoxswainConfiguration
+    public let runbooks: RunbookSet
+    public let secrets: SlackSecrets
+    public let stores: Stores
     /// The wall clock; injected so expiry and time windows are testable.
-    public var now: @Sendable () -> Date
-    /// The server's environment; helm and kubectl get only its allow-listed part.
-    public var processEnvironment: [String: String]
+    public let now: @Sendable () -> Date
+    /// The server's environment; helm and kubectl get only its allow-listed part, outbound
+    /// HTTP its proxy settings.
+    public let processEnvironment: [String: String]
     /// How often idle services look for work they were not woken for.
-    public var pollInterval: Duration
+    public let pollInterval: Duration
     /// How long the server lease lasts without renewal; another server takes over after it.
-    public var leaseDuration: Duration
+    public let leaseDuration: Duration
     /// This server, in the lease and on the jobs it runs.
-    public var serverID: String
-    public var logger: Logger
+    public let serverID: String
+    public let logger: Logger
     /// This server's metrics, served at `/metrics` on the operators' listener.
     public let metrics: ServerMetrics
+
+    // Made once from the above.
+    public let catalog: CommandCatalog
+    public let policy: AccessPolicy
+    public let lifecycle: JobLifecycle
+    public let cluster: ClusterTools
+    /// Every outbound HTTP request's connections (Slack, model servers, Prometheus); shut down when the server stops.
+    public let http: OutboundHTTP
 
     public init(
         configuration: CoxswainConfiguration, runbooks: RunbookSet, secrets: SlackSecrets, stores: Stores,
@@ -33,10 +44,18 @@ public struct ServerDependencies: Sendable {
         serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
         logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics()
     ) {
-        self.metrics = metrics
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
-        self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger
+        self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger; self.metrics = metrics
+        catalog = CommandCatalog(prefix: configuration.commandPrefix, runbooks: runbooks)
+        let policy = AccessPolicy(configuration: configuration)
+        self.policy = policy
+        let environments = configuration.environments
+        let ttl: @Sendable (String) -> GoDuration = { environments[$0]?.approvalTTL ?? GoDuration(milliseconds: 1_800_000) }
+        let narrator = JobNarrator(runbook: { runbooks.runbook(for: $0) }, hasAuditChannel: configuration.slack.auditChannel != nil, approvalTTL: ttl)
+        lifecycle = JobLifecycle(narrator: narrator, approvers: { policy.approvers(environment: $0) }, approvalTTL: ttl)
+        cluster = ClusterTools(configuration.cluster, environment: processEnvironment, observe: { [metrics] in metrics.command($0) })
+        http = OutboundHTTP(environment: processEnvironment)
     }
 
     /// Loads what `coxswain serve` needs: configuration, secrets, runbooks, database.
@@ -55,37 +74,6 @@ public struct ServerDependencies: Sendable {
             processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger)
     }
 
-    public var catalog: CommandCatalog { CommandCatalog(prefix: configuration.commandPrefix, runbooks: runbooks) }
-    public var policy: AccessPolicy { AccessPolicy(configuration: configuration) }
-
-    public var lifecycle: JobLifecycle {
-        let environments = configuration.environments
-        let runbooks = self.runbooks
-        let policy = self.policy
-        let ttl: @Sendable (String) -> GoDuration = { environments[$0]?.approvalTTL ?? GoDuration(milliseconds: 1_800_000) }
-        let narrator = JobNarrator(runbook: { runbooks.runbook(for: $0) }, hasAuditChannel: configuration.slack.auditChannel != nil, approvalTTL: ttl)
-        return JobLifecycle(narrator: narrator, approvers: { policy.approvers(environment: $0) }, approvalTTL: ttl)
-    }
-
-    public var commandRunner: CommandRunner {
-        CommandRunner(
-            searchPath: processEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", environment: processEnvironment,
-            passing: configuration.cluster.passEnvironment, observe: { [metrics] in metrics.command($0) })
-    }
-
-    public var helm: HelmClient {
-        HelmClient(
-            runner: commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext,
-            readTimeout: configuration.cluster.readTimeout)
-    }
-
-    public var kubectl: KubectlClient {
-        KubectlClient(
-            runner: commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext,
-            readTimeout: configuration.cluster.readTimeout)
-    }
-
-    func transitions(_ persistence: Persistence) -> JobTransitions {
-        JobTransitions(jobs: stores.jobs, persistence: persistence, now: now)
-    }
+    /// The model endpoints' HTTP checks.
+    var probe: ModelEndpointProbe { ModelEndpointProbe(http: http) }
 }

@@ -37,7 +37,7 @@ struct ConsoleOptions: ParsableArguments {
         guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else {
             throw CLIError("--server must be a URL, got \"\(address)\"")
         }
-        return ConsoleClient(server: url, user: `as`, token: token)
+        return ConsoleClient(server: url, user: `as`, token: token, http: OutboundHTTP(environment: environment))
     }
 }
 
@@ -46,6 +46,8 @@ struct ConsoleClient: Sendable {
     let server: URL
     let user: String
     let token: String
+    /// This command's connections to the server, for its whole life.
+    let http: OutboundHTTP
 
     struct Answer: Decodable { var reply: String; var job: Int64?; var refused: Bool? }
     struct JobView: Decodable { var id: Int64; var version: Int; var state: String; var finished: Bool; var progress: String; var request: String? }
@@ -78,7 +80,7 @@ struct ConsoleClient: Sendable {
     private func exchange<T: Decodable>(_ path: String, method: OutboundHTTP.Method, body: Data?, as type: T.Type) async throws -> T {
         let headers = [("Content-Type", "application/json"), ("X-Coxswain-User", user), ("Authorization", "Bearer \(token)")]
         let answer: OutboundHTTP.Answer
-        do { answer = try await OutboundHTTP().send(method, server.appendingPathComponent(path), headers: headers, body: body, timeout: .seconds(120)) } catch {
+        do { answer = try await http.send(method, server.appendingPathComponent(path), headers: headers, body: body, timeout: .seconds(120)) } catch {
             throw CLIError(
                 "cannot reach Coxswain at \(server.absoluteString): \(error.reason). Is `coxswain serve` running? "
                     + "The console talks to its operators' listener (server.operator_host/operator_port).")

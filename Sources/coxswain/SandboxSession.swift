@@ -122,7 +122,8 @@ struct SandboxCoxswain {
         guard let server = URL(string: url) else { throw CLIError("bad operators' address \(url)") }
         return SandboxCoxswain(
             group: group, task: task, operatorURL: url,
-            operatorClient: ConsoleClient(server: server, user: SandboxScenario.operatorID, token: tokens[SandboxScenario.operatorID] ?? ""),
+            operatorClient: ConsoleClient(
+                server: server, user: SandboxScenario.operatorID, token: tokens[SandboxScenario.operatorID] ?? "", http: dependencies.http),
             approverTokenFile: approverTokenFile)
     }
 }

@@ -1,4 +1,5 @@
 import CoxswainChat
+import CoxswainHTTP
 import CoxswainCore
 import Foundation
 import Logging
@@ -111,7 +112,9 @@ struct SocketModeTests {
         let world = FakeWorld()
         try await FakeServer.application(world).test(.live) { fake in
             let port = try #require(fake.port)
-            let slack = SlackWebClient(apiURL: try #require(URL(string: "http://127.0.0.1:\(port)/api")), token: Secret(Harness.botToken))
+            let http = OutboundHTTP(environment: [:])
+            defer { Task { await http.shutdown() } }
+            let slack = SlackWebClient(http: http, apiURL: try #require(URL(string: "http://127.0.0.1:\(port)/api")), token: Secret(Harness.botToken))
             let client = SlackSocketModeClient(
                 slack: slack, appToken: Secret(Harness.botToken), logger: Logger(label: "socket-test"), maxBackoff: .milliseconds(200)
             ) { _ in nil }

@@ -45,7 +45,7 @@ public struct SlackHistoryMessage: Sendable, Equatable {
 public final class SlackWebClient: Sendable, CustomStringConvertible {
     private let apiURL: URL
     private let token: Secret
-    private let http = OutboundHTTP()
+    private let http: OutboundHTTP
     /// Slack answers in well under a second; a call that takes longer is retried by the outbox.
     private static let timeout = Duration.seconds(15)
     private let pausedUntil = Mutex<[String: Date]>([:])
@@ -54,9 +54,10 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
     private let observe: @Sendable (_ method: String, _ outcome: String) -> Void
 
     public init(
-        apiURL: URL, token: Secret, now: @escaping @Sendable () -> Date = { Date() },
+        http: OutboundHTTP, apiURL: URL, token: Secret, now: @escaping @Sendable () -> Date = { Date() },
         observe: @escaping @Sendable (_ method: String, _ outcome: String) -> Void = { _, _ in }
     ) {
+        self.http = http
         self.apiURL = apiURL
         self.token = token
         self.now = now

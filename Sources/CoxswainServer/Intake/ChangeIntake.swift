@@ -15,7 +15,11 @@ final class ServerState: Sendable {
 /// notices is stored, or the request joins an open job that already does the same. The
 /// answer names the job and what happens next.
 struct ChangeIntake: Sendable {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let runbooks: RunbookSet
+    let jobs: any JobStore
+    let audit: any AuditStore
+    let health: any StoreHealth
     let policy: AccessPolicy
     let lifecycle: JobLifecycle
     let workerSignal: WorkSignal
@@ -23,8 +27,10 @@ struct ChangeIntake: Sendable {
     /// Where a new job's first message goes at once.
     let handOff: NoticeHandOff
     let state: ServerState
+    let now: @Sendable () -> Date
+    let logger: Logger
 
-    private var persistence: Persistence { .webhook(dependencies.logger) }
+    private var persistence: Persistence { .webhook(logger) }
 
     /// What the requester is told, and the job when one was stored or joined.
     struct Answer: Sendable {
@@ -33,7 +39,6 @@ struct ChangeIntake: Sendable {
     }
 
     func accept(_ change: ChangeRequest, from origin: CommandOrigin) async -> Answer {
-        let configuration = dependencies.configuration
         guard let release = configuration.release(named: change.release) else {
             let readable = configuration.releases.values.filter {
                 policy.decide(
@@ -51,7 +56,7 @@ struct ChangeIntake: Sendable {
         }
         let permission: Permission = change.kind == .upgrade ? .upgrade : (change.emergency ? .emergency : .rollback)
         if change.kind == .upgrade {
-            guard release.kind == .helm, release.chart != nil, dependencies.runbooks.runbook(command: change.command) != nil else {
+            guard release.kind == .helm, release.chart != nil, runbooks.runbook(command: change.command) != nil else {
                 return Answer(
                     text: await refuse(
                         "request.refused", "release cannot be upgraded", origin: origin,
@@ -98,10 +103,10 @@ struct ChangeIntake: Sendable {
             namespace: release.namespace, model: release.model, requestedBy: origin.user, channel: origin.channel,
             platform: origin.platform, revision: change.revision, version: change.version?.raw, reason: change.reason,
             emergency: change.emergency, overridePromotion: change.overridePromotion)
-        let approvals = required ?? (change.emergency ? 0 : (dependencies.configuration.environments[release.environment]?.approvals ?? 0))
+        let approvals = required ?? (change.emergency ? 0 : (configuration.environments[release.environment]?.approvals ?? 0))
         let lifecycle = self.lifecycle
-        let jobs = dependencies.stores.jobs
-        let now = dependencies.now()
+        let jobs = self.jobs
+        let now = self.now()
         let asked = origin.asked, user = origin.user
         let result: IntakeResult
         let handOff = self.handOff
@@ -116,8 +121,8 @@ struct ChangeIntake: Sendable {
             }
         } catch {
             if sendingNow != nil { handOff.release() }
-            dependencies.logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
-            return Answer(text: Self.cannotRecord(error, health: dependencies.stores.health))
+            logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
+            return Answer(text: Self.cannotRecord(error, health: health))
         }
         if case .created(let job, let ahead, let sending) = result {
             if Self.wakesWorker(job, jobsAhead: ahead) { workerSignal.signal() }
@@ -147,13 +152,13 @@ struct ChangeIntake: Sendable {
     }
 
     private func refuse(_ event: String, _ detail: String, origin: CommandOrigin, _ message: RichText) async -> RichText {
-        let audit = dependencies.stores.audit
-        let now = dependencies.now()
+        let audit = self.audit
+        let now = self.now()
         let draft = AuditDraft(actor: origin.user, event: event, detail: "\(origin.asked): \(detail)")
         do {
             try await persistence.run("record a refusal") { try await audit.append(draft, jobID: nil, notices: [], now: now) }
         } catch {
-            dependencies.logger.error("could not record the refusal of \(origin.asked) from \(origin.user): \(error)")
+            logger.error("could not record the refusal of \(origin.asked) from \(origin.user): \(error)")
         }
         return message
     }

@@ -4,6 +4,7 @@ import Foundation
 /// The one way in for commands from every front end (Slack slash commands and buttons, the
 /// console): parse, check who may, act, answer. Front ends only verify, decode and encode.
 struct Dispatcher: Sendable {
+    let configuration: CoxswainConfiguration
     let catalog: CommandCatalog
     let policy: AccessPolicy
     let intake: ChangeIntake
@@ -44,7 +45,7 @@ struct Dispatcher: Sendable {
     /// Environments whose jobs and releases this person may read.
     func readable(_ origin: CommandOrigin) -> Set<String> {
         Set(
-            queries.dependencies.configuration.environments.keys.filter {
+            configuration.environments.keys.filter {
                 policy.decide(user: origin.user, groups: origin.groups, permission: .read, environment: $0, channel: origin.channel).isAllowed
             })
     }
@@ -52,7 +53,6 @@ struct Dispatcher: Sendable {
     /// Read-only questions need the read grant where they look (every role grants it in its
     /// environments unless the environment asks for an explicit grant).
     private func authorize(_ query: Query, origin: CommandOrigin) -> RichText? {
-        let configuration = queries.dependencies.configuration
         let environment: String?
         switch query {
         case .history(let release), .status(let release): environment = configuration.release(named: release)?.environment

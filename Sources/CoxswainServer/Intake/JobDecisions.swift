@@ -1,5 +1,6 @@
 import CoxswainCore
 import Foundation
+import Logging
 import Synchronization
 
 /// Approve, deny, confirm, cancel and acknowledge, whether typed or clicked. Who may decide
@@ -19,7 +20,11 @@ struct JobDecisions: Sendable {
         }
     }
 
-    let dependencies: ServerDependencies
+    let jobs: any JobStore
+    let audit: any AuditStore
+    let health: any StoreHealth
+    let now: @Sendable () -> Date
+    let logger: Logger
     let policy: AccessPolicy
     let lifecycle: JobLifecycle
     let workerSignal: WorkSignal
@@ -27,8 +32,8 @@ struct JobDecisions: Sendable {
 
     /// - Parameter shownPlanKey: the plan a clicked button showed; a click counts only for it.
     func decide(_ kind: Kind, jobID: Int64, origin: CommandOrigin, shownPlanKey: String?) async -> RichText {
-        let persistence = Persistence.webhook(dependencies.logger)
-        let jobs = dependencies.stores.jobs
+        let persistence = Persistence.webhook(logger)
+        let jobs = self.jobs
         let job: Job
         do {
             guard let found = try await persistence.run("read job #\(jobID)", { try await jobs.job(id: jobID) }) else {
@@ -36,7 +41,7 @@ struct JobDecisions: Sendable {
             }
             job = found
         } catch {
-            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
+            return ChangeIntake.cannotRecord(error, health: health)
         }
         let environment = job.request.environment
         let user = origin.user, groups = origin.groups, channel = origin.channel
@@ -64,11 +69,11 @@ struct JobDecisions: Sendable {
             if let channelRule = Self.channelRefusal(may(.read)) { return await refused(channelRule, kind: kind, job: job, origin: origin) }
         }
         let lifecycle = self.lifecycle
-        let now = dependencies.now
+        let now = self.now
         let outcome = Outcome()
         let allowingRule = rule
         do {
-            try await dependencies.transitions(persistence).apply(job, "record \(kind.name) of job #\(jobID)") { current in
+            try await JobTransitions(jobs: jobs, persistence: persistence, now: now).apply(job, "record \(kind.name) of job #\(jobID)") { current in
                 let result: Result<(JobChange, DecisionResult), JobRefusal>
                 switch kind {
                 case .approve:
@@ -89,7 +94,7 @@ struct JobDecisions: Sendable {
                 }
             }
         } catch {
-            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
+            return ChangeIntake.cannotRecord(error, health: health)
         }
         switch outcome.value {
         case .decided(let decision)?:
@@ -116,12 +121,12 @@ struct JobDecisions: Sendable {
     }
 
     private func record(_ draft: AuditDraft, jobID: Int64) async {
-        let audit = dependencies.stores.audit
-        let now = dependencies.now()
+        let audit = self.audit
+        let now = self.now()
         do {
-            try await Persistence.webhook(dependencies.logger).run("record a refusal") { try await audit.append(draft, jobID: jobID, notices: [], now: now) }
+            try await Persistence.webhook(logger).run("record a refusal") { try await audit.append(draft, jobID: jobID, notices: [], now: now) }
         } catch {
-            dependencies.logger.error("could not record \(draft.event) for job #\(jobID): \(error)")
+            logger.error("could not record \(draft.event) for job #\(jobID): \(error)")
         }
     }
 

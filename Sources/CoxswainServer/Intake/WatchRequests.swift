@@ -1,17 +1,22 @@
 import CoxswainCore
 import Foundation
+import Logging
 
 /// `/watch RELEASE [DURATION]`: the watch a change gets, asked for by someone who may read
 /// the release. The answer is immediate; Prometheus is first asked by the watch service (the
 /// webhook never waits for it), and the verdict goes to the channel it was asked in.
 struct WatchRequests: Sendable {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let rollbackCommand: String?
+    let watches: any WatchStore
+    let health: any StoreHealth
+    let now: @Sendable () -> Date
+    let logger: Logger
     let policy: AccessPolicy
     let signal: WorkSignal
     let notifierSignal: WorkSignal
 
     func start(release name: String, duration: GoDuration?, origin: CommandOrigin) async -> RichText {
-        let configuration = dependencies.configuration
         guard let release = configuration.release(named: name) else {
             return "Coxswain does not know a release \(code: name); \(command: "releases") lists the ones you may read."
         }
@@ -29,7 +34,7 @@ struct WatchRequests: Sendable {
             }
             watchPolicy.duration = duration
         }
-        let now = dependencies.now()
+        let now = self.now()
         var watch = ModelWatch(
             jobID: nil, kind: nil, release: release.name, environment: release.environment, namespace: release.namespace, model: release.model,
             revisionBefore: nil, startedAt: now, endsAt: now.addingTimeInterval(watchPolicy.duration.seconds), baselineP95: nil)
@@ -37,16 +42,16 @@ struct WatchRequests: Sendable {
         // A chat channel gets the verdict; the console has none, so the audit channel does.
         watch.channel = origin.channel == AccessPolicy.consoleChannel || origin.channel.isEmpty ? nil : origin.channel
         watch.needsBaseline = true
-        let rollback = dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback"
+        let rollback = rollbackCommand ?? "/rollback"
         let (audit, notices) = WatchNarrator(policy: watchPolicy, rollbackCommand: rollback).started(watch)
-        let watches = dependencies.stores.watches, first = watch
+        let watches = self.watches, first = watch
         do {
-            let started = try await Persistence.webhook(dependencies.logger).run("start watching \(name)") {
+            let started = try await Persistence.webhook(logger).run("start watching \(name)") {
                 try await watches.startWatch(first, audit: audit, notices: notices, now: now)
             }
             guard started != nil else { return "\(code: name) is already being watched; \(command: "jobs") shows until when." }
         } catch {
-            return ChangeIntake.cannotRecord(error, health: dependencies.stores.health)
+            return ChangeIntake.cannotRecord(error, health: health)
         }
         signal.signal()
         notifierSignal.signal()

@@ -6,20 +6,27 @@ import Foundation
 /// may read. Cluster calls get a short timeout, and a cluster that does not answer is said
 /// to be so.
 struct ReadOnlyQueries: Sendable {
-    let dependencies: ServerDependencies
-    let probe = ModelEndpointProbe()
+    let configuration: CoxswainConfiguration
+    let jobs: any JobStore
+    let registry: any RegistryStore
+    let watches: any WatchStore
+    let probe: ModelEndpointProbe
+    /// helm and kubectl with the read timeout these answers get.
+    let helm: HelmClient
+    let kubectl: KubectlClient
     /// Read-only answers should come quickly or say why not.
     static let clusterTimeout = GoDuration(milliseconds: 10_000)
-
-    private var configuration: CoxswainConfiguration { dependencies.configuration }
     private var timeout: GoDuration { min(configuration.cluster.readTimeout, Self.clusterTimeout) }
-    private var helm: HelmClient {
-        HelmClient(
-            runner: dependencies.commandRunner, program: configuration.cluster.helm, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
-    }
-    private var kubectl: KubectlClient {
-        KubectlClient(
-            runner: dependencies.commandRunner, program: configuration.cluster.kubectl, kubeContext: configuration.cluster.kubeContext, readTimeout: timeout)
+
+    init(
+        configuration: CoxswainConfiguration, cluster: ClusterTools, probe: ModelEndpointProbe, jobs: any JobStore, registry: any RegistryStore,
+        watches: any WatchStore
+    ) {
+        self.configuration = configuration; self.probe = probe; self.jobs = jobs; self.registry = registry; self.watches = watches
+        let timeout = min(configuration.cluster.readTimeout, Self.clusterTimeout)
+        let settings = configuration.cluster
+        helm = HelmClient(runner: cluster.runner, program: settings.helm, kubeContext: settings.kubeContext, readTimeout: timeout)
+        kubectl = KubectlClient(runner: cluster.runner, program: settings.kubectl, kubeContext: settings.kubeContext, readTimeout: timeout)
     }
 
     func answer(_ query: Query, readable: Set<String>) async -> RichText {
@@ -62,7 +69,7 @@ struct ReadOnlyQueries: Sendable {
                 return clusterProblem(error, "helm history \(name) -n \(release.namespace)")
             }
         }
-        let jobs = try await dependencies.stores.jobs.jobsByCreatedRevision(release: name, since: revisions.map(\.revision).min() ?? 0)
+        let jobs = try await self.jobs.jobsByCreatedRevision(release: name, since: revisions.map(\.revision).min() ?? 0)
         let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]
         var rows: [[String]] = []
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {
@@ -95,20 +102,20 @@ struct ReadOnlyQueries: Sendable {
             let (pods, _) = try await kubectl.pods(release: name, namespace: release.namespace)
             lines.append("• pods: \(pods.summary)")
         } catch { lines.append("• pods: " + clusterProblem(error, "kubectl get pods")) }
-        let entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+        let entry = try await registry.entry(model: release.model, environment: release.environment)
         lines.append("• registry: \(code: release.model) \(entry?.status.rawValue ?? "not registered") in \(release.environment)")
         do {
             let response = try await probe.get(release.endpoint, path: "health", timeout: .seconds(3))
             let problem = ProbeEvaluation.judge(path: "/health", statusCode: response.statusCode, body: response.body)
             lines.append("• health: " + (problem ?? "/health 200 in \(response.latencyMilliseconds) ms"))
         } catch { lines.append("• health: \(error.description)") }
-        let open = try await dependencies.stores.jobs.recentJobs(release: name, limit: 20).filter { !$0.state.isFinished }
+        let open = try await jobs.recentJobs(release: name, limit: 20).filter { !$0.state.isFinished }
         let jobsLine =
             open.isEmpty
             ? RichText("none running or queued")
             : open.map { RichText("#\($0.id) \($0.request.command) \($0.state.words) (by \(user: $0.request.requestedBy))") }.joined(separator: ", ")
         lines.append("• jobs: " + jobsLine)
-        if let watch = try await dependencies.stores.watches.activeWatches().first(where: { $0.release == name }) {
+        if let watch = try await watches.activeWatches().first(where: { $0.release == name }) {
             lines.append("• watch: " + Self.watchLine(watch))
         }
         return lines.joined(separator: "\n")
@@ -141,7 +148,7 @@ struct ReadOnlyQueries: Sendable {
         let header = ["RELEASE", "ENV", "MODEL", "REGISTRY", "DEPLOYED"]
         var rows: [[String]] = []
         for release in selected {
-            let entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+            let entry = try await registry.entry(model: release.model, environment: release.environment)
             rows.append([release.name, release.environment, release.model, entry?.status.rawValue ?? "-", statuses[release.name] ?? "-"])
         }
         return "Releases" + (environment.map { " in \(code: $0)" } ?? "") + "\n\(preformatted: TextTable.render(header, rows))"
@@ -165,8 +172,8 @@ struct ReadOnlyQueries: Sendable {
         if let release, configuration.release(named: release).map({ !readable.contains($0.environment) }) ?? true {
             return unknownRelease(release, readable: readable)
         }
-        let jobs = try await dependencies.stores.jobs.recentJobs(release: release, limit: 50).filter { readable.contains($0.request.environment) }.prefix(10)
-        let watches = try await dependencies.stores.watches.activeWatches().filter { watch in
+        let jobs = try await self.jobs.recentJobs(release: release, limit: 50).filter { readable.contains($0.request.environment) }.prefix(10)
+        let watches = try await self.watches.activeWatches().filter { watch in
             (release == nil || watch.release == release) && readable.contains(watch.environment)
         }
         var text: RichText = "No jobs yet" + (release.map { " for \(code: $0)" } ?? "") + "."

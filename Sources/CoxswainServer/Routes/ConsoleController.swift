@@ -3,6 +3,7 @@ import CoxswainCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// The console front end's API (`coxswain shell`, `coxswain run`), on the operators'
 /// listener: the same dispatcher as Slack, so the same permissions, approvals and audit
@@ -12,7 +13,11 @@ import Hummingbird
 struct ConsoleController: Sendable {
     static let platform = "console"
 
-    let dependencies: ServerDependencies
+    let tokens: any ConsoleTokenStore
+    let jobs: any JobStore
+    let outbox: any OutboxStore
+    let now: @Sendable () -> Date
+    let logger: Logger
     let dispatcher: Dispatcher
     let userGroups: UserGroupDirectory
 
@@ -61,16 +66,16 @@ struct ConsoleController: Sendable {
         if let user = named, Validation.isSlackID(user), let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
             let token = String(authorization.dropFirst("Bearer ".count))
             do {
-                let digests = try await dependencies.stores.tokens.tokenDigests(user: user, now: dependencies.now())
+                let digests = try await tokens.tokenDigests(user: user, now: now())
                 if ConsoleTokens.matches(token, digests: digests) { return .user(user) }
             } catch {
-                dependencies.logger.error("could not check a console token: \(error)")
+                logger.error("could not check a console token: \(error)")
                 return .refused(
                     try Problem(error: "Coxswain cannot read its database right now (\(error)); nothing was done, try again in a minute")
                         .response(from: request, context: context).withStatus(.serviceUnavailable))
             }
         }
-        dependencies.logger.warning("rejected a console request for \(named ?? "nobody"): no valid token")
+        logger.warning("rejected a console request for \(named ?? "nobody"): no valid token")
         return .refused(
             try Problem(
                 error: "not authenticated: send X-Coxswain-User and Authorization: Bearer TOKEN; the token may be unknown, expired or revoked "
@@ -114,7 +119,7 @@ struct ConsoleController: Sendable {
         case .user(let who): user = who
         case .refused(let answer): return answer
         }
-        guard let id = context.parameters.get("id", as: Int64.self), let job = try await dependencies.stores.jobs.job(id: id) else {
+        guard let id = context.parameters.get("id", as: Int64.self), let job = try await jobs.job(id: id) else {
             return try Problem(error: "there is no such job").response(from: request, context: context).withStatus(.notFound)
         }
         let read = dispatcher.policy.decide(
@@ -123,7 +128,6 @@ struct ConsoleController: Sendable {
         if let refusal = read.message {
             return try Problem(error: ConsoleRenderer.text(refusal)).response(from: request, context: context).withStatus(.forbidden)
         }
-        let outbox = dependencies.stores.outbox
         let live = try await outbox.latest(jobID: id, place: .live)
         let waiting = job.state.isWaiting ? try await outbox.latest(jobID: id, place: .approval(round: job.approvalRound)) : nil
         return try JobView(

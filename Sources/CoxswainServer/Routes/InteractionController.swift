@@ -2,13 +2,19 @@ import CoxswainChat
 import CoxswainCore
 import Foundation
 import Hummingbird
+import Logging
 
 /// `POST /slack/interactions`: Approve, Deny, Confirm, Acknowledge and Roll back clicks.
 /// Verified exactly as slash commands are; each button stands for the command it offers
 /// and goes through the same dispatcher (so the channel rule and the approval rules apply).
 /// The clicker hears the outcome through the click's response URL.
 struct InteractionController: Sendable {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let rollbackCommand: String?
+    let audit: any AuditStore
+    let outbox: any OutboxStore
+    let now: @Sendable () -> Date
+    let logger: Logger
     let verifier: SlackRequestVerifier
     let dispatcher: Dispatcher
     let userGroups: UserGroupDirectory
@@ -19,7 +25,7 @@ struct InteractionController: Sendable {
         do {
             try verifier.verify(body: body, timestamp: request.headers[.slackRequestTimestamp], signature: request.headers[.slackSignature])
         } catch {
-            dependencies.logger.warning("rejected /slack/interactions request: \(error)")
+            logger.warning("rejected /slack/interactions request: \(error)")
             return Response(status: .unauthorized)
         }
         await answer(fields: FormDecoding.fields(body))
@@ -31,16 +37,16 @@ struct InteractionController: Sendable {
     func answer(fields: [String: String]) async {
         let action: SlackBlockAction
         do { action = try SlackBlockAction(form: fields) } catch {
-            dependencies.logger.info("ignored interaction: \(error)")
+            logger.info("ignored interaction: \(error)")
             return
         }
-        let route = SlackResponseURLs.allowed(action.responseURL, configuration: dependencies.configuration, logger: dependencies.logger)
+        let route = SlackResponseURLs.allowed(action.responseURL, configuration: configuration, logger: logger)
         let origin = CommandOrigin(
             platform: SlackNoticeDelivery.platform, user: action.userID, channel: action.channelID ?? "",
             requestKey: "slack:\(action.actionID):\(action.value):\(action.userID)", asked: "button \(action.actionID) \(action.value)",
             replyRoute: route, groups: await userGroups.groups(of: action.userID))
         let reply: RichText
-        switch Self.command(for: action, rollbackCommand: dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback") {
+        switch Self.command(for: action, rollbackCommand: rollbackCommand ?? "/rollback") {
         case .failure(let error): reply = RichText(error.message)
         case .success(let (command, shownPlanKey)):
             switch await dispatcher.dispatch(command, from: origin, shownPlanKey: shownPlanKey) {
@@ -48,10 +54,10 @@ struct InteractionController: Sendable {
             case .deferred: reply = "This button asks nothing of the cluster."
             }
         }
-        let audit = dependencies.stores.audit, outbox = dependencies.stores.outbox, now = dependencies.now()
+        let audit = self.audit, outbox = self.outbox, now = self.now()
         let draft = AuditDraft(actor: action.userID, event: "interaction", detail: "\(action.actionID) \(action.value)")
         do {
-            try await Persistence.webhook(dependencies.logger).run("answer a click") {
+            try await Persistence.webhook(logger).run("answer a click") {
                 try await audit.append(draft, jobID: nil, notices: [], now: now)
                 if let route {
                     try await outbox.enqueue(
@@ -60,7 +66,7 @@ struct InteractionController: Sendable {
                 }
             }
         } catch {
-            dependencies.logger.error("could not record the answer to a click by \(action.userID): \(error)")
+            logger.error("could not record the answer to a click by \(action.userID): \(error)")
         }
         notifierSignal.signal()
     }

@@ -10,7 +10,8 @@ import Logging
 /// Whatever happens, Slack gets an answer it can show: a forged request 401, everything
 /// else 200 with a message (Slack shows nothing of a non-200 answer but a generic error).
 struct SlashCommandController: Sendable {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let logger: Logger
     let verifier: SlackRequestVerifier
     let dispatcher: Dispatcher
     let renderer: SlackNoticeRenderer
@@ -29,7 +30,7 @@ struct SlashCommandController: Sendable {
         do {
             try verifier.verify(body: body, timestamp: request.headers[.slackRequestTimestamp], signature: request.headers[.slackSignature])
         } catch {
-            dependencies.logger.warning("rejected /slack/commands request: \(error)")
+            logger.warning("rejected /slack/commands request: \(error)")
             return Response(status: .unauthorized)
         }
         return Self.json(await answer(fields: fields, rawBody: body))
@@ -52,7 +53,7 @@ struct SlashCommandController: Sendable {
         let origin = CommandOrigin(
             platform: SlackNoticeDelivery.platform, user: command.userID, channel: command.channelID,
             requestKey: command.idempotencyKey(rawBody: rawBody), asked: "\(resolved.invoked) \(resolved.text)",
-            replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: dependencies.configuration, logger: dependencies.logger),
+            replyRoute: SlackResponseURLs.allowed(command.responseURL, configuration: configuration, logger: logger),
             groups: await userGroups.groups(of: command.userID))
         switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
         case .text(let text, let inChannel, _): return reply(text, inChannel: inChannel)

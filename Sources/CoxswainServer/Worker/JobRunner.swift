@@ -7,22 +7,18 @@ import Logging
 /// store fails for a while (locked, disk full), the job waits for it rather than going on
 /// unrecorded; when the server must stop, the job is recorded as interrupted.
 struct JobRunner: Sendable {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let runbooks: RunbookSet
+    let jobs: any JobStore
     let lifecycle: JobLifecycle
-    let actions: RunbookActions
     let policy: AccessPolicy
+    let actions: RunbookActions
     let userGroups: UserGroupDirectory
+    let metrics: ServerMetrics
+    let now: @Sendable () -> Date
+    let logger: Logger
 
-    init(dependencies: ServerDependencies, userGroups: UserGroupDirectory) {
-        self.dependencies = dependencies
-        self.lifecycle = dependencies.lifecycle
-        self.actions = RunbookActions(dependencies: dependencies)
-        self.policy = dependencies.policy
-        self.userGroups = userGroups
-    }
-
-    private var transitions: JobTransitions { dependencies.transitions(.patient(dependencies.logger)) }
-    private var logger: Logger { dependencies.logger }
+    private var transitions: JobTransitions { JobTransitions(jobs: jobs, persistence: .patient(logger), now: now) }
 
     func run(_ job: Job) async {
         do {
@@ -36,7 +32,7 @@ struct JobRunner: Sendable {
 
     /// Records the job as interrupted, even while the surrounding task is being cancelled.
     func interrupt(_ id: Int64, why: String) async {
-        let transitions = self.transitions, lifecycle = self.lifecycle, jobs = dependencies.stores.jobs, now = dependencies.now
+        let transitions = self.transitions, lifecycle = self.lifecycle, jobs = self.jobs, now = self.now
         let logger = self.logger
         // A task of its own: the caller's cancellation must not cancel the write that records it.
         await Task {
@@ -52,9 +48,9 @@ struct JobRunner: Sendable {
     }
 
     private func execute(_ claimed: Job) async throws {
-        let now = dependencies.now
-        guard let release = dependencies.configuration.release(named: claimed.request.release),
-            let runbook = dependencies.runbooks.runbook(for: claimed.request)
+        let now = self.now
+        guard let release = configuration.release(named: claimed.request.release),
+            let runbook = runbooks.runbook(for: claimed.request)
         else {
             let summary: [RichText] = ["\(strong: "Result:") \(code: claimed.request.release) or its runbook is no longer configured; nothing was done."]
             try await transitions.apply(claimed, "fail job #\(claimed.id)") { [lifecycle] in
@@ -91,7 +87,7 @@ struct JobRunner: Sendable {
             }
             let stepStarted = clock.now
             let result = await actions.perform(step, job: job, release: release, report: &report)
-            dependencies.metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
+            metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
             let plan = report.plan
             // The next step starts in the same transaction as this one's result (one commit,
             // one fsync, one version of the live message), unless something is decided here
@@ -137,7 +133,7 @@ struct JobRunner: Sendable {
 
     /// The release moved since the request: nothing to do, or the requester confirms first.
     private func settle(_ job: Job, basis: BasisCheck, plan: RollbackPlan?) async throws {
-        let lifecycle = self.lifecycle, now = dependencies.now
+        let lifecycle = self.lifecycle, now = self.now
         switch basis {
         case .alreadyDone(let other, let current):
             try await transitions.apply(job, "record job #\(job.id) as already done") { lifecycle.alreadyDone($0, by: other, current: current, now: now()) }
@@ -159,7 +155,7 @@ struct JobRunner: Sendable {
         let approvers = Set(job.currentApprovals.map(\.user))
         var groups: [String: Set<String>] = [:]
         for user in approvers { groups[user] = await userGroups.groups(of: user) }
-        let policy = self.policy, lifecycle = self.lifecycle, now = dependencies.now
+        let policy = self.policy, lifecycle = self.lifecycle, now = self.now
         let environment = job.request.environment
         let frozen = groups
         job = try await transitions.apply(job, "check job #\(job.id)'s approvals") { current in
@@ -176,7 +172,7 @@ struct JobRunner: Sendable {
     }
 
     private func reload(_ job: Job) async throws -> Job {
-        let jobs = dependencies.stores.jobs, id = job.id
+        let jobs = self.jobs, id = job.id
         return try await Persistence.patient(logger).run("read job #\(id)") { try await jobs.job(id: id) } ?? job
     }
 }

@@ -11,12 +11,20 @@ import ServiceLifecycle
 /// then stops the rest and records them as interrupted with their last step. A job that a
 /// crash interrupted is recorded so at the next start, by whichever server then holds the lease.
 public struct JobWorker: Service, CustomStringConvertible {
-    let dependencies: ServerDependencies
+    let runner: JobRunner
+    let housekeeping: Housekeeping
+    let bases: BasisReader
+    let worker: CoxswainConfiguration.Worker
+    let leases: any LeaseStore
+    let lifecycle: JobLifecycle
+    let serverID: String
     let signal: WorkSignal
     let notifierSignal: WorkSignal
     let lease: LeaseKeeper
-    let userGroups: UserGroupDirectory
     let state: ServerState
+    let pollInterval: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
     /// Told when a job ends, so its watch starts at once.
     var jobEnded = WorkSignal()
 
@@ -24,15 +32,12 @@ public struct JobWorker: Service, CustomStringConvertible {
 
     public func run() async throws {
         guard await lease.waitUntilHeld() else { return }
-        let runner = JobRunner(dependencies: dependencies, userGroups: userGroups)
         await recover(runner)
         let running = RunningJobs()
-        let housekeeping = Housekeeping(dependencies: dependencies)
-        let bases = BasisReader(dependencies: dependencies)
-        let slots = dependencies.configuration.worker.maxConcurrentJobs
+        let slots = worker.maxConcurrentJobs
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard lease.isHeld else {
-                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: dependencies.pollInterval) }
+                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
                 continue
             }
             // Each read below is an index probe: a pass costs the same with 10 or 10,000 jobs.
@@ -40,7 +45,7 @@ public struct JobWorker: Service, CustomStringConvertible {
             while await running.count < slots {
                 guard let job = await claim(runner) else { break }
                 wrote = true
-                dependencies.logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
+                logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
                 await running.start(job.id) {
                     await runner.run(job)
                     await settleIfStillRunning(job.id, runner)
@@ -51,24 +56,24 @@ public struct JobWorker: Service, CustomStringConvertible {
             }
             if await bases.readMissing() { wrote = true }
             if wrote { notifierSignal.signal() }
-            let wait = min(dependencies.pollInterval, await housekeeping.untilNextDue())
+            let wait = min(pollInterval, await housekeeping.untilNextDue())
             try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
         }
         state.startDraining()
-        let grace = dependencies.configuration.worker.shutdownGrace
+        let grace = worker.shutdownGrace
         let stillRunning = await running.count
-        if stillRunning > 0 { dependencies.logger.notice("shutting down: waiting up to \(grace) for \(stillRunning) running job(s)") }
+        if stillRunning > 0 { logger.notice("shutting down: waiting up to \(grace) for \(stillRunning) running job(s)") }
         let stopped = await running.drain(grace: grace.duration)
-        if stopped > 0 { dependencies.logger.warning("stopped \(stopped) job(s) that did not finish within \(grace); recorded as interrupted") }
+        if stopped > 0 { logger.warning("stopped \(stopped) job(s) that did not finish within \(grace); recorded as interrupted") }
         notifierSignal.signal()
     }
 
     private func claim(_ runner: JobRunner) async -> Job? {
-        let lifecycle = dependencies.lifecycle, serverID = dependencies.serverID, now = dependencies.now, jobs = dependencies.stores.jobs
+        let lifecycle = self.lifecycle, serverID = self.serverID, now = self.now, jobs = runner.jobs
         do {
             return try await jobs.claimNext(now: now()) { lifecycle.claimed($0, runner: serverID, now: now()) }
         } catch {
-            dependencies.logger.error("claiming a job failed: \(error)")
+            logger.error("claiming a job failed: \(error)")
             return nil
         }
     }
@@ -77,25 +82,26 @@ public struct JobWorker: Service, CustomStringConvertible {
     /// with their last completed step, the release left as it was.
     private func recover(_ runner: JobRunner) async {
         do {
-            let orphans = try await Persistence.patient(dependencies.logger).run("find jobs left running") {
-                try await dependencies.stores.lease.orphanedJobs(holder: dependencies.serverID)
-            }
+            let leases = self.leases, serverID = self.serverID
+            let orphans = try await Persistence.patient(logger).run("find jobs left running") { try await leases.orphanedJobs(holder: serverID) }
             for job in orphans {
-                dependencies.logger.warning(
+                logger.warning(
                     "job \(job.id) (\(job.request.release)) was left running by \(job.runnerID ?? "an earlier server"); recording it as interrupted")
                 await runner.interrupt(job.id, why: "by a restart")
             }
             if !orphans.isEmpty { notifierSignal.signal() }
         } catch {
-            dependencies.logger.error("could not look for interrupted jobs: \(error)")
+            logger.error("could not look for interrupted jobs: \(error)")
         }
     }
 
     /// A runner that returned without ending its job (a bug, or the store gave up) must not
     /// leave the release blocked.
     private func settleIfStillRunning(_ id: Int64, _ runner: JobRunner) async {
-        guard let job = try? await dependencies.stores.jobs.job(id: id), job.state == .running else { return }
-        dependencies.logger.error("job \(id) was still running after its runner returned; recording it as interrupted")
+        // Read patiently: a job left running because the store did not answer must not stay so.
+        let jobs = runner.jobs
+        guard let job = try? await Persistence.patient(logger).run("read job #\(id)", { try await jobs.job(id: id) }), job.state == .running else { return }
+        logger.error("job \(id) was still running after its runner returned; recording it as interrupted")
         await runner.interrupt(id, why: "by an internal error")
     }
 }

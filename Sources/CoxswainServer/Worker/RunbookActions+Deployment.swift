@@ -12,7 +12,7 @@ extension RunbookActions {
     func rolloutUndo(release: CoxswainConfiguration.Release, plan: RollbackPlan, report: inout RunReport) async -> StepResult {
         let name = Self.deploymentName(release)
         do {
-            let output = try await dependencies.kubectl.rolloutUndo(deployment: name, namespace: release.namespace, toRevision: plan.to.revision)
+            let output = try await cluster.kubectl.rolloutUndo(deployment: name, namespace: release.namespace, toRevision: plan.to.revision)
             if output.stdout.contains("skipped rollback") {
                 // kubectl changes nothing when the running template already is that revision.
                 return .succeeded(
@@ -37,10 +37,10 @@ extension RunbookActions {
     func verifyDeployment(release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         let name = Self.deploymentName(release)
         do {
-            let output = try await dependencies.kubectl.rolloutStatus(deployment: name, namespace: release.namespace, timeout: GoDuration(milliseconds: 30_000))
+            let output = try await cluster.kubectl.rolloutStatus(deployment: name, namespace: release.namespace, timeout: GoDuration(milliseconds: 30_000))
             let entry: RegistryEntry?
             do {
-                entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+                entry = try await registry.entry(model: release.model, environment: release.environment)
             } catch {
                 return Self.storeReadFailed("the registry entry of \(release.model) in \(release.environment)", error)
             }

@@ -11,7 +11,7 @@ extension RunbookActions {
             return .failed("the job carries no usable version", hint: nil)
         }
         let accepted =
-            dependencies.configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
+            configuration.environments[release.environment]?.releaseChannels ?? ReleaseChannel.defaults(forEnvironment: release.environment)
         guard accepted.contains(version.channel) else {
             let list = ReleaseChannel.allCases.filter(accepted.contains).map(\.rawValue).joined(separator: ", ")
             return .failed(
@@ -27,7 +27,7 @@ extension RunbookActions {
     }
 
     func promotionGate(job: Job, release: CoxswainConfiguration.Release) async -> StepResult {
-        let configuration = dependencies.configuration
+        let configuration = configuration
         guard let after = configuration.environments[release.environment]?.promotionAfter else {
             return .succeeded("no gate in \(release.environment)", audit: "\(release.environment) has no promotion gate")
         }
@@ -51,11 +51,11 @@ extension RunbookActions {
 
     /// What is missing before `version` may go past `previous`, or nil when nothing is.
     private func promotionProblem(version: UpgradeVersion, model: String, previous: String) async -> String? {
-        guard let source = dependencies.configuration.releases.values.first(where: { $0.model == model && $0.environment == previous }) else {
+        guard let source = configuration.releases.values.first(where: { $0.model == model && $0.environment == previous }) else {
             return "no release of `\(model)` is configured in `\(previous)` to promote from"
         }
         do {
-            let current = try await dependencies.helm.metadata(release: source.name, namespace: source.namespace)
+            let current = try await cluster.helm.metadata(release: source.name, namespace: source.namespace)
             guard current.version == version.display, current.status == "deployed" else {
                 return "`\(source.name)` in \(previous) runs chart version \(current.version) (\(current.status)), not \(version.display)"
             }
@@ -63,7 +63,7 @@ extension RunbookActions {
             return "could not read `\(source.name)` in \(previous): \(error.message)"
         }
         do {
-            guard try await dependencies.stores.jobs.validatedUpgrade(release: source.name, version: version.display) != nil else {
+            guard try await jobs.validatedUpgrade(release: source.name, version: version.display) != nil else {
                 return "no Coxswain job validated \(version.display) on `\(source.name)` in \(previous)"
             }
         } catch {
@@ -80,7 +80,7 @@ extension RunbookActions {
         }
         guard let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else { return .failed("the job carries no usable version", hint: nil) }
         do {
-            let output = try await dependencies.helm.showChart(chart, version: version.chartVersion, timeout: step.timeout ?? GoDuration(milliseconds: 60_000))
+            let output = try await cluster.helm.showChart(chart, version: version.chartVersion, timeout: step.timeout ?? GoDuration(milliseconds: 60_000))
             let appVersion = output.stdout.split(separator: "\n").first { $0.hasPrefix("appVersion:") }.map {
                 $0.dropFirst("appVersion:".count).trimmingCharacters(in: .whitespaces)
             }
@@ -104,7 +104,7 @@ extension RunbookActions {
         }
         report.upgradeStarted = true
         do {
-            let output = try await dependencies.helm.upgrade(
+            let output = try await cluster.helm.upgrade(
                 release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
                 valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
             return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])

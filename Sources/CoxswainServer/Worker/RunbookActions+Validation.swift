@@ -6,7 +6,7 @@ import Foundation
 /// SLO, and the release and registry as they should be afterwards.
 extension RunbookActions {
     func waitForPods(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
-        let timeout = emergency ? dependencies.configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
+        let timeout = emergency ? configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
         var waitFailure: ClusterFailure?
         var waitOutput: ProcessOutput?
         let deadline = ContinuousClock.now + timeout.duration
@@ -16,8 +16,8 @@ extension RunbookActions {
             do {
                 waitOutput =
                     release.kind == .deployment
-                    ? try await dependencies.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: left)
-                    : try await dependencies.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: left)
+                    ? try await cluster.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: left)
+                    : try await cluster.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: left)
                 waitFailure = nil
             } catch { waitFailure = error }
             // kubectl wait lists the pods once; a pod the rollout deletes meanwhile ends it with
@@ -28,7 +28,7 @@ extension RunbookActions {
         let podReport: PodReport?
         var details: [StepResult.Detail] = []
         do {
-            let (pods, _) = try await dependencies.kubectl.pods(release: release.name, namespace: release.namespace)
+            let (pods, _) = try await cluster.kubectl.pods(release: release.name, namespace: release.namespace)
             podReport = pods
             details.append(.init("pods", pods.table))
         } catch {
@@ -52,7 +52,7 @@ extension RunbookActions {
     func health(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         guard emergency else { return await healthOnce(step, release: release, report: &report) }
         // Break-glass watches health until it passes or the watch timeout runs out.
-        let deadline = ContinuousClock.now + dependencies.configuration.emergency.watchTimeout.duration
+        let deadline = ContinuousClock.now + configuration.emergency.watchTimeout.duration
         while true {
             var attempt = report
             let outcome = await healthOnce(step, release: release, report: &attempt)
@@ -133,7 +133,7 @@ extension RunbookActions {
         if release.kind == .deployment { return await verifyDeployment(release: release, report: &report) }
         let expected = plan.from.revision + 1
         do {
-            let (status, output) = try await dependencies.helm.status(release: release.name, namespace: release.namespace)
+            let (status, output) = try await cluster.helm.status(release: release.name, namespace: release.namespace)
             guard status.info.status == "deployed", status.version == expected else {
                 return .failed(
                     "helm status shows revision \(status.version) \(status.info.status), expected revision \(expected) deployed",
@@ -143,7 +143,7 @@ extension RunbookActions {
             }
             let entry: RegistryEntry?
             do {
-                entry = try await dependencies.stores.registry.entry(model: release.model, environment: release.environment)
+                entry = try await registry.entry(model: release.model, environment: release.environment)
             } catch {
                 return Self.storeReadFailed("the registry entry of \(release.model) in \(release.environment)", error)
             }
@@ -175,7 +175,7 @@ extension RunbookActions {
     /// After helm's `--wait` ran out, what the pods say: their state joins helm's error in the
     /// result (helm only says the deadline passed), with the hint for the pods' problem first.
     func withPodState(_ result: StepResult, release: CoxswainConfiguration.Release) async -> StepResult {
-        guard let (pods, _) = try? await dependencies.kubectl.pods(release: release.name, namespace: release.namespace) else { return result }
+        guard let (pods, _) = try? await cluster.kubectl.pods(release: release.name, namespace: release.namespace) else { return result }
         var result = result
         result.details.append(.init("pods", pods.table))
         guard var failure = result.failure else { return result }

@@ -6,10 +6,13 @@ import Foundation
 /// Each returns a `StepResult`; none throws, because every failure is something to report.
 /// Registry changes are returned, not made: the store commits them with the step's result.
 struct RunbookActions: Sendable {
-    let dependencies: ServerDependencies
-    let probe = ModelEndpointProbe()
+    let configuration: CoxswainConfiguration
+    let cluster: ClusterTools
+    let probe: ModelEndpointProbe
+    let jobs: any JobStore
+    let registry: any RegistryStore
 
-    var context: String? { dependencies.configuration.cluster.kubeContext }
+    var context: String? { configuration.cluster.kubeContext }
 
     func perform(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         switch step.action {
@@ -37,14 +40,14 @@ struct RunbookActions: Sendable {
         let output: ProcessOutput
         do {
             if release.kind == .deployment {
-                (revisions, output) = try await dependencies.kubectl.rolloutHistory(deployment: Self.deploymentName(release), namespace: release.namespace)
+                (revisions, output) = try await cluster.kubectl.rolloutHistory(deployment: Self.deploymentName(release), namespace: release.namespace)
             } else {
-                (revisions, output) = try await dependencies.helm.history(release: release.name, namespace: release.namespace, max: step.max ?? 20)
+                (revisions, output) = try await cluster.helm.history(release: release.name, namespace: release.namespace, max: step.max ?? 20)
             }
         } catch {
             if error.kind == .releaseNotFound {
                 let hint = Troubleshooting.releaseNotFound(
-                    release: release.name, namespace: release.namespace, known: Array(dependencies.configuration.releases.keys))
+                    release: release.name, namespace: release.namespace, known: Array(configuration.releases.keys))
                 return .failed(
                     "helm says: \(error.message)", hint: hint, details: error.output.map { [.init("helm output", Self.excerpt($0))] } ?? [],
                     audit: "\(error.output?.commandLine ?? "helm history"): \(error.message)")
@@ -56,7 +59,7 @@ struct RunbookActions: Sendable {
         // Without this list the planner could pick a revision a rollback left: a read that fails ends the step.
         let coxswainRollbacks: Set<Int>
         do {
-            coxswainRollbacks = try await dependencies.stores.jobs.revisionsRolledBackFrom(release: release.name, since: oldest)
+            coxswainRollbacks = try await jobs.revisionsRolledBackFrom(release: release.name, since: oldest)
         } catch {
             return Self.storeReadFailed("which revisions earlier rollbacks left", error, details: [.init("helm history", table)])
         }
@@ -99,7 +102,7 @@ struct RunbookActions: Sendable {
     private func basisCheck(_ job: Job, revisions: [HelmRevision]) async throws -> BasisCheck? {
         guard let basis = job.basisRevision, let current = revisions.max(by: { $0.revision < $1.revision }), current.revision != basis else { return nil }
         let oldest = min(basis, revisions.map(\.revision).min() ?? basis)
-        let byRevision = try await dependencies.stores.jobs.jobsByCreatedRevision(release: job.request.release, since: oldest)
+        let byRevision = try await jobs.jobsByCreatedRevision(release: job.request.release, since: oldest)
         if let other = byRevision[basis + 1], other.id != job.id, other.request.kind == .rollback, other.plan?.from.revision == basis,
             job.request.revision == nil || job.request.revision == other.plan?.to.revision
         {
@@ -146,7 +149,7 @@ struct RunbookActions: Sendable {
         if release.kind == .deployment { return await rolloutUndo(release: release, plan: plan, report: &report) }
         do {
             // Break-glass does not wait inside helm: the next steps watch pods and health.
-            let output = try await dependencies.helm.rollback(
+            let output = try await cluster.helm.rollback(
                 release: release.name, revision: plan.to.revision, namespace: release.namespace,
                 wait: emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000)))
             report.releaseChanged = true
@@ -173,7 +176,7 @@ struct RunbookActions: Sendable {
     private func annotate(reason: String, job: Job, release: CoxswainConfiguration.Release, result: inout StepResult) async {
         let value = "\(reason) (coxswain job #\(job.id) by \(job.request.requestedBy))"
         do {
-            let output = try await dependencies.kubectl.annotateDeployments(
+            let output = try await cluster.kubectl.annotateDeployments(
                 release: release.name, namespace: release.namespace,
                 key: "coxswain.dev/rollback-reason", value: value)
             result.auditDetail += "; \(output.commandLine): exit 0"

@@ -11,33 +11,38 @@ import ServiceLifecycle
 /// Watches are rows, so a restart resumes them; a job that ended while the server was down
 /// gets its watch when it is back, if its window has not passed.
 struct WatchService: Service {
-    let dependencies: ServerDependencies
+    let configuration: CoxswainConfiguration
+    let rollbackCommand: String?
+    let watches: any WatchStore
+    let jobs: any JobStore
     let prometheus: PrometheusClient
     /// Signalled when a job ends, so its watch starts at once.
     let signal: WorkSignal
     let notifierSignal: WorkSignal
     let lease: LeaseKeeper
     let intake: ChangeIntake
+    let pollInterval: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
 
-    private var configuration: CoxswainConfiguration { dependencies.configuration }
-    private var persistence: Persistence { .patient(dependencies.logger) }
+    private var persistence: Persistence { .patient(logger) }
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var wait = Duration.seconds(60)
             if lease.isHeld {
                 await startMissingWatches()
-                let active = (try? await dependencies.stores.watches.activeWatches()) ?? []
-                for watch in active where watch.nextCheckAt <= dependencies.now() {
+                let active = (try? await watches.activeWatches()) ?? []
+                for watch in active where watch.nextCheckAt <= now() {
                     guard !Task.isCancelled else { break }
                     await check(watch)
                 }
-                let fresh = (try? await dependencies.stores.watches.activeWatches()) ?? active
+                let fresh = (try? await watches.activeWatches()) ?? active
                 if let next = fresh.map(\.nextCheckAt).min() {
-                    wait = .milliseconds(max(50, min(60_000, Int(next.timeIntervalSince(dependencies.now()) * 1000))))
+                    wait = .milliseconds(max(50, min(60_000, Int(next.timeIntervalSince(now()) * 1000))))
                 }
             } else {
-                wait = dependencies.pollInterval
+                wait = pollInterval
             }
             let timeout = wait
             try? await cancelWhenGracefulShutdown { await signal.wait(timeout: timeout) }
@@ -47,17 +52,17 @@ struct WatchService: Service {
     /// Succeeded jobs without a watch whose window has not passed yet.
     private func startMissingWatches() async {
         let longest = configuration.environments.values.map(\.watch.duration.seconds).max() ?? 0
-        let now = dependencies.now()
-        guard let ended = try? await dependencies.stores.watches.unwatchedSucceededJobs(since: now.addingTimeInterval(-longest)) else { return }
+        let now = self.now()
+        guard let ended = try? await watches.unwatchedSucceededJobs(since: now.addingTimeInterval(-longest)) else { return }
         for job in ended { await start(job) }
     }
 
     private func start(_ job: Job) async {
         guard let release = configuration.release(named: job.request.release) else { return }
         let policy = configuration.watchPolicy(release: release)
-        let began = job.finishedAt ?? dependencies.now()
+        let began = job.finishedAt ?? now()
         let ends = began.addingTimeInterval(policy.duration.seconds)
-        guard ends > dependencies.now() else { return }
+        guard ends > now() else { return }
         // The hour (baseline_window) before the change began: what "2× the baseline" means.
         let baseline = await baseline(release, policy, before: job.startedAt ?? job.createdAt)
         var watch = ModelWatch(
@@ -67,14 +72,14 @@ struct WatchService: Service {
         // The first reading waits one interval: the rate window needs data from after the change.
         watch.nextCheckAt = began.addingTimeInterval(policy.interval.seconds)
         let (audit, notices) = narrator(policy).started(watch)
-        let watches = dependencies.stores.watches, now = dependencies.now(), first = watch
+        let watches = self.watches, now = self.now(), first = watch
         do {
             let started = try await persistence.run("start watching \(release.name)") {
                 try await watches.startWatch(first, audit: audit, notices: notices, now: now)
             }
             if started != nil { notifierSignal.signal() }
         } catch {
-            dependencies.logger.error("could not start watching \(release.name) after job #\(job.id): \(error)")
+            logger.error("could not start watching \(release.name) after job #\(job.id): \(error)")
         }
     }
 
@@ -94,7 +99,7 @@ struct WatchService: Service {
             watch.needsBaseline = false
         }
         let reading = await read(release, policy)
-        let now = dependencies.now()
+        let now = self.now()
         var (next, events) = WatchJudge(policy: policy).next(watch, reading: reading, now: now)
         if case .breached(let breach) = events.last, policy.autoRollback, next.kind == .upgrade, let revision = next.revisionBefore {
             next.autoRollbackJobID = await rollBack(next, to: revision, breach: breach, release: release)
@@ -103,14 +108,14 @@ struct WatchService: Service {
     }
 
     private func save(_ watch: ModelWatch, _ told: (audit: [AuditDraft], notices: [Notice])) async {
-        let watches = dependencies.stores.watches, now = dependencies.now()
+        let watches = self.watches, now = self.now()
         do {
             try await persistence.run("record the watch of \(watch.release)") {
                 try await watches.saveWatch(watch, audit: told.audit, notices: told.notices, now: now)
             }
             if !told.notices.isEmpty { notifierSignal.signal() }
         } catch {
-            dependencies.logger.error("could not record the watch of \(watch.release): \(error)")
+            logger.error("could not record the watch of \(watch.release): \(error)")
         }
     }
 
@@ -140,19 +145,19 @@ struct WatchService: Service {
     /// Starts the rollback a breach asks for; the job id, or nil when it could not be stored
     /// (the breach message then offers the button instead).
     private func rollBack(_ watch: ModelWatch, to revision: Int, breach: String, release: CoxswainConfiguration.Release) async -> Int64? {
-        guard let jobID = watch.jobID, let job = try? await dependencies.stores.jobs.job(id: jobID),
-            let command = dependencies.runbooks.runbook(kind: .rollback)?.command
+        guard let jobID = watch.jobID, let job = try? await jobs.job(id: jobID),
+            let command = rollbackCommand
         else { return nil }
         let origin = CommandOrigin(
             platform: job.request.platform, user: "coxswain", channel: job.request.channel, requestKey: "watch:\(watch.id)",
             asked: "watch.auto_rollback after job #\(jobID)", replyRoute: nil, groups: [])
         let change = ChangeRequest.rollback(release.name, revision: revision, reason: "watch breach after job #\(jobID): \(breach)", command: command)
         let answer = await intake.acceptAutomatic(change, release: release, origin: origin)
-        if answer.jobID == nil { dependencies.logger.error("watch of \(release.name): the automatic rollback was not stored: \(answer.text.plainText)") }
+        if answer.jobID == nil { logger.error("watch of \(release.name): the automatic rollback was not stored: \(answer.text.plainText)") }
         return answer.jobID
     }
 
     private func narrator(_ policy: WatchPolicy) -> WatchNarrator {
-        WatchNarrator(policy: policy, rollbackCommand: dependencies.runbooks.runbook(kind: .rollback)?.command ?? "/rollback")
+        WatchNarrator(policy: policy, rollbackCommand: rollbackCommand ?? "/rollback")
     }
 }
