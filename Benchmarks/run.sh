@@ -29,6 +29,7 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 python3 -c "import slack_bolt, gunicorn" 2>/dev/null || pip install -q slack-bolt gunicorn 2>/dev/null \
   || pip install -q --break-system-packages slack-bolt gunicorn
 
+extra_env=()   # variables for the next coxswain started (BENCH_VARIANTS)
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -76,7 +77,7 @@ YAML
 }
 start_coxswain() {   # $1 port, $2 name, [$3 binary]; sets $server
   coxswain_config "$1" "$work/$2.sqlite" > "$work/$2.yaml"
-  SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "${3:-$bin/coxswain}" serve --config "$work/$2.yaml" --log-level error &
+  env "${extra_env[@]}" SLACK_SIGNING_SECRET=$secret SLACK_BOT_TOKEN=xoxb-bench "${3:-$bin/coxswain}" serve --config "$work/$2.yaml" --log-level error &
   server=$!; pids+=($server); disown $server
   wait_http "http://127.0.0.1:$1/healthz"
 }
@@ -95,6 +96,8 @@ hold_release() {   # $1 port, $2 database
   done
   echo "the release was not held" >&2; exit 1
 }
+# Contenders whose first post to Slack belongs to each request: coxswain, the baseline, variants not held.
+waits_for_posts() { case "$1" in coxswain | baseline) return 0 ;; coxswain-held | bare | slack-bolt | *-held) return 1 ;; *) return 0 ;; esac; }
 # Throughput and fixed-rate latency of one contender: $1 name, $2 url, $3 label of the first request number, pids to charge for CPU.
 measure() {
   local name=$1 url=$2 first=$3; shift 3
@@ -105,7 +108,7 @@ measure() {
   local throughput errors
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
   errors=$(awk '/^wrk: requests/ { print $5 }' <<< "$out")
-  if [ "$name" = coxswain ] || [ "$name" = baseline ]; then   # the first posts of those requests go out before the next figure is taken
+  if waits_for_posts "$name"; then   # the first posts of those requests go out before the next figure is taken
     local sent; sent=$(awk '/^wrk: requests/ { print $3 }' <<< "$out")
     for _ in $(seq 1200); do [ $(( $(posts) - before )) -ge "$sent" ] && break; sleep 0.1; done
   fi
@@ -117,7 +120,7 @@ measure() {
     perf record -q -F 499 -g -p "$1" -o "$BENCH_PROFILE" -- sleep "$seconds" 2>/dev/null &
   fi
   line=$(python3 "$support/openloop.py" "$url" "$work/open.txt" "$rate" "$seconds" 64)
-  if [ "$name" = coxswain ] || [ "$name" = baseline ]; then   # its first post to Slack belongs to the request
+  if waits_for_posts "$name"; then   # its first post to Slack belongs to the request
     local answered; answered=$(awk '{ print $4 }' <<< "$line")
     for _ in $(seq 600); do [ $(( $(posts) - posts0 )) -ge "$answered" ] && break; sleep 0.1; done
   fi
@@ -198,6 +201,18 @@ curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?second
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
+# BENCH_VARIANTS="NAME=VAR=1[,VAR=1] …": coxswain again with those variables set (to turn one mechanism
+# off, say); a NAME ending in -held is measured with Slack's posts held, as coxswain-held is.
+for variant in ${BENCH_VARIANTS:-}; do
+vname=${variant%%=*}; IFS=, read -ra extra_env <<< "${variant#*=}"
+start_coxswain 18190 "$vname-$round"
+hold_release 18190 "$work/$vname-$round.sqlite"
+[[ $vname == *-held ]] && curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
+measure "$vname" "http://127.0.0.1:18190/slack/commands" 1 $server
+curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
+kill -9 $server; rm -f "$work/tools/hang"; extra_env=()
+done
+
 if phase bare; then
 SLACK_SIGNING_SECRET=$secret "$bin/bare-webhook" 18130 "$work/bare.sqlite" & bare=$!; pids+=($bare); disown $bare
 wait_http "http://127.0.0.1:18130/slack/commands"
@@ -221,7 +236,9 @@ awk '
   function add(name, value) { if (value != "") seen[name] = seen[name] " " value }
   function round_ratios() { add("bare", ratio("coxswain", "bare")); add("bolt", ratio("coxswain", "slack-bolt"))
     add("held/bare", ratio("coxswain-held", "bare")); add("held/bolt", ratio("coxswain-held", "slack-bolt"))
-    add("base", ratio("coxswain", "baseline")); delete tp }
+    add("base", ratio("coxswain", "baseline"))
+    for (name in tp) if (name !~ /^(coxswain|coxswain-held|bare|slack-bolt|baseline)$/) add(name, ratio(name, name ~ /-held$/ ? "coxswain-held" : "coxswain"))
+    delete tp }
   /^-- round/ { round_ratios() }
   / req\/s/ { tp[$1] = $2; all_tp[$1] = all_tp[$1] " " $2; all_p99[$1] = all_p99[$1] " " $12; all_cpu[$1] = all_cpu[$1] " " $(NF - 1) }
   END {
@@ -233,7 +250,9 @@ awk '
     else printf "ratios (median of the rounds): coxswain/bare throughput %.2f (target >= 0.60), coxswain/slack-bolt %.2f (target >= 2); ", median(seen["bare"]), median(seen["bolt"])
     if (("held/bare" in seen) && ("held/bolt" in seen)) printf "the webhook alone (posts held): /bare %.2f, /slack-bolt %.2f; ", median(seen["held/bare"]), median(seen["held/bolt"])
     if ("base" in seen) printf "coxswain/baseline %.2f; ", median(seen["base"])
-    printf "coxswain p99 at the fixed rate %.2f ms (target < 5), CPU %.2f ms/request (target < 1.5)\n", median(all_p99["coxswain"]), median(all_cpu["coxswain"]) }
+    printf "coxswain p99 at the fixed rate %.2f ms (target < 5), CPU %.2f ms/request (target < 1.5)\n", median(all_p99["coxswain"]), median(all_cpu["coxswain"])
+    for (name in seen) if (name !~ /^(bare|bolt|held\/bare|held\/bolt|base)$/)
+      printf "  variant %s: throughput %.2f of %s (median of the rounds:%s)\n", name, median(seen[name]), name ~ /-held$/ ? "coxswain-held" : "coxswain", seen[name] }
 ' "$work/results.txt" | tee -a "$work/results.txt"
 
 if phase jobs; then

@@ -60,10 +60,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     let queries = ReadOnlyQueries(
         configuration: configuration, cluster: dependencies.cluster, probe: dependencies.probe, jobs: stores.jobs, registry: stores.registry,
         watches: stores.watches)
-    let handOff = NoticeHandOff(platform: SlackNoticeDelivery.platform, notifierSignal: signals.notifier, mayDeliver: { lease.isHeld })
     let intake = ChangeIntake(
         configuration: configuration, runbooks: dependencies.runbooks, jobs: stores.jobs, audit: stores.audit, health: stores.health, policy: policy,
-        lifecycle: lifecycle, workerSignal: signals.worker, notifierSignal: signals.notifier, handOff: handOff, state: state, now: now, logger: logger)
+        lifecycle: lifecycle, workerSignal: signals.worker, notifierSignal: signals.notifier, state: state, now: now, logger: logger)
     let dispatcher = Dispatcher(
         configuration: configuration, catalog: catalog, policy: policy, intake: intake,
         decisions: JobDecisions(
@@ -145,7 +144,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         [OutboundConnections(http: dependencies.http)] + (socketMode.map { [$0] } ?? [])
         + backgroundServices(
             dependencies, operatorHTTP: operatorHTTP, signals: signals, state: state, slack: slack, renderer: renderer, userGroups: userGroups,
-            lease: lease, handOff: handOff, intake: intake, queries: queries, queryQueue: queryQueue)
+            lease: lease, intake: intake, queries: queries, queryQueue: queryQueue)
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
 }
 

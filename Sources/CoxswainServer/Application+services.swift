@@ -30,7 +30,7 @@ struct OutboundConnections: Service {
 /// released, and the operators' listener last.
 func backgroundServices(
     _ dependencies: ServerDependencies, operatorHTTP: any Service, signals: ServerSignals, state: ServerState, slack: SlackWebClient,
-    renderer: SlackNoticeRenderer, userGroups: UserGroupDirectory, lease: LeaseKeeper, handOff: NoticeHandOff, intake: ChangeIntake,
+    renderer: SlackNoticeRenderer, userGroups: UserGroupDirectory, lease: LeaseKeeper, intake: ChangeIntake,
     queries: ReadOnlyQueries, queryQueue: QueryQueue
 ) -> [any Service] {
     let configuration = dependencies.configuration, stores = dependencies.stores, now = dependencies.now, logger = dependencies.logger
@@ -66,7 +66,7 @@ func backgroundServices(
             directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),
         QueryService(queue: queryQueue, queries: queries, outbox: stores.outbox, notifierSignal: signals.notifier, now: now, logger: logger),
         Notifier(
-            delivery: delivery, outbox: stores.outbox, signal: signals.notifier, handOff: handOff, lease: lease, now: now,
+            delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
             pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),
         worker,
     ]

@@ -9,12 +9,12 @@ import Synchronization
 /// Slack gets an answer within its 3 seconds.
 struct Persistence: Sendable {
     /// nil: keep trying until the task is cancelled.
-    let deadlines: DeadlineWatch?
+    let deadline: Duration?
     let logger: Logger
 
-    static func patient(_ logger: Logger) -> Persistence { Persistence(deadlines: nil, logger: logger) }
+    static func patient(_ logger: Logger) -> Persistence { Persistence(deadline: nil, logger: logger) }
     /// The webhook's budget: the answer must leave well within Slack's 3 seconds.
-    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadlines: .webhook, logger: logger) }
+    static func webhook(_ logger: Logger) -> Persistence { Persistence(deadline: .milliseconds(1000), logger: logger) }
 
     /// Runs `operation`, retrying transient store failures with backoff. With a deadline, the
     /// caller has its answer when the deadline passes, whatever the store is doing: the write
@@ -22,9 +22,9 @@ struct Persistence: Sendable {
     /// commit is already under way, whose result is then waited for.
     func run<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let seen = LastFailure()
-        guard let deadlines else { return try await retrying(what, operation, seen) }
+        guard let deadline else { return try await retrying(what, operation, seen) }
         let claim = WriteClaim()
-        let race = Race<T>(deadlines)
+        let race = Race<T>()
         return try await withCheckedThrowingContinuation { continuation in
             race.start(continuation)
             let work = Task {
@@ -36,45 +36,44 @@ struct Persistence: Sendable {
                 }
             }
             race.watch(
-                deadlines.add {
+                with: Task {
+                    do { try await cancellableSleep(for: deadline) } catch { return }  // the write finished first
                     guard claim.abandon() else { return }  // committing: its own result answers
                     work.cancel()
                     let failure =
                         seen.value.withLock { $0 }
-                        ?? StoreFailure(kind: .cancelled, location: "the database", operation: what, detail: "no answer within \(deadlines.length)")
+                        ?? StoreFailure(kind: .cancelled, location: "the database", operation: what, detail: "no answer within \(deadline)")
                     race.finish(.failure(failure))
                 })
         }
     }
 
-    /// The first of the operation and the deadline to finish answers the caller; the
-    /// deadline of an operation that finished first is taken off the watch.
+    /// The first of the operation and the deadline to finish answers the caller; the other
+    /// is stopped (a deadline left sleeping would hold its timer for the whole second).
     private final class Race<T: Sendable>: Sendable {
         private struct State {
             var continuation: CheckedContinuation<T, Error>?
-            var deadline: DeadlineWatch.Token?
+            var watchdog: Task<Void, Never>?
             var finished = false
         }
 
-        private let deadlines: DeadlineWatch
         private let state = Mutex(State())
-        init(_ deadlines: DeadlineWatch) { self.deadlines = deadlines }
         func start(_ continuation: CheckedContinuation<T, Error>) { state.withLock { $0.continuation = continuation } }
 
-        func watch(_ deadline: DeadlineWatch.Token) {
+        func watch(with watchdog: Task<Void, Never>) {
             let finished = state.withLock { state in
-                if !state.finished { state.deadline = deadline }
+                if !state.finished { state.watchdog = watchdog }
                 return state.finished
             }
-            if finished { deadlines.remove(deadline) }
+            if finished { watchdog.cancel() }
         }
 
         func finish(_ result: Result<T, Error>) {
-            let (continuation, deadline) = state.withLock { state in
-                defer { (state.continuation, state.deadline, state.finished) = (nil, nil, true) }
-                return (state.continuation, state.deadline)
+            let (continuation, watchdog) = state.withLock { state in
+                defer { (state.continuation, state.watchdog, state.finished) = (nil, nil, true) }
+                return (state.continuation, state.watchdog)
             }
-            if let deadline { deadlines.remove(deadline) }
+            watchdog?.cancel()
             continuation?.resume(with: result)
         }
     }

@@ -7,30 +7,18 @@ extension AppDatabase: JobStore {
 
     public func accept(
         _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
-        sendingNow: String?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
-        let createdAt = StoredDate.asStored(now)
-        let forecast = newJobForecast
-        // The job's first transition is built and its notices serialised here, before the
-        // write, for the id and place it will most likely get (`NewJobForecast`).
-        let ticket = forecast.forecast(release: request.release)
-        defer { forecast.abandon(ticket) }
-        let prepared = try ticket.map { ticket in
-            let change = created(Job(id: ticket.id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ticket.jobsAhead)
-            return PreparedJob(change: change, payloads: try change.notices.map(NoticeCoding.encode))
-        }
+        let createdAt = now.asStored
         return try await groupedWrite("record the request \(request.command) \(request.release)") { db in
             if let seen = try Int64.fetchOne(db.cachedStatement(sql: "SELECT jobID FROM receivedRequest WHERE key = ?"), arguments: [requestKey]),
                 let job = try Self.loadJob(id: seen, db)
             {
-                forecast.settle(ticket, created: nil)
                 return .duplicate(job)
             }
             let result: IntakeResult
             if let join, let open = try Self.joinable(join, db) {
-                forecast.settle(ticket, created: nil)
                 result = .joined(try Self.apply(joined(open), now: now, db))
             } else {
                 // The job is written once, as the lifecycle made it, and not read back: what is
@@ -38,50 +26,19 @@ extension AppDatabase: JobStore {
                 let id = try Int64.fetchOne(db.cachedStatement(sql: HotPathQueries.nextJobID)) ?? 1
                 // Before the insert, every queued or running job of the release is ahead.
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
-                let forecastHolds = ticket.map { $0.id == id && $0.jobsAhead == ahead } ?? false
-                if ticket != nil { forecast.count(right: forecastHolds) }
-                let change =
-                    (forecastHolds ? prepared?.change : nil)
-                    ?? created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-                let stored = try Self.insertNew(change, encodedNotices: forecastHolds ? prepared?.payloads : nil, now: createdAt, db)
-                forecast.settle(ticket, created: (stored.id, request.release, ahead, [.queued, .running].contains(stored.state)))
-                let first = change.notices.first { $0.jobID == stored.id }
-                let sending = try sendingNow.flatMap { platform in
-                    try first.flatMap { try Self.claimFirstNotice($0, of: stored, platform: platform, references: references, now: createdAt, db) }
-                }
-                result = .created(stored, jobsAhead: ahead, sending: sending)
+                let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
+                let stored = try Self.insertNew(change, now: createdAt, db)
+                result = .created(stored, jobsAhead: ahead)
             }
             let jobID = result.job.id
             try db.cachedStatement(sql: "INSERT INTO receivedRequest (key, jobID, receivedAt) VALUES (?, ?, ?)")
-                .execute(arguments: [requestKey, jobID, now.stored])
+                .execute(arguments: [requestKey, jobID, now])
             for var reference in references {
                 reference.jobID = jobID
                 try Self.save(reference, db)
             }
             return result
         }
-    }
-
-    /// A new job's first notice for `platform` (just stored, so its turn), marked as being
-    /// sent: after a crash it is looked for in the channel before it is sent again, as any
-    /// notice being sent is.
-    static func claimFirstNotice(
-        _ notice: Notice, of job: Job, platform: String, references: [MessageReference], now: Date, _ db: Database
-    ) throws -> OutboxItem? {
-        guard
-            let id = try Int64.fetchOne(
-                db.cachedStatement(sql: HotPathQueries.firstNotice),
-                arguments: [job.id, platform])
-        else { return nil }
-        try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now.stored, id])
-        let references = references.map { reference in
-            var reference = reference
-            reference.jobID = job.id
-            return reference
-        }
-        return OutboxItem(
-            id: id, notice: notice, platform: platform, attempts: 0, createdAt: now, sendingSince: now, route: nil, request: job.request,
-            references: references)
     }
 
     /// The oldest open job the filter joins, found by index; the rule is checked again on it.
@@ -126,14 +83,14 @@ extension AppDatabase: JobStore {
 
     public func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job] {
         try await read("read jobs waiting in \(environment)") { db in
-            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff.stored])
+            try Int64.fetchAll(db.cachedStatement(sql: HotPathQueries.waitingSince), arguments: [environment, cutoff])
                 .compactMap { try Self.loadJob(id: $0, db) }
         }
     }
 
     public func oldestWait(environment: String) async throws -> Date? {
         try await read("read the oldest wait in \(environment)") { db in
-            try StoredDate.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])?.date
+            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])
         }
     }
 
@@ -242,8 +199,7 @@ extension AppDatabase: JobStore {
 
     /// Writes the first transition of a job that is not in the database yet (`change.job.id`
     /// is the next id), as `apply` would after inserting it: version 1.
-    /// `encodedNotices`: the change's notices as `NoticeCoding` stores them, when already serialised.
-    static func insertNew(_ change: JobChange, encodedNotices: [String]? = nil, now: Date, _ db: Database) throws -> Job {
+    static func insertNew(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
         var job = change.job
         job.version += 1
         var row = JobRow(job)
@@ -251,7 +207,7 @@ extension AppDatabase: JobStore {
         guard row.id == job.id else {
             throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
         }
-        try writeParts(of: change, encodedNotices: encodedNotices, now: now, db)
+        try writeParts(of: change, now: now, db)
         // Steps, approvals and followers come back from the database in its order.
         if job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty { return job }
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
@@ -260,7 +216,7 @@ extension AppDatabase: JobStore {
 
     /// Everything of a transition but the job row: steps, approvals, followers, registry,
     /// revisions, audit entries, notices.
-    private static func writeParts(of change: JobChange, encodedNotices: [String]? = nil, now: Date, _ db: Database) throws {
+    private static func writeParts(of change: JobChange, now: Date, _ db: Database) throws {
         let job = change.job
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
@@ -272,18 +228,18 @@ extension AppDatabase: JobStore {
                     INSERT INTO approval (jobID, user, decision, planJSON, reason, at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (jobID, user, planJSON) DO NOTHING
                     """
-            ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at.stored])
+            ).execute(arguments: [job.id, approval.user, approval.decision, approval.plan, approval.reason, approval.at])
         }
         for follower in job.followers {
             try db.cachedStatement(sql: "INSERT INTO jobFollower (jobID, user, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .execute(arguments: [job.id, follower, now.stored])
+                .execute(arguments: [job.id, follower, now])
         }
         if let registry = change.registry {
             try setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
         }
         try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
-        try insertNotices(change.notices, encoded: encodedNotices, route: nil, now: now, db)
+        try insertNotices(change.notices, route: nil, now: now, db)
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a
@@ -317,7 +273,7 @@ extension JobStepRow {
                 ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
                 note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
                 """
-            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt.stored, finishedAt.stored])
+            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
     }
 }
 

@@ -9,7 +9,7 @@ extension AppDatabase: LeaseStore {
         try await write("take the server lease") { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM serverLease WHERE id = 1") {
                 let holder: String = row["holder"]
-                let expiresAt = (row["expiresAt"] as StoredDate).date
+                let expiresAt = (row["expiresAt"] as Date)
                 if holder != lease.holder && expiresAt > now {
                     return Lease(holder: holder, host: row["host"], pid: row["pid"], expiresAt: expiresAt)
                 }
@@ -20,7 +20,7 @@ extension AppDatabase: LeaseStore {
                     ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid,
                     acquiredAt = CASE WHEN serverLease.holder = excluded.holder THEN serverLease.acquiredAt ELSE excluded.acquiredAt END,
                     expiresAt = excluded.expiresAt
-                    """, arguments: [lease.holder, lease.host, lease.pid, now.stored, lease.expiresAt.stored])
+                    """, arguments: [lease.holder, lease.host, lease.pid, now, lease.expiresAt])
             return lease
         }
     }
@@ -34,7 +34,7 @@ extension AppDatabase: LeaseStore {
     public func currentLease() async throws -> Lease? {
         try await read("read the server lease") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM serverLease WHERE id = 1").map {
-                Lease(holder: $0["holder"], host: $0["host"], pid: $0["pid"], expiresAt: ($0["expiresAt"] as StoredDate).date)
+                Lease(holder: $0["holder"], host: $0["host"], pid: $0["pid"], expiresAt: ($0["expiresAt"] as Date))
             }
         }
     }

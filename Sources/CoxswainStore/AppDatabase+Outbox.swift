@@ -17,16 +17,16 @@ extension AppDatabase: OutboxStore {
         let query = HotPathQueries.dueNotices
         // Idle most of the time: look before taking the write lock.
         let anyDue = try await read("look for due messages") { db in
-            try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now.stored, 1]) != nil
+            try Row.fetchOne(db.cachedStatement(sql: query), arguments: [platform, now, 1]) != nil
         }
         guard anyDue else { return [] }
         return try await write("take due messages") { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now.stored, limit])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [platform, now, limit])
             let items = try rows.map { try Self.item($0, db) }
             // The intent is recorded before anything is sent: after a crash these are checked
             // against what the platform shows instead of being sent twice.
             for item in items {
-                try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now.stored, item.id])
+                try db.cachedStatement(sql: "UPDATE notice SET sendingSince = ? WHERE id = ?").execute(arguments: [now, item.id])
             }
             return items.map { item in
                 var item = item; item.sendingSince = now; return item
@@ -45,16 +45,16 @@ extension AppDatabase: OutboxStore {
 
     public func nextDue(platform: String) async throws -> Date? {
         try await read("read when the next message is due") { db in
-            try StoredDate.fetchOne(db.cachedStatement(sql: HotPathQueries.nextDueNotice), arguments: [platform])?.date
+            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.nextDueNotice), arguments: [platform])
         }
     }
 
     @discardableResult
-    public func delivered(_ id: Int64, reference: MessageReference?, recoverable: Bool, now: Date) async throws -> Bool {
+    public func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool {
         // Grouped: the deliveries of a batch (and the webhook's requests meanwhile) share a commit.
-        try await groupedWrite("record message \(id) as delivered", durable: !recoverable) { db in
+        try await groupedWrite("record message \(id) as delivered") { db in
             try db.cachedStatement(sql: "UPDATE notice SET state = 'delivered', deliveredAt = ?, sendingSince = NULL, attempts = attempts + 1 WHERE id = ?")
-                .execute(arguments: [now.stored, id])
+                .execute(arguments: [now, id])
             let passed = try Self.passHead(from: id, db)
             if let reference { try Self.save(reference, db) }
             return passed
@@ -63,12 +63,12 @@ extension AppDatabase: OutboxStore {
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
         // Grouped too: under a rate limit every new job's first post comes back here at once.
-        try await groupedWrite("schedule message \(id) again", durable: false) { db in
+        try await groupedWrite("schedule message \(id) again") { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
                     """
-            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore.stored, id])
+            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
         }
     }
 
@@ -101,7 +101,7 @@ extension AppDatabase: OutboxStore {
             let row = try Row.fetchOne(
                 db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM notice WHERE platform = ? AND state = 'pending'",
                 arguments: [platform])
-            return (row?["n"] ?? 0, (row?["oldest"] as StoredDate?)?.date)
+            return (row?["n"] ?? 0, (row?["oldest"] as Date?))
         }
     }
 
@@ -131,7 +131,7 @@ extension AppDatabase: OutboxStore {
         let request = try jobID.flatMap { try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [$0]) }?.request
         return OutboxItem(
             id: row["id"], notice: try NoticeCoding.decode(row["payload"]), platform: row["platform"], attempts: row["attempts"],
-            createdAt: (row["createdAt"] as StoredDate).date, sendingSince: (row["sendingSince"] as StoredDate?)?.date, route: row["route"], request: request)
+            createdAt: (row["createdAt"] as Date), sendingSince: (row["sendingSince"] as Date?), route: row["route"], request: request)
     }
 
     /// A replaceable notice (the live message, an approval request) takes the place of an
@@ -139,11 +139,11 @@ extension AppDatabase: OutboxStore {
     /// the older one's turn, so a live message is still posted before its thread replies.
     /// `encoded`: the notices already serialised, in the same order.
     static func insertNotices(
-        _ notices: [Notice], encoded: [String]? = nil, route: String?, now: Date, _ db: Database, platforms: [String] = platforms
+        _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String] = platforms
     ) throws {
-        for (index, notice) in notices.enumerated() {
+        for notice in notices {
             let place = NoticeCoding.placeKey(notice.place)
-            let payload = try encoded.map { $0[index] } ?? NoticeCoding.encode(notice)
+            let payload = try NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {
                     try db.cachedStatement(
@@ -159,7 +159,7 @@ extension AppDatabase: OutboxStore {
                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
                             SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
                         """
-            ).execute(arguments: [notice.jobID, platform, place, payload, route, now.stored])
+            ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
             }
         }
     }

@@ -12,7 +12,7 @@ extension AppDatabase: RegistryStore {
                         INSERT INTO registryEntry (model, environment, release, endpoint, status, updatedAt, updatedBy)
                         VALUES (?, ?, ?, ?, 'ready', ?, 'configuration')
                         ON CONFLICT (model, environment) DO UPDATE SET release = excluded.release, endpoint = excluded.endpoint
-                        """, arguments: [release.model, release.environment, release.name, release.endpoint.absoluteString, now.stored])
+                        """, arguments: [release.model, release.environment, release.name, release.endpoint.absoluteString, now])
             }
         }
     }

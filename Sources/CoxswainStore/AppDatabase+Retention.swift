@@ -16,7 +16,7 @@ extension AppDatabase: RetentionStore {
                                                     AND j.finishedAt < ?)) AS expired
                     FROM notice n LEFT JOIN job j ON j.id = n.jobID
                     WHERE n.id > ? ORDER BY n.id LIMIT ?
-                    """, arguments: [cutoff.stored, cursor, limit])
+                    """, arguments: [cutoff, cursor, limit])
         }
         let (ids, last, done) = Self.expired(rows, cutoff: cutoff, cursor: cursor, limit: limit)
         guard !ids.isEmpty else { return RetentionBatch(deleted: 0, cursor: last, done: done) }
@@ -51,7 +51,7 @@ extension AppDatabase: RetentionStore {
 
         static func fetchAll(_ db: Database, sql: String, arguments: StatementArguments) throws -> [Candidate] {
             try Row.fetchAll(db, sql: sql, arguments: arguments).map {
-                Candidate(id: $0["id"], createdAt: ($0["createdAt"] as StoredDate?)?.date, expired: $0["expired"] as Bool? == true)
+                Candidate(id: $0["id"], createdAt: ($0["createdAt"] as Date?), expired: $0["expired"] as Bool? == true)
             }
         }
     }

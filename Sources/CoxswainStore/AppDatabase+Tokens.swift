@@ -7,9 +7,9 @@ extension AppDatabase: ConsoleTokenStore {
         try await write("save a console token for \(user)") { db in
             try db.execute(
                 sql: "INSERT INTO consoleToken (user, digest, createdAt, expiresAt) VALUES (?, ?, ?, ?)",
-                arguments: [user, digest, now.stored, expiresAt.stored])
+                arguments: [user, digest, now, expiresAt])
             let id = db.lastInsertedRowID
-            let detail = "console token \(id) for \(user), expires \(StoredDate.text(expiresAt)) UTC"
+            let detail = "console token \(id) for \(user), expires \(expiresAt)"
             try Self.insertAudit([AuditDraft(actor: issuedBy, event: "console.token_issued", detail: detail)], jobID: nil, now: now, db)
             return id
         }
@@ -18,7 +18,7 @@ extension AppDatabase: ConsoleTokenStore {
     public func tokenDigests(user: String, now: Date) async throws -> [String] {
         try await read("read console tokens") { db in
             try String.fetchAll(
-                db, sql: "SELECT digest FROM consoleToken WHERE user = ? AND revokedAt IS NULL AND expiresAt > ?", arguments: [user, now.stored])
+                db, sql: "SELECT digest FROM consoleToken WHERE user = ? AND revokedAt IS NULL AND expiresAt > ?", arguments: [user, now])
         }
     }
 
@@ -42,8 +42,8 @@ extension AppDatabase: ConsoleTokenStore {
             var revoked: [ConsoleToken] = []
             for row in rows {
                 var token = Self.consoleToken(row)
-                try db.execute(sql: "UPDATE consoleToken SET revokedAt = ? WHERE id = ?", arguments: [now.stored, token.id])
-                token.revokedAt = StoredDate.asStored(now)
+                try db.execute(sql: "UPDATE consoleToken SET revokedAt = ? WHERE id = ?", arguments: [now, token.id])
+                token.revokedAt = now.asStored
                 revoked.append(token)
                 let detail = "console token \(token.id) of \(token.user) revoked"
                 try Self.insertAudit([AuditDraft(actor: actor, event: "console.token_revoked", detail: detail)], jobID: nil, now: now, db)
@@ -54,7 +54,7 @@ extension AppDatabase: ConsoleTokenStore {
 
     private static func consoleToken(_ row: Row) -> ConsoleToken {
         ConsoleToken(
-            id: row["id"], user: row["user"], createdAt: (row["createdAt"] as StoredDate).date, expiresAt: (row["expiresAt"] as StoredDate).date,
-            revokedAt: (row["revokedAt"] as StoredDate?)?.date)
+            id: row["id"], user: row["user"], createdAt: (row["createdAt"] as Date), expiresAt: (row["expiresAt"] as Date),
+            revokedAt: (row["revokedAt"] as Date?))
     }
 }

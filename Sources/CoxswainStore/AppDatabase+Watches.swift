@@ -12,7 +12,7 @@ extension AppDatabase: WatchStore {
             guard existing == nil else { return nil }
             try db.execute(
                 sql: "INSERT INTO watch (jobID, release, state, nextCheckAt, body) VALUES (?, ?, ?, ?, '{}')",
-                arguments: [watch.jobID, watch.release, watch.state.rawValue, watch.nextCheckAt.stored])
+                arguments: [watch.jobID, watch.release, watch.state.rawValue, watch.nextCheckAt])
             var stored = watch
             stored.id = db.lastInsertedRowID
             try Self.updateWatch(stored, db)
@@ -50,7 +50,7 @@ extension AppDatabase: WatchStore {
                 sql: """
                     SELECT id FROM job WHERE state = 'succeeded' AND finishedAt > ?
                     AND NOT EXISTS (SELECT 1 FROM watch WHERE watch.jobID = job.id) ORDER BY id
-                    """, arguments: [since.stored])
+                    """, arguments: [since])
             return try ids.compactMap { try Self.loadJob(id: $0, db) }
         }
     }
@@ -59,7 +59,7 @@ extension AppDatabase: WatchStore {
         let body = String(decoding: try JSONEncoder().encode(watch), as: UTF8.self)
         try db.execute(
             sql: "UPDATE watch SET state = ?, nextCheckAt = ?, body = ? WHERE id = ?",
-            arguments: [watch.state.rawValue, watch.nextCheckAt.stored, body, watch.id])
+            arguments: [watch.state.rawValue, watch.nextCheckAt, body, watch.id])
     }
 
     private static func decodeWatch(_ body: String) -> ModelWatch? { try? JSONDecoder().decode(ModelWatch.self, from: Data(body.utf8)) }

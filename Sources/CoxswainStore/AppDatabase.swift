@@ -12,7 +12,6 @@ public final class AppDatabase: Sendable {
     public let location: String
     let readOnly: Bool
     let commitGroup: CommitGroup
-    let newJobForecast = NewJobForecast()
     private let counters = Mutex(Counters())
     private let lastWrite = Mutex<StoreFailure?>(nil)
 
@@ -137,15 +136,14 @@ public final class AppDatabase: Sendable {
 
     /// A write that shares its transaction (and its fsync) with the other grouped writes
     /// waiting at the time: the webhook's, where many requests arrive at once.
-    /// `durable: false`: see `CommitGroup.submit`.
     func groupedWrite<T: Sendable>(
-        _ operation: String, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+        _ operation: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         counters.withLock { $0.writes += 1 }
         let claim = WriteClaim.current
         let group = commitGroup
         return try await classifyingFailures(operation, claim: claim) {
-            guard let value = try await group.submit(claim: claim, durable: durable, { db in try body(db) }) as? T else {
+            guard let value = try await group.submit(claim: claim, { db in try body(db) }) as? T else {
                 throw StoreFailure(kind: .other, location: "the database", operation: operation, detail: "a grouped write returned another type")
             }
             return value
@@ -155,8 +153,6 @@ public final class AppDatabase: Sendable {
     /// How many group transactions carried how many webhook writes.
     public var groupCommitCounts: (batches: Int, writes: Int) { commitGroup.counts }
 
-    /// How many new jobs were written as built before their write (`NewJobForecast`), and how many built again.
-    public var newJobForecastCounts: (right: Int, wrong: Int) { newJobForecast.counts }
 
     private func classifyingFailures<T: Sendable>(_ operation: String, claim: WriteClaim?, _ run: () async throws -> T) async throws -> T {
         do {

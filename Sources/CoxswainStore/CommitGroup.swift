@@ -14,8 +14,6 @@ final class CommitGroup: Sendable {
     private struct Entry: Sendable {
         let body: Body
         let claim: WriteClaim?
-        /// False for a record that a crash may lose because it can be found again (see `submit`).
-        let durable: Bool
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
 
@@ -36,14 +34,10 @@ final class CommitGroup: Sendable {
     var waiting: Int { queue.withLock { $0.entries.count } }
 
     /// Runs `body` in the next group transaction; returns once that transaction committed.
-    /// `durable: false` is for what a power loss may take back because it is found again
-    /// afterwards (that a message went out: the notifier looks for it in the channel): a
-    /// batch of nothing else is committed without its fsync, and the next durable commit
-    /// syncs it with its own.
-    func submit(claim: WriteClaim?, durable: Bool = true, _ body: @escaping Body) async throws -> any Sendable {
+    func submit(claim: WriteClaim?, _ body: @escaping Body) async throws -> any Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let startsFlushing = queue.withLock { queue in
-                queue.entries.append(Entry(body: body, claim: claim, durable: durable, continuation: continuation))
+                queue.entries.append(Entry(body: body, claim: claim, continuation: continuation))
                 defer { queue.flushing = true }
                 return !queue.flushing
             }
@@ -76,11 +70,6 @@ final class CommitGroup: Sendable {
     private func write(_ batch: [Entry], _ db: Database) {
         tally.withLock { $0.batches += 1; $0.writes += batch.count }
         var results: [Result<any Sendable, any Error>] = []
-        // WAL with synchronous=NORMAL: the commit is written but not synced. Setting the level
-        // touches no file, and FULL is back before any other write runs on this connection.
-        let lazy = !batch.contains { $0.durable }
-        if lazy { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        defer { if lazy { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
         do {
             try db.inTransaction {
                 results = batch.map { entry in Self.run(entry, db) }

@@ -31,9 +31,6 @@ enum HotPathQueries {
         AND (?3 = 0 OR state = 'running' OR emergency = 1) ORDER BY id LIMIT 1
         """
 
-    /// A new job's first notice for a front end. Arguments: job id, platform.
-    static let firstNotice = "SELECT id FROM notice WHERE jobID = ? AND platform = ? AND state = 'pending' AND head = 1 ORDER BY id LIMIT 1"
-
     /// The id the next job gets: what AUTOINCREMENT would give (jobs are never deleted, but
     /// the sequence is the authority). Reads the end of the primary key and one row per table
     /// that has a sequence.

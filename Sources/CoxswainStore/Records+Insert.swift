@@ -21,8 +21,8 @@ extension JobRow {
         let arguments: StatementArguments = [
             id, version, kind, command, release, environment, namespace, model, requestedBy, channelID, platform,
             requestedRevision, requestedVersion, reason, emergency, overridePromotion, state, planJSON, basisRevision, approvalsRequired,
-            approvalRound, lastCompletedStep, outcome, createdAt.stored, startedAt.stored, finishedAt.stored, waitingSince.stored,
-            cancelRequestedBy, acknowledgedBy, acknowledgedAt.stored, lastReminderAt.stored, runnerID,
+            approvalRound, lastCompletedStep, outcome, createdAt, startedAt, finishedAt, waitingSince,
+            cancelRequestedBy, acknowledgedBy, acknowledgedAt, lastReminderAt, runnerID,
         ]
         try db.cachedStatement(sql: Self.insertSQL).execute(arguments: arguments)
         id = db.lastInsertedRowID
@@ -32,7 +32,7 @@ extension JobRow {
 extension AuditRow {
     mutating func insertPrepared(_ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO auditEntry (id, at, jobID, actor, event, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [id, at.stored, jobID, actor, event, detail])
+            .execute(arguments: [id, at, jobID, actor, event, detail])
         id = db.lastInsertedRowID
     }
 }

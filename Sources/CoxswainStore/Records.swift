@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// A row of `job`. The domain's `Job` is assembled from it, its steps, approvals and followers.
-struct JobRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDateRecord {
+struct JobRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "job"
     var id: Int64?
     var version: Int
@@ -70,7 +70,7 @@ struct JobRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDateRec
     }
 }
 
-struct JobStepRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDateRecord {
+struct JobStepRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "jobStep"
     var id: Int64?
     var jobID: Int64
@@ -93,7 +93,7 @@ struct JobStepRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDat
     }
 }
 
-struct ApprovalRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDateRecord {
+struct ApprovalRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "approval"
     var id: Int64?
     var jobID: Int64
@@ -106,7 +106,7 @@ struct ApprovalRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDa
     var approval: Approval { Approval(user: user, decision: decision, plan: planJSON, reason: reason, at: at) }
 }
 
-struct RegistryRow: Codable, FetchableRecord, PersistableRecord, StoredDateRecord {
+struct RegistryRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "registryEntry"
     var model: String
     var environment: String
@@ -121,7 +121,7 @@ struct RegistryRow: Codable, FetchableRecord, PersistableRecord, StoredDateRecor
     }
 }
 
-struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord, StoredDateRecord {
+struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "auditEntry"
     var id: Int64?
     var at: Date

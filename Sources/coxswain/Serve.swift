@@ -17,7 +17,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func run() async throws {
-        Self.nameUTCAsGMT()
         var logger = Logger(label: "coxswain")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let dependencies: ServerDependencies
@@ -38,31 +37,8 @@ struct Serve: AsyncParsableCommand {
         try await buildApplication(dependencies).runService()
         if let database = dependencies.stores.jobs as? AppDatabase {
             let (batches, writes) = database.groupCommitCounts
-            let (right, wrong) = database.newJobForecastCounts
-            logger.info(
-                """
-                coxswain stopped: \(writes) webhook writes in \(batches) transactions; \
-                \(right) of \(right + wrong) new jobs written as built before their write
-                """)
+            logger.info("coxswain stopped: \(writes) webhook writes in \(batches) transactions")
         }
-    }
-}
-
-extension Serve {
-    /// When the machine's zone is UTC (TZ unset or a UTC name, /etc/localtime a UTC zone, as on servers and in
-    /// containers), call it "GMT": the same zone, but the one name Foundation resolves without ICU's time zone
-    /// tables, which Hummingbird's `Date` header would otherwise map for good (~1.7 MB resident). Everything
-    /// Coxswain shows is UTC already; any other local zone is left as it is.
-    static func nameUTCAsGMT() {
-        let utcNames: Set = ["UTC", "UCT", "GMT", "Universal", "Zulu", "Etc/UTC", "Etc/UCT", "Etc/GMT", "Etc/Universal", "Etc/Zulu"]
-        if let zone = ProcessInfo.processInfo.environment["TZ"] {
-            guard utcNames.contains(zone.hasPrefix(":") ? String(zone.dropFirst()) : zone) else { return }
-        } else if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/localtime") {
-            guard let range = target.range(of: "zoneinfo/"), utcNames.contains(String(target[range.upperBound...])) else { return }
-        } else if FileManager.default.fileExists(atPath: "/etc/localtime") {
-            return
-        }
-        setenv("TZ", "GMT", 1)
     }
 }
 

@@ -151,7 +151,7 @@ struct CLITests {
             namespace: "production", model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack",
             reason: "pods OOM", emergency: true)
         let id = try await database.accept(
-            request, approvalsRequired: 0, requestKey: "k", references: [], now: Date(), join: nil, sendingNow: nil,
+            request, approvalsRequired: 0, requestKey: "k", references: [], now: Date(), join: nil,
             created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U0123ALICE", event: "job.requested", detail: "x")]) },
             joined: { JobChange(job: $0) }
         ).job.id

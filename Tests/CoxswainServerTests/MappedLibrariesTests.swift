@@ -2,11 +2,12 @@ import CoxswainStore
 import Foundation
 import Testing
 
-/// Resident memory an idle server does not need (issue 13, "RSS < 40 MB idle"): GRDB's date formatter, Yams's
-/// default resolver, a local zone named other than GMT and Swift Regex each map ICU or the regex engine into the
-/// process for good, 1.5-7 MB of pages. The real `coxswain serve` runs a rollback, delivers its messages and
-/// idles; then /proc says how much of each library it has touched. Loading alone touches ~1.1 MB of ICU and
-/// ~0.8 MB of the regex libraries (relocations); any use of them adds well over the margin.
+/// Resident memory an idle server does not need (issue 13, "RSS < 40 MB idle"): Swift Regex maps the regex engine
+/// into the process for good (~1.5 MB of pages); the configuration, the commands and the helm/kubectl output are
+/// read by hand matchers instead. The real `coxswain serve` runs a rollback, delivers its messages and idles; then
+/// /proc says how much of the regex libraries it has touched. Loading alone touches ~0.8 MB (relocations); any
+/// use adds well over the margin. (ICU is mapped by GRDB's date formatter: keeping it out took a hand-written date
+/// codec that bought 4.7 MB, under the 15 % a mechanism must buy to stay; see Benchmarks/README.md.)
 @Suite("mapped libraries", .serialized)
 struct MappedLibrariesTests {
     /// Resident kilobytes per mapped file name, from /proc/PID/smaps.
@@ -27,14 +28,14 @@ struct MappedLibrariesTests {
         return resident
     }
 
-    @Test("a server that has run a rollback and idles has not used ICU or the regex engine")
-    func noICUNoRegex() async throws {
+    @Test("a server that has run a rollback and idles has not used the regex engine")
+    func noRegex() async throws {
         let cluster = try StandInCluster(state: StandInCluster.standardRelease())
         let path = ProcessLifecycleTests.databasePath()
         try await ProcessLifecycleTests.withFakeSlack { _, port in
             let server = try await ServerProcess.start(
                 yaml: ProcessLifecycleTests.yaml(port, worker: "{ shutdown_grace: 5s, lease_duration: 3s }"), database: path,
-                cluster: cluster, environment: ["TZ": "UTC"])
+                cluster: cluster)
             let id = try Harness.jobID(in: try await server.command(ProcessLifecycleTests.release, fakePort: port).text)
             let database = try AppDatabase.openReadOnly(path: path)
             try await Eventually.until("the rollback to succeed and Slack to hear all of it", timeout: .seconds(60)) {
@@ -50,10 +51,8 @@ struct MappedLibrariesTests {
             }
 
             let resident = try Self.residentKilobytes(pid: server.pid)
-            let icu = resident["lib_FoundationICU.so", default: 0]
             let regex = resident["libswift_RegexParser.so", default: 0] + resident["libswift_StringProcessing.so", default: 0]
             #expect(resident["libFoundation.so", default: 0] > 0, "smaps was read: \(resident.keys.sorted())")
-            #expect(icu < 1700, "ICU: \(icu) KB resident")
             #expect(regex < 1100, "the regex engine: \(regex) KB resident")
             server.signal(SIGTERM)
             #expect(try await server.waitForExit() == 0)

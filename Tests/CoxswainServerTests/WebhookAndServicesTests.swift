@@ -77,7 +77,7 @@ struct WebhookAndServicesTests {
             kind: .rollback, command: "/rollback", release: Self.release, environment: "production", namespace: "production",
             model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack")
         let queued = try await database.accept(
-            request, approvalsRequired: 0, requestKey: "k1", references: [], now: Date(), join: nil, sendingNow: nil,
+            request, approvalsRequired: 0, requestKey: "k1", references: [], now: Date(), join: nil,
             created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
         // A server that is gone (another runner id) left it running after its first step.
         var running = queued.job

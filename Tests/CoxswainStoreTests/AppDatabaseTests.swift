@@ -14,7 +14,7 @@ import Testing
     @discardableResult
     static func accept(_ db: AppDatabase, _ release: String, key: String, model: String = "m", notices: [Notice] = []) async throws -> Job {
         try await db.accept(
-            request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), join: nil, sendingNow: nil,
+            request(release, model: model), approvalsRequired: 0, requestKey: key, references: [], now: Date(), join: nil,
             created: { job, _ in
                 JobChange(
                     job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")],
@@ -88,7 +88,7 @@ import Testing
         let first = try await Self.accept(db, "a", key: "slack:t1")
         let again = try await db.accept(
             Self.request("a"), approvalsRequired: 0, requestKey: "slack:t1", references: [], now: Date(),
-            join: nil, sendingNow: nil, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
+            join: nil, created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
         guard case .duplicate(let job) = again else { Issue.record("not a duplicate: \(again)"); return }
         #expect(job.id == first.id)
         #expect(try await db.recentJobs(release: nil, limit: 10).count == 1)
@@ -112,40 +112,30 @@ import Testing
         batch = try await db.due(platform: "slack", now: Date().addingTimeInterval(61), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["u2"] && batch[0].attempts == 0)
         try await db.delivered(
-            batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"), recoverable: true,
+            batch[0].id, reference: MessageReference(jobID: job.id, platform: "slack", role: "live", channel: "C1", ts: "111.222"),
             now: Date())
         #expect(try await db.references(jobID: job.id, platform: "slack").map(\.ts) == ["111.222"])
         batch = try await db.due(platform: "slack", now: Date(), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["detail"])
     }
 
-    @Test("a new job's first message handed to the notifier is stored as being sent, with the job's references; the rest wait their turn")
-    func firstNoticeHandedOver() async throws {
+    @Test("a new job is written once, as the lifecycle made it: what is returned is what a read gives; ids follow the sequence")
+    func newJobWrittenOnce() async throws {
         let db = try AppDatabase.inMemory()
         let reply = MessageReference(jobID: 0, platform: "slack", role: "person:U1", url: "https://hooks.slack.com/commands/1")
         let result = try await db.accept(
-            Self.request("a"), approvalsRequired: 0, requestKey: "k", references: [reply], now: Date(), join: nil, sendingNow: "slack",
+            Self.request("a"), approvalsRequired: 0, requestKey: "k", references: [reply], now: Date(), join: nil,
             created: { job, _ in
                 JobChange(job: job, notices: [.message("queued", jobID: job.id, place: .live), .message("audit", jobID: job.id, place: .auditChannel)])
             },
             joined: { JobChange(job: $0) })
-        guard case .created(let job, _, let sending?) = result else { Issue.record("no message handed over: \(result)"); return }
-        // Written once and not read back: what a read gives.
+        guard case .created(let job, _) = result else { Issue.record("not created: \(result)"); return }
         #expect(try await db.job(id: job.id) == job && job.id == 1 && job.version == 1)
-        #expect(sending.notice.plainText == "queued" && sending.request?.release == "a" && sending.sendingSince != nil)
-        #expect(sending.references?.map(\.role) == ["person:U1"] && sending.references?.first?.jobID == job.id)
-        // Not the notifier's to take, and after a crash one that may have been sent.
-        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)
-        #expect(try await db.inFlight(platform: "slack").map(\.id) == [sending.id])
-        #expect(try await db.delivered(sending.id, reference: nil, recoverable: true, now: Date()) == true)  // the audit message's turn came
-        let next = try await db.due(platform: "slack", now: Date(), limit: 10)
-        #expect(next.map(\.notice.plainText) == ["audit"])
-        #expect(try await db.delivered(next[0].id, reference: nil, recoverable: false, now: Date()) == false)  // nothing after it
-
-        // Without `sendingNow` the first message waits for the notifier, as every other one does.
-        let other = try await Self.accept(db, "b", key: "k2", notices: [.message("queued b", jobID: nil, place: .live)])
-        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).map(\.notice.jobID) == [other.id])
+        #expect(try await db.references(jobID: job.id, platform: "slack").map(\.role) == ["person:U1"])
+        // The first message waits for the notifier, in its job's order.
+        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).map(\.notice.plainText) == ["queued"])
         // Ids follow the sequence; a retried request takes none.
+        let other = try await Self.accept(db, "b", key: "k2")
         #expect(try await Self.accept(db, "b", key: "k2").id == other.id && other.id == 2)
         #expect(try await Self.accept(db, "c", key: "k3").id == 3)
     }

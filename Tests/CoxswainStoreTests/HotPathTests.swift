@@ -27,7 +27,6 @@ import Testing
         ("basis missing", HotPathQueries.basisMissing, ["r"]),
         ("running releases", HotPathQueries.runningReleases, []),
         ("next job id", HotPathQueries.nextJobID, []),
-        ("a new job's first notice", HotPathQueries.firstNotice, [1, "slack"]),
     ]
 
     @Test("no query on the request, worker or notifier path scans a table or sorts outside an index", arguments: queries.indices)
@@ -64,25 +63,6 @@ import Testing
         #expect(try await db.recentJobs(release: nil, limit: 100).count == count + 1)
     }
 
-    @Test("a batch of records a crash may lose commits without its fsync; every other write, and a mixed batch, stays FULL")
-    func recoverableBatches() async throws {
-        let db = try AppDatabase.open(path: Self.temporaryFile())
-        let level: CommitGroup.Body = { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
-        #expect(try await db.commitGroup.submit(claim: nil, durable: false, level) as? Int == 1)  // NORMAL
-        #expect(try await db.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL again
-        #expect(try await db.commitGroup.submit(claim: nil, level) as? Int == 2)
-        // Held in flight, a durable and a recoverable write go into one batch: it is durable.
-        let (db2, gate, held, first) = try await Self.firstBatchInFlight()
-        async let lazy = db2.commitGroup.submit(claim: nil, durable: false, level)
-        async let durable = db2.commitGroup.submit(claim: nil, level)
-        try await Self.until { db2.commitGroup.waiting == 2 }
-        gate.signal()
-        try await held.value
-        _ = try await first.value
-        let levels = (try await lazy as? Int, try await durable as? Int)
-        #expect(levels.0 == 2 && levels.1 == 2)
-    }
-
     @Test("a request its caller gave up on rolls back alone; the rest of its batch commits")
     func abandonedInBatch() async throws {
         let (db, gate, held, first) = try await Self.firstBatchInFlight()
@@ -106,9 +86,9 @@ import Testing
         var aheads: [Int] = []
         for n in 0..<(JobLifecycle.countedAhead + 3) {
             let result = try await db.accept(
-                AppDatabaseTests.request("r"), approvalsRequired: 0, requestKey: "k\(n)", references: [], now: Date(), join: nil, sendingNow: nil,
+                AppDatabaseTests.request("r"), approvalsRequired: 0, requestKey: "k\(n)", references: [], now: Date(), join: nil,
                 created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
-            if case .created(_, let ahead, _) = result { aheads.append(ahead) }
+            if case .created(_, let ahead) = result { aheads.append(ahead) }
         }
         #expect(Array(aheads.prefix(3)) == [0, 1, 2])
         #expect(aheads.suffix(3) == [JobLifecycle.countedAhead, JobLifecycle.countedAhead + 1, JobLifecycle.countedAhead + 1])
@@ -154,7 +134,6 @@ import Testing
         let first = Task {
             try await db.accept(
                 AppDatabaseTests.request("first", model: "first"), approvalsRequired: 0, requestKey: "first", references: [], now: Date(), join: nil,
-                sendingNow: nil,
                 created: { job, _ in
                     inside.withLock { $0 = true }
                     gate.wait()  // on the writer's queue, inside the transaction

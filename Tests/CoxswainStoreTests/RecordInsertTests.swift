@@ -8,7 +8,7 @@ import Testing
 @Suite struct RecordInsertTests {
     static func jobs() -> [Job] {
         // Dates as the store keeps them (to the millisecond), so what is read back is equal.
-        func at(_ offset: Double = 0) -> Date { StoredDate.asStored(Date(timeIntervalSince1970: 1_790_000_000.123 + offset)) }
+        func at(_ offset: Double = 0) -> Date { Date(timeIntervalSince1970: 1_790_000_000.123 + offset).asStored }
         let plan = RollbackPlan(
             from: HelmRevision(revision: 5, status: "deployed", chart: "vllm-0.2.0", appVersion: "0.2.0"),
             to: HelmRevision(revision: 3, status: "superseded", chart: "vllm-0.1.0", appVersion: "0.1.0"))

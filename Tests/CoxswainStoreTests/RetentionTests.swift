@@ -16,7 +16,7 @@ import Testing
         for index in 1...count {
             try await AppDatabaseTests.accept(db, "release-\(index)", key: "key-\(index)", notices: [.message("hello", jobID: nil, place: .live)])
         }
-        let then = Date().addingTimeInterval(-age).stored
+        let then = Date().addingTimeInterval(-age)
         try await db.writer.write { db in
             try db.execute(sql: "UPDATE job SET state = 'succeeded', finishedAt = ?, createdAt = ?", arguments: [then, then])
             try db.execute(sql: "UPDATE notice SET state = 'delivered', head = 0, createdAt = ?", arguments: [then])
@@ -53,7 +53,7 @@ import Testing
     @Test("pending messages, messages of open jobs and anything newer than the cutoff stay")
     func whatStays() async throws {
         let db = try await Self.database(jobs: 4, age: 40 * Self.day)
-        let recent = Date().addingTimeInterval(-2 * Self.day).stored
+        let recent = Date().addingTimeInterval(-2 * Self.day)
         try await db.writer.write { db in
             try db.execute(sql: "UPDATE notice SET state = 'pending' WHERE jobID = 1")
             try db.execute(sql: "UPDATE job SET state = 'awaiting_approval', finishedAt = NULL WHERE id = 2")

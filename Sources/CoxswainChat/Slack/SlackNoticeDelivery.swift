@@ -58,10 +58,7 @@ public struct SlackNoticeDelivery: Sendable {
         do {
             let reference = try await send(item)
             if let message { pacer.edited(message, at: now()) }
-            // Posts carry their notice id, so a record lost to a power loss is found again in
-            // the channel; an edit sent twice changes nothing; a reply sent twice is seen twice.
-            let recoverable = item.notice.place.isRecoverable
-            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, recoverable: recoverable, now: now()))
+            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, now: now()))
         } catch let error as SlackDeliveryError {
             return try await handle(error, item: item)
         }
@@ -80,7 +77,7 @@ public struct SlackNoticeDelivery: Sendable {
                         item.id,
                         reference: target.role.map {
                             MessageReference(jobID: item.notice.jobID ?? 0, platform: Self.platform, role: $0, channel: target.channel, ts: posted.ts)
-                        }, recoverable: true, now: now())
+                        }, now: now())
                     found += 1
                     continue
                 }
@@ -237,14 +234,6 @@ public struct SlackNoticeDelivery: Sendable {
             actor: "coxswain", event: "delivery.failed",
             detail: "\(NoticeRoles.role(item.notice.place)) to \(channel(of: request) ?? "?"): \(reason)")
         return (audit, followUps)
-    }
-}
-
-extension Notice.Place {
-    /// Whether a delivery at this place can be recognised or repeated harmlessly after a crash.
-    var isRecoverable: Bool {
-        if case .person = self { return false }
-        return true
     }
 }
 

@@ -5,9 +5,8 @@ import Foundation
 // protocols and nothing above the store would change. Every method is one transaction.
 
 public enum IntakeResult: Sendable {
-    /// A new job, with how many jobs of the same release are ahead of it, and its first
-    /// notice when the caller asked to send it at once (see `JobStore.accept`).
-    case created(Job, jobsAhead: Int, sending: OutboxItem?)
+    /// A new job, with how many jobs of the same release are ahead of it.
+    case created(Job, jobsAhead: Int)
     /// The request joined an open job that already does what was asked.
     case joined(Job)
     /// The same request was accepted before (a chat platform's retry).
@@ -15,7 +14,7 @@ public enum IntakeResult: Sendable {
 
     public var job: Job {
         switch self {
-        case .created(let job, _, _), .joined(let job), .duplicate(let job): return job
+        case .created(let job, _), .joined(let job), .duplicate(let job): return job
         }
     }
 }
@@ -41,12 +40,8 @@ public protocol JobStore: Sendable {
     /// the request joins the oldest open job `join` matches (`joined`), or a new job is
     /// stored (`created` gives what is recorded and told with it, from the job and how many
     /// jobs of its release are ahead of it). Returns once the transaction is durable.
-    /// With `sendingNow`, a new job's first notice for that front end is stored as being sent
-    /// and returned with the job, for the caller to hand to that front end's notifier: a new
-    /// job's first message then goes out without the notifier reading it back.
     func accept(
         _ request: JobRequest, approvalsRequired: Int, requestKey: String, references: [MessageReference], now: Date, join: JoinFilter?,
-        sendingNow: String?,
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult
@@ -130,14 +125,10 @@ public protocol OutboxStore: Sendable {
     /// When the next notice falls due, if any is waiting.
     func nextDue(platform: String) async throws -> Date?
     /// Records a notice as delivered; true when that gave the turn to another notice of its
-    /// job (which is then due). `recoverable`: losing this record to a power loss costs
-    /// nothing (the front end finds the message again, or sending it again changes nothing),
-    /// so it need not be on disk before this returns.
+    /// job (which is then due).
     @discardableResult
-    func delivered(_ id: Int64, reference: MessageReference?, recoverable: Bool, now: Date) async throws -> Bool
+    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool
     /// Tries again at `notBefore`; `countsAsAttempt` is false when the platform only said "later".
-    /// Need not be on disk before it returns: after a crash the notice is one that was being
-    /// sent, which the front end looks for and sends again.
     func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws
     /// Gives up on a notice, with the audit entry and the notices that tell people so.
     func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws

@@ -24,8 +24,6 @@ struct ChangeIntake: Sendable {
     let lifecycle: JobLifecycle
     let workerSignal: WorkSignal
     let notifierSignal: WorkSignal
-    /// Where a new job's first message goes at once.
-    let handOff: NoticeHandOff
     let state: ServerState
     let now: @Sendable () -> Date
     let logger: Logger
@@ -109,26 +107,22 @@ struct ChangeIntake: Sendable {
         let now = self.now()
         let asked = origin.asked, user = origin.user
         let result: IntakeResult
-        let handOff = self.handOff
-        let sendingNow = handOff.reserve() ? handOff.platform : nil
         do {
             result = try await persistence.run("record \(change.command) \(release.name)") {
                 try await jobs.accept(
                     request, approvalsRequired: approvals, requestKey: origin.requestKey, references: origin.replyReference, now: now,
-                    join: JoinFilter(request), sendingNow: sendingNow,
+                    join: JoinFilter(request),
                     created: { job, ahead in lifecycle.accepted(job, asked: asked, permission: permission, rule: rule, jobsAhead: ahead) },
                     joined: { job in lifecycle.joined(job, follower: user, asked: asked) })
             }
         } catch {
-            if sendingNow != nil { handOff.release() }
             logger.error("could not record \(change.command) \(release.name) from \(origin.user): \(error)")
             return Answer(text: Self.cannotRecord(error, health: health))
         }
-        if case .created(let job, let ahead, let sending) = result {
+        if case .created(let job, let ahead) = result {
             if Self.wakesWorker(job, jobsAhead: ahead) { workerSignal.signal() }
-            if let sending { handOff.start(sending) } else { notifierSignal.signal() }
+            notifierSignal.signal()
         }
-        if sendingNow != nil, !result.handedOver { handOff.release() }
         return Answer(text: acknowledgement(result, release: release), jobID: result.job.id)
     }
 
@@ -186,11 +180,11 @@ struct ChangeIntake: Sendable {
                 " \(code: release.environment) needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s"): Coxswain reads "
                 + "the Helm history, then asks the approvers in this channel with the exact plan. Nothing changes before that."
         }
-        if case .created(_, let ahead, _) = result, ahead > JobLifecycle.countedAhead {
+        if case .created(_, let ahead) = result, ahead > JobLifecycle.countedAhead {
             text +=
                 " Another job holds \(code: release.name), and more than \(JobLifecycle.countedAhead) jobs are ahead of this one; "
                 + "it starts when they finish."
-        } else if case .created(_, let ahead, _) = result, ahead > 0 {
+        } else if case .created(_, let ahead) = result, ahead > 0 {
             text +=
                 " Another job holds \(code: release.name): this one is number \(ahead + 1) in line and starts when the "
                 + "\(ahead == 1 ? "job" : "jobs") ahead finish."
@@ -200,13 +194,5 @@ struct ChangeIntake: Sendable {
         text += " Progress is posted in this channel."
         if state.isDraining { text += " ⏸️ Coxswain is restarting: the job is stored and starts as soon as it is back." }
         return text
-    }
-}
-
-extension IntakeResult {
-    /// Whether the new job's first message was stored as being sent, for the notifier's hand-off.
-    fileprivate var handedOver: Bool {
-        if case .created(_, _, let sending) = self { return sending != nil }
-        return false
     }
 }

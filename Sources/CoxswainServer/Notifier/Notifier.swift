@@ -13,8 +13,6 @@ public struct Notifier: Service, CustomStringConvertible {
     let delivery: SlackNoticeDelivery
     let outbox: any OutboxStore
     let signal: WorkSignal
-    /// New jobs' first messages, straight from the intake.
-    let handOff: NoticeHandOff
     let lease: LeaseKeeper
     let now: @Sendable () -> Date
     let pollInterval: Duration
@@ -27,7 +25,6 @@ public struct Notifier: Service, CustomStringConvertible {
     public func run() async throws {
         guard await lease.waitUntilHeld() else { return }
         await reconcile()
-        handOff.open { item in await deliver(item) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard lease.isHeld else {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
@@ -36,9 +33,7 @@ public struct Notifier: Service, CustomStringConvertible {
             // Idle, this is one read: when the next notice falls due, if any waits.
             let wait = await untilNextDue()
             if wait > .zero {
-                handOff.notifierSleeps(until: now().addingTimeInterval(wait.secondsDouble))
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
-                handOff.notifierSleeps(until: nil)
                 continue
             }
             if await deliverDue() == 0 {
@@ -102,11 +97,6 @@ public struct Notifier: Service, CustomStringConvertible {
     /// back by the edit interval (due within a second).
     private func flush() async {
         let deadline = ContinuousClock.now + flushTimeout
-        // Messages handed over by the intake go out first (each is its job's first).
-        handOff.close()
-        while handOff.inFlight > 0, ContinuousClock.now < deadline {
-            await signal.wait(timeout: deadline - ContinuousClock.now)
-        }
         while ContinuousClock.now < deadline {
             if await deliverDue() > 0 { continue }
             guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { break }
