@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", exact: "2.8.1"),
         // Outbound HTTP on NIO's event loops (URLSession on Linux leaked per request).
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        // The PostgreSQL store, for several replicas.
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         // Pinned only: what the packages above depend on.
         .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
         .package(url: "https://github.com/apple/swift-algorithms.git", exact: "1.2.1"),
@@ -58,6 +60,16 @@ let package = Package(
             name: "CoxswainStore",
             dependencies: ["CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The same ports on PostgreSQL, for several replicas sharing one database.
+        .target(
+            name: "CoxswainPostgresStore",
+            dependencies: [
+                "CoxswainCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                // Only for its error type: what the pool reports when it cannot connect.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Every outbound HTTP request: Slack, model servers, Prometheus.
         .target(
             name: "CoxswainHTTP",
@@ -82,7 +94,7 @@ let package = Package(
         .target(
             name: "CoxswainServer",
             dependencies: [
-                "CoxswainCore", "CoxswainStore", "CoxswainCluster", "CoxswainChat", "CoxswainHTTP",
+                "CoxswainCore", "CoxswainStore", "CoxswainPostgresStore", "CoxswainCluster", "CoxswainChat", "CoxswainHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,17 +135,31 @@ let package = Package(
             ],
             path: "Benchmarks/BareWebhook"
         ),
+        // Debian's PostgreSQL, started by the tests that need one (a library only tests use).
+        .target(
+            name: "PostgresTestServer",
+            dependencies: [
+                "CoxswainCore", "CoxswainPostgresStore", "CChildProcess", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTestServer"
+        ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
         .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster", "CoxswainCore"]),
         .testTarget(name: "CoxswainHTTPTests", dependencies: ["CoxswainHTTP"]),
         .testTarget(
-            name: "CoxswainStoreTests", dependencies: ["CoxswainStore", "CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "CoxswainStoreTests",
+            dependencies: [
+                "CoxswainStore", "CoxswainPostgresStore", "CoxswainCore", "PostgresTestServer", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"]),
         .testTarget(name: "CoxswainChatTests", dependencies: ["CoxswainChat", "CoxswainCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CoxswainServerTests",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainChat", "CoxswainCore", "CoxswainHTTP",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainPostgresStore", "PostgresTestServer", "CoxswainChat", "CoxswainCore",
+                "CoxswainHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

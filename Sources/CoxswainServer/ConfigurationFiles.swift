@@ -47,4 +47,19 @@ public enum ConfigurationFiles {
         }
         return resolved
     }
+
+    /// The PostgreSQL password: `COXSWAIN_DATABASE_PASSWORD`, or the file
+    /// `COXSWAIN_DATABASE_PASSWORD_FILE` names (a mounted Secret); nil when neither is set
+    /// (a server that trusts the connection, or a client certificate).
+    public static func databasePassword(_ environment: [String: String]) throws -> String? {
+        if let value = environment["COXSWAIN_DATABASE_PASSWORD"], !value.isEmpty { return value }
+        guard let path = environment["COXSWAIN_DATABASE_PASSWORD_FILE"], !path.isEmpty else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SlackSecrets.MissingSecret(description: "COXSWAIN_DATABASE_PASSWORD_FILE points at \(path), which cannot be read")
+        }
+        // A file written with a trailing newline (echo, most editors) holds the password without it.
+        let value = text.trimmingCharacters(in: .newlines)
+        guard !value.isEmpty else { throw SlackSecrets.MissingSecret(description: "COXSWAIN_DATABASE_PASSWORD_FILE points at \(path), which is empty") }
+        return value
+    }
 }

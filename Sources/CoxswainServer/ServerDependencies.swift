@@ -66,8 +66,7 @@ public struct ServerDependencies: Sendable {
         guard runbooks.runbook(kind: .rollback) != nil else {
             throw RunbookError(file: configuration.commandsDirectory, step: nil, problem: "has no rollback runbook (one whose steps include helm.rollback)")
         }
-        let database = try AppDatabase.open(path: configuration.databasePath)
-        let stores = Stores(sqlite: database)
+        let stores = try await OpenedStore.open(configuration, environment: environment, logger: logger).stores
         try await stores.registry.seed(Array(configuration.releases.values), now: Date())
         return ServerDependencies(
             configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,

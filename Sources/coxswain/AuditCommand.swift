@@ -15,7 +15,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await StoreAccess.open(options.config, forWriting: false)
-            for entry in try await store.database.tail(limit: max(1, lines)) {
+            for entry in try await store.stores.audit.tail(limit: max(1, lines)) {
                 print("\(entry.at.iso8601)  \(entry.jobID.map { "#\($0)" } ?? "-")  \(entry.actor)  \(entry.event)  \(entry.detail)")
             }
         }
@@ -36,7 +36,7 @@ struct Audit: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             var after: Int64 = 0
             while true {
-                let page = try await store.database.entries(after: after, limit: 500)
+                let page = try await store.stores.audit.entries(after: after, limit: 500)
                 guard let last = page.last?.id else { break }
                 for entry in page { print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
                 after = last

@@ -17,8 +17,8 @@ struct Jobs: AsyncParsableCommand {
             let store = try await StoreAccess.open(options.config, forWriting: false)
             let jobs =
                 unacknowledged
-                ? try await store.database.unacknowledgedEmergencies()
-                : try await store.database.recentJobs(release: nil, limit: max(1, limit))
+                ? try await store.stores.jobs.unacknowledgedEmergencies()
+                : try await store.stores.jobs.recentJobs(release: nil, limit: max(1, limit))
             let rows: [[String]] = jobs.map { job in
                 [
                     String(job.id), job.request.command, job.request.release, job.request.environment, job.state.rawValue,
@@ -39,7 +39,7 @@ struct Jobs: AsyncParsableCommand {
                 throw CLIError("\"\(id)\" is not a job id; example: coxswain jobs show 12")
             }
             let store = try await StoreAccess.open(options.config, forWriting: false)
-            guard let job = try await store.database.job(id: jobID) else { throw CLIError("no job #\(jobID); `coxswain jobs list` shows recent ones") }
+            guard let job = try await store.stores.jobs.job(id: jobID) else { throw CLIError("no job #\(jobID); `coxswain jobs list` shows recent ones") }
             let request = job.request
             print("Job #\(jobID): \(request.command) \(request.release) (\(request.environment), ns \(request.namespace))")
             print("state: \(job.state.rawValue)\(job.outcome.map { " — \($0)" } ?? "")")
@@ -54,14 +54,14 @@ struct Jobs: AsyncParsableCommand {
                 print("  \(step.status.symbol) \(step.title)\(step.durationMilliseconds.map { " (\($0) ms)" } ?? "")\(step.note.map { " · \($0)" } ?? "")")
             }
             print("\nmessages:")
-            let notices = try await store.database.notices(jobID: jobID)
+            let notices = try await store.stores.outbox.notices(jobID: jobID)
             if notices.isEmpty { print("  none kept (those of a finished job are deleted after `retention.notices`, 720h by default)") }
             for (notice, state, attempts) in notices {
                 let first = notice.plainText.split(separator: "\n").first.map(String.init) ?? ""
                 print("  \(state)\(attempts > 1 ? " after \(attempts) attempts" : "")  \(Self.placeName(notice.place))  \(first.prefix(100))")
             }
             print("\naudit:")
-            for entry in try await store.database.entries(jobID: jobID) {
+            for entry in try await store.stores.audit.entries(jobID: jobID) {
                 print("  \(entry.at.iso8601)  \(entry.actor)  \(entry.event)  \(entry.detail)")
             }
         }

@@ -19,7 +19,7 @@ struct Registry: AsyncParsableCommand {
             if let environment, store.configuration.environments[environment] == nil {
                 throw CLIError("unknown environment \"\(environment)\"; known: \(store.configuration.environments.keys.sorted().joined(separator: ", "))")
             }
-            let entries = try await store.database.entries(environment: environment)
+            let entries = try await store.stores.registry.entries(environment: environment)
             print(
                 TextTable.render(
                     ["ID", "Model Name", "Endpoint", "Status", "Environment", "Updated", "By"],
@@ -55,7 +55,7 @@ struct RegistryChange: ParsableArguments {
     func apply(_ status: RegistryStatus) async throws {
         let store = try await StoreAccess.open(options.config, forWriting: true)
         do {
-            let entry = try await store.database.setStatus(
+            let entry = try await store.stores.registry.setStatus(
                 model: modelName, environment: environment, status: status,
                 actor: StoreAccess.actor, reason: reason, now: Date())
             print("\(entry.model) in \(entry.environment): \(entry.status.rawValue)")

@@ -32,7 +32,7 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             """
             coxswain \(CoxswainVersion.current) starting on \(configuration.server.host):\(configuration.server.port), \
-            database \(configuration.databasePath), \(releases) releases
+            database \(configuration.databaseDescription), \(releases) releases
             """)
         try await buildApplication(dependencies).runService()
         if let database = dependencies.stores.jobs as? AppDatabase {
@@ -48,7 +48,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await StoreAccess.open(options.config, forWriting: true)
-        print("database \(store.path) is migrated; registry has \(try await store.database.entries(environment: nil).count) entries")
+        print("database \(store.path) is migrated; registry has \(try await store.stores.registry.entries(environment: nil).count) entries")
     }
 }
 

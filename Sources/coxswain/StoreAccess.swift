@@ -1,27 +1,31 @@
 import ArgumentParser
 import CoxswainCore
 import CoxswainServer
-import CoxswainStore
 import Foundation
+import Logging
 
 /// Opens the database a configuration names, for the read and admin subcommands. Reading
 /// commands open it read-only: they create, migrate and write nothing, so they work on a
 /// read-only copy and never leave an empty database behind.
 struct StoreAccess {
-    let database: AppDatabase
+    let opened: OpenedStore
     let configuration: CoxswainConfiguration
-    var path: String { configuration.databasePath }
-    var stores: Stores { Stores(sqlite: database) }
+    var stores: Stores { opened.stores }
+    /// The database, as the user would name it (a file, or a postgres:// address).
+    var path: String { opened.location }
 
     static func open(_ configPath: String, forWriting: Bool) async throws -> StoreAccess {
         do {
             let configuration = try ConfigurationFiles.configuration(configPath)
+            let environment = ProcessInfo.processInfo.environment
+            let logger = Logger(label: "coxswain")
             guard forWriting else {
-                return StoreAccess(database: try AppDatabase.openReadOnly(path: configuration.databasePath), configuration: configuration)
+                let opened = try await OpenedStore.openReadOnly(configuration, environment: environment, logger: logger)
+                return StoreAccess(opened: opened, configuration: configuration)
             }
-            let database = try AppDatabase.open(path: configuration.databasePath)
-            try await database.seed(Array(configuration.releases.values), now: Date())
-            return StoreAccess(database: database, configuration: configuration)
+            let opened = try await OpenedStore.open(configuration, environment: environment, logger: logger)
+            try await opened.stores.registry.seed(Array(configuration.releases.values), now: Date())
+            return StoreAccess(opened: opened, configuration: configuration)
         } catch {
             throw CLIError("\(error)")
         }

@@ -32,7 +32,7 @@ struct Users: AsyncParsableCommand {
             let now = Date()
             let expiry = now.addingTimeInterval(lifetime)
             if let output { try Self.writePrivately(token + "\n", to: output) }
-            let id = try await store.database.saveToken(
+            let id = try await store.stores.tokens.saveToken(
                 user: user, digest: ConsoleTokens.digest(token), expiresAt: expiry, issuedBy: StoreAccess.actor, now: now)
             if output == nil { print(token) }
             let advice =
@@ -77,7 +77,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await StoreAccess.open(options.config, forWriting: false)
-            let tokens = try await store.database.consoleTokens(user: user)
+            let tokens = try await store.stores.tokens.consoleTokens(user: user)
             guard !tokens.isEmpty else {
                 print(user.map { "no console tokens for \($0)" } ?? "no console tokens; `coxswain users token USER` issues one")
                 return
@@ -108,7 +108,7 @@ struct Users: AsyncParsableCommand {
                 throw CLIError("\"\(which)\" is neither a token id (e.g. 7) nor a Slack user id (e.g. U0123ALICE); `coxswain users list` shows both")
             }
             let store = try await StoreAccess.open(options.config, forWriting: true)
-            let revoked = try await store.database.revokeTokens(selection, by: StoreAccess.actor, now: Date())
+            let revoked = try await store.stores.tokens.revokeTokens(selection, by: StoreAccess.actor, now: Date())
             guard !revoked.isEmpty else {
                 switch selection {
                 case .id(let id): throw CLIError("no valid console token \(id) to revoke (unknown or already revoked); `coxswain users list` shows them")

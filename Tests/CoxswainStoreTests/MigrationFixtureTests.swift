@@ -38,30 +38,33 @@ import Testing
         #expect(try await database.revisionsRolledBackFrom(release: "llama-2-7b-production", since: 1) == [5])
         #expect(try await database.jobsByCreatedRevision(release: "llama-2-7b-production", since: 1)[6]?.id == 1)
 
-        #expect(try await database.entries(after: 0, limit: 10).map(\.event) == [
-            "job.requested", "job.started", "job.succeeded", "job.requested", "registry.disable",
-        ])
+        #expect(
+            try await database.entries(after: 0, limit: 10).map(\.event) == [
+                "job.requested", "job.started", "job.succeeded", "job.requested", "registry.disable",
+            ])
         #expect(try await database.entry(model: "llama-2-7b", environment: "staging")?.status == .disabled)
         #expect(try await database.entry(model: "llama-2-7b", environment: "production")?.status == .ready)
 
         // Only the pending messages became notices, with Slack's escaping undone and their places kept.
         let notices = try await database.notices().map(\.notice)
-        #expect(notices == [
-            .message("helm said: <none> & revision 3 is <deployed>", jobID: 1, place: .thread),
-            .message("Job #1 plan: revision 5 -> 3", jobID: 1, place: .person("U0123ALICE")),
-            .message("llama-2-7b-production is back on revision 3", jobID: 1, place: .jobChannel),
-            .message("registry: llama-2-7b disabled in staging by cli:root", jobID: nil, place: .channel("C0AUDIT")),
-            .message(RichText(""), jobID: 2, place: .live),
-        ])
+        #expect(
+            notices == [
+                .message("helm said: <none> & revision 3 is <deployed>", jobID: 1, place: .thread),
+                .message("Job #1 plan: revision 5 -> 3", jobID: 1, place: .person("U0123ALICE")),
+                .message("llama-2-7b-production is back on revision 3", jobID: 1, place: .jobChannel),
+                .message("registry: llama-2-7b disabled in staging by cli:root", jobID: nil, place: .channel("C0AUDIT")),
+                .message(RichText(""), jobID: 2, place: .live),
+            ])
         let references = try await database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT jobID, role, channel, ts, url FROM messageRef ORDER BY role").map {
                 [$0["role"], $0["channel"], $0["ts"], $0["url"]] as [String?]
             }
         }
-        #expect(references == [
-            ["live", "C0OPS", "1790000000.000100", nil],
-            ["person:U0123ALICE", nil, nil, "https://hooks.slack.com/commands/T1/1/abc"],
-        ])
+        #expect(
+            references == [
+                ["live", "C0OPS", "1790000000.000100", nil],
+                ["person:U0123ALICE", nil, nil, "https://hooks.slack.com/commands/T1/1/abc"],
+            ])
 
         // A retried request of v1 still finds its job; the tables added later work.
         let retried = try await database.writer.read { db in

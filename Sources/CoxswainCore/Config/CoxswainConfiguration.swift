@@ -156,8 +156,13 @@ public struct CoxswainConfiguration: Sendable {
     public var server: Server
     /// Renames every command: `cx-` makes `/cx-rollback`, `/cx-approve`, `/cx-coxswain`.
     public var commandPrefix: String = ""
-    /// Absolute, or relative to the configuration file's folder as written.
+    /// Absolute, or relative to the configuration file's folder as written. Not used when
+    /// `postgres` is set.
     public var databasePath: String
+    /// `database: postgres://…`: the store is PostgreSQL there, for several replicas.
+    public var postgres: PostgresAddress?
+    /// The database, as logs and errors name it.
+    public var databaseDescription: String { postgres?.description ?? databasePath }
     public var commandsDirectory: String
     public var slack: Slack
     public var cluster: Cluster

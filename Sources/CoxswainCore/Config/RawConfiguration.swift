@@ -130,7 +130,7 @@ struct RawConfiguration: Decodable {
 
         var configuration = CoxswainConfiguration(
             server: .init(host: server?.host ?? "0.0.0.0", port: port, operatorHost: server?.operator_host ?? "127.0.0.1", operatorPort: operatorPort),
-            databasePath: resolve(database ?? "coxswain.sqlite"),
+            databasePath: PostgresAddress.isPostgres(database ?? "") ? "" : resolve(database ?? "coxswain.sqlite"),
             commandsDirectory: resolve(commands ?? "commands"),
             slack: .init(
                 apiURL: apiURL, auditChannel: slack?.audit_channel, responseURLHosts: hooks,
@@ -162,6 +162,12 @@ struct RawConfiguration: Decodable {
             }
         }
         configuration.prometheus = prometheusConfiguration
+        if let database, PostgresAddress.isPostgres(database) {
+            switch PostgresAddress.parse(database) {
+            case .success(let address): configuration.postgres = address
+            case .failure(let error): throw fail("database", error.problem)
+            }
+        }
         // `forever` keeps them; otherwise a duration of at least an hour.
         func kept(_ text: String?, _ key: String) throws -> GoDuration? {
             guard let text else { return GoDuration(milliseconds: 30 * 86_400_000) }

@@ -1,8 +1,8 @@
 import Foundation
 
-// The store, as the rest of Coxswain sees it: small ports, one per kind of record. The
-// SQLite implementation lives in CoxswainStore; a PostgreSQL one would implement the same
-// protocols and nothing above the store would change. Every method is one transaction.
+// The store, as the rest of Coxswain sees it: small ports, one per kind of record. SQLite's
+// implementation lives in CoxswainStore, PostgreSQL's in CoxswainPostgresStore; nothing above
+// the store knows which it has. Every method is one transaction.
 
 public enum IntakeResult: Sendable {
     /// A new job, with how many jobs of the same release are ahead of it.
@@ -138,6 +138,8 @@ public protocol OutboxStore: Sendable {
     /// The newest notice of a job at a place, whatever front end it was for: what the job's
     /// live message (or approval request) says now.
     func latest(jobID: Int64, place: Notice.Place) async throws -> Notice?
+    /// Every notice of a job (or of all jobs), oldest first, for `coxswain jobs show`.
+    func notices(jobID: Int64?) async throws -> [(notice: Notice, state: String, attempts: Int)]
 }
 
 public struct RegistryEntry: Sendable, Equatable, Codable {

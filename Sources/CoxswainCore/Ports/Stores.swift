@@ -9,8 +9,8 @@ public protocol StoreHealth: Sendable {
     var transactionCounts: (writes: Int, reads: Int) { get }
 }
 
-/// The store's ports, as the server is given them. One implementation (SQLite) provides all
-/// of them today; docs/design.md says how a PostgreSQL one plugs in.
+/// The store's ports, as the server is given them: all from one SQLite file (`AppDatabase`)
+/// or one PostgreSQL database (`PostgresStore`); `StoreContractTests` holds both to them.
 public struct Stores: Sendable {
     public var jobs: any JobStore
     public var outbox: any OutboxStore

@@ -1,5 +1,6 @@
 import CoxswainChat
 import CoxswainCore
+import CoxswainPostgresStore
 import CoxswainServer
 import CoxswainStore
 import Foundation
@@ -10,6 +11,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresTestServer
 import Testing
 
 /// Runs Coxswain for real on an ephemeral port, with the helm/kubectl stand-ins first on
@@ -25,7 +27,8 @@ struct Harness {
     let client: any TestClientProtocol
     let world: FakeWorld
     let cluster: StandInCluster
-    let database: AppDatabase
+    /// The server's store, SQLite unless the test runs on PostgreSQL.
+    let database: any HarnessStore
     let fakePort: Int
     /// When set, Coxswain's clock; requests are signed at its time.
     let clock: TestClock?
@@ -97,7 +100,7 @@ struct Harness {
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
-        socketModeURL: String? = nil, editInterval: String = "0s", _ body: @Sendable (Harness) async throws -> Void
+        socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -115,8 +118,19 @@ struct Harness {
             }
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try ConfigurationFiles.runbooks(folder ?? repositoryRoot.appendingPathComponent("commands").path)
-            let database = try existing ?? AppDatabase.inMemory()
-            try await database.seed(Array(configuration.releases.values), now: Date())
+            let stores: Stores
+            let database: any HarnessStore
+            var postgresStore: PostgresStore?
+            if postgres {
+                let address = try await TestPostgres.shared.freshDatabase()
+                let store = try await PostgresStore.open(address, password: TestPostgres.password, logger: TestPostgres.logger)
+                (stores, database, postgresStore) = (Stores(postgres: store), store, store)
+            } else {
+                let sqlite = try existing ?? AppDatabase.inMemory()
+                (stores, database) = (Stores(sqlite: sqlite), sqlite)
+            }
+            defer { postgresStore?.close() }
+            try await stores.registry.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
             // Against the sandbox: the real helm and kubectl, and only what they need to find it.
@@ -129,7 +143,7 @@ struct Harness {
                 configuration: configuration, runbooks: runbooks,
                 secrets: socketModeURL == nil
                     ? SlackSecrets(signingSecret: signingSecret, botToken: botToken) : SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken),
-                stores: Stores(sqlite: database), now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
+                stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
             let app = buildApplication(dependencies)
             try await app.test(.live) { client in
                 try await body(

@@ -1,20 +1,19 @@
-import CoxswainCore
 import Foundation
 
-/// How notices are stored: JSON of the domain's `Notice`, and a place key for ordering
-/// and replacing.
-enum NoticeCoding {
-    static func encode(_ notice: Notice) throws -> String {
+/// How notices are stored, by every store alike: JSON of the domain's `Notice`, and a place
+/// key for ordering and replacing.
+public enum NoticeCoding {
+    public static func encode(_ notice: Notice) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(notice), as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> Notice {
+    public static func decode(_ text: String) throws -> Notice {
         try JSONDecoder().decode(Notice.self, from: Data(text.utf8))
     }
 
-    static func placeKey(_ place: Notice.Place) -> String {
+    public static func placeKey(_ place: Notice.Place) -> String {
         switch place {
         case .live: return "live"
         case .thread: return "thread"

@@ -1,0 +1,192 @@
+import CoxswainCore
+import Foundation
+import PostgresNIO
+
+/// The pieces of a job's transaction: reading a job whole, and writing a transition (the
+/// job row if nobody changed it since it was read, steps, approvals, followers, registry,
+/// revisions, audit entries and notices).
+extension PostgresStore {
+    static func loadJob(id: Int64, _ db: PostgresConnection) async throws -> Job? {
+        guard let row = try await db.rows("SELECT * FROM job WHERE id = \(id)").first else { return nil }
+        let steps = try await db.rows("SELECT * FROM jobStep WHERE jobID = \(id) ORDER BY position").map { row in
+            JobStep(
+                position: try row("position"), action: try row("action"), title: try row("title"), status: try row.value("status"),
+                note: try row("note"), detail: try row("detail"), startedAt: try row.date("startedAt"), finishedAt: try row.date(ifAny: "finishedAt"))
+        }
+        let approvals = try await db.rows("SELECT * FROM approval WHERE jobID = \(id) ORDER BY id").map { row in
+            Approval(
+                user: try row("username"), decision: try row.value("decision"), plan: try row("planJSON"), reason: try row("reason"),
+                at: try row.date("at"))
+        }
+        let followers = try await db.all("SELECT username FROM jobFollower WHERE jobID = \(id) ORDER BY at, username", String.self)
+        let request = JobRequest(
+            kind: try row.value("kind"), command: try row("command"), release: try row("release"), environment: try row("environment"),
+            namespace: try row("namespace"), model: try row("model"), requestedBy: try row("requestedBy"), channel: try row("channelID"),
+            platform: try row("platform"), revision: try row("requestedRevision"), version: try row("requestedVersion"), reason: try row("reason"),
+            emergency: try row("emergency"), overridePromotion: try row("overridePromotion"))
+        return Job(
+            id: id, version: try row("version"), request: request, state: try row.value("state"),
+            plan: try row("planJSON", String?.self).flatMap(RollbackPlan.init(json:)), basisRevision: try row("basisRevision"),
+            approvalsRequired: try row("approvalsRequired"), approvals: approvals, approvalRound: try row("approvalRound"), followers: followers,
+            steps: steps, lastCompletedStep: try row("lastCompletedStep"), outcome: try row("outcome"), createdAt: try row.date("createdAt"),
+            startedAt: try row.date(ifAny: "startedAt"), finishedAt: try row.date(ifAny: "finishedAt"), waitingSince: try row.date(ifAny: "waitingSince"),
+            cancelRequestedBy: try row("cancelRequestedBy"), acknowledgedBy: try row("acknowledgedBy"),
+            acknowledgedAt: try row.date(ifAny: "acknowledgedAt"), lastReminderAt: try row.date(ifAny: "lastReminderAt"), runnerID: try row("runnerID"))
+    }
+
+    /// The job row's columns (all but `id` and `version`) and their values, in one order.
+    private static func columns(_ job: Job) -> (names: [String], bindings: PostgresBindings) {
+        var names: [String] = []
+        var bindings = PostgresBindings()
+        func add<T: PostgresDynamicTypeEncodable>(_ name: String, _ value: T?) {
+            names.append(name)
+            bindings.append(value)
+        }
+        let r = job.request
+        add("kind", r.kind.rawValue); add("command", r.command); add("release", r.release); add("environment", r.environment)
+        add("namespace", r.namespace); add("model", r.model); add("requestedBy", r.requestedBy); add("channelID", r.channel)
+        add("platform", r.platform); add("requestedRevision", r.revision); add("requestedVersion", r.version); add("reason", r.reason)
+        add("emergency", r.emergency); add("overridePromotion", r.overridePromotion); add("state", job.state.rawValue)
+        add("planJSON", job.plan?.json); add("basisRevision", job.basisRevision); add("approvalsRequired", job.approvalsRequired)
+        add("approvalRound", job.approvalRound); add("lastCompletedStep", job.lastCompletedStep); add("outcome", job.outcome)
+        add("createdAt", Stamp(job.createdAt)); add("startedAt", job.startedAt.map(Stamp.init)); add("finishedAt", job.finishedAt.map(Stamp.init))
+        add("waitingSince", job.waitingSince.map(Stamp.init)); add("cancelRequestedBy", job.cancelRequestedBy)
+        add("acknowledgedBy", job.acknowledgedBy); add("acknowledgedAt", job.acknowledgedAt.map(Stamp.init))
+        add("lastReminderAt", job.lastReminderAt.map(Stamp.init)); add("runnerID", job.runnerID)
+        return (names, bindings)
+    }
+
+    private static func placeholders(_ count: Int, from first: Int = 1) -> String {
+        (first..<first + count).map { "$\($0)" }.joined(separator: ", ")
+    }
+
+    /// Writes a transition if nobody changed the job since `change.job.version` was read.
+    static func apply(_ change: JobChange, now: Date, _ db: PostgresConnection) async throws -> Job {
+        let job = change.job
+        var (names, bindings) = columns(job)
+        bindings.append(job.id)
+        bindings.append(job.version)
+        let sql = """
+            UPDATE job SET (\(names.joined(separator: ", "))) = ROW(\(placeholders(names.count))), version = version + 1
+            WHERE id = $\(names.count + 1) AND version = $\(names.count + 2) RETURNING id
+            """
+        guard try await db.run(PostgresQuery(unsafeSQL: sql, binds: bindings)) == 1 else {
+            guard try await db.one("SELECT id FROM job WHERE id = \(job.id)", Int64.self) != nil else {
+                throw StoreFailure(kind: .other, location: "job", operation: "record job #\(job.id)", detail: "there is no job #\(job.id)")
+            }
+            throw StoreConflict(jobID: job.id)
+        }
+        try await db.run("DELETE FROM jobStep WHERE jobID = \(job.id) AND NOT (position = ANY(\(job.steps.map(\.position))))")
+        try await writeParts(of: change, now: now, db)
+        guard let saved = try await loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
+        return saved
+    }
+
+    /// Writes the first transition of a job not in the database yet (its id taken from the
+    /// sequence), as `apply` would after inserting it: version 1.
+    static func insertNew(_ change: JobChange, now: Date, _ db: PostgresConnection) async throws -> Job {
+        var job = change.job
+        job.version += 1
+        var (names, bindings) = columns(job)
+        bindings.append(job.id)
+        bindings.append(job.version)
+        let sql = "INSERT INTO job (\(names.joined(separator: ", ")), id, version) VALUES (\(placeholders(names.count + 2)))"
+        try await db.run(PostgresQuery(unsafeSQL: sql, binds: bindings))
+        try await writeParts(of: change, now: now, db)
+        guard job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty else {
+            // Steps, approvals and followers come back from the database in its order.
+            guard let saved = try await loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
+            return saved
+        }
+        // What a read would give: dates to the millisecond.
+        job.createdAt = Stamp.rounded(job.createdAt); job.startedAt = job.startedAt.map(Stamp.rounded)
+        job.finishedAt = job.finishedAt.map(Stamp.rounded); job.waitingSince = job.waitingSince.map(Stamp.rounded)
+        job.acknowledgedAt = job.acknowledgedAt.map(Stamp.rounded); job.lastReminderAt = job.lastReminderAt.map(Stamp.rounded)
+        return job
+    }
+
+    private static func writeParts(of change: JobChange, now: Date, _ db: PostgresConnection) async throws {
+        let job = change.job
+        for step in job.steps {
+            try await db.run(
+                """
+                INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt)
+                VALUES (\(job.id), \(step.position), \(step.action), \(step.title), \(step.status.rawValue), \(step.note), \(step.detail),
+                        \(Stamp(step.startedAt)), \(step.finishedAt.map(Stamp.init)))
+                ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
+                note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
+                """)
+        }
+        for approval in job.approvals {
+            try await db.run(
+                """
+                INSERT INTO approval (jobID, username, decision, planJSON, reason, at)
+                VALUES (\(job.id), \(approval.user), \(approval.decision.rawValue), \(approval.plan), \(approval.reason), \(Stamp(approval.at)))
+                ON CONFLICT (jobID, username, planJSON) DO NOTHING
+                """)
+        }
+        for follower in job.followers {
+            try await db.run("INSERT INTO jobFollower (jobID, username, at) VALUES (\(job.id), \(follower), \(Stamp(now))) ON CONFLICT DO NOTHING")
+        }
+        if let registry = change.registry {
+            try await setRegistry(registry, actor: "coxswain", jobID: job.id, now: now, db)
+        }
+        try await recordRevisions(job, db)
+        try await insertAudit(change.audit, jobID: job.id, now: now, db)
+        try await insertNotices(change.notices, route: nil, now: now, db)
+    }
+
+    /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a
+    /// successful rollback, the one it left) is recorded for planning and `/history`.
+    private static func recordRevisions(_ job: Job, _ db: PostgresConnection) async throws {
+        guard let plan = job.plan else { return }
+        let ran = job.steps.filter { ["helm.rollback", "helm.upgrade"].contains($0.action) && [.succeeded, .failed].contains($0.status) }
+        guard !ran.isEmpty else { return }
+        try await db.run(
+            """
+            INSERT INTO createdRevision (release, revision, jobID) VALUES (\(job.request.release), \(plan.from.revision + 1), \(job.id))
+            ON CONFLICT (release, revision) DO UPDATE SET jobID = excluded.jobID
+            """)
+        if job.request.kind == .rollback, ran.contains(where: { $0.action == "helm.rollback" && $0.status == .succeeded }) {
+            try await db.run(
+                "INSERT INTO rolledBackFrom (release, revision) VALUES (\(job.request.release), \(plan.from.revision)) ON CONFLICT DO NOTHING")
+        }
+    }
+
+    static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: PostgresConnection) async throws {
+        for draft in drafts {
+            try await db.run(
+                "INSERT INTO auditEntry (at, jobID, actor, event, detail) VALUES (\(Stamp(now)), \(jobID), \(draft.actor), \(draft.event), \(draft.detail))")
+        }
+    }
+
+    /// Changes a model's status with its audit entry, which names the status before.
+    @discardableResult
+    static func setRegistry(_ update: RegistryUpdate, actor: String, jobID: Int64?, now: Date, _ db: PostgresConnection) async throws -> RegistryEntry {
+        guard
+            let previous = try await db.one(
+                "SELECT status FROM registryEntry WHERE model = \(update.model) AND environment = \(update.environment) FOR UPDATE", String.self)
+        else {
+            let known = try await db.rows("SELECT model, environment FROM registryEntry ORDER BY model, environment").map {
+                "\(try $0("model", String.self)) (\(try $0("environment", String.self)))"
+            }
+            throw UnknownRegistryEntry(model: update.model, environment: update.environment, known: known)
+        }
+        let rows = try await db.rows(
+            """
+            UPDATE registryEntry SET status = \(update.status.rawValue), updatedAt = \(Stamp(now)), updatedBy = \(actor)
+            WHERE model = \(update.model) AND environment = \(update.environment) RETURNING *
+            """)
+        let detail = "\(update.model) in \(update.environment): \(previous) -> \(update.status.rawValue) (\(update.reason))"
+        try await insertAudit(
+            [AuditDraft(actor: actor, event: "registry.\(update.status == .ready ? "enable" : "disable")", detail: detail)], jobID: jobID, now: now, db)
+        guard let row = rows.first else { throw UnknownRegistryEntry(model: update.model, environment: update.environment, known: []) }
+        return try registryEntry(row)
+    }
+
+    static func registryEntry(_ row: Fields) throws -> RegistryEntry {
+        RegistryEntry(
+            model: try row("model"), environment: try row("environment"), release: try row("release"), endpoint: try row("endpoint"),
+            status: try row.value("status"), updatedAt: try row.date("updatedAt"), updatedBy: try row("updatedBy"))
+    }
+}

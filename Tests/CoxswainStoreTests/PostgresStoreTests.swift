@@ -1,0 +1,115 @@
+import CoxswainCore
+import CoxswainPostgresStore
+import PostgresTestServer
+import Foundation
+import Testing
+
+/// What only the PostgreSQL store has to show: several replicas on one database (migrating
+/// at once, taking requests and claiming jobs at once), and how it fails when it cannot
+/// reach or use the database.
+@Suite(.enabled(if: TestPostgres.available, "PostgreSQL is not installed"))
+struct PostgresStoreTests {
+    static func open(_ address: PostgresAddress, password: String = TestPostgres.password) async throws -> PostgresStore {
+        try await PostgresStore.open(address, password: password, logger: TestPostgres.logger)
+    }
+
+    @Test("three replicas starting together migrate the database once")
+    func concurrentMigrations() async throws {
+        let address = try await TestPostgres.shared.freshDatabase(empty: true)
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<3 { group.addTask { try await Self.open(address) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        defer { stores.forEach { $0.close() } }
+        let applied = try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
+            try await connection.query("SELECT COUNT(*) FROM coxswainMigration", logger: TestPostgres.logger).collect().map { try $0.decode(Int.self) }
+        }
+        #expect(applied == [1])
+        #expect(try await stores[2].recentJobs(release: nil, limit: 1).isEmpty)
+    }
+
+    @Test("a database migrated by a newer Coxswain is refused, and named")
+    func newerDatabase() async throws {
+        let address = try await TestPostgres.shared.freshDatabase(empty: true)
+        try await Self.open(address).close()
+        try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
+            try await connection.query("INSERT INTO coxswainMigration (id) VALUES ('v99-from-the-future')", logger: TestPostgres.logger)
+        }
+        do {
+            try await Self.open(address).close()
+            Issue.record("opened a database of a newer version")
+        } catch let failure as StoreFailure {
+            #expect(failure.kind == .unusable)
+            #expect(failure.description.contains("v99-from-the-future") && failure.description.contains(address.description))
+        }
+    }
+
+    @Test("a wrong password is refused with the database named and the password nowhere")
+    func wrongPassword() async throws {
+        let address = try await TestPostgres.shared.freshDatabase()
+        do {
+            try await Self.open(address, password: "Pa55-not-this-one").close()
+            Issue.record("connected with a wrong password")
+        } catch let failure as StoreFailure {
+            #expect(failure.kind == .unusable)
+            #expect(failure.description.contains(address.description) && failure.description.contains("28P01"))
+            #expect(!failure.description.contains("Pa55-not-this-one"))
+        }
+    }
+
+    @Test("a database nobody answers for fails within the connection wait, as a transient failure")
+    func unreachable() async throws {
+        var address = try await TestPostgres.shared.freshDatabase()
+        address.port = 1  // nothing listens on port 1
+        do {
+            try await PostgresStore.open(address, password: "x", connectionWait: .seconds(1), logger: TestPostgres.logger).close()
+            Issue.record("opened a database nobody answers for")
+        } catch let failure as StoreFailure {
+            #expect(failure.kind == .io && failure.isTransient)
+        }
+    }
+
+    @Test("two replicas take requests and claim jobs at once: a retried request is one job, every job runs once, one per release and model")
+    func twoReplicas() async throws {
+        let address = try await TestPostgres.shared.freshDatabase()
+        let replicas = [try await Self.open(address), try await Self.open(address)]
+        defer { replicas.forEach { $0.close() } }
+        // 40 requests, each sent twice (a chat platform's retry), to both replicas at once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<80 {
+                group.addTask {
+                    let release = "r\(n % 40 % 5)"
+                    try await AppDatabaseTests.accept(replicas[n % 2], release, key: "k\(n % 40)", model: "m\(n % 40 % 5)")
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await replicas[0].recentJobs(release: nil, limit: 100).count == 40)
+        #expect(try await replicas[0].tail(limit: 100).count == 40)
+
+        // Both replicas claim until nothing is queued; each claimed job ends at once.
+        let claimed = Claimed()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for replica in replicas {
+                group.addTask {
+                    while try await !replica.openJobs().isEmpty {
+                        guard let job = try await AppDatabaseTests.claim(replica) else { continue }
+                        await claimed.add(job.id)
+                        var done = job
+                        done.state = .succeeded
+                        try await replica.commit(JobChange(job: done), now: Date())
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let ids = await claimed.ids
+        #expect(ids.count == 40 && Set(ids).count == 40)
+    }
+}
+
+/// The jobs claimed so far, by any replica.
+private actor Claimed {
+    var ids: [Int64] = []
+    func add(_ id: Int64) { ids.append(id) }
+}
