@@ -126,7 +126,7 @@ extension PostgresStore: OutboxStore {
     public func latest(jobID: Int64, place: Notice.Place) async throws -> Notice? {
         try await read("read job #\(jobID)'s latest message") { db in
             try await db.one(
-                "SELECT payload FROM notice WHERE jobID = \(jobID) AND place = \(NoticeCoding.placeKey(place)) ORDER BY id DESC LIMIT 1", String.self
+                "SELECT payload FROM notice WHERE jobID = \(jobID) AND place = \(place.key) ORDER BY id DESC LIMIT 1", String.self
             ).map(NoticeCoding.decode)
         }
     }
@@ -169,7 +169,7 @@ extension PostgresStore: OutboxStore {
     static func insertNotices(_ notices: [Notice], route: String?, now: Date, _ db: PostgresConnection, platforms: [String] = platforms) async throws {
         for jobID in Set(notices.compactMap(\.jobID)).sorted() { try await lockJob(jobID, db) }
         for notice in notices {
-            let place = NoticeCoding.placeKey(notice.place)
+            let place = notice.place.key
             let payload = try NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {

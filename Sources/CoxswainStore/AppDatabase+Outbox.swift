@@ -109,7 +109,7 @@ extension AppDatabase: OutboxStore {
         try await read("read job #\(jobID)'s latest message") { db in
             try String.fetchOne(
                 db, sql: "SELECT payload FROM notice WHERE jobID = ? AND place = ? ORDER BY id DESC LIMIT 1",
-                arguments: [jobID, NoticeCoding.placeKey(place)]
+                arguments: [jobID, place.key]
             ).map(NoticeCoding.decode)
         }
     }
@@ -142,7 +142,7 @@ extension AppDatabase: OutboxStore {
         _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String] = platforms
     ) throws {
         for notice in notices {
-            let place = NoticeCoding.placeKey(notice.place)
+            let place = notice.place.key
             let payload = try NoticeCoding.encode(notice)
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {

@@ -25,7 +25,7 @@ final class EditPacer: Sendable {
     /// The message a notice edits (or first posts), if it is one that is kept up to date.
     static func key(_ notice: Notice) -> String? {
         guard notice.place.isReplaceable, let jobID = notice.jobID else { return nil }
-        return "\(jobID):\(NoticeRoles.role(notice.place))"
+        return "\(jobID):\(notice.place.key)"
     }
 
     /// When `message` may be edited next, if not now.

@@ -126,7 +126,7 @@ public struct SlackNoticeDelivery: Sendable {
         let rendered = renderer.render(item.notice)
         switch item.notice.place {
         case .live, .approval:
-            let role = item.notice.place == .live ? "live" : NoticeRoles.role(item.notice.place)
+            let role = item.notice.place.key
             if let existing = references[role], let ts = existing.ts, let channel = existing.channel {
                 try await slack.updateMessage(channel: channel, ts: ts, text: rendered.text, blocksJSON: rendered.blocksJSON)
                 return nil
@@ -159,7 +159,7 @@ public struct SlackNoticeDelivery: Sendable {
     /// The Web API method a notice is sent with; nil for a reply through a response URL.
     private static func method(_ place: Notice.Place, references: [String: MessageReference]) -> String? {
         switch place {
-        case .live, .approval: return references[NoticeRoles.role(place)]?.ts == nil ? "chat.postMessage" : "chat.update"
+        case .live, .approval: return references[place.key]?.ts == nil ? "chat.postMessage" : "chat.update"
         case .person: return nil
         case .thread, .auditChannel, .jobChannel, .channel: return "chat.postMessage"
         }
@@ -214,7 +214,7 @@ public struct SlackNoticeDelivery: Sendable {
     /// audit channel instead so approvers still see it.
     private func tellAboutFailure(_ item: OutboxItem, reason: String, slackError: String?) async throws -> (AuditDraft?, [Notice]) {
         guard let jobID = item.notice.jobID, let request = item.request else {
-            return (AuditDraft(actor: "coxswain", event: "delivery.failed", detail: "\(NoticeRoles.role(item.notice.place)): \(reason)"), [])
+            return (AuditDraft(actor: "coxswain", event: "delivery.failed", detail: "\(item.notice.place.key): \(reason)"), [])
         }
         let channelProblem = ["not_in_channel", "channel_not_found", "is_archived", "restricted_action"].contains(slackError ?? "")
         var followUps: [Notice] = []
@@ -232,22 +232,7 @@ public struct SlackNoticeDelivery: Sendable {
         }
         let audit = AuditDraft(
             actor: "coxswain", event: "delivery.failed",
-            detail: "\(NoticeRoles.role(item.notice.place)) to \(channel(of: request) ?? "?"): \(reason)")
+            detail: "\(item.notice.place.key) to \(channel(of: request) ?? "?"): \(reason)")
         return (audit, followUps)
-    }
-}
-
-/// The reference role of a notice's place.
-enum NoticeRoles {
-    static func role(_ place: Notice.Place) -> String {
-        switch place {
-        case .live: return "live"
-        case .thread: return "thread"
-        case .approval(let round): return "approval:\(round)"
-        case .person(let user): return "person:\(user)"
-        case .auditChannel: return "audit"
-        case .jobChannel: return "job-channel"
-        case .channel(let id): return "channel:\(id)"
-        }
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 
-/// How notices are stored, by every store alike: JSON of the domain's `Notice`, and a place
-/// key for ordering and replacing.
+/// How notices are stored, by every store alike: JSON of the domain's `Notice`.
 public enum NoticeCoding {
     public static func encode(_ notice: Notice) throws -> String {
         let encoder = JSONEncoder()
@@ -12,9 +11,13 @@ public enum NoticeCoding {
     public static func decode(_ text: String) throws -> Notice {
         try JSONDecoder().decode(Notice.self, from: Data(text.utf8))
     }
+}
 
-    public static func placeKey(_ place: Notice.Place) -> String {
-        switch place {
+extension Notice.Place {
+    /// The place as one string: the store orders and replaces notices by it, and a front end
+    /// names its message references by it (`live`, `approval:2`, `person:U0123ALICE`).
+    public var key: String {
+        switch self {
         case .live: return "live"
         case .thread: return "thread"
         case .approval(let round): return "approval:\(round)"
