@@ -159,7 +159,7 @@ let package = Package(
             name: "CoxswainServerTests",
             dependencies: [
                 "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainPostgresStore", "PostgresTestServer", "CoxswainChat", "CoxswainCore",
-                "CoxswainHTTP",
+                "CoxswainHTTP", "CoxswainCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

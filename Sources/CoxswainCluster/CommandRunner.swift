@@ -96,9 +96,10 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
     /// anything very long. After `timeout` the process group is terminated (SIGTERM, then
     /// SIGKILL after `stopGrace`) and the output says so; helm and kubectl get their own
     /// `--timeout` well inside it. Cancelling the caller stops the process the same way and
-    /// throws `CancellationError` once it is gone.
+    /// throws `CancellationError` once it is gone. Inside a job, `CommandGate` is asked first.
     public func run(_ program: String, _ arguments: [String], timeout: Duration) async throws -> ProcessOutput {
         let path = try resolve(program)
+        try await CommandGate.current?.permit([program] + arguments)
         let clock = ContinuousClock()
         let started = clock.now
         let child = try ChildProcess.start(path: path, argv: [path] + arguments, environment: environment, keptBytes: Self.keptBytes)

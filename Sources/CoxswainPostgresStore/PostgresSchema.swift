@@ -209,7 +209,17 @@ enum PostgresSchema {
                 """,
                 "CREATE TABLE rolledBackFrom (release TEXT NOT NULL, revision INTEGER NOT NULL, PRIMARY KEY (release, revision))",
             ]
-        )
+        ),
+        // Jobs are claimed one by one, with an expiring claim whose generation fences writes (SQLite's v9).
+        (
+            "v2",
+            [
+                """
+                ALTER TABLE job ADD COLUMN claimGeneration INTEGER, ADD COLUMN claimHost TEXT, ADD COLUMN claimProcessSpace TEXT,
+                    ADD COLUMN claimPID INTEGER, ADD COLUMN claimRenewedAt TIMESTAMPTZ, ADD COLUMN claimExpiresAt TIMESTAMPTZ, ADD COLUMN handover TEXT
+                """
+            ]
+        ),
     ]
 }
 

@@ -161,6 +161,10 @@ extension PostgresStore: JobStore {
         try await jobs("read open jobs") { "SELECT id FROM job WHERE state IN \(unescaped: Self.openStates) ORDER BY id" }
     }
 
+    public func runningJobs() async throws -> [Job] {
+        try await jobs("read running jobs") { "SELECT id FROM job WHERE state = 'running' ORDER BY id" }
+    }
+
     public func recentJobs(release: String?, limit: Int) async throws -> [Job] {
         try await jobs("read recent jobs") {
             if let release { return "SELECT id FROM job WHERE release = \(release) ORDER BY id DESC LIMIT \(limit)" }

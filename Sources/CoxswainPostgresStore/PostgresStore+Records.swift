@@ -110,11 +110,6 @@ extension PostgresStore: LeaseStore {
         }
     }
 
-    public func orphanedJobs(holder: String) async throws -> [Job] {
-        try await jobs("read jobs left running") {
-            "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != \(holder)) ORDER BY id"
-        }
-    }
 }
 
 extension PostgresStore: ConsoleTokenStore {

@@ -31,7 +31,17 @@ extension PostgresStore {
             steps: steps, lastCompletedStep: try row("lastCompletedStep"), outcome: try row("outcome"), createdAt: try row.date("createdAt"),
             startedAt: try row.date(ifAny: "startedAt"), finishedAt: try row.date(ifAny: "finishedAt"), waitingSince: try row.date(ifAny: "waitingSince"),
             cancelRequestedBy: try row("cancelRequestedBy"), acknowledgedBy: try row("acknowledgedBy"),
-            acknowledgedAt: try row.date(ifAny: "acknowledgedAt"), lastReminderAt: try row.date(ifAny: "lastReminderAt"), runnerID: try row("runnerID"))
+            acknowledgedAt: try row.date(ifAny: "acknowledgedAt"), lastReminderAt: try row.date(ifAny: "lastReminderAt"), runnerID: try row("runnerID"),
+            claim: try claim(row), handover: try row("handover"))
+    }
+
+    private static func claim(_ row: Fields) throws -> RunnerClaim? {
+        guard let generation: Int = try row("claimGeneration"), let id: String = try row("runnerID"), let host: String = try row("claimHost"),
+            let space: String = try row("claimProcessSpace"), let pid: Int = try row("claimPID"),
+            let renewedAt = try row.date(ifAny: "claimRenewedAt"), let expiresAt = try row.date(ifAny: "claimExpiresAt")
+        else { return nil }
+        return RunnerClaim(
+            generation: generation, runner: RunnerIdentity(id: id, host: host, processSpace: space, pid: pid), renewedAt: renewedAt, expiresAt: expiresAt)
     }
 
     /// The job row's columns (all but `id` and `version`) and their values, in one order.
@@ -53,6 +63,10 @@ extension PostgresStore {
         add("waitingSince", job.waitingSince.map(Stamp.init)); add("cancelRequestedBy", job.cancelRequestedBy)
         add("acknowledgedBy", job.acknowledgedBy); add("acknowledgedAt", job.acknowledgedAt.map(Stamp.init))
         add("lastReminderAt", job.lastReminderAt.map(Stamp.init)); add("runnerID", job.runnerID)
+        let claim = job.claim
+        add("claimGeneration", claim?.generation); add("claimHost", claim?.runner.host); add("claimProcessSpace", claim?.runner.processSpace)
+        add("claimPID", claim?.runner.pid); add("claimRenewedAt", claim.map { Stamp($0.renewedAt) }); add("claimExpiresAt", claim.map { Stamp($0.expiresAt) })
+        add("handover", job.handover)
         return (names, bindings)
     }
 

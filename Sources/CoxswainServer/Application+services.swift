@@ -55,7 +55,8 @@ func backgroundServices(
     let worker = JobWorker(
         runner: runner, housekeeping: Housekeeping(configuration: configuration, lifecycle: lifecycle, jobs: stores.jobs, now: now, logger: logger),
         bases: BasisReader(configuration: configuration, cluster: dependencies.cluster, lifecycle: lifecycle, jobs: stores.jobs, now: now, logger: logger),
-        worker: configuration.worker, leases: stores.lease, lifecycle: lifecycle, serverID: dependencies.serverID, signal: signals.worker,
+        worker: configuration.worker, lifecycle: lifecycle, identity: dependencies.runner,
+        claimDuration: dependencies.leaseDuration, signal: signals.worker,
         notifierSignal: signals.notifier, lease: lease, state: state, pollInterval: dependencies.pollInterval, now: now, logger: logger,
         jobEnded: signals.watch)
     return (watch.map { [$0] } ?? []) + [

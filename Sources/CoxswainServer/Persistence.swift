@@ -104,17 +104,27 @@ struct Persistence: Sendable {
 
 /// Applies a transition to the newest version of a job: when someone else changed the job
 /// meanwhile (a cancel request during a step, an approval), the job is read again and the
-/// transition decided again on what it now is.
+/// transition decided again on what it now is. A runner's writes are fenced: the version check
+/// makes each one conditional on the job being as read, and the read must show its claim.
 struct JobTransitions: Sendable {
+    /// A runner's writes: only while it holds the job's claim in this generation.
+    struct Fence: Sendable {
+        let runner: RunnerIdentity
+        let generation: Int
+    }
+
     let jobs: any JobStore
     let persistence: Persistence
     let now: @Sendable () -> Date
+    var fence: Fence? = nil
 
     /// - Parameter make: the transition for the job as it is; nil when there is nothing to do.
+    /// - Throws: `ClaimLost` when the job is fenced and another runner holds it now.
     @discardableResult
     func apply(_ job: Job, _ what: String, _ make: @escaping @Sendable (Job) throws -> JobChange?) async throws -> Job {
         var current = job
         while true {
+            if let fence, !current.holds(fence.runner, generation: fence.generation) { throw ClaimLost(jobID: current.id) }
             guard let change = try make(current) else { return current }
             do {
                 let jobs = self.jobs, now = self.now

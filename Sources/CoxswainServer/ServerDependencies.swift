@@ -21,10 +21,12 @@ public struct ServerDependencies: Sendable {
     public let processEnvironment: [String: String]
     /// How often idle services look for work they were not woken for.
     public let pollInterval: Duration
-    /// How long the server lease lasts without renewal; another server takes over after it.
+    /// How long the server lease and a job's claim last without renewal; another server takes over after it.
     public let leaseDuration: Duration
     /// This server, in the lease and on the jobs it runs.
     public let serverID: String
+    /// This server as a runner of jobs: its id, host, pid and process space.
+    public let runner: RunnerIdentity
     public let logger: Logger
     /// This server's metrics, served at `/metrics` on the operators' listener.
     public let metrics: ServerMetrics
@@ -47,6 +49,7 @@ public struct ServerDependencies: Sendable {
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
         self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger; self.metrics = metrics
+        runner = RunnerIdentity.current(id: serverID)
         catalog = CommandCatalog(prefix: configuration.commandPrefix, runbooks: runbooks)
         let policy = AccessPolicy(configuration: configuration)
         self.policy = policy

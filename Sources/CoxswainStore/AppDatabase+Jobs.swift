@@ -117,6 +117,12 @@ extension AppDatabase: JobStore {
         }
     }
 
+    public func runningJobs() async throws -> [Job] {
+        try await read("read running jobs") { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state = 'running' ORDER BY id").compactMap { try Self.loadJob(id: $0, db) }
+        }
+    }
+
     public func recentJobs(release: String?, limit: Int) async throws -> [Job] {
         try await read("read recent jobs") { db in
             let ids: [Int64]
@@ -162,8 +168,9 @@ extension AppDatabase: JobStore {
 
     public func revisionsRolledBackFrom(release: String, since oldest: Int) async throws -> Set<Int> {
         try await read("read revisions rolled back from") { db in
-            Set(try Int.fetchAll(
-                db.cachedStatement(sql: "SELECT revision FROM rolledBackFrom WHERE release = ? AND revision >= ?"), arguments: [release, oldest]))
+            Set(
+                try Int.fetchAll(
+                    db.cachedStatement(sql: "SELECT revision FROM rolledBackFrom WHERE release = ? AND revision >= ?"), arguments: [release, oldest]))
         }
     }
 
@@ -268,12 +275,12 @@ extension JobStepRow {
     /// Inserts or replaces the step at its position.
     mutating func upsert(_ db: Database) throws {
         try db.cachedStatement(
-                sql: """
+            sql: """
                 INSERT INTO jobStep (jobID, position, action, title, status, note, detail, startedAt, finishedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (jobID, position) DO UPDATE SET action = excluded.action, title = excluded.title, status = excluded.status,
                 note = excluded.note, detail = excluded.detail, startedAt = excluded.startedAt, finishedAt = excluded.finishedAt
                 """
-            ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
+        ).execute(arguments: [jobID, position, action, title, status, note, detail, startedAt, finishedAt])
     }
 }
 

@@ -38,13 +38,4 @@ extension AppDatabase: LeaseStore {
             }
         }
     }
-
-    public func orphanedJobs(holder: String) async throws -> [Job] {
-        try await read("read jobs left running") { db in
-            try Int64.fetchAll(
-                db, sql: "SELECT id FROM job WHERE state = 'running' AND (runnerID IS NULL OR runnerID != ?) ORDER BY id",
-                arguments: [holder]
-            ).compactMap { try Self.loadJob(id: $0, db) }
-        }
-    }
 }

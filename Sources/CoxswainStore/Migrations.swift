@@ -237,6 +237,19 @@ extension AppDatabase {
                     CREATE INDEX consoleToken_user ON consoleToken(user);
                     """)
         }
+        migrator.registerMigration("v9-job-claims") { db in
+            // Jobs are claimed one by one, with an expiring claim whose generation fences writes.
+            try db.execute(
+                sql: """
+                    ALTER TABLE job ADD COLUMN claimGeneration INTEGER;
+                    ALTER TABLE job ADD COLUMN claimHost TEXT;
+                    ALTER TABLE job ADD COLUMN claimProcessSpace TEXT;
+                    ALTER TABLE job ADD COLUMN claimPID INTEGER;
+                    ALTER TABLE job ADD COLUMN claimRenewedAt DATETIME;
+                    ALTER TABLE job ADD COLUMN claimExpiresAt DATETIME;
+                    ALTER TABLE job ADD COLUMN handover TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -12,8 +12,9 @@ extension JobRow {
         INSERT INTO job (id, version, kind, command, release, environment, namespace, model, requestedBy, channelID, platform,
             requestedRevision, requestedVersion, reason, emergency, overridePromotion, state, planJSON, basisRevision, approvalsRequired,
             approvalRound, lastCompletedStep, outcome, createdAt, startedAt, finishedAt, waitingSince, cancelRequestedBy, acknowledgedBy,
-            acknowledgedAt, lastReminderAt, runnerID)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            acknowledgedAt, lastReminderAt, runnerID, claimGeneration, claimHost, claimProcessSpace, claimPID, claimRenewedAt, claimExpiresAt,
+            handover)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Inserts the row with the id it has (nil: the next one); sets `id`.
@@ -23,6 +24,7 @@ extension JobRow {
             requestedRevision, requestedVersion, reason, emergency, overridePromotion, state, planJSON, basisRevision, approvalsRequired,
             approvalRound, lastCompletedStep, outcome, createdAt, startedAt, finishedAt, waitingSince,
             cancelRequestedBy, acknowledgedBy, acknowledgedAt, lastReminderAt, runnerID,
+            claimGeneration, claimHost, claimProcessSpace, claimPID, claimRenewedAt, claimExpiresAt, handover,
         ]
         try db.cachedStatement(sql: Self.insertSQL).execute(arguments: arguments)
         id = db.lastInsertedRowID

@@ -37,6 +37,13 @@ struct JobRow: Codable, FetchableRecord, MutablePersistableRecord {
     var acknowledgedAt: Date?
     var lastReminderAt: Date?
     var runnerID: String?
+    var claimGeneration: Int?
+    var claimHost: String?
+    var claimProcessSpace: String?
+    var claimPID: Int?
+    var claimRenewedAt: Date?
+    var claimExpiresAt: Date?
+    var handover: String?
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -51,6 +58,8 @@ struct JobRow: Codable, FetchableRecord, MutablePersistableRecord {
         outcome = job.outcome; createdAt = job.createdAt; startedAt = job.startedAt; finishedAt = job.finishedAt
         waitingSince = job.waitingSince; cancelRequestedBy = job.cancelRequestedBy; acknowledgedBy = job.acknowledgedBy
         acknowledgedAt = job.acknowledgedAt; lastReminderAt = job.lastReminderAt; runnerID = job.runnerID
+        claimGeneration = job.claim?.generation; claimHost = job.claim?.runner.host; claimProcessSpace = job.claim?.runner.processSpace
+        claimPID = job.claim?.runner.pid; claimRenewedAt = job.claim?.renewedAt; claimExpiresAt = job.claim?.expiresAt; handover = job.handover
     }
 
     var request: JobRequest {
@@ -66,7 +75,16 @@ struct JobRow: Codable, FetchableRecord, MutablePersistableRecord {
             basisRevision: basisRevision, approvalsRequired: approvalsRequired, approvals: approvals, approvalRound: approvalRound,
             followers: followers, steps: steps, lastCompletedStep: lastCompletedStep, outcome: outcome, createdAt: createdAt,
             startedAt: startedAt, finishedAt: finishedAt, waitingSince: waitingSince, cancelRequestedBy: cancelRequestedBy,
-            acknowledgedBy: acknowledgedBy, acknowledgedAt: acknowledgedAt, lastReminderAt: lastReminderAt, runnerID: runnerID)
+            acknowledgedBy: acknowledgedBy, acknowledgedAt: acknowledgedAt, lastReminderAt: lastReminderAt, runnerID: runnerID,
+            claim: claim, handover: handover)
+    }
+
+    var claim: RunnerClaim? {
+        guard let claimGeneration, let runnerID, let claimHost, let claimProcessSpace, let claimPID, let claimRenewedAt, let claimExpiresAt else {
+            return nil
+        }
+        let runner = RunnerIdentity(id: runnerID, host: claimHost, processSpace: claimProcessSpace, pid: claimPID)
+        return RunnerClaim(generation: claimGeneration, runner: runner, renewedAt: claimRenewedAt, expiresAt: claimExpiresAt)
     }
 }
 

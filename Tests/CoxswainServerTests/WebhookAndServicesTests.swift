@@ -70,45 +70,6 @@ struct WebhookAndServicesTests {
         }
     }
 
-    @Test("a job found running at start-up is marked interrupted and the release is left alone")
-    func interruptedByRestart() async throws {
-        let database = try AppDatabase.inMemory()
-        let request = JobRequest(
-            kind: .rollback, command: "/rollback", release: Self.release, environment: "production", namespace: "production",
-            model: "llama-2-7b", requestedBy: "U0123ALICE", channel: "C0OPS", platform: "slack")
-        let queued = try await database.accept(
-            request, approvalsRequired: 0, requestKey: "k1", references: [], now: Date(), join: nil,
-            created: { job, _ in JobChange(job: job) }, joined: { JobChange(job: $0) })
-        // A server that is gone (another runner id) left it running after its first step.
-        var running = queued.job
-        running.state = .running
-        running.runnerID = "old-server"
-        running.lastCompletedStep = "Show release history"
-        running.steps = [
-            JobStep(
-                position: 0, action: "helm.history", title: "Show release history", status: .succeeded, note: "revision 5 -> 3",
-                startedAt: Date(), finishedAt: Date()),
-            JobStep(position: 1, action: "confirm", title: "Confirm rollback target", status: .running, startedAt: Date()),
-        ]
-        try await database.commit(JobChange(job: running), now: Date())
-
-        try await Harness.run(database: database) { h in
-            let id = queued.job.id
-            try await Eventually.until("job \(id) interrupted") { try await h.database.job(id: id)?.state == .interrupted }
-            let after = try #require(try await h.database.job(id: id))
-            #expect(after.state == .interrupted)
-            #expect(after.outcome == "interrupted by a restart after step: Show release history")
-            #expect(after.steps.map(\.status) == [.succeeded, .failed])
-            #expect(try await h.auditEvents(job: id).last == "job.interrupted")
-            #expect(try await h.database.steps(jobID: id).map(\.status) == [.succeeded, .failed])
-            #expect(try h.cluster.calls().isEmpty)
-            // The audit channel hears about it (the live message was never posted here).
-            try await Eventually.until("the audit channel's line") { await !h.world.slackCalls("chat.postMessage").filter { $0.channel == "C0AUDIT" }.isEmpty }
-            let audit = await h.world.slackCalls("chat.postMessage").filter { $0.channel == "C0AUDIT" }
-            #expect(audit.first?.text.contains("interrupted after step: Show release history") == true)
-        }
-    }
-
     @Test("the registry API lists models for routers, by environment, on the operators' listener only")
     func registryAPI() async throws {
         try await Harness.run { h in

@@ -58,6 +58,7 @@ public struct SlackNoticeRenderer: Sendable {
         let header = "\(progress.state.symbol) *Job #\(progress.jobID)* · \(Self.escape(progress.planLine))"
         var context = "requested by <@\(progress.requestedBy)>"
         if let reason = progress.reason { context += " · reason: \(Self.escape(reason))" }
+        if let handover = progress.handover { context += " · ↪ \(Self.escape(handover))" }
         let stepLines = progress.steps.map { step -> String in
             var line = "\(step.status?.symbol ?? "▫️") \(Self.escape(step.title))"
             if let ms = step.durationMilliseconds { line += " — \(DurationText.format(milliseconds: ms))" }

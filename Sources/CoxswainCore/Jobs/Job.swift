@@ -115,15 +115,20 @@ public struct Job: Sendable, Equatable {
     public var acknowledgedBy: String?
     public var acknowledgedAt: Date?
     public var lastReminderAt: Date?
-    /// The server that runs (or last ran) it; recovery interrupts only jobs whose runner is gone.
+    /// The server that runs (or last ran) it.
     public var runnerID: String?
+    /// The running job's claim: who holds it, until when, in which generation.
+    public var claim: RunnerClaim?
+    /// "taken over by replica coxswain-2 (pid 1) after 31 s": said on the live message.
+    public var handover: String?
 
     public init(
         id: Int64, version: Int = 0, request: JobRequest, state: JobState = .queued, plan: RollbackPlan? = nil,
         basisRevision: Int? = nil, approvalsRequired: Int = 0, approvals: [Approval] = [], approvalRound: Int = 0, followers: [String] = [],
         steps: [JobStep] = [], lastCompletedStep: String? = nil, outcome: String? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, waitingSince: Date? = nil, cancelRequestedBy: String? = nil,
-        acknowledgedBy: String? = nil, acknowledgedAt: Date? = nil, lastReminderAt: Date? = nil, runnerID: String? = nil
+        acknowledgedBy: String? = nil, acknowledgedAt: Date? = nil, lastReminderAt: Date? = nil, runnerID: String? = nil,
+        claim: RunnerClaim? = nil, handover: String? = nil
     ) {
         self.id = id; self.version = version; self.request = request; self.state = state; self.plan = plan
         self.basisRevision = basisRevision; self.approvalsRequired = approvalsRequired; self.approvals = approvals
@@ -132,6 +137,7 @@ public struct Job: Sendable, Equatable {
         self.createdAt = createdAt; self.startedAt = startedAt; self.finishedAt = finishedAt; self.waitingSince = waitingSince
         self.cancelRequestedBy = cancelRequestedBy; self.acknowledgedBy = acknowledgedBy; self.acknowledgedAt = acknowledgedAt
         self.lastReminderAt = lastReminderAt; self.runnerID = runnerID
+        self.claim = claim; self.handover = handover
     }
 
     /// Approvals of the current plan, oldest first.

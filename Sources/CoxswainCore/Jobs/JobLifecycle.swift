@@ -73,11 +73,13 @@ public struct JobLifecycle: Sendable {
 
     // MARK: the worker
 
-    public func claimed(_ job: Job, runner: String, now: Date) -> JobChange {
+    public func claimed(_ job: Job, by runner: RunnerIdentity, until expiry: Date, now: Date) -> JobChange {
         var job = job
         job.state = .running
         job.startedAt = job.startedAt ?? now
-        job.runnerID = runner
+        job.runnerID = runner.id
+        job.claim = RunnerClaim(generation: (job.claim?.generation ?? 0) + 1, runner: runner, renewedAt: now, expiresAt: expiry)
+        job.handover = nil
         // A job that waited for approval runs from the top again: the plan is read anew
         // and must still be the approved one.
         job.steps = []

@@ -37,7 +37,7 @@ public struct JobNarrator: Sendable {
         }
         let progress = JobProgress(
             jobID: job.id, planLine: job.planLine, requestedBy: job.request.requestedBy,
-            reason: job.request.reason, state: job.state, steps: rows, summary: summary)
+            reason: job.request.reason, state: job.state, steps: rows, summary: summary, handover: job.handover)
         return Notice(jobID: job.id, place: .live, body: .progress(progress))
     }
 

@@ -110,14 +110,20 @@ public struct JobProgress: Sendable, Equatable, Codable {
     public var steps: [Step]
     /// Closing lines (result, release, registry, validation, time), or the queue line.
     public var summary: [RichText]
+    /// "taken over by replica coxswain-2 (pid 1) after 31 s", when another runner finished it.
+    public var handover: String?
 
-    public init(jobID: Int64, planLine: String, requestedBy: String, reason: String?, state: JobState, steps: [Step], summary: [RichText]) {
+    public init(
+        jobID: Int64, planLine: String, requestedBy: String, reason: String?, state: JobState, steps: [Step], summary: [RichText],
+        handover: String? = nil
+    ) {
         self.jobID = jobID; self.planLine = planLine; self.requestedBy = requestedBy; self.reason = reason
-        self.state = state; self.steps = steps; self.summary = summary
+        self.state = state; self.steps = steps; self.summary = summary; self.handover = handover
     }
 
     public var plainText: String {
-        var lines = ["Job #\(jobID) · \(planLine) (\(state.words))", "requested by @\(requestedBy)" + (reason.map { " · reason: \($0)" } ?? "")]
+        var lines = ["Job #\(jobID) · \(planLine) (\(state.words))", "requested by @\(requestedBy)" + (reason.map { " · reason: \($0)" } ?? "")
+                + (handover.map { " · \($0)" } ?? "")]
         for step in steps {
             var line = "\(step.status?.symbol ?? "▫️") \(step.title)"
             if let ms = step.durationMilliseconds { line += " — \(DurationText.format(milliseconds: ms))" }

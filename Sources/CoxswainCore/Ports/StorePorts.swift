@@ -65,6 +65,8 @@ public protocol JobStore: Sendable {
     func queuedWithoutBasis() async throws -> [Job]
     /// Jobs that have not ended: queued, waiting or running.
     func openJobs() async throws -> [Job]
+    /// Jobs recorded as running, whoever runs them: what other runners may have to take over.
+    func runningJobs() async throws -> [Job]
     func recentJobs(release: String?, limit: Int) async throws -> [Job]
     func unacknowledgedEmergencies() async throws -> [Job]
     /// The newest succeeded `/upgrade` of `release` to chart version `version`.
@@ -196,7 +198,9 @@ public protocol AuditStore: Sendable {
     func entries(jobID: Int64) async throws -> [AuditEntry]
 }
 
-/// Who runs jobs on a database: one server at a time holds the lease and renews it.
+/// Who does the work that must happen once per database (sending messages, watches,
+/// housekeeping): one server at a time holds the lease and renews it. Jobs are claimed one
+/// by one by any server (`RunnerClaim`).
 public struct Lease: Sendable, Equatable {
     public var holder: String
     public var host: String
@@ -212,9 +216,6 @@ public protocol LeaseStore: Sendable {
     func release(holder: String) async throws
     /// Who holds the lease now, if anyone.
     func currentLease() async throws -> Lease?
-    /// Jobs left `running` by holders other than `holder`, which can only be gone once
-    /// `holder` holds the lease.
-    func orphanedJobs(holder: String) async throws -> [Job]
 }
 
 /// Console identities: a person proves who they are with a token of theirs; only a digest

@@ -1,3 +1,4 @@
+import CoxswainCluster
 import CoxswainCore
 import Foundation
 import Logging
@@ -18,21 +19,24 @@ struct JobRunner: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
 
-    private var transitions: JobTransitions { JobTransitions(jobs: jobs, persistence: .patient(logger), now: now) }
-
-    func run(_ job: Job) async {
+    func run(_ job: Job, claim: JobClaim) async {
+        let heartbeat = Task { await claim.keepRenewed() }
+        defer { heartbeat.cancel() }
         do {
-            try await execute(job)
+            try await CommandGate.$current.withValue(claim) { try await execute(job, claim) }
+        } catch let lost as ClaimLost {
+            logger.warning("job \(job.id) stopped here: \(lost)")
         } catch {
             let why = error is CancellationError || Task.isCancelled ? "by a shutdown that could not wait" : "by an internal error: \(error)"
             logger.error("job \(job.id) stopped \(why)")
-            await interrupt(job.id, why: why)
+            await interrupt(job.id, why: why, claim: claim)
         }
     }
 
-    /// Records the job as interrupted, even while the surrounding task is being cancelled.
-    func interrupt(_ id: Int64, why: String) async {
-        let transitions = self.transitions, lifecycle = self.lifecycle, jobs = self.jobs, now = self.now
+    /// Records the job as interrupted if this runner still holds it, even while the surrounding
+    /// task is being cancelled.
+    func interrupt(_ id: Int64, why: String, claim: JobClaim) async {
+        let transitions = claim.transitions, lifecycle = self.lifecycle, jobs = self.jobs, now = self.now
         let logger = self.logger
         // A task of its own: the caller's cancellation must not cancel the write that records it.
         await Task {
@@ -41,14 +45,16 @@ struct JobRunner: Sendable {
                     return
                 }
                 try await transitions.apply(job, "record job #\(id) as interrupted") { lifecycle.interrupted($0, why: why, now: now()) }
+            } catch is ClaimLost {
+                logger.notice("job \(id) is another runner's now; it is not recorded as interrupted here")
             } catch {
-                logger.error("could not record job \(id) as interrupted (\(error)); the next start will")
+                logger.error("could not record job \(id) as interrupted (\(error)); another runner takes it over once its claim expires")
             }
         }.value
     }
 
-    private func execute(_ claimed: Job) async throws {
-        let now = self.now
+    private func execute(_ claimed: Job, _ claim: JobClaim) async throws {
+        let now = self.now, transitions = claim.transitions
         guard let release = configuration.release(named: claimed.request.release),
             let runbook = runbooks.runbook(for: claimed.request)
         else {
@@ -60,12 +66,15 @@ struct JobRunner: Sendable {
         }
         let clock = ContinuousClock()
         let started = clock.now
-        var job = claimed
-        var report = RunReport()
-        let lifecycle = self.lifecycle
         let steps = runbook.steps
-        var startedWithPrevious = false
-        for (position, step) in steps.enumerated() {
+        // A job taken over goes on from where its recorded steps and the release say; a new one starts at the top.
+        guard var resume = try await resumePoint(claimed, steps: steps, release: release, claim: claim) else { return }
+        var job = resume.job
+        var report = resume.report
+        let lifecycle = self.lifecycle
+        var startedWithPrevious = resume.result != nil
+        for position in resume.position..<steps.count {
+            let step = steps[position]
             try Task.checkCancellation()
             if position > 0 && !startedWithPrevious {
                 // A cancellation takes effect between steps, never inside a helm call.
@@ -85,16 +94,21 @@ struct JobRunner: Sendable {
                     lifecycle.stepStarted($0, position: position, step: step, now: now())
                 }
             }
+            claim.require(Self.commandNeed(step))
             let stepStarted = clock.now
-            let result = await actions.perform(step, job: job, release: release, report: &report)
+            let preset = resume.result
+            resume.result = nil
+            let result: StepResult
+            if let preset { result = preset } else { result = await actions.perform(step, job: job, release: release, report: &report) }
             metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
             let plan = report.plan
             // The next step starts in the same transaction as this one's result (one commit,
             // one fsync, one version of the live message), unless something is decided here
             // first: a failure, a moved release, the approval gate, a cancel request.
             let gated = step.action == .confirm && result.status == .succeeded && job.approvalsRequired > 0 && !job.request.emergency
-            let next = position + 1 < steps.count && result.status != .failed && !gated && !Task.isCancelled
-                && !(step.action == .helmHistory && report.basis != nil)
+            let next =
+                position + 1 < steps.count && result.status != .failed && !gated && !Task.isCancelled
+                    && !(step.action == .helmHistory && report.basis != nil)
                 ? position + 1 : nil
             job = try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) result") {
                 let finished = lifecycle.stepFinished($0, position: position, result: result, plan: plan, now: now())
@@ -103,11 +117,11 @@ struct JobRunner: Sendable {
             }
             startedWithPrevious = job.steps.contains { $0.position == position + 1 && $0.status == .running }
             if step.action == .helmHistory, let basis = report.basis {
-                try await settle(job, basis: basis, plan: report.plan)
+                try await settle(job, basis: basis, plan: report.plan, transitions)
                 return
             }
             if step.action == .confirm, result.status == .succeeded, job.approvalsRequired > 0, !job.request.emergency {
-                guard try await passesApprovalGate(&job) else { return }
+                guard try await passesApprovalGate(&job, transitions) else { return }
             }
             if result.status == .failed {
                 report.totalMilliseconds = (clock.now - started).milliseconds
@@ -132,7 +146,7 @@ struct JobRunner: Sendable {
     }
 
     /// The release moved since the request: nothing to do, or the requester confirms first.
-    private func settle(_ job: Job, basis: BasisCheck, plan: RollbackPlan?) async throws {
+    private func settle(_ job: Job, basis: BasisCheck, plan: RollbackPlan?, _ transitions: JobTransitions) async throws {
         let lifecycle = self.lifecycle, now = self.now
         switch basis {
         case .alreadyDone(let other, let current):
@@ -151,7 +165,7 @@ struct JobRunner: Sendable {
 
     /// Approvals count only for the current plan and only while their giver still holds the
     /// approve grant (user groups as they are now). Without enough, the job parks.
-    private func passesApprovalGate(_ job: inout Job) async throws -> Bool {
+    private func passesApprovalGate(_ job: inout Job, _ transitions: JobTransitions) async throws -> Bool {
         let approvers = Set(job.currentApprovals.map(\.user))
         var groups: [String: Set<String>] = [:]
         for user in approvers { groups[user] = await userGroups.groups(of: user) }
@@ -171,7 +185,7 @@ struct JobRunner: Sendable {
         return job.state == .running
     }
 
-    private func reload(_ job: Job) async throws -> Job {
+    func reload(_ job: Job) async throws -> Job {
         let jobs = self.jobs, id = job.id
         return try await Persistence.patient(logger).run("read job #\(id)") { try await jobs.job(id: id) } ?? job
     }

@@ -5,19 +5,22 @@ import ServiceLifecycle
 
 /// Claims runnable jobs and runs them: one job per release (and per model in an
 /// environment) at a time, jobs of different releases in parallel up to
-/// `worker.max_concurrent_jobs`. Only while this server holds the database lease.
+/// `worker.max_concurrent_jobs`. Every replica does: each job is claimed by one runner, with
+/// a claim it renews (`JobClaim`). A running job whose claim expired, or whose runner's
+/// process is gone from this machine, is taken over and goes on where the release says.
+/// Housekeeping and reading missing bases run on the lease holder only.
 ///
 /// On shutdown it stops claiming, lets running jobs finish within `worker.shutdown_grace`,
-/// then stops the rest and records them as interrupted with their last step. A job that a
-/// crash interrupted is recorded so at the next start, by whichever server then holds the lease.
+/// then stops the rest and records them as interrupted with their last step.
 public struct JobWorker: Service, CustomStringConvertible {
     let runner: JobRunner
     let housekeeping: Housekeeping
     let bases: BasisReader
     let worker: CoxswainConfiguration.Worker
-    let leases: any LeaseStore
     let lifecycle: JobLifecycle
-    let serverID: String
+    let identity: RunnerIdentity
+    /// How long a claim lasts unrenewed (`worker.lease_duration`).
+    let claimDuration: Duration
     let signal: WorkSignal
     let notifierSignal: WorkSignal
     let lease: LeaseKeeper
@@ -27,36 +30,32 @@ public struct JobWorker: Service, CustomStringConvertible {
     let logger: Logger
     /// Told when a job ends, so its watch starts at once.
     var jobEnded = WorkSignal()
+    /// Whether a pid of this runner's process space is alive (a test may say otherwise).
+    var isAlive: @Sendable (Int) -> Bool = RunnerIdentity.isAlive
 
     public var description: String { "JobWorker" }
 
     public func run() async throws {
-        guard await lease.waitUntilHeld() else { return }
-        await recover(runner)
         let running = RunningJobs()
         let slots = worker.maxConcurrentJobs
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            guard lease.isHeld else {
-                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
-                continue
-            }
             // Each read below is an index probe: a pass costs the same with 10 or 10,000 jobs.
-            var wrote = await housekeeping.run()
-            while await running.count < slots {
-                guard let job = await claim(runner) else { break }
+            var wrote = lease.isHeld ? await housekeeping.run() : false
+            var free = slots - (await running.count)
+            for job in free > 0 ? await takeOver(limit: free) : [] {
                 wrote = true
-                logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
-                await running.start(job.id) {
-                    await runner.run(job)
-                    await settleIfStillRunning(job.id, runner)
-                    signal.signal()  // a job of the same release may be waiting
-                    notifierSignal.signal()
-                    jobEnded.signal()
-                }
+                await start(job, in: running)
             }
-            if await bases.readMissing() { wrote = true }
+            free = slots - (await running.count)
+            while free > 0, let job = await claim() {
+                wrote = true
+                free -= 1
+                logger.info("job \(job.id) started: \(job.request.command) \(job.request.release)")
+                await start(job, in: running)
+            }
+            if lease.isHeld, await bases.readMissing() { wrote = true }
             if wrote { notifierSignal.signal() }
-            let wait = min(pollInterval, await housekeeping.untilNextDue())
+            let wait = min(pollInterval, lease.isHeld ? await housekeeping.untilNextDue() : pollInterval)
             try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
         }
         state.startDraining()
@@ -68,41 +67,67 @@ public struct JobWorker: Service, CustomStringConvertible {
         notifierSignal.signal()
     }
 
-    private func claim(_ runner: JobRunner) async -> Job? {
-        let lifecycle = self.lifecycle, serverID = self.serverID, now = self.now, jobs = runner.jobs
+    private func start(_ job: Job, in running: RunningJobs) async {
+        let claim = JobClaim(job, runner: identity, duration: claimDuration, jobs: runner.jobs, lifecycle: lifecycle, now: now, logger: logger)
+        await running.start(job.id) {
+            await runner.run(job, claim: claim)
+            await settleIfStillRunning(job.id, claim)
+            signal.signal()  // a job of the same release may be waiting
+            notifierSignal.signal()
+            jobEnded.signal()
+        }
+    }
+
+    private func claim() async -> Job? {
+        let lifecycle = self.lifecycle, identity = self.identity, now = self.now, jobs = runner.jobs
+        let lasting = claimDuration.secondsDouble
         do {
-            return try await jobs.claimNext(now: now()) { lifecycle.claimed($0, runner: serverID, now: now()) }
+            return try await jobs.claimNext(now: now()) { lifecycle.claimed($0, by: identity, until: now().addingTimeInterval(lasting), now: now()) }
         } catch {
             logger.error("claiming a job failed: \(error)")
             return nil
         }
     }
 
-    /// Jobs left `running` by a server that is gone (a crash, a kill): recorded as interrupted
-    /// with their last completed step, the release left as it was.
-    private func recover(_ runner: JobRunner) async {
+    /// Running jobs whose runner is gone: each is claimed with the next generation (only one
+    /// runner's write can win: it is conditional on the job's version), then run from where
+    /// it stopped.
+    private func takeOver(limit: Int) async -> [Job] {
+        let jobs = runner.jobs, lifecycle = self.lifecycle, identity = self.identity, now = self.now, isAlive = self.isAlive
+        let running: [Job]
         do {
-            let leases = self.leases, serverID = self.serverID
-            let orphans = try await Persistence.patient(logger).run("find jobs left running") { try await leases.orphanedJobs(holder: serverID) }
-            for job in orphans {
-                logger.warning(
-                    "job \(job.id) (\(job.request.release)) was left running by \(job.runnerID ?? "an earlier server"); recording it as interrupted")
-                await runner.interrupt(job.id, why: "by a restart")
-            }
-            if !orphans.isEmpty { notifierSignal.signal() }
+            running = try await jobs.runningJobs()
         } catch {
-            logger.error("could not look for interrupted jobs: \(error)")
+            logger.error("could not look for jobs to take over: \(error)")
+            return []
         }
+        var taken: [Job] = []
+        for job in running where taken.count < limit {
+            guard let why = job.abandonment(by: identity, now: now(), isAlive: isAlive) else { continue }
+            let change = lifecycle.takenOver(job, by: identity, why: why, until: now().addingTimeInterval(claimDuration.secondsDouble), now: now())
+            do {
+                let mine = try await jobs.commit(change, now: now())
+                logger.warning("job \(job.id) (\(job.request.release)): \(mine.handover ?? "taken over") (\(why.words))")
+                taken.append(mine)
+            } catch is StoreConflict {
+                continue  // another runner took it first, or its runner renewed the claim just now
+            } catch {
+                logger.error("could not take job \(job.id) over: \(error)")
+            }
+        }
+        return taken
     }
 
     /// A runner that returned without ending its job (a bug, or the store gave up) must not
     /// leave the release blocked.
-    private func settleIfStillRunning(_ id: Int64, _ runner: JobRunner) async {
+    private func settleIfStillRunning(_ id: Int64, _ claim: JobClaim) async {
         // Read patiently: a job left running because the store did not answer must not stay so.
         let jobs = runner.jobs
-        guard let job = try? await Persistence.patient(logger).run("read job #\(id)", { try await jobs.job(id: id) }), job.state == .running else { return }
+        guard let job = try? await Persistence.patient(logger).run("read job #\(id)", { try await jobs.job(id: id) }),
+            job.holds(claim.runner, generation: claim.generation)
+        else { return }
         logger.error("job \(id) was still running after its runner returned; recording it as interrupted")
-        await runner.interrupt(id, why: "by an internal error")
+        await runner.interrupt(id, why: "by an internal error", claim: claim)
     }
 }
 
