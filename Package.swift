@@ -119,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "coxswain",
             dependencies: [
-                "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP", "CoxswainStore", "CoxswainChat", "CoxswainCore",
+                "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP", "CoxswainStore", "CoxswainPostgresStore", "CoxswainChat", "CoxswainCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

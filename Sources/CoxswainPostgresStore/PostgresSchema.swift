@@ -217,7 +217,8 @@ enum PostgresSchema {
                 """
                 ALTER TABLE job ADD COLUMN claimGeneration INTEGER, ADD COLUMN claimHost TEXT, ADD COLUMN claimProcessSpace TEXT,
                     ADD COLUMN claimPID INTEGER, ADD COLUMN claimRenewedAt TIMESTAMPTZ, ADD COLUMN claimExpiresAt TIMESTAMPTZ, ADD COLUMN handover TEXT
-                """
+                """,
+                "ALTER TABLE serverLease ADD COLUMN processSpace TEXT NOT NULL DEFAULT ''",
             ]
         ),
     ]

@@ -77,20 +77,20 @@ extension PostgresStore: AuditStore {
 
 /// One server runs jobs on a database at a time: it holds a lease and renews it.
 extension PostgresStore: LeaseStore {
-    public func acquire(_ lease: Lease, now: Date) async throws -> Lease {
+    public func acquire(_ lease: Lease, now: Date, replacing gone: String?) async throws -> Lease {
         try await write("take the server lease") { db in
             if let row = try await db.rows("SELECT * FROM serverLease WHERE id = 1 FOR UPDATE").first {
                 let holder: String = try row("holder")
                 let expiresAt = try row.date("expiresAt")
-                if holder != lease.holder && expiresAt > now {
-                    return Lease(holder: holder, host: try row("host"), pid: try row("pid"), expiresAt: expiresAt)
+                if holder != lease.holder && holder != gone && expiresAt > now {
+                    return Lease(holder: holder, host: try row("host"), pid: try row("pid"), processSpace: try row("processSpace"), expiresAt: expiresAt)
                 }
             }
             try await db.run(
                 """
-                INSERT INTO serverLease (id, holder, host, pid, acquiredAt, expiresAt)
-                VALUES (1, \(lease.holder), \(lease.host), \(lease.pid), \(Stamp(now)), \(Stamp(lease.expiresAt)))
-                ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid,
+                INSERT INTO serverLease (id, holder, host, pid, processSpace, acquiredAt, expiresAt)
+                VALUES (1, \(lease.holder), \(lease.host), \(lease.pid), \(lease.processSpace), \(Stamp(now)), \(Stamp(lease.expiresAt)))
+                ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, processSpace = excluded.processSpace,
                 acquiredAt = CASE WHEN serverLease.holder = excluded.holder THEN serverLease.acquiredAt ELSE excluded.acquiredAt END,
                 expiresAt = excluded.expiresAt
                 """)
@@ -105,7 +105,9 @@ extension PostgresStore: LeaseStore {
     public func currentLease() async throws -> Lease? {
         try await read("read the server lease") { db in
             try await db.rows("SELECT * FROM serverLease WHERE id = 1").first.map {
-                Lease(holder: try $0("holder"), host: try $0("host"), pid: try $0("pid"), expiresAt: try $0.date("expiresAt"))
+                Lease(
+                    holder: try $0("holder"), host: try $0("host"), pid: try $0("pid"), processSpace: try $0("processSpace"),
+                    expiresAt: try $0.date("expiresAt"))
             }
         }
     }

@@ -55,7 +55,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         observe: { metrics.slackCall(method: $0, outcome: $1) })
     let renderer = SlackNoticeRenderer(slashCommand: { catalog.written($0, style: .slash) })
     let userGroups = UserGroupDirectory(ttl: configuration.userGroupTTL.seconds, now: now)
-    let lease = LeaseKeeper(leases: stores.lease, serverID: dependencies.serverID, duration: dependencies.leaseDuration, now: now, logger: logger)
+    let lease = LeaseKeeper(leases: stores.lease, identity: dependencies.runner, duration: dependencies.leaseDuration, now: now, logger: logger)
 
     let queries = ReadOnlyQueries(
         configuration: configuration, cluster: dependencies.cluster, probe: dependencies.probe, jobs: stores.jobs, registry: stores.registry,
@@ -114,10 +114,11 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
     ).add(to: operatorRouter)
     health.add(to: operatorRouter)
     let runbooks = dependencies.runbooks
+    let replica = ServerMetrics.Replica(identity: dependencies.runner, holdsLease: { lease.isHeld })
     operatorRouter.get("/metrics") { _, _ -> Response in
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        let text = await metrics.exposition(stores: stores, runbooks: runbooks, now: now())
+        let text = await metrics.exposition(stores: stores, runbooks: runbooks, replica: replica, now: now())
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
@@ -171,7 +172,9 @@ struct HealthRoutes: Sendable {
             }
             guard await health.isReachable() else { return Self.text("store unreachable", status: .serviceUnavailable) }
             if let problem = slackProblem() { return Self.text("Slack Socket Mode: \(problem)", status: .serviceUnavailable) }
-            return Self.text(lease.isHeld ? "ready" : "ready (another server holds the database lease; this one runs no jobs)", status: .ok)
+            return Self.text(
+                lease.isHeld ? "ready" : "ready (another server holds the database lease and sends the messages; this one answers requests and runs jobs)",
+                status: .ok)
         }
     }
 

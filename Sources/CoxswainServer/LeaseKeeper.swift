@@ -4,34 +4,44 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Makes this server the one that runs jobs and sends messages for its database, or waits
-/// while another one is: two servers on one database (a rolling deploy, a second replica
-/// started by mistake) must never run two helm operations on one release. The lease is
-/// renewed well within its duration; it is released on shutdown, after the worker and the
-/// notifier have stopped, or expires if this server dies.
+/// Makes this server the one that sends messages, watches changes and keeps house for its
+/// database, or waits while another one is: that work must happen once, however many servers
+/// share the database (jobs are claimed one by one instead, by every server). The lease is
+/// renewed well within its duration; it is released on shutdown, after the notifier has
+/// stopped, or expires if this server dies, or is taken at once when its holder is known to be
+/// gone (the same machine and process space, and its process no longer exists).
 struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
     /// Whether this server holds the lease, shared by the services that need to know.
     final class State: Sendable {
-        let held = Mutex(false)
+        /// Until when this server holds it, by its own clock: a server paused past it (SIGSTOP,
+        /// a frozen VM) stops acting as the holder the moment it wakes, before it renews.
+        let heldUntil = Mutex<Date?>(nil)
         let acquired = WorkSignal()
     }
 
     private let leases: any LeaseStore
-    private let serverID: String
+    private let identity: RunnerIdentity
     private let duration: Duration
     private let now: @Sendable () -> Date
+    private let isAlive: @Sendable (Int) -> Bool
     private let logger: Logger
     private let state = State()
 
-    init(leases: any LeaseStore, serverID: String, duration: Duration, now: @escaping @Sendable () -> Date, logger: Logger) {
-        self.leases = leases; self.serverID = serverID; self.duration = duration; self.now = now; self.logger = logger
+    init(
+        leases: any LeaseStore, identity: RunnerIdentity, duration: Duration, now: @escaping @Sendable () -> Date,
+        isAlive: @escaping @Sendable (Int) -> Bool = RunnerIdentity.isAlive, logger: Logger
+    ) {
+        self.leases = leases; self.identity = identity; self.duration = duration; self.now = now; self.isAlive = isAlive; self.logger = logger
     }
 
-    var description: String { "LeaseKeeper(\(serverID))" }
+    var description: String { "LeaseKeeper(\(identity.id))" }
 
     private var acquired: WorkSignal { state.acquired }
 
-    var isHeld: Bool { state.held.withLock { $0 } }
+    var isHeld: Bool {
+        let until = state.heldUntil.withLock { $0 }
+        return until.map { now() < $0 } ?? false
+    }
 
     /// Returns once this server holds the lease (true), or when it shuts down first (false).
     func waitUntilHeld() async -> Bool {
@@ -44,41 +54,47 @@ struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
 
     func run() async throws {
         var waitingFor: Lease?
-        var heldUntil = Date.distantPast
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let mine = Lease(
-                holder: serverID, host: ProcessInfo.processInfo.hostName, pid: Int(ProcessInfo.processInfo.processIdentifier),
+                holder: identity.id, host: identity.host, pid: identity.pid, processSpace: identity.processSpace,
                 expiresAt: now().addingTimeInterval(duration.secondsDouble))
             do {
-                let holder = try await leases.acquire(mine, now: now())
-                if holder.holder == serverID {
-                    heldUntil = holder.expiresAt
+                var holder = try await leases.acquire(mine, now: now(), replacing: nil)
+                if holder.holder != identity.id, isGone(holder) {
+                    logger.notice("the lease holder \(holder.host) (pid \(holder.pid)) is no longer running on this machine; taking the lease at once")
+                    holder = try await leases.acquire(mine, now: now(), replacing: holder.holder)
+                }
+                if holder.holder == identity.id {
                     if !isHeld {
-                        logger.notice("this server holds the database lease; it runs jobs and sends messages")
+                        logger.notice("this server holds the database lease; it sends messages, watches changes and keeps house")
                         waitingFor = nil
                     }
-                    state.held.withLock { $0 = true }
+                    state.heldUntil.withLock { $0 = holder.expiresAt }
                     acquired.signal()
                 } else {
-                    state.held.withLock { $0 = false }
+                    state.heldUntil.withLock { $0 = nil }
                     if waitingFor?.holder != holder.holder {
-                        let who = "another coxswain (\(holder.host), pid \(holder.pid)) holds this database until \(holder.expiresAt)"
-                        logger.warning("\(who); this one answers requests but runs no jobs until that lease is released or expires")
+                        let who = "another coxswain (\(holder.host), pid \(holder.pid)) holds this database's lease until \(holder.expiresAt)"
+                        logger.notice("\(who); this one answers requests and runs jobs, and sends no messages until that lease is released or expires")
                         waitingFor = holder
                     }
                 }
             } catch {
-                // Without a renewed lease another server may take over once it expires.
-                if isHeld, now() > heldUntil.addingTimeInterval(-duration.secondsDouble / 3) {
-                    state.held.withLock { $0 = false }
-                }
+                // Without a renewed lease another server may take over once it expires; `isHeld` ends with it.
                 logger.error("could not renew the database lease: \(error)")
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.duration / 3) }
         }
         if isHeld {
-            state.held.withLock { $0 = false }
-            do { try await leases.release(holder: serverID) } catch { logger.error("could not release the database lease: \(error)") }
+            state.heldUntil.withLock { $0 = nil }
+            do { try await leases.release(holder: identity.id) } catch { logger.error("could not release the database lease: \(error)") }
         }
+    }
+
+    /// The holder shares this process space and its process is gone (or this process has its
+    /// pid: a restarted container).
+    private func isGone(_ holder: Lease) -> Bool {
+        guard !holder.processSpace.isEmpty, holder.processSpace == identity.processSpace else { return false }
+        return holder.pid == identity.pid || !isAlive(holder.pid)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Metrics
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// What `/metrics` tells Prometheus, recorded with swift-metrics into this server's own
 /// registry (not the process-wide one: tests run many servers in one process).
@@ -14,6 +15,8 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    /// The replicas the last scrape saw running jobs, so one that stopped reads 0, not its old count.
+    private let runnersSeen = Mutex<Set<[String]>>([])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -48,9 +51,29 @@ public final class ServerMetrics: Sendable {
         Metrics.Counter(label: "coxswain_cluster_commands_total", dimensions: [("program", program), ("exit_code", code)], factory: factory).increment()
     }
 
+    /// This replica, as `/metrics` names it: whether it holds the lease (sends messages, watches,
+    /// keeps house) and which replicas run how many jobs now, from the claims in the database.
+    struct Replica: Sendable {
+        let identity: RunnerIdentity
+        let holdsLease: @Sendable () -> Bool
+    }
+
     /// The exposition, after reading the states from the store.
-    func exposition(stores: Stores, runbooks: RunbookSet, now: Date) async -> String {
+    func exposition(stores: Stores, runbooks: RunbookSet, replica: Replica, now: Date) async -> String {
+        let me = replica.identity
+        gauge("coxswain_replica_info", [("replica", me.host), ("pid", String(me.pid)), ("id", me.id)]).record(1)
+        gauge("coxswain_lease_held", []).record(replica.holdsLease() ? 1 : 0)
         do {
+            var running: [[String]: Int] = [[me.host, String(me.pid)]: 0]  // this replica's own count, even when 0
+            for job in try await stores.jobs.runningJobs() {
+                running[[job.claim?.runner.host ?? "unclaimed", job.claim.map { String($0.runner.pid) } ?? ""], default: 0] += 1
+            }
+            let vanished = runnersSeen.withLock { seen in
+                defer { seen = Set(running.keys) }
+                return seen.subtracting(running.keys)
+            }
+            for key in vanished { running[key] = 0 }
+            for (key, count) in running { gauge("coxswain_jobs_running", [("replica", key[0]), ("pid", key[1])]).record(count) }
             for count in try await stores.jobs.jobCounts() {
                 gauge("coxswain_jobs", [("command", count.command), ("environment", count.environment), ("state", count.state)]).record(count.count)
             }

@@ -248,6 +248,7 @@ extension AppDatabase {
                     ALTER TABLE job ADD COLUMN claimRenewedAt DATETIME;
                     ALTER TABLE job ADD COLUMN claimExpiresAt DATETIME;
                     ALTER TABLE job ADD COLUMN handover TEXT;
+                    ALTER TABLE serverLease ADD COLUMN processSpace TEXT NOT NULL DEFAULT '';
                     """)
         }
         return migrator

@@ -43,12 +43,27 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or migrate the database named in the configuration, then exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create or migrate the database named in the configuration, then exit; or copy it into PostgreSQL (--to).",
+        discussion: """
+            With --to, the SQLite database the configuration names is copied into an empty PostgreSQL database (jobs, \
+            the audit trail, the registry, console tokens, messages, watches; ids kept), in one transaction that commits \
+            only when every table's count matches. Stop the server first. The password comes from \
+            COXSWAIN_DATABASE_PASSWORD or COXSWAIN_DATABASE_PASSWORD_FILE. Then set `database:` to the same URL.
+
+            Example: coxswain migrate --config coxswain.yaml --to 'postgres://coxswain@db.internal:5432/coxswain?sslmode=verify-full'
+            """)
     @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "An empty PostgreSQL database to copy the SQLite database into: postgres://USER@HOST:PORT/DB?sslmode=…")
+    var to: String?
 
     func run() async throws {
-        let store = try await StoreAccess.open(options.config, forWriting: true)
-        print("database \(store.path) is migrated; registry has \(try await store.stores.registry.entries(environment: nil).count) entries")
+        guard let to else {
+            let store = try await StoreAccess.open(options.config, forWriting: true)
+            print("database \(store.path) is migrated; registry has \(try await store.stores.registry.entries(environment: nil).count) entries")
+            return
+        }
+        try await MigrateToPostgres(configPath: options.config, target: to).run()
     }
 }
 

@@ -151,6 +151,50 @@ struct HelmChartTests {
         #expect(config.contains("mode: socket"))
     }
 
+    @Test(
+        "three replicas on PostgreSQL: RollingUpdate, a disruption budget, spread across nodes, the password as a file, no volume", arguments: RealTools.matrix)
+    func replicas(pair: RealTools.Pair) async throws {
+        let url = "postgres://coxswain@db.example:5432/coxswain?sslmode=verify-full&sslrootcert=/run/secrets/coxswain-db-ca/ca.crt"
+        let values = """
+            replicas: 3
+            database: { url: "\(url)", passwordSecret: { name: coxswain-db }, caSecret: { name: coxswain-db-ca } }
+            """
+        let objects = try await Self.render(pair, values: values)
+        let kinds = objects.compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("PodDisruptionBudget") && !kinds.contains("PersistentVolumeClaim"))
+        let budget = try #require(Self.objects(objects, kind: "PodDisruptionBudget").first?["spec"] as? [String: Any])
+        #expect(budget["maxUnavailable"] as? Int == 1)
+        let spec = try #require(Self.objects(objects, kind: "Deployment").first?["spec"] as? [String: Any])
+        #expect(spec["replicas"] as? Int == 3)
+        let strategy = try #require(spec["strategy"] as? [String: Any])
+        #expect(strategy["type"] as? String == "RollingUpdate" && (strategy["rollingUpdate"] as? [String: Any])?["maxUnavailable"] as? Int == 0)
+        let pod = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let affinity = (pod["affinity"] as? [String: Any])?["podAntiAffinity"] as? [String: Any]
+        let term = (affinity?["preferredDuringSchedulingIgnoredDuringExecution"] as? [[String: Any]])?.first?["podAffinityTerm"] as? [String: Any]
+        #expect(term?["topologyKey"] as? String == "kubernetes.io/hostname")
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let variables = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(variables.contains("COXSWAIN_DATABASE_PASSWORD_FILE") && !variables.contains("COXSWAIN_DATABASE_PASSWORD"))
+        let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
+        #expect(mounts.contains("/run/secrets/coxswain-db") && mounts.contains("/run/secrets/coxswain-db-ca") && !mounts.contains("/var/lib/coxswain"))
+        let map = try #require(Self.objects(objects, kind: "ConfigMap").first?["data"] as? [String: Any])
+        let configuration = try ConfigurationLoader.parse(yaml: try #require(map["coxswain.yaml"] as? String), file: "configmap")
+        #expect(configuration.postgres?.host == "db.example" && configuration.postgres?.sslMode == .verifyFull)
+
+        // More than one replica on SQLite, or PostgreSQL without its password's Secret: refused, saying why.
+        for (values, message) in [
+            ("replicas: 2", "replicas: 2 needs PostgreSQL"), ("database: { url: \"\(url)\" }", "name the Secret with its password"),
+            ("database: { url: \"/var/lib/db.sqlite\", passwordSecret: { name: x } }", "database.url must be a postgres://"),
+        ] {
+            do {
+                _ = try await Self.render(pair, values: values)
+                Issue.record("rendered with \(values)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+
     @Test("the chart installs into the sandbox cluster with the real helm and comes up ready", arguments: RealTools.matrix)
     func installs(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in

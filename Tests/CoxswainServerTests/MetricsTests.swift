@@ -53,6 +53,11 @@ struct MetricsTests {
             #expect((Self.value(samples, "coxswain_cluster_commands_total", ["program": "kubectl", "exit_code": "0"]) ?? 0) >= 2)
             #expect(Self.value(samples, "coxswain_outbox_pending") == 0 && Self.value(samples, "coxswain_outbox_oldest_pending_seconds") == 0)
             #expect(Self.value(samples, "coxswain_store_up") == 1 && Self.value(samples, "coxswain_jobs_overdue") == 0)
+            // Which replica this is, that it holds the lease, and that no replica runs a job now.
+            let pid = String(ProcessInfo.processInfo.processIdentifier)
+            #expect(Self.value(samples, "coxswain_replica_info", ["replica": ProcessInfo.processInfo.hostName, "pid": pid]) == 1)
+            #expect(Self.value(samples, "coxswain_lease_held") == 1)
+            #expect(Self.value(samples, "coxswain_jobs_running", ["replica": ProcessInfo.processInfo.hostName, "pid": pid]) == 0)
             // Slack's listener serves Slack's routes and health checks, not this.
             #expect(try await h.client.execute(uri: "/metrics", method: .get).status == .notFound)
         }

@@ -126,6 +126,35 @@ struct ProcessLifecycleTests {
         }
     }
 
+    @Test("killed mid-rollback and started again on the same machine: the new process takes the lease and the job over at once, not after lease_duration")
+    func restartTakesOverAtOnce() async throws {
+        let (cluster, gate) = try Self.gatedCluster()
+        let path = Self.databasePath()
+        try await Self.withFakeSlack { world, port in
+            // 120 s: everything below must happen well before either the lease or the claim could expire.
+            let worker = "{ lease_duration: 120s }"
+            let first = try await ServerProcess.start(yaml: Self.yaml(port, worker: worker), database: path, cluster: cluster)
+            let id = try Harness.jobID(in: try await first.command(Self.release, fakePort: port).text)
+            try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
+            first.signal(SIGKILL)
+            _ = try await first.waitForExit()
+            try Data().write(to: gate)
+            let second = try await ServerProcess.start(yaml: Self.yaml(port, worker: worker), database: path, cluster: cluster)
+            try await Eventually.until("the new process to take the lease at once") { second.output.contains("taking the lease at once") }
+            let database = try AppDatabase.openReadOnly(path: path)
+            try await Eventually.until("job \(id) to succeed") { try await database.job(id: id)?.state == .succeeded }
+            #expect(try cluster.calls().filter { $0.prefix(2) == ["helm", "rollback"] }.count == 1)
+            let live = try #require(try await database.references(jobID: id, platform: "slack").first { $0.role == "live" }?.ts)
+            try await Eventually.until("the live message to say it was taken over and rolled back") {
+                await world.slackCalls("chat.update").contains {
+                    $0.ts == live && $0.text.contains("taken over by replica") && $0.text.contains("Result:* rolled back")
+                }
+            }
+            second.signal(SIGTERM)
+            #expect(try await second.waitForExit() == 0)
+        }
+    }
+
     @Test("two servers on one database: the job's server killed mid-rollback, the other takes it over at once and finishes it with no second helm rollback")
     func twoServersOneDatabase() async throws {
         let (cluster, gate) = try Self.gatedCluster()

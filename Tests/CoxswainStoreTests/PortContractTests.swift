@@ -9,7 +9,7 @@ import Testing
     static let minute: TimeInterval = 60
 
     @Test(
-        "the lease: one holder at a time, another once it expired or was released; jobs left running by another holder are orphans",
+        "the lease: one holder at a time, another once it expired, was released or its holder is known to be gone; running jobs listed",
         arguments: StoreKind.tested)
     func lease(kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
@@ -25,6 +25,14 @@ import Testing
         #expect(try await db.currentLease()?.holder == "b")
         try await db.release(holder: "b")
         #expect(try await db.currentLease() == nil)
+        // A holder known to be gone is replaced at once; its process space is kept with the lease.
+        let third = Lease(holder: "c", host: "h3", pid: 3, processSpace: "boot pid:[1]", expiresAt: now.addingTimeInterval(30))
+        #expect(try await db.acquire(third, now: now).holder == "c")
+        let fourth = Lease(holder: "d", host: "h3", pid: 4, processSpace: "boot pid:[1]", expiresAt: now.addingTimeInterval(30))
+        #expect(try await db.acquire(fourth, now: now, replacing: "someone else").holder == "c")
+        #expect(try await db.acquire(fourth, now: now, replacing: "c").holder == "d")
+        #expect(try await db.currentLease().map { [$0.holder, $0.processSpace] } == ["d", "boot pid:[1]"])
+        try await db.release(holder: "d")
 
         let job = try await AppDatabaseTests.accept(db, "r", key: "k")
         var running = job

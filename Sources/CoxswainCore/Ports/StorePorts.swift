@@ -205,17 +205,26 @@ public struct Lease: Sendable, Equatable {
     public var holder: String
     public var host: String
     public var pid: Int
+    /// Where `pid` names a process (`RunnerIdentity.processSpace`).
+    public var processSpace: String
     public var expiresAt: Date
-    public init(holder: String, host: String, pid: Int, expiresAt: Date) { self.holder = holder; self.host = host; self.pid = pid; self.expiresAt = expiresAt }
+    public init(holder: String, host: String, pid: Int, processSpace: String = "", expiresAt: Date) {
+        self.holder = holder; self.host = host; self.pid = pid; self.processSpace = processSpace; self.expiresAt = expiresAt
+    }
 }
 
 public protocol LeaseStore: Sendable {
     /// Takes or renews the lease for `holder` unless another holder's lease is still valid,
-    /// which is returned instead.
-    func acquire(_ lease: Lease, now: Date) async throws -> Lease
+    /// which is returned instead. `replacing` names a holder known to be gone (its process
+    /// no longer exists on this machine): its lease is taken at once.
+    func acquire(_ lease: Lease, now: Date, replacing gone: String?) async throws -> Lease
     func release(holder: String) async throws
     /// Who holds the lease now, if anyone.
     func currentLease() async throws -> Lease?
+}
+
+extension LeaseStore {
+    public func acquire(_ lease: Lease, now: Date) async throws -> Lease { try await acquire(lease, now: now, replacing: nil) }
 }
 
 /// Console identities: a person proves who they are with a token of theirs; only a digest
