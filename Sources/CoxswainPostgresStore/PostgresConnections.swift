@@ -82,7 +82,7 @@ final class PostgresConnections: Sendable {
             group.addTask { () -> Outcome<T> in
                 try await client.withConnection { connection in
                     guard race.take() else { throw CancellationError() }
-                    return .done(try await body(connection))
+                    return .done(try await Self.bounded(connection, location: location) { try await body(connection) })
                 }
             }
             group.addTask { () -> Outcome<T> in
@@ -100,6 +100,90 @@ final class PostgresConnections: Sendable {
             }
             throw CancellationError()
         }
+    }
+}
+
+extension PostgresConnections {
+    /// The longest any of Coxswain's transactions may take: each is a few statements on a
+    /// few rows, and its lock waits are brief.
+    static let transactionLimit: Duration = .seconds(15)
+
+    /// Runs `body` on `connection`, for at most `transactionLimit`. PostgresNIO 1.33.2 was seen
+    /// (PostgresFaultTests) to leave a statement sent just as the server shut down waiting for
+    /// ever, which held the worker with it: past the limit the connection is closed and the
+    /// caller answered with an error, whatever the stuck statement does.
+    static func bounded<T: Sendable>(
+        _ connection: PostgresConnection, location: String, limit: Duration = transactionLimit, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let answer = Answer<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                answer.start(continuation)
+                let work = Task {
+                    do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
+                }
+                answer.watch(
+                    work: work,
+                    watchdog: Task {
+                        guard (try? await Task.sleep(for: limit)) != nil else { return }  // the work finished first
+                        let failure = StoreFailure(
+                            kind: .io, location: location, operation: "wait for the database",
+                            detail: "no answer within \(limit.components.seconds) s on one connection, which was closed")
+                        guard answer.give(.failure(failure)) else { return }
+                        work.cancel()
+                        try? await connection.close()
+                    })
+            }
+        } onCancel: {
+            answer.cancelWork()
+        }
+    }
+}
+
+/// The first of the work and its watchdog to finish answers the caller; the watchdog is
+/// stopped when the work wins, so no timer outlives a transaction.
+private final class Answer<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var watchdog: Task<Void, Never>?
+        var work: Task<Void, Never>?
+        var cancelled = false
+        var answered = false
+    }
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) { state.withLock { $0.continuation = continuation } }
+
+    func watch(work: Task<Void, Never>, watchdog: Task<Void, Never>) {
+        let (answered, cancelled) = state.withLock { state in
+            if !state.answered { (state.watchdog, state.work) = (watchdog, work) }
+            return (state.answered, state.cancelled)
+        }
+        if answered { watchdog.cancel() }
+        if cancelled { work.cancel() }
+    }
+
+    /// The caller was cancelled: so is the work (its statement is cancelled as it would have been in the caller's task).
+    func cancelWork() {
+        let work = state.withLock { state in
+            state.cancelled = true
+            return state.work
+        }
+        work?.cancel()
+    }
+
+    /// Answers the caller unless it was answered already; true when this answered it.
+    @discardableResult
+    func give(_ result: Result<T, any Error>) -> Bool {
+        let (continuation, watchdog) = state.withLock { state -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?) in
+            guard !state.answered else { return (nil, nil) }
+            defer { (state.continuation, state.watchdog, state.work, state.answered) = (nil, nil, nil, true) }
+            return (state.continuation, state.watchdog)
+        }
+        guard let continuation else { return false }
+        watchdog?.cancel()
+        continuation.resume(with: result)
+        return true
     }
 }
 

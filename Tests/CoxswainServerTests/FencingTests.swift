@@ -92,6 +92,9 @@ struct FencingTests {
         // Nobody may take it over meanwhile, from anywhere.
         clock.advance(by: 600)
         #expect(try await database.job(id: mine.id)?.abandonment(by: Self.b, now: clock.now, isAlive: { _ in false }) == nil)
+        // The change done, the claim is the usual 30 s again: a runner dying now is taken over after that.
+        try await claim.shorten()
+        #expect(try await database.job(id: mine.id)?.claim?.expiresAt == clock.now.addingTimeInterval(30))
     }
 
     @Test("the heartbeat renews a held claim every third of its duration")

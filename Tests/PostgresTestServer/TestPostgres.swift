@@ -103,6 +103,17 @@ public actor TestPostgres {
 
     private func start() async throws -> Int {
         if let port { return port }
+        let (port, folder, data) = try await Self.launch()
+        Self.dataFolder = data
+        Self.folder = folder
+        atexit { TestPostgres.stopAtExit() }
+        self.port = port
+        return port
+    }
+
+    /// initdb into a new folder and a server started there on a free port, as the tests' user
+    /// with a password: returns the port, the folder and the data folder.
+    static func launch() async throws -> (port: Int, folder: String, data: String) {
         guard let bin = Self.binaries else {
             throw TestPostgresError("PostgreSQL is not installed (apt-get install postgresql, or set COXSWAIN_POSTGRES_BIN)")
         }
@@ -121,27 +132,31 @@ public actor TestPostgres {
                 "\(bin)/initdb",
                 ["-D", data, "-U", Self.user, "--pwfile=\(passwordFile)", "--auth-host=md5", "--auth-local=trust", "-E", "UTF8"],
                 asPostgres: asRoot)
-            try Self.run(
-                "\(bin)/pg_ctl",
-                [
-                    "-D", data, "-l", "\(folder.path)/server.log", "-w", "-t", "60", "-o",
-                    "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 \(Self.throwawaySettings)", "start",
-                ],
-                asPostgres: asRoot)
         }
+        try await control(data: data, folder: folder.path, port: port, "start")
         try await Self.useMD5(socketFolder: folder.path, port: port)
-        Self.dataFolder = data
-        Self.folder = folder.path
-        atexit { TestPostgres.stopAtExit() }
-        self.port = port
-        return port
+        return (port, folder.path, data)
+    }
+
+    /// `pg_ctl start` (on `port`) or `stop -m fast` (every connection dropped), waited for.
+    static func control(data: String, folder: String, port: Int, _ action: String) async throws {
+        guard let bin = Self.binaries else { throw TestPostgresError("PostgreSQL is not installed") }
+        let asRoot = getuid() == 0
+        try await Self.onThread {
+            let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 \(Self.throwawaySettings)"
+            let arguments =
+                action == "start"
+                ? ["-D", data, "-l", "\(folder)/server.log", "-w", "-t", "60", "-o", options, "start"]
+                : ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]
+            try Self.run("\(bin)/pg_ctl", arguments, asPostgres: asRoot)
+        }
     }
 
     /// The password as MD5, not SCRAM: PostgresNIO computes SCRAM's 4096 rounds on an event
     /// loop thread, which in a debug build under the whole suite's load held the loops every
     /// other test's HTTP runs on for seconds at each new connection. A password is still
     /// needed, and a wrong one still refused. Set over the local socket, which trusts.
-    private static func useMD5(socketFolder: String, port: Int) async throws {
+    static func useMD5(socketFolder: String, port: Int) async throws {
         let configuration = PostgresConnection.Configuration(
             unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: nil, database: "postgres")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
@@ -160,7 +175,7 @@ public actor TestPostgres {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    private static func onThread(_ work: @escaping @Sendable () throws -> Void) async throws {
+    static func onThread(_ work: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread {
                 do {
@@ -177,7 +192,7 @@ public actor TestPostgres {
     /// descriptor closed (the server pg_ctl starts must not hold another test's pipes open)
     /// and waited for with waitpid (Foundation's `Process` notices a child's end by a
     /// descriptor the child inherits, which that server would keep open for ever).
-    private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws {
+    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-pg-output-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: outputFile) }
         let output = open(outputFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -198,7 +213,7 @@ public actor TestPostgres {
         }
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

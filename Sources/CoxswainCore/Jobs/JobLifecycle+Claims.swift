@@ -2,12 +2,13 @@ import Foundation
 
 /// A running job's claim: renewed while its runner works, taken over when the runner is gone.
 extension JobLifecycle {
-    /// Extends the claim; nil when `runner` no longer holds it (the caller must stop).
-    public func renewed(_ job: Job, by runner: RunnerIdentity, generation: Int, until expiry: Date, now: Date) -> JobChange? {
+    /// Extends the claim (or, `shortening`, sets its end: after a change to the cluster, whose
+    /// whole timeout it covered); nil when `runner` no longer holds it (the caller must stop).
+    public func renewed(_ job: Job, by runner: RunnerIdentity, generation: Int, until expiry: Date, shortening: Bool = false, now: Date) -> JobChange? {
         guard job.holds(runner, generation: generation), var claim = job.claim else { return nil }
         var job = job
         claim.renewedAt = now
-        claim.expiresAt = max(claim.expiresAt, expiry)
+        claim.expiresAt = shortening ? expiry : max(claim.expiresAt, expiry)
         job.claim = claim
         return JobChange(job: job)
     }

@@ -5,8 +5,11 @@ import Logging
 import ServiceLifecycle
 
 /// Delivers the outbox to Slack while this server holds the database lease: one job's
-/// notices in order, different jobs' concurrently. After a crash it first settles the
-/// notices that were being sent (found in the channel, or sent again). On shutdown it
+/// notices in order, different jobs' concurrently. Each send is claimed in the store (marked
+/// as being sent, taken with SKIP LOCKED on PostgreSQL), and only the holder sends, so no
+/// message goes out twice from two replicas. Each time it takes the lease (after a crash, or
+/// from a holder that died) it first settles the notices that were being sent (found in the
+/// channel, or sent again). On shutdown it
 /// keeps delivering what is due for a short while, so a job's last words go out before the
 /// process exits.
 public struct Notifier: Service, CustomStringConvertible {
@@ -25,10 +28,17 @@ public struct Notifier: Service, CustomStringConvertible {
     public func run() async throws {
         guard await lease.waitUntilHeld() else { return }
         await reconcile()
+        var holding = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard lease.isHeld else {
+                holding = false
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
                 continue
+            }
+            // Held again after another server held it: what that one was sending when it stopped is settled first.
+            if !holding {
+                await reconcile()
+                holding = true
             }
             // Idle, this is one read: when the next notice falls due, if any waits.
             let wait = await untilNextDue()
@@ -41,7 +51,8 @@ public struct Notifier: Service, CustomStringConvertible {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: .milliseconds(50)) }
             }
         }
-        await flush()
+        // Only the holder sends: another replica's last words go out through the holder.
+        if lease.isHeld { await flush() }
     }
 
     /// Sends what is due now; returns how many were tried.

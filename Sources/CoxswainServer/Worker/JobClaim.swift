@@ -74,15 +74,22 @@ final class JobClaim: CommandPermit, Sendable {
         }
     }
 
-    /// Extends the claim to at least `lasting` from now, if this runner still holds it.
-    func renew(lasting: Duration) async throws {
+    /// After a change to the cluster: the claim goes back to its usual length, so a runner that
+    /// dies later is taken over after that, not after the change's whole timeout.
+    func shorten() async throws {
+        state.withLock { $0.need = .zero }
+        try await renew(lasting: duration, shortening: true)
+    }
+
+    /// Extends the claim to at least `lasting` from now (exactly, `shortening`), if this runner still holds it.
+    func renew(lasting: Duration, shortening: Bool = false) async throws {
         let jobs = self.jobs, id = jobID, lifecycle = self.lifecycle, runner = self.runner, generation = self.generation, now = self.now
         do {
             let persistence = Persistence.patient(logger)
             guard let current = try await persistence.run("read job #\(id)", { try await jobs.job(id: id) }) else { throw ClaimLost(jobID: id) }
             let until = now().addingTimeInterval(lasting.secondsDouble)
             let saved = try await transitions.apply(current, "renew job #\(id)'s claim") { job in
-                lifecycle.renewed(job, by: runner, generation: generation, until: until, now: now())
+                lifecycle.renewed(job, by: runner, generation: generation, until: until, shortening: shortening, now: now())
             }
             guard saved.holds(runner, generation: generation), let expiresAt = saved.claim?.expiresAt else { throw ClaimLost(jobID: id) }
             state.withLock { $0.expiresAt = expiresAt }

@@ -116,6 +116,7 @@ struct JobRunner: Sendable {
                 return finished.then(lifecycle.stepStarted(finished.job, position: next, step: steps[next], now: now())) ?? finished
             }
             startedWithPrevious = job.steps.contains { $0.position == position + 1 && $0.status == .running }
+            if Self.clusterChanges.contains(step.action) { try await claim.shorten() }
             if step.action == .helmHistory, let basis = report.basis {
                 try await settle(job, basis: basis, plan: report.plan, transitions)
                 return

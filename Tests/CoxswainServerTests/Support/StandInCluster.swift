@@ -25,6 +25,16 @@ struct StandInCluster {
         return try text.split(separator: "\n").map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
     }
 
+    /// Every call with the pid of the process that made it (the server), in order.
+    func callsByParent() throws -> [(parent: Int, argv: [String])] {
+        let url = directory.appendingPathComponent("parents.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { line in
+            let items = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [Any] ?? []
+            return (items.first as? Int ?? 0, items.dropFirst().compactMap { $0 as? String })
+        }
+    }
+
     /// The environment variable names each stand-in call saw.
     func environments() throws -> [[String]] {
         let url = directory.appendingPathComponent("env.jsonl")
