@@ -195,6 +195,29 @@ struct HelmChartTests {
         }
     }
 
+    @Test(
+        "the copy-to-PostgreSQL pod mounts what the chart made for release `coxswain`: its ConfigMap, its PVC, at the chart's paths",
+        arguments: RealTools.matrix)
+    func copyPod(pair: RealTools.Pair) async throws {
+        let objects = try await Self.render(pair)
+        let file = Harness.repositoryRoot.appendingPathComponent("deploy/kubernetes/copy-to-postgres.yaml")
+        let pod = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let spec = try #require(pod["spec"] as? [String: Any])
+        let volumes = spec["volumes"] as? [[String: Any]] ?? []
+        let claim = (volumes.first { $0["name"] as? String == "data" }?["persistentVolumeClaim"] as? [String: Any])?["claimName"] as? String
+        let map = (volumes.first { $0["name"] as? String == "config" }?["configMap"] as? [String: Any])?["name"] as? String
+        #expect(claim == (Self.objects(objects, kind: "PersistentVolumeClaim").first?["metadata"] as? [String: Any])?["name"] as? String)
+        #expect(map == (Self.objects(objects, kind: "ConfigMap").first?["metadata"] as? [String: Any])?["name"] as? String)
+        let container = try #require((spec["containers"] as? [[String: Any]])?.first)
+        let arguments = container["args"] as? [String] ?? []
+        #expect(Array(arguments.prefix(4)) == ["migrate", "--config", "/etc/coxswain/coxswain.yaml", "--to"])
+        #expect(arguments.last.map { if case .success = PostgresAddress.parse($0) { true } else { false } } == true)
+        let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
+        #expect(mounts.contains("/var/lib/coxswain") && mounts.contains("/etc/coxswain"))
+        let variables = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(variables == ["COXSWAIN_DATABASE_PASSWORD_FILE"])
+    }
+
     @Test("the chart installs into the sandbox cluster with the real helm and comes up ready", arguments: RealTools.matrix)
     func installs(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in

@@ -69,7 +69,9 @@ struct PostgresFaultTests {
                 return answer.acknowledged ? answer : nil
             }
             let recovery = ContinuousClock.now - back
-            print("PostgreSQL down \(down.duration(to: back)); first request kept \(recovery) after it was back; \(answers.count) requests")
+            let slowestSoFar = answers.map(\.seconds).max() ?? 0
+            print("PostgreSQL down \(down.duration(to: back)); first request kept \(recovery) after it was back;", terminator: " ")
+            print("\(answers.count) requests, slowest \(slowestSoFar) s")
 
             // A failover's other half: every connection dropped by the server, which stays up. Requests go on being kept.
             _ = try await TestPostgres.withConnection(port: address.port, database: "postgres") { connection in

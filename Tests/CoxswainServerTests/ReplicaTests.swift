@@ -46,6 +46,7 @@ struct ReplicaTests {
                 try await store.job(id: id).flatMap { ($0.claim?.generation ?? 0) > claimed.generation ? $0 : nil }
             }
             #expect(taken.claim?.runner.pid == Int(other.pid) && taken.handover?.contains("taken over by replica") == true)
+            print("paused runner: job \(id) \(taken.handover ?? "")")
             let before = try cluster.callsByParent().count
             paused.signal(SIGCONT)
             try await Eventually.until("the woken runner to find its claim gone") { paused.output.contains("is no longer this runner's") }

@@ -126,11 +126,12 @@ public actor TestPostgres {
         let port = try Self.freePort()
         // initdb and pg_ctl take seconds on a loaded machine: waited for on a thread of their
         // own, not on one of Swift's few concurrency threads, which every other test needs.
+        // --no-sync: a throwaway cluster need not flush the disk the SQLite tests are waiting on.
         try await Self.onThread {
             if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", folder.path]) }
             try Self.run(
                 "\(bin)/initdb",
-                ["-D", data, "-U", Self.user, "--pwfile=\(passwordFile)", "--auth-host=md5", "--auth-local=trust", "-E", "UTF8"],
+                ["-D", data, "-U", Self.user, "--pwfile=\(passwordFile)", "--auth-host=md5", "--auth-local=trust", "-E", "UTF8", "--no-sync"],
                 asPostgres: asRoot)
         }
         try await control(data: data, folder: folder.path, port: port, "start")

@@ -38,13 +38,20 @@ public struct JobWorker: Service, CustomStringConvertible {
     public func run() async throws {
         let running = RunningJobs()
         let slots = worker.maxConcurrentJobs
+        // Claims are renewed every third of their duration: looking for abandoned ones that often
+        // (at most every 5 s, and at once at start) finds each in time, and costs little between.
+        let scanEvery = max(pollInterval, min(claimDuration / 3, .seconds(5)))
+        var nextScan = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Each read below is an index probe: a pass costs the same with 10 or 10,000 jobs.
             var wrote = lease.isHeld ? await housekeeping.run() : false
             var free = slots - (await running.count)
-            for job in free > 0 ? await takeOver(limit: free) : [] {
-                wrote = true
-                await start(job, in: running)
+            if free > 0, ContinuousClock.now >= nextScan {
+                nextScan = ContinuousClock.now + scanEvery
+                for job in await takeOver(limit: free) {
+                    wrote = true
+                    await start(job, in: running)
+                }
             }
             free = slots - (await running.count)
             while free > 0, let job = await claim() {

@@ -6,8 +6,10 @@ import Testing
 enum Eventually {
     /// Returns the first non-nil value `probe` gives within `timeout`.
     /// - Parameter explain: what the failure says beyond "timed out", read when it happens.
+    // 60 s: the whole suite starts some eighty suites at once on two cores, and a job on a file
+    // database then takes tens of seconds; a condition that never comes still fails.
     static func value<T>(
-        _ what: String, timeout: Duration = .seconds(30), explain: () async throws -> String = { "" }, _ probe: () async throws -> T?
+        _ what: String, timeout: Duration = .seconds(60), explain: () async throws -> String = { "" }, _ probe: () async throws -> T?
     ) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -22,7 +24,7 @@ enum Eventually {
     }
 
     /// Returns once `condition` holds, within `timeout`.
-    static func until(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    static func until(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
         _ = try await value(what, timeout: timeout) { try await condition() ? true : nil }
     }
 }

@@ -244,17 +244,17 @@ struct Harness {
 
     /// Waits until the job has finished and every message about it has been delivered.
     @discardableResult
-    func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(30)) async throws -> Job {
+    func waitUntilSettled(job id: Int64, timeout: Duration = .seconds(60)) async throws -> Job {
         try await waitFor(job: id, "finished", timeout: timeout) { $0.state.isFinished }
     }
 
     /// Waits until the job is in `state` (and its messages are out).
     @discardableResult
-    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(30)) async throws -> Job {
+    func waitFor(job id: Int64, state: JobState, timeout: Duration = .seconds(60)) async throws -> Job {
         try await waitFor(job: id, state.rawValue, timeout: timeout) { $0.state == state }
     }
 
-    func waitFor(job id: Int64, _ what: String, timeout: Duration = .seconds(30), until done: (Job) -> Bool) async throws -> Job {
+    func waitFor(job id: Int64, _ what: String, timeout: Duration = .seconds(60), until done: (Job) -> Bool) async throws -> Job {
         let database = self.database
         return try await Eventually.value(
             "job \(id) to reach \(what) with every message sent", timeout: timeout,
