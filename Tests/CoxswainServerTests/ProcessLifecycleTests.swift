@@ -140,6 +140,7 @@ struct ProcessLifecycleTests {
             _ = try await first.waitForExit()
             try Data().write(to: gate)
             let second = try await ServerProcess.start(yaml: Self.yaml(port, worker: worker), database: path, cluster: cluster)
+            defer { second.signal(SIGKILL) }
             try await Eventually.until("the new process to take the lease at once") { second.output.contains("taking the lease at once") }
             let database = try AppDatabase.openReadOnly(path: path)
             try await Eventually.until("job \(id) to succeed") { try await database.job(id: id)?.state == .succeeded }
@@ -164,6 +165,8 @@ struct ProcessLifecycleTests {
             let lease = "{ lease_duration: 20s }"
             let first = try await ServerProcess.start(yaml: Self.yaml(port, worker: lease), database: path, cluster: cluster)
             let second = try await ServerProcess.start(yaml: Self.yaml(port, worker: lease), database: path, cluster: cluster)
+            // A failed expectation must not leave a server running (a pipe handler keeps each alive).
+            defer { [first, second].forEach { $0.signal(SIGKILL) } }
             let id = try Harness.jobID(in: try await second.command(Self.release, fakePort: port).text)
             try await Eventually.until("helm rollback to start") { try cluster.calls().contains { $0.prefix(2) == ["helm", "rollback"] } }
             let database = try AppDatabase.openReadOnly(path: path)

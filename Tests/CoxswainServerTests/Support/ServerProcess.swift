@@ -81,7 +81,8 @@ final class ServerProcess: Sendable {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    /// Signals the server while it runs (never a pid reused after it ended).
+    func signal(_ number: Int32) { if process.isRunning { kill(process.processIdentifier, number) } }
 
     /// Waits for the process to end and returns its exit status.
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
