@@ -60,7 +60,7 @@ struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
                 expiresAt: now().addingTimeInterval(duration.secondsDouble))
             do {
                 var holder = try await leases.acquire(mine, now: now(), replacing: nil)
-                if holder.holder != identity.id, isGone(holder) {
+                if holder.holder != identity.id, identity.knowsGone(pid: holder.pid, processSpace: holder.processSpace, isAlive: isAlive) {
                     logger.notice("the lease holder \(holder.host) (pid \(holder.pid)) is no longer running on this machine; taking the lease at once")
                     holder = try await leases.acquire(mine, now: now(), replacing: holder.holder)
                 }
@@ -89,12 +89,5 @@ struct LeaseKeeper: Service, Sendable, CustomStringConvertible {
             state.heldUntil.withLock { $0 = nil }
             do { try await leases.release(holder: identity.id) } catch { logger.error("could not release the database lease: \(error)") }
         }
-    }
-
-    /// The holder shares this process space and its process is gone (or this process has its
-    /// pid: a restarted container).
-    private func isGone(_ holder: Lease) -> Bool {
-        guard !holder.processSpace.isEmpty, holder.processSpace == identity.processSpace else { return false }
-        return holder.pid == identity.pid || !isAlive(holder.pid)
     }
 }

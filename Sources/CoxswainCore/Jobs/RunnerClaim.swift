@@ -17,6 +17,14 @@ public struct RunnerIdentity: Sendable, Equatable {
 
     /// How people see it: "replica coxswain-7f9c (pid 412)".
     public var name: String { "replica \(host) (pid \(pid))" }
+
+    /// Whether the process `pid` of `processSpace` (a claim's runner, the lease's holder) is
+    /// known to be gone, as this runner can tell: only in its own process space, where the same
+    /// pid is this process (its predecessor, in a restarted container) or `isAlive` says no.
+    public func knowsGone(pid: Int, processSpace: String, isAlive: (Int) -> Bool) -> Bool {
+        guard !processSpace.isEmpty, processSpace == self.processSpace else { return false }
+        return pid == self.pid || !isAlive(pid)
+    }
 }
 
 /// A runner's hold on a running job. It expires unless renewed; every claim of a job has a
@@ -60,10 +68,6 @@ extension Job {
         guard let claim else { return .unclaimed }
         if claim.runner.id == runner.id { return nil }
         if claim.expiresAt <= now { return .expired }
-        if claim.runner.processSpace == runner.processSpace && !claim.runner.processSpace.isEmpty {
-            // The same pid in the same space is this process: its predecessor there is gone.
-            if claim.runner.pid == runner.pid || !isAlive(claim.runner.pid) { return .runnerGone }
-        }
-        return nil
+        return runner.knowsGone(pid: claim.runner.pid, processSpace: claim.runner.processSpace, isAlive: isAlive) ? .runnerGone : nil
     }
 }

@@ -66,10 +66,8 @@ final class JobClaim: CommandPermit, Sendable {
             do {
                 try await Task.sleep(for: duration / 3)
                 try await renew(lasting: duration)
-            } catch is ClaimLost {
-                return
             } catch {
-                return  // cancelled: the job ended
+                return  // the claim is lost (already logged), or the job ended and cancelled this
             }
         }
     }
