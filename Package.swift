@@ -126,12 +126,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The benchmark's reference: a bare Hummingbird + GRDB webhook (Benchmarks/run.sh).
+        // The benchmark's reference: a bare Hummingbird webhook on GRDB or postgres-nio (Benchmarks/run.sh, postgres.sh).
         .executableTarget(
             name: "bare-webhook",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/BareWebhook"
         ),

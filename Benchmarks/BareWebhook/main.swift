@@ -1,25 +1,25 @@
 // The reference the webhook benchmark measures Coxswain against: the least a Slack slash
 // command endpoint on the same framework and store can do. It verifies the signature
-// (HMAC-SHA256 over "v0:timestamp:body", within five minutes), stores the request in
-// SQLite with the same durability as Coxswain (WAL, synchronous=FULL, one transaction per
-// request) and answers. No parsing, no access rules, no job, no message to Slack.
+// (HMAC-SHA256 over "v0:timestamp:body", within five minutes), stores the request with the
+// same durability as Coxswain (one transaction per request; SQLite in WAL mode with
+// synchronous=FULL, or PostgreSQL with synchronous_commit=on) and answers. No parsing, no
+// access rules, no job, no message to Slack.
 // Usage: SLACK_SIGNING_SECRET=... bare-webhook PORT DATABASE
+//   DATABASE: a SQLite file, or postgres://USER@HOST:PORT/DB (password from BARE_DATABASE_PASSWORD)
 import Crypto
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let port = Int(arguments[1]), let secret = ProcessInfo.processInfo.environment["SLACK_SIGNING_SECRET"] else {
-    FileHandle.standardError.write(Data("usage: SLACK_SIGNING_SECRET=... bare-webhook PORT DATABASE\n".utf8))
+    FileHandle.standardError.write(Data("usage: SLACK_SIGNING_SECRET=... bare-webhook PORT DATABASE (a file or postgres://USER@HOST:PORT/DB)\n".utf8))
     exit(2)
 }
-let pool = try DatabasePool(path: arguments[2])
-try await pool.writeWithoutTransaction { db in
-    try db.execute(sql: "PRAGMA synchronous = FULL")
-    try db.execute(sql: "CREATE TABLE IF NOT EXISTS request (id INTEGER PRIMARY KEY, receivedAt DATETIME NOT NULL, body TEXT NOT NULL)")
-}
+let insert: RequestInsert =
+    arguments[2].hasPrefix("postgres://")
+    ? try await PostgresInsert.open(arguments[2], password: ProcessInfo.processInfo.environment["BARE_DATABASE_PASSWORD"])
+    : try await SQLiteInsert.open(arguments[2])
 let secretBytes = Data(secret.utf8)
 
 let router = Router()
@@ -33,11 +33,7 @@ router.post("/slack/commands") { request, _ -> Response in
     signed.append(contentsOf: body.readableBytesView)
     let expected = "v0=" + HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secretBytes)).map { String(format: "%02x", $0) }.joined()
     guard expected == signature else { return Response(status: .unauthorized) }
-    let text = String(buffer: body)
-    let id = try await pool.write { db in
-        try db.execute(sql: "INSERT INTO request (receivedAt, body) VALUES (?, ?)", arguments: [Date(), text])
-        return db.lastInsertedRowID
-    }
+    let id = try await insert.insert(body: String(buffer: body))
     return Response(
         status: .ok, headers: [.contentType: "application/json"],
         body: .init(byteBuffer: ByteBuffer(string: #"{"response_type":"ephemeral","text":"Request #\#(id) recorded."}"#)))

@@ -3,8 +3,10 @@ scheduled at start + i/rate whatever happened to earlier ones, and its latency c
 that scheduled time, so a server that stalls is charged for every request that waited
 (no coordinated omission). Requests are the pre-signed lines of REQUESTS, each sent once.
 Usage: python3 openloop.py URL REQUESTS RATE SECONDS [CONNECTIONS=64]
-Prints: sent, answered, non-200, achieved rate, p50/p90/p99/max in ms."""
-import asyncio, sys, time
+Prints: sent, answered, non-200, achieved rate, p50/p90/p99/max in ms.
+OPENLOOP_LOG=FILE also writes each answer: its scheduled time (seconds since the epoch), status,
+latency in ms and body, tab-separated, one line each (Benchmarks/postgres.sh reads it)."""
+import asyncio, os, sys, time
 from urllib.parse import urlparse
 
 
@@ -12,7 +14,7 @@ async def main(url, path_file, rate, seconds, connections):
     target = urlparse(url)
     lines = open(path_file).read().splitlines()
     total = min(len(lines), int(rate * seconds))
-    queue, latencies, statuses = asyncio.Queue(), [], {}
+    queue, latencies, statuses, answers = asyncio.Queue(), [], {}, []
 
     def encode(line):
         ts, sig, body = line.split("\t", 2)
@@ -43,13 +45,14 @@ async def main(url, path_file, rate, seconds, connections):
                     length = int(value)
                 if name.lower() == "connection" and value.strip().lower() == "close":
                     close = True
-            await reader.readexactly(length)
+            body = await reader.readexactly(length)
             if close or not status_line:
                 writer.close()
                 reader = writer = None
             latencies.append(time.monotonic() - scheduled)
             status = status_line.split(b" ")[1].decode() if status_line else "closed"
             statuses[status] = statuses.get(status, 0) + 1
+            answers.append((scheduled, status, latencies[-1], body))
 
     workers = [asyncio.create_task(connection()) for _ in range(connections)]
     payloads = [encode(line) for line in lines[:total]]
@@ -64,6 +67,12 @@ async def main(url, path_file, rate, seconds, connections):
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed = time.monotonic() - start
+    if os.environ.get("OPENLOOP_LOG"):
+        epoch = time.time() - time.monotonic()
+        with open(os.environ["OPENLOOP_LOG"], "w") as log:
+            for scheduled, status, latency, body in answers:
+                text = body.decode(errors="replace").replace("\t", " ").replace("\n", " ")
+                log.write("%.3f\t%s\t%.2f\t%s\n" % (epoch + scheduled, status, 1000 * latency, text))
     latencies.sort()
 
     def pct(p):

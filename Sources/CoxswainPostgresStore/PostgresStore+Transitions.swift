@@ -45,7 +45,7 @@ extension PostgresStore {
     }
 
     /// The job row's columns (all but `id` and `version`) and their values, in one order.
-    private static func columns(_ job: Job) -> (names: [String], bindings: PostgresBindings) {
+    static func columns(_ job: Job) -> (names: [String], bindings: PostgresBindings) {
         var names: [String] = []
         var bindings = PostgresBindings()
         func add<T: PostgresDynamicTypeEncodable>(_ name: String, _ value: T?) {
@@ -112,7 +112,12 @@ extension PostgresStore {
             guard let saved = try await loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
             return saved
         }
-        // What a read would give: dates to the millisecond.
+        return asRead(job)
+    }
+
+    /// What a read would give: dates to the millisecond.
+    static func asRead(_ job: Job) -> Job {
+        var job = job
         job.createdAt = Stamp.rounded(job.createdAt); job.startedAt = job.startedAt.map(Stamp.rounded)
         job.finishedAt = job.finishedAt.map(Stamp.rounded); job.waitingSince = job.waitingSince.map(Stamp.rounded)
         job.acknowledgedAt = job.acknowledgedAt.map(Stamp.rounded); job.lastReminderAt = job.lastReminderAt.map(Stamp.rounded)

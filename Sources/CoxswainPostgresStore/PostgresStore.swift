@@ -11,9 +11,9 @@ import _ConnectionPoolModule
 /// per model and environment, refused by the database itself).
 ///
 /// Transactions run at READ COMMITTED. Where SQLite's single writer made an order for free,
-/// it is made here explicitly: a release's intake is serialised by an advisory lock on the
-/// release, a job's notices by a lock on its row, and the partial unique indexes stay the last
-/// word on what runs.
+/// it is made here explicitly: a release's rollback requests (which may join an open job) are
+/// serialised by an advisory lock on the release, a job's notices by a lock on its row, and the
+/// partial unique indexes stay the last word on what runs.
 public final class PostgresStore: Sendable {
     let connections: PostgresConnections
     /// `postgres://USER@HOST:PORT/DB`, never with a password; every error names it.

@@ -21,6 +21,10 @@ struct ReplicaTests {
 
     @Test("a runner paused past its claim (SIGSTOP, then SIGCONT): the other replica takes the job over; the woken one records nothing and starts no command")
     func pausedRunner() async throws {
+        try await MachineTurn.take { try await Self.pausedRunnerRun() }
+    }
+
+    static func pausedRunnerRun() async throws {
         let gate = FileManager.default.temporaryDirectory.appendingPathComponent("wait-gate-\(UUID().uuidString)")
         var state = StandInCluster.standardRelease()
         state["wait_gate"] = gate.path

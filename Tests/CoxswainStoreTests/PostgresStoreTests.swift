@@ -71,6 +71,10 @@ struct PostgresStoreTests {
 
     @Test("two replicas take requests and claim jobs at once: a retried request is one job, every job runs once, one per release and model")
     func twoReplicas() async throws {
+        try await MachineTurn.take { try await Self.twoReplicasRun() }
+    }
+
+    static func twoReplicasRun() async throws {
         let address = try await TestPostgres.shared.freshDatabase()
         let replicas = [try await Self.open(address), try await Self.open(address)]
         defer { replicas.forEach { $0.close() } }
