@@ -63,8 +63,12 @@ struct ReplicaChaosTests {
 
             let killer = Task {
                 while !Task.isCancelled {
+                    // The fault's schedule, by design: a random moment around every `killEvery` seconds.
                     try await Task.sleep(for: .seconds(Double.random(in: 0.5...1.5) * plan.killEvery))
-                    guard let victim = fleet.any else { continue }
+                    // A replica running a job when there is one: a kill of an idle replica shows less.
+                    let runners = Set(try await store.runningJobs().compactMap { $0.claim?.runner.pid })
+                    let alive = fleet.running.withLock { $0.filter(\.isRunning) }
+                    guard let victim = alive.filter({ runners.contains(Int($0.pid)) }).randomElement() ?? alive.randomElement() else { continue }
                     fleet.kills.withLock { $0.append((Int(victim.pid), Date())) }
                     victim.signal(SIGKILL)
                     _ = try await victim.waitForExit()
@@ -82,7 +86,9 @@ struct ReplicaChaosTests {
                 try await group.waitForAll()
             }
             killer.cancel()
-            _ = await killer.result
+            if case .failure(let error) = await killer.result, !(error is CancellationError) {
+                Issue.record(error, "a killed replica could not be started again")
+            }
             let elapsed = Date().timeIntervalSince(began)
             try await Self.check(
                 plan, store: store, world: world, cluster: cluster, acknowledged: fleet.acknowledged.withLock { $0 },
@@ -90,15 +96,13 @@ struct ReplicaChaosTests {
         }
     }
 
-    /// One engineer: asks for a rollback of `release`, waits for the job to end, asks again.
-    /// A request a killed replica never answered is asked again once no job of the release is open.
+    /// One engineer: asks for an upgrade of `release`, waits for the job to end, asks for a
+    /// rollback, and so on. A request a killed replica never answered is asked again once no
+    /// job of the release is open.
     static func engineer(release: String, jobs: Int, fleet: Fleet, store: PostgresStore, port: Int) async throws {
         var done = 0
         while done < jobs {
-            guard let replica = fleet.any else {
-                try await Task.sleep(for: .milliseconds(50))
-                continue
-            }
+            let replica = try await Eventually.value("a replica running") { fleet.any }
             // Upgrades and rollbacks in turn: each undoes the one before, and both are helm mutations.
             let (command, text) = done % 2 == 0 ? ("/upgrade", "\(release) \(Self.version(done))") : ("/rollback", release)
             let answer = try? await replica.command(text, command: command, fakePort: port)
