@@ -7,18 +7,20 @@ import PostgresNIO
 /// trip through PostgresNIO, and at one statement per row the webhook spent its time there
 /// (13 round trips per request; Benchmarks/README.md, "The webhook on PostgreSQL").
 extension PostgresStore {
-    /// Nil when the change carries more than a new job does (steps, approvals, followers, a
-    /// registry change, a plan): the caller writes it part by part.
+    /// A new job is what `JobLifecycle.accepted` makes of a request: no steps, approvals,
+    /// followers, plan or registry change yet. Anything more is refused, never half written.
     static func insertAccepted(
-        _ change: JobChange, requestKey: String, references: [MessageReference], now: Date, _ db: PostgresConnection
-    ) async throws -> Job? {
+        _ change: JobChange, requestKey: String, references: [MessageReference], now: Date, location: String, _ db: PostgresConnection
+    ) async throws -> Job {
         var job = change.job
-        guard job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty, change.registry == nil, job.plan == nil else { return nil }
+        guard job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty, change.registry == nil, job.plan == nil else {
+            throw StoreFailure(
+                kind: .other, location: location, operation: "record job #\(job.id)",
+                detail: "a new job came with steps, approvals, followers, a plan or a registry change, which intake never writes")
+        }
         job.version += 1
-        var statement = Statement()
         let (names, values) = columns(job)
-        statement.bindings = values
-        statement.count = names.count
+        var statement = Statement(bindings: values, count: names.count)
         let jobValues = (1...names.count).map { "$\($0)" } + [statement.bind(job.id), statement.bind(job.version)]
         var parts = ["job_row AS (INSERT INTO job (\(names.joined(separator: ", ")), id, version) VALUES (\(jobValues.joined(separator: ", "))) RETURNING id)"]
         let stamp = Stamp(now)
@@ -79,9 +81,10 @@ extension PostgresStore {
     }
 
     /// Bind parameters numbered as they are added.
+    /// `bindings` already holds `count` values, `$1` to `$count`.
     private struct Statement {
-        var bindings = PostgresBindings()
-        var count = 0
+        var bindings: PostgresBindings
+        var count: Int
 
         mutating func bind<T: PostgresDynamicTypeEncodable>(_ value: T?) -> String {
             bindings.append(value)

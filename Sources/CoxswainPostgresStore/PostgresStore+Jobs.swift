@@ -16,8 +16,8 @@ extension PostgresStore: JobStore {
             // A request that may join an open rollback is taken one at a time per release, as SQLite's
             // one writer takes it: the join is decided on what the last one left. Others (upgrades)
             // need no order: a retry is caught by the request key's unique index (the second insert
-            // waits for the first to commit), and a place in line counted beside a concurrent request
-            // is off by that one at most. Serialising them cost 95 % of the webhook's throughput on a
+            // waits for the first to commit), and a place in line counted beside concurrent requests
+            // misses only those taken at the same moment. Serialising them cost 95 % of the webhook's throughput on a
             // busy release (Benchmarks/README.md, "The webhook on PostgreSQL").
             if join != nil { try await Self.lock(release: request.release, db) }
             // One round trip takes the request key and, when it is new, a job id and the number of
@@ -42,24 +42,20 @@ extension PostgresStore: JobStore {
                 throw StoreFailure(
                     kind: .other, location: self.location, operation: "record the request", detail: "the request key was taken without a job")
             }
-            let result: IntakeResult
             if let join, let open = try await Self.joinable(join, db) {
-                result = .joined(try await Self.apply(joined(open), now: now, db))
-            } else {
-                let ahead = try row("ahead", Int.self)
-                let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-                if let job = try await Self.insertAccepted(change, requestKey: requestKey, references: references, now: now, db) {
-                    return .created(job, jobsAhead: ahead)
+                let job = try await Self.apply(joined(open), now: now, db)
+                try await db.run("UPDATE receivedRequest SET jobID = \(job.id) WHERE key = \(requestKey)")
+                for var reference in references {
+                    reference.jobID = job.id
+                    try await Self.save(reference, db)
                 }
-                result = .created(try await Self.insertNew(change, now: now, db), jobsAhead: ahead)
+                return .joined(job)
             }
-            let jobID = result.job.id
-            try await db.run("UPDATE receivedRequest SET jobID = \(jobID) WHERE key = \(requestKey)")
-            for var reference in references {
-                reference.jobID = jobID
-                try await Self.save(reference, db)
-            }
-            return result
+            let ahead = try row("ahead", Int.self)
+            let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
+            return .created(
+                try await Self.insertAccepted(change, requestKey: requestKey, references: references, now: now, location: self.location, db),
+                jobsAhead: ahead)
         }
     }
 

@@ -96,25 +96,6 @@ extension PostgresStore {
         return saved
     }
 
-    /// Writes the first transition of a job not in the database yet (its id taken from the
-    /// sequence), as `apply` would after inserting it: version 1.
-    static func insertNew(_ change: JobChange, now: Date, _ db: PostgresConnection) async throws -> Job {
-        var job = change.job
-        job.version += 1
-        var (names, bindings) = columns(job)
-        bindings.append(job.id)
-        bindings.append(job.version)
-        let sql = "INSERT INTO job (\(names.joined(separator: ", ")), id, version) VALUES (\(placeholders(names.count + 2)))"
-        try await db.run(PostgresQuery(unsafeSQL: sql, binds: bindings))
-        try await writeParts(of: change, now: now, db)
-        guard job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty else {
-            // Steps, approvals and followers come back from the database in its order.
-            guard let saved = try await loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
-            return saved
-        }
-        return asRead(job)
-    }
-
     /// What a read would give: dates to the millisecond.
     static func asRead(_ job: Job) -> Job {
         var job = job

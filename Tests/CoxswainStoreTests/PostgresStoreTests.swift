@@ -69,6 +69,31 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a new job carrying more than intake makes (a plan) is refused whole: nothing written, the request can be taken again")
+    func newJobWithMoreThanIntakeMakes() async throws {
+        let store = try await Self.open(try await TestPostgres.shared.freshDatabase())
+        defer { store.close() }
+        let plan = RollbackPlan(
+            from: HelmRevision(revision: 5, status: "deployed", chart: "c-0.2.0", appVersion: "0.4.1"),
+            to: HelmRevision(revision: 3, status: "superseded", chart: "c-0.1.0", appVersion: "0.4.0"))
+        do {
+            _ = try await store.accept(
+                AppDatabaseTests.request("a"), approvalsRequired: 0, requestKey: "k", references: [], now: Date(), join: nil,
+                created: { job, _ in
+                    var job = job
+                    job.plan = plan
+                    return JobChange(job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")])
+                },
+                joined: { JobChange(job: $0) })
+            Issue.record("a new job with a plan was written")
+        } catch let failure as StoreFailure {
+            #expect(failure.detail.contains("intake never writes"), "\(failure)")
+        }
+        #expect(try await store.recentJobs(release: nil, limit: 10).isEmpty)
+        #expect(try await store.tail(limit: 10).isEmpty)
+        #expect(try await AppDatabaseTests.accept(store, "a", key: "k").plan == nil)
+    }
+
     @Test("two replicas take requests and claim jobs at once: a retried request is one job, every job runs once, one per release and model")
     func twoReplicas() async throws {
         try await MachineTurn.take { try await Self.twoReplicasRun() }
