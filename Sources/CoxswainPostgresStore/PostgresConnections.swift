@@ -11,14 +11,19 @@ import Synchronization
 /// a caller waits `wait` at most, then gets a transient failure, and what it asked for
 /// never starts.
 final class PostgresConnections: Sendable {
-    private let client: PostgresClient
+    /// The pool. Internal so a test can freeze one of its sessions inside a transaction.
+    let client: PostgresClient
     private let running: Task<Void, Never>
     private let probe: PostgresConnection.Configuration
     let location: String
     let wait: Duration
 
     init(address: PostgresAddress, password: String?, readOnly: Bool, wait: Duration, logger: Logger) throws {
-        var startup = [("application_name", "coxswain")]
+        // A replica frozen inside a transaction (SIGSTOP, a stalled VM, a cut network that TCP
+        // has not noticed) would hold its row and advisory locks for ever, and every replica
+        // wanting them (to take its job over, to renew the lease) would wait behind it: the
+        // server ends such a session once it idles inside a transaction past `idleInTransactionLimit`.
+        var startup = [("application_name", "coxswain"), ("idle_in_transaction_session_timeout", "\(Self.idleInTransactionLimit.components.seconds)s")]
         if readOnly { startup.append(("default_transaction_read_only", "on")) }
         let tls = Self.tls(address)
         var configuration = PostgresClient.Configuration(
@@ -107,6 +112,11 @@ extension PostgresConnections {
     /// The longest any of Coxswain's transactions may take: each is a few statements on a
     /// few rows, and its lock waits are brief.
     static let transactionLimit: Duration = .seconds(15)
+
+    /// How long the server lets a session idle inside a transaction: below `transactionLimit`,
+    /// so a transaction waiting behind a frozen one gets its locks before it gives up itself.
+    /// A live replica never idles that long between two statements of one transaction.
+    static let idleInTransactionLimit: Duration = .seconds(10)
 
     /// Runs `body` on `connection`, for at most `transactionLimit`. PostgresNIO 1.33.2 was seen
     /// (PostgresFaultTests) to leave a statement sent just as the server shut down waiting for

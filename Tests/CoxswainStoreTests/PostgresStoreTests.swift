@@ -1,5 +1,5 @@
 import CoxswainCore
-import CoxswainPostgresStore
+@testable import CoxswainPostgresStore
 import PostgresTestServer
 import Foundation
 import Testing
@@ -92,6 +92,35 @@ struct PostgresStoreTests {
         #expect(try await store.recentJobs(release: nil, limit: 10).isEmpty)
         #expect(try await store.tail(limit: 10).isEmpty)
         #expect(try await AppDatabaseTests.accept(store, "a", key: "k").plan == nil)
+    }
+
+    @Test("a replica frozen inside a transaction (its process stopped) loses its locks within the idle limit: another replica's write gets through")
+    func frozenInsideATransaction() async throws {
+        let address = try await TestPostgres.shared.freshDatabase()
+        let frozen = try await Self.open(address), other = try await Self.open(address)
+        defer { [frozen, other].forEach { $0.close() } }
+        let job = try await AppDatabaseTests.accept(other, "a", key: "k")
+        let (locked, lockTaken) = AsyncStream<Void>.makeStream()
+        // One of the frozen replica's own sessions (its startup parameters), past the store's
+        // client-side bound: a stopped process sends nothing more, not even its ROLLBACK.
+        let holder = Task {
+            try await frozen.connections.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: TestPostgres.logger)
+                try await connection.query("SELECT id FROM job WHERE id = \(job.id) FOR UPDATE", logger: TestPostgres.logger)
+                lockTaken.yield()
+                try await Task.sleep(for: .seconds(300))
+            }
+        }
+        defer { holder.cancel() }
+        for await _ in locked { break }
+        let start = ContinuousClock.now
+        var cancelled = job
+        cancelled.state = .cancelled
+        // Without the server's idle limit this write waits its 15 s, fails, and so does every retry.
+        let written = try await other.commit(JobChange(job: cancelled), now: Date())
+        print("frozen transaction: the other replica's write got through after \(ContinuousClock.now - start)")
+        #expect(written.state == .cancelled && written.version == job.version + 1)
+        #expect(try await other.job(id: job.id)?.state == .cancelled)
     }
 
     @Test("two replicas take requests and claim jobs at once: a retried request is one job, every job runs once, one per release and model")
