@@ -102,7 +102,8 @@ measure() {   # $1 name, $2 url, then the pids to charge for CPU
   # backlog wrk leaves (thousands of queued jobs' first notices on their way to Slack).
   local name=$1 url=$2; shift 2
   local out throughput errors line cpu0 cpu1
-  sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" > "$work/open.txt"
+  # Trigger ids apart from wrk's (1 to 200000): a trigger id seen before is a retry, answered from the record.
+  sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" 500001 > "$work/open.txt"
   cpu0=$(ticks "$@")
   # BENCH_PROFILE=FILE: a perf profile of coxswain at the fixed rate (perf report -i FILE; the last run stays).
   if [ -n "${BENCH_PROFILE:-}" ] && [[ "$name" == coxswain* ]]; then
@@ -111,13 +112,19 @@ measure() {   # $1 name, $2 url, then the pids to charge for CPU
   line=$(python3 "$support/openloop.py" "$url" "$work/open.txt" "$rate" "$seconds" 64)
   cpu1=$(ticks "$@")
   sign 200000 /upgrade "llama-2-7b-bench 0.4.{n}" > "$work/closed.txt"
+  # Saturated, where the machine's CPU goes: the contender's process and PostgreSQL's (all its processes).
+  local own0 db0 own1 db1 sent
+  own0=$(ticks "$@"); db0=$(ticks $(pgrep -u postgres))
   out=$(WEBHOOK_REQUESTS="$work/closed.txt" WEBHOOK_THREADS=2 wrk -t2 -c16 -d"${seconds}s" -s "$support/signed.lua" "$url")
+  own1=$(ticks "$@"); db1=$(ticks $(pgrep -u postgres))
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
   errors=$(awk '/^wrk: requests/ { print $5 }' <<< "$out")
-  awk -v n="$name" -v tp="$throughput" -v e="$errors" -v l="$line" -v c=$((cpu1 - cpu0)) -v hz="$hz" 'BEGIN {
+  sent=$(awk '/^wrk: requests/ { print $3 }' <<< "$out")
+  awk -v n="$name" -v tp="$throughput" -v e="$errors" -v l="$line" -v c=$((cpu1 - cpu0)) -v hz="$hz" -v s="$sent" \
+    -v own=$((own1 - own0)) -v db=$((db1 - db0)) 'BEGIN {
     split(l, f, " ")
-    printf "%-14s %9s req/s  (%s errors)   at %s/s: p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  non-200 %s   CPU %.2f ms/request\n",
-      n, tp, e, f[8], f[10], f[14], f[16], f[6], 1000 * c / hz / f[4] }' | tee -a "$work/results.txt"
+    printf "%-14s %9s req/s  (%s errors)   at %s/s: p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  non-200 %s   saturated: %.2f ms own + %.2f ms PostgreSQL   CPU %.2f ms/request\n",
+      n, tp, e, f[8], f[10], f[14], f[16], f[6], 1000 * own / hz / s, 1000 * db / hz / s, 1000 * c / hz / f[4] }' | tee -a "$work/results.txt"
 }
 
 if phase webhook; then

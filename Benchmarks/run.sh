@@ -112,7 +112,9 @@ measure() {
     local sent; sent=$(awk '/^wrk: requests/ { print $3 }' <<< "$out")
     for _ in $(seq 1200); do [ $(( $(posts) - before )) -ge "$sent" ] && break; sleep 0.1; done
   fi
-  sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" "$first" > "$work/open.txt"
+  # Trigger ids apart from wrk's (first to first+199999): one seen before is a retry, answered
+  # from the record (until 2026-12-05 they overlapped, and the fixed-rate figures were retries).
+  sign $((rate * seconds)) /upgrade "llama-2-7b-bench 0.5.{n}" $((first + 500000)) > "$work/open.txt"
   local posts0 cpu0 cpu1 line
   posts0=$(posts); cpu0=$(ticks "$@"); fake0=$(ticks $fakepid)
   # BENCH_PROFILE=FILE: a perf profile of coxswain during the fixed-rate run (perf report -i FILE).

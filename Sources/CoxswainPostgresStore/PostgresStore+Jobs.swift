@@ -11,15 +11,20 @@ extension PostgresStore: JobStore {
         created: @escaping @Sendable (Job, Int) -> JobChange,
         joined: @escaping @Sendable (Job) -> JobChange
     ) async throws -> IntakeResult {
+        guard let join else {
+            // Nothing to join: the request goes with whatever others arrive meanwhile, in one transaction.
+            return try await intake.submit(
+                IntakeGroup.Request(
+                    request: request, approvalsRequired: approvalsRequired, requestKey: requestKey, references: references, now: now, created: created),
+                to: self)
+        }
         let createdAt = Stamp.rounded(now)
         return try await write("record the request \(request.command) \(request.release)") { db in
             // A request that may join an open rollback is taken one at a time per release, as SQLite's
             // one writer takes it: the join is decided on what the last one left. Others (upgrades)
-            // need no order: a retry is caught by the request key's unique index (the second insert
-            // waits for the first to commit), and a place in line counted beside concurrent requests
-            // misses only those taken at the same moment. Serialising them cost 95 % of the webhook's throughput on a
-            // busy release (Benchmarks/README.md, "The webhook on PostgreSQL").
-            if join != nil { try await Self.lock(release: request.release, db) }
+            // need no order (`IntakeGroup`): serialising them cost 95 % of the webhook's throughput
+            // on a busy release (Benchmarks/README.md, "The webhook on PostgreSQL").
+            try await Self.lock(release: request.release, db)
             // One round trip takes the request key and, when it is new, a job id and the number of
             // jobs ahead (every job in the table is older than the new one). A join wastes the id.
             guard
@@ -33,16 +38,8 @@ extension PostgresStore: JobStore {
                     """
                 ).first
             else { throw StoreFailure(kind: .other, location: self.location, operation: "take a job id", detail: "no row came back") }
-            guard let id = try row("id", Int64?.self) else {
-                if let seen = try await db.one("SELECT jobID FROM receivedRequest WHERE key = \(requestKey)", Int64?.self) ?? nil,
-                    let job = try await Self.loadJob(id: seen, db)
-                {
-                    return .duplicate(job)
-                }
-                throw StoreFailure(
-                    kind: .other, location: self.location, operation: "record the request", detail: "the request key was taken without a job")
-            }
-            if let join, let open = try await Self.joinable(join, db) {
+            guard let id = try row("id", Int64?.self) else { return try await Self.duplicate(requestKey, location: self.location, db) }
+            if let open = try await Self.joinable(join, db) {
                 let job = try await Self.apply(joined(open), now: now, db)
                 try await db.run("UPDATE receivedRequest SET jobID = \(job.id) WHERE key = \(requestKey)")
                 for var reference in references {
@@ -53,10 +50,21 @@ extension PostgresStore: JobStore {
             }
             let ahead = try row("ahead", Int.self)
             let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-            return .created(
-                try await Self.insertAccepted(change, requestKey: requestKey, references: references, now: now, location: self.location, db),
-                jobsAhead: ahead)
+            let new = NewJob(change: change, requestKey: requestKey, references: references, now: now)
+            guard let job = try await Self.insertAccepted([new], location: self.location, db).first else { throw StoreConflict(jobID: id) }
+            return .created(job, jobsAhead: ahead)
         }
+    }
+
+    /// The job a request key already made (a retry): the statement that found the key taken
+    /// waited for its transaction, and this one sees what it committed.
+    static func duplicate(_ requestKey: String, location: String, _ db: PostgresConnection) async throws -> IntakeResult {
+        if let seen = try await db.one("SELECT jobID FROM receivedRequest WHERE key = \(requestKey)", Int64?.self) ?? nil,
+            let job = try await loadJob(id: seen, db)
+        {
+            return .duplicate(job)
+        }
+        throw StoreFailure(kind: .other, location: location, operation: "record the request", detail: "the request key was taken without a job")
     }
 
     /// The oldest open rollback the filter joins, locked until the transaction ends; the
@@ -83,11 +91,11 @@ extension PostgresStore: JobStore {
     }
 
     public func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job? {
-        // Most of the time nothing is runnable: look without taking any lock.
-        guard try await read("look for a runnable job", { db in try await Self.runnableJob(db, lock: false) }) != nil else { return nil }
+        // Most of the time nothing is runnable: one statement, outside a transaction, no lock.
+        guard try await !look("look for a runnable job", { db in try await Self.runnableCandidates(db) }).isEmpty else { return nil }
         do {
             return try await write("claim a job") { db in
-                guard let job = try await Self.runnableJob(db, lock: true) else { return nil }
+                guard let job = try await Self.runnableJob(db) else { return nil }
                 return try await Self.apply(change(job), now: now, db)
             }
         } catch let failure as StoreFailure where failure.isUniqueViolation {
@@ -97,23 +105,39 @@ extension PostgresStore: JobStore {
         }
     }
 
-    /// The oldest queued job whose release (and model in its environment) has no running
-    /// job. With `lock`, the job's release and model are locked for the transaction and its
-    /// row taken; a candidate whose lock another transaction holds is skipped, never waited
-    /// for, so two replicas claiming at once cannot deadlock (the next pass sees it again).
-    static func runnableJob(_ db: PostgresConnection, lock: Bool) async throws -> Job? {
-        let candidates = try await db.all(
-            "SELECT DISTINCT ON (release) id FROM job WHERE state = 'queued' ORDER BY release, id", Int64.self
-        ).sorted()
-        for id in candidates {
-            if lock {
-                guard let release = try await db.one("SELECT release FROM job WHERE id = \(id)", String.self),
-                    try await tryLock("release:" + release, db),
-                    try await db.one("SELECT id FROM job WHERE id = \(id) AND state = 'queued' FOR UPDATE SKIP LOCKED", Int64.self) != nil
-                else { continue }
-            }
-            guard let job = try await loadJob(id: id, db), job.state == .queued else { continue }
-            if lock, !(try await tryLock("model:" + job.request.model + "@" + job.request.environment, db)) { continue }
+    /// The jobs that could start now, oldest first: the oldest queued job of each release
+    /// whose release, and model in its environment, have no running job. The releases are
+    /// found one index probe each (a skip scan, which PostgreSQL does not make by itself:
+    /// `DISTINCT ON (release)` read every queued job, thousands behind a held release).
+    static func runnableCandidates(_ db: PostgresConnection) async throws -> [Int64] {
+        try await db.all(
+            """
+            WITH RECURSIVE queued(release) AS (
+                SELECT MIN(release) FROM job WHERE state = 'queued'
+                UNION ALL
+                SELECT (SELECT MIN(release) FROM job WHERE state = 'queued' AND release > queued.release) FROM queued WHERE queued.release IS NOT NULL
+            ), heads AS (
+                SELECT (SELECT MIN(id) FROM job WHERE state = 'queued' AND release = queued.release) AS id FROM queued WHERE release IS NOT NULL
+            )
+            SELECT job.id FROM heads JOIN job ON job.id = heads.id
+            WHERE NOT EXISTS (SELECT 1 FROM job AS other WHERE other.release = job.release AND other.state = 'running')
+                AND NOT EXISTS (SELECT 1 FROM job AS other WHERE other.model = job.model AND other.environment = job.environment AND other.state = 'running')
+            ORDER BY job.id
+            """, Int64.self)
+    }
+
+    /// The first runnable job, its release and model locked for the transaction and its row
+    /// taken. A candidate whose lock another transaction holds is skipped, never waited for,
+    /// so two replicas claiming at once cannot deadlock (the next pass sees it again); what
+    /// runs is checked again under the locks.
+    static func runnableJob(_ db: PostgresConnection) async throws -> Job? {
+        for id in try await runnableCandidates(db) {
+            guard let release = try await db.one("SELECT release FROM job WHERE id = \(id)", String.self),
+                try await tryLock("release:" + release, db),
+                try await db.one("SELECT id FROM job WHERE id = \(id) AND state = 'queued' FOR UPDATE SKIP LOCKED", Int64.self) != nil,
+                let job = try await loadJob(id: id, db), job.state == .queued,
+                try await tryLock("model:" + job.request.model + "@" + job.request.environment, db)
+            else { continue }
             let blocked = try await db.one(
                 """
                 SELECT EXISTS (SELECT 1 FROM job WHERE release = \(job.request.release) AND state = 'running')
@@ -134,7 +158,7 @@ extension PostgresStore: JobStore {
     }
 
     public func oldestWait(environment: String) async throws -> Date? {
-        try await read("read the oldest wait in \(environment)") { db in
+        try await look("read the oldest wait in \(environment)") { db in
             try await db.one(
                 "SELECT MIN(waitingSince) FROM job WHERE environment = \(environment) AND state IN \(unescaped: Self.waitingStates)", Stamp?.self
             )??.date

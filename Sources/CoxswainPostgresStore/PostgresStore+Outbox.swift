@@ -14,15 +14,8 @@ extension PostgresStore: OutboxStore {
 
     public func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem] {
         let dueBy = Stamp(now.addingTimeInterval(0.001))
-        // Idle most of the time: look before writing.
-        let anyDue = try await read("look for due messages") { db in
-            try await db.one(
-                """
-                SELECT id FROM notice WHERE platform = \(platform) AND state = 'pending' AND head AND sendingSince IS NULL
-                AND notBefore <= \(dueBy) LIMIT 1
-                """, Int64.self) != nil
-        }
-        guard anyDue else { return [] }
+        // No look first (as on SQLite): the notifier asks when `nextDue` said one is due, and a
+        // take that finds nothing writes nothing, so its commit waits for no flush.
         return try await write("take due messages") { db in
             // The intent is recorded before anything is sent: after a crash these are checked
             // against what the platform shows instead of being sent twice.
@@ -35,26 +28,19 @@ extension PostgresStore: OutboxStore {
                     RETURNING *)
                 SELECT * FROM taken ORDER BY notBefore, id
                 """)
-            var items: [OutboxItem] = []
-            for row in rows { items.append(try await Self.item(row, db)) }
-            return items
+            return try await Self.items(rows, platform: platform, db)
         }
     }
 
     public func inFlight(platform: String) async throws -> [OutboxItem] {
         try await read("read messages being sent") { db in
-            var items: [OutboxItem] = []
-            for row in try await db.rows(
-                "SELECT * FROM notice WHERE platform = \(platform) AND state = 'pending' AND sendingSince IS NOT NULL ORDER BY id")
-            {
-                items.append(try await Self.item(row, db))
-            }
-            return items
+            let rows = try await db.rows("SELECT * FROM notice WHERE platform = \(platform) AND state = 'pending' AND sendingSince IS NOT NULL ORDER BY id")
+            return try await Self.items(rows, platform: platform, db)
         }
     }
 
     public func nextDue(platform: String) async throws -> Date? {
-        try await read("read when the next message is due") { db in
+        try await look("read when the next message is due") { db in
             try await db.one(
                 """
                 SELECT notBefore FROM notice WHERE platform = \(platform) AND state = 'pending' AND head AND sendingSince IS NULL
@@ -78,7 +64,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
-        _ = try await write("schedule message \(id) again") { db in
+        _ = try await writeStatement("schedule message \(id) again") { db in
             try await db.run(
                 """
                 UPDATE notice SET attempts = attempts + \(countsAsAttempt ? 1 : 0), lastError = \(error), notBefore = \(Stamp(notBefore)),
@@ -100,11 +86,7 @@ extension PostgresStore: OutboxStore {
 
     public func references(jobID: Int64, platform: String) async throws -> [MessageReference] {
         try await read("read message references") { db in
-            try await db.rows("SELECT * FROM messageRef WHERE jobID = \(jobID) AND platform = \(platform) ORDER BY role").map {
-                MessageReference(
-                    jobID: try $0("jobID"), platform: try $0("platform"), role: try $0("role"), channel: try $0("channel"), ts: try $0("ts"),
-                    url: try $0("url"))
-            }
+            try await db.rows("SELECT * FROM messageRef WHERE jobID = \(jobID) AND platform = \(platform) ORDER BY role").map(Self.reference)
         }
     }
 
@@ -144,13 +126,32 @@ extension PostgresStore: OutboxStore {
 
     // MARK: pieces of a transaction
 
-    static func item(_ row: Fields, _ db: PostgresConnection) async throws -> OutboxItem {
-        let jobID = try row("jobID", Int64?.self)
-        var request: JobRequest?
-        if let jobID { request = try await loadJob(id: jobID, db)?.request }
-        return OutboxItem(
-            id: try row("id"), notice: try NoticeCoding.decode(try row("payload")), platform: try row("platform"), attempts: try row("attempts"),
-            createdAt: try row.date("createdAt"), sendingSince: try row.date(ifAny: "sendingSince"), route: try row("route"), request: request)
+    /// Notice rows as the front end takes them, each with its job's request and message
+    /// references: two statements for the whole batch, whatever its size (a statement per
+    /// notice was most of the notifier's cost; Benchmarks/README.md, "The webhook on PostgreSQL").
+    static func items(_ rows: [Fields], platform: String, _ db: PostgresConnection) async throws -> [OutboxItem] {
+        let jobIDs = Array(Set(try rows.compactMap { try $0("jobID", Int64?.self) })).sorted()
+        var requests: [Int64: JobRequest] = [:]
+        var references: [Int64: [MessageReference]] = [:]
+        if !jobIDs.isEmpty {
+            for row in try await db.rows("SELECT * FROM job WHERE id = ANY(\(jobIDs))") { requests[try row("id")] = try request(row) }
+            for row in try await db.rows("SELECT * FROM messageRef WHERE jobID = ANY(\(jobIDs)) AND platform = \(platform) ORDER BY role") {
+                references[try row("jobID"), default: []].append(try reference(row))
+            }
+        }
+        return try rows.map { row in
+            let jobID = try row("jobID", Int64?.self)
+            return OutboxItem(
+                id: try row("id"), notice: try NoticeCoding.decode(try row("payload")), platform: try row("platform"), attempts: try row("attempts"),
+                createdAt: try row.date("createdAt"), sendingSince: try row.date(ifAny: "sendingSince"), route: try row("route"),
+                request: jobID.flatMap { requests[$0] }, references: jobID.map { references[$0] ?? [] })
+        }
+    }
+
+    static func reference(_ row: Fields) throws -> MessageReference {
+        MessageReference(
+            jobID: try row("jobID"), platform: try row("platform"), role: try row("role"), channel: try row("channel"), ts: try row("ts"),
+            url: try row("url"))
     }
 
     /// A job's notices are written one transaction at a time (its row locked), so exactly

@@ -19,13 +19,8 @@ extension PostgresStore {
                 at: try row.date("at"))
         }
         let followers = try await db.all("SELECT username FROM jobFollower WHERE jobID = \(id) ORDER BY at, username", String.self)
-        let request = JobRequest(
-            kind: try row.value("kind"), command: try row("command"), release: try row("release"), environment: try row("environment"),
-            namespace: try row("namespace"), model: try row("model"), requestedBy: try row("requestedBy"), channel: try row("channelID"),
-            platform: try row("platform"), revision: try row("requestedRevision"), version: try row("requestedVersion"), reason: try row("reason"),
-            emergency: try row("emergency"), overridePromotion: try row("overridePromotion"))
         return Job(
-            id: id, version: try row("version"), request: request, state: try row.value("state"),
+            id: id, version: try row("version"), request: try request(row), state: try row.value("state"),
             plan: try row("planJSON", String?.self).flatMap(RollbackPlan.init(json:)), basisRevision: try row("basisRevision"),
             approvalsRequired: try row("approvalsRequired"), approvals: approvals, approvalRound: try row("approvalRound"), followers: followers,
             steps: steps, lastCompletedStep: try row("lastCompletedStep"), outcome: try row("outcome"), createdAt: try row.date("createdAt"),
@@ -33,6 +28,15 @@ extension PostgresStore {
             cancelRequestedBy: try row("cancelRequestedBy"), acknowledgedBy: try row("acknowledgedBy"),
             acknowledgedAt: try row.date(ifAny: "acknowledgedAt"), lastReminderAt: try row.date(ifAny: "lastReminderAt"), runnerID: try row("runnerID"),
             claim: try claim(row), handover: try row("handover"))
+    }
+
+    /// The request a job row holds.
+    static func request(_ row: Fields) throws -> JobRequest {
+        JobRequest(
+            kind: try row.value("kind"), command: try row("command"), release: try row("release"), environment: try row("environment"),
+            namespace: try row("namespace"), model: try row("model"), requestedBy: try row("requestedBy"), channel: try row("channelID"),
+            platform: try row("platform"), revision: try row("requestedRevision"), version: try row("requestedVersion"), reason: try row("reason"),
+            emergency: try row("emergency"), overridePromotion: try row("overridePromotion"))
     }
 
     private static func claim(_ row: Fields) throws -> RunnerClaim? {
@@ -46,8 +50,14 @@ extension PostgresStore {
 
     /// The job row's columns (all but `id` and `version`) and their values, in one order.
     static func columns(_ job: Job) -> (names: [String], bindings: PostgresBindings) {
-        var names: [String] = []
         var bindings = PostgresBindings()
+        let names = columns(job, into: &bindings)
+        return (names, bindings)
+    }
+
+    /// The job row's column names, its values appended to `bindings` in that order.
+    static func columns(_ job: Job, into bindings: inout PostgresBindings) -> [String] {
+        var names: [String] = []
         func add<T: PostgresDynamicTypeEncodable>(_ name: String, _ value: T?) {
             names.append(name)
             bindings.append(value)
@@ -67,7 +77,7 @@ extension PostgresStore {
         add("claimGeneration", claim?.generation); add("claimHost", claim?.runner.host); add("claimProcessSpace", claim?.runner.processSpace)
         add("claimPID", claim?.runner.pid); add("claimRenewedAt", claim.map { Stamp($0.renewedAt) }); add("claimExpiresAt", claim.map { Stamp($0.expiresAt) })
         add("handover", job.handover)
-        return (names, bindings)
+        return names
     }
 
     private static func placeholders(_ count: Int, from first: Int = 1) -> String {

@@ -19,6 +19,8 @@ public final class PostgresStore: Sendable {
     /// `postgres://USER@HOST:PORT/DB`, never with a password; every error names it.
     public var location: String { connections.location }
     let logger: Logger
+    /// New jobs with nothing to join, written in groups.
+    let intake = IntakeGroup()
     private let counters = Mutex((writes: 0, reads: 0))
     private let lastWrite = Mutex<StoreFailure?>(nil)
 
@@ -85,6 +87,40 @@ public final class PostgresStore: Sendable {
         counters.withLock { $0.reads += 1 }
         do {
             return try await transaction(claim: nil, body)
+        } catch let failure as StoreFailure {
+            throw failure
+        } catch  where Self.isDatabaseError(error) {
+            throw StoreFailure(postgres: error, location: location, operation: operation)
+        }
+    }
+
+    /// One statement that writes, committed by itself: BEGIN and COMMIT around it would be two
+    /// more round trips (the notifier postpones each message Slack holds back this way). A
+    /// caller that may give up (`WriteClaim`) gets a transaction, where giving up is checked
+    /// before the commit.
+    func writeStatement<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        guard WriteClaim.current == nil else { return try await write(operation, body) }
+        counters.withLock { $0.writes += 1 }
+        do {
+            let value = try await connections.withConnection { connection in try await body(connection) }
+            lastWrite.withLock { $0 = nil }
+            return value
+        } catch let failure as StoreFailure {
+            throw failure
+        } catch  where Self.isDatabaseError(error) {
+            let failure = StoreFailure(postgres: error, location: location, operation: operation)
+            if failure.kind != .cancelled { lastWrite.withLock { $0 = failure } }
+            throw failure
+        }
+    }
+
+    /// One statement that only reads, outside a transaction: a statement sees one snapshot by
+    /// itself, and BEGIN and COMMIT around it would be two more round trips on what the worker
+    /// and the notifier poll.
+    func look<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        counters.withLock { $0.reads += 1 }
+        do {
+            return try await connections.withConnection { connection in try await body(connection) }
         } catch let failure as StoreFailure {
             throw failure
         } catch  where Self.isDatabaseError(error) {

@@ -123,6 +123,62 @@ struct PostgresStoreTests {
         #expect(try await other.job(id: job.id)?.state == .cancelled)
     }
 
+    @Test(
+        "new jobs arriving together share transactions: each written once with its place in line, a retry beside it the same job, one given up leaves nothing")
+    func groupedIntake() async throws {
+        let store = try await Self.open(try await TestPostgres.shared.freshDatabase())
+        defer { store.close() }
+        let gaveUp = WriteClaim()
+        #expect(gaveUp.abandon())
+        // 30 requests over 3 releases, a retry of 5 of them, and one whose caller gave up, all at once.
+        let answers = try await withThrowingTaskGroup(of: (Int, Result<IntakeResult, any Error>).self) { group in
+            for n in 0..<36 {
+                group.addTask {
+                    let key = n == 35 ? "gave-up" : "k\(n % 30)", release = n == 35 ? "r0" : "r\(n % 30 % 3)"
+                    let ask = { try await Self.accept(store, release, key: key) }
+                    do {
+                        return (n, .success(n == 35 ? try await WriteClaim.$current.withValue(gaveUp, operation: ask) : try await ask()))
+                    } catch {
+                        return (n, .failure(error))
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: Result<IntakeResult, any Error>]()) { $0[$1.0] = $1.1 }
+        }
+        let counts = store.intake.counts
+        print("grouped intake: \(counts.requests) requests in \(counts.groups) transactions")
+        #expect(counts.groups < counts.requests)
+        let results = try (0..<35).map { try answers[$0]!.get() }
+        #expect(Set(results.map(\.job.id)).count == 30)
+        for n in 30..<35 { #expect(results[n].job.id == results[n - 30].job.id) }
+        // Within a release the places in line are 0, 1, 2, ...: a group counts its own earlier
+        // requests. Groups written at the same time cannot see each other's, so a place may come
+        // up once per writer (without the group's own count, ten would share one).
+        for release in ["r0", "r1", "r2"] {
+            let places = results.compactMap { result -> Int? in
+                guard case .created(let job, let ahead) = result, job.request.release == release else { return nil }
+                return ahead
+            }
+            let shared = Dictionary(grouping: places, by: { $0 }).values.map(\.count).max() ?? 0
+            #expect(places.count == 10 && places.min() == 0 && places.allSatisfy { $0 < 10 } && shared <= IntakeGroup.writers, "\(release): \(places.sorted())")
+        }
+        #expect(throws: StoreFailure.self) { try answers[35]!.get() }
+        #expect(try await store.recentJobs(release: nil, limit: 100).count == 30)
+        #expect(try await store.tail(limit: 100).count == 30)
+        // The given-up request's key was forgotten: asked again, it is a new job.
+        guard case .created = try await Self.accept(store, "r0", key: "gave-up") else {
+            Issue.record("the given-up request's key was kept")
+            return
+        }
+    }
+
+    static func accept(_ store: PostgresStore, _ release: String, key: String) async throws -> IntakeResult {
+        try await store.accept(
+            AppDatabaseTests.request(release, model: "m-" + release), approvalsRequired: 0, requestKey: key, references: [], now: Date(), join: nil,
+            created: { job, _ in JobChange(job: job, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "")]) },
+            joined: { JobChange(job: $0) })
+    }
+
     @Test("two replicas take requests and claim jobs at once: a retried request is one job, every job runs once, one per release and model")
     func twoReplicas() async throws {
         try await MachineTurn.take { try await Self.twoReplicasRun() }

@@ -103,8 +103,8 @@ public struct OutboxItem: Sendable {
     public var route: String?
     /// The request of the notice's job, for its channel and requester.
     public var request: JobRequest?
-    /// The job's message references when the store already knew them (a new job's first
-    /// notice, handed over by the intake); nil: the front end reads them.
+    /// The job's message references when the store read them with the notice; nil: the
+    /// front end reads them.
     public var references: [MessageReference]?
 
     public init(
