@@ -60,11 +60,14 @@ public final class PostgresStore: Sendable {
     /// One transaction that writes. A caller that stopped waiting (`WriteClaim`) gets a
     /// rollback instead of a commit behind its back; failures become a `StoreFailure` naming
     /// the database and `operation`.
-    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// `alone`: `body` is one statement, committed by itself when no caller may give up.
+    func write<T: Sendable>(
+        _ operation: String, alone: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         counters.withLock { $0.writes += 1 }
         let claim = WriteClaim.current
         do {
-            let value = try await transaction(claim: claim, body)
+            let value = try await (alone && claim == nil ? connections.withConnection { try await body($0) } : transaction(claim: claim, body))
             lastWrite.withLock { $0 = nil }
             return value
         } catch let conflict as StoreConflict {
@@ -83,10 +86,13 @@ public final class PostgresStore: Sendable {
     }
 
     /// One transaction that only reads.
-    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// `alone`: `body` is one statement, which sees one snapshot without a transaction.
+    func read<T: Sendable>(
+        _ operation: String, alone: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         counters.withLock { $0.reads += 1 }
         do {
-            return try await transaction(claim: nil, body)
+            return try await (alone ? connections.withConnection { try await body($0) } : transaction(claim: nil, body))
         } catch let failure as StoreFailure {
             throw failure
         } catch  where Self.isDatabaseError(error) {
@@ -95,37 +101,15 @@ public final class PostgresStore: Sendable {
     }
 
     /// One statement that writes, committed by itself: BEGIN and COMMIT around it would be two
-    /// more round trips (the notifier postpones each message Slack holds back this way). A
-    /// caller that may give up (`WriteClaim`) gets a transaction, where giving up is checked
-    /// before the commit.
+    /// more round trips (the notifier postpones each message Slack holds back this way).
     func writeStatement<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        guard WriteClaim.current == nil else { return try await write(operation, body) }
-        counters.withLock { $0.writes += 1 }
-        do {
-            let value = try await connections.withConnection { connection in try await body(connection) }
-            lastWrite.withLock { $0 = nil }
-            return value
-        } catch let failure as StoreFailure {
-            throw failure
-        } catch  where Self.isDatabaseError(error) {
-            let failure = StoreFailure(postgres: error, location: location, operation: operation)
-            if failure.kind != .cancelled { lastWrite.withLock { $0 = failure } }
-            throw failure
-        }
+        try await write(operation, alone: true, body)
     }
 
-    /// One statement that only reads, outside a transaction: a statement sees one snapshot by
-    /// itself, and BEGIN and COMMIT around it would be two more round trips on what the worker
-    /// and the notifier poll.
+    /// One statement that only reads, outside a transaction: BEGIN and COMMIT around it would
+    /// be two more round trips on what the worker and the notifier poll.
     func look<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        counters.withLock { $0.reads += 1 }
-        do {
-            return try await connections.withConnection { connection in try await body(connection) }
-        } catch let failure as StoreFailure {
-            throw failure
-        } catch  where Self.isDatabaseError(error) {
-            throw StoreFailure(postgres: error, location: location, operation: operation)
-        }
+        try await read(operation, alone: true, body)
     }
 
     /// Runs `body` in a transaction. A failed statement or a caller that gave up rolls it back.

@@ -101,6 +101,8 @@ struct PostgresStoreTests {
         defer { [frozen, other].forEach { $0.close() } }
         let job = try await AppDatabaseTests.accept(other, "a", key: "k")
         let (locked, lockTaken) = AsyncStream<Void>.makeStream()
+        let (untilTheEnd, stayFrozen) = AsyncStream<Void>.makeStream()  // ends when the test does
+        defer { stayFrozen.finish() }
         // One of the frozen replica's own sessions (its startup parameters), past the store's
         // client-side bound: a stopped process sends nothing more, not even its ROLLBACK.
         let holder = Task {
@@ -108,7 +110,7 @@ struct PostgresStoreTests {
                 try await connection.query("BEGIN", logger: TestPostgres.logger)
                 try await connection.query("SELECT id FROM job WHERE id = \(job.id) FOR UPDATE", logger: TestPostgres.logger)
                 lockTaken.yield()
-                try await Task.sleep(for: .seconds(300))
+                for await _ in untilTheEnd {}
             }
         }
         defer { holder.cancel() }
