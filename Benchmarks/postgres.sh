@@ -13,7 +13,7 @@
 # One private PostgreSQL 15 (Debian's), fsync and synchronous_commit on, on a free port.
 # Usage: bash Benchmarks/postgres.sh [seconds=10] [rate=200]
 #   BENCH_PHASES="webhook restart" (the default) picks parts; BENCH_ROUNDS=N (3) rounds of the webhook
-#   contenders; BENCH_PG_OPTIONS="-c NAME=VALUE …" more server settings (-c log_statement=all); BENCH_PROFILE=FILE a perf profile of coxswain at the fixed rate; BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
+#   contenders; BENCH_PG_OPTIONS="-c NAME=VALUE …" more server settings (-c log_statement=all); BENCH_PROFILE=FILE a perf profile of coxswain at the fixed rate; BENCH_PROFILE_SATURATED=FILE of the whole machine under wrk; BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -115,6 +115,10 @@ measure() {   # $1 name, $2 url, then the pids to charge for CPU
   # Saturated, where the machine's CPU goes: the contender's process and PostgreSQL's (all its processes).
   local own0 db0 own1 db1 sent
   own0=$(ticks "$@"); db0=$(ticks $(pgrep -u postgres))
+  # BENCH_PROFILE_SATURATED=FILE: a whole-machine perf profile while wrk saturates coxswain (perf report -i FILE --sort comm,dso).
+  if [ -n "${BENCH_PROFILE_SATURATED:-}" ] && [ "$name" = coxswain ]; then
+    perf record -q -a -F 499 -g -o "$BENCH_PROFILE_SATURATED" -- sleep "$seconds" 2>/dev/null &
+  fi
   out=$(WEBHOOK_REQUESTS="$work/closed.txt" WEBHOOK_THREADS=2 wrk -t2 -c16 -d"${seconds}s" -s "$support/signed.lua" "$url")
   own1=$(ticks "$@"); db1=$(ticks $(pgrep -u postgres))
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")

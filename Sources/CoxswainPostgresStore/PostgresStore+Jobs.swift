@@ -157,11 +157,20 @@ extension PostgresStore: JobStore {
         }
     }
 
-    public func oldestWait(environment: String) async throws -> Date? {
-        try await look("read the oldest wait in \(environment)") { db in
-            try await db.one(
-                "SELECT MIN(waitingSince) FROM job WHERE environment = \(environment) AND state IN \(unescaped: Self.waitingStates)", Stamp?.self
-            )??.date
+    public func oldestWaits(environments: [String]) async throws -> [String: Date] {
+        guard !environments.isEmpty else { return [:] }
+        // One index probe per environment (job_waiting), in one statement.
+        return try await look("read the oldest waits") { db in
+            var oldest: [String: Date] = [:]
+            let rows = try await db.rows(
+                """
+                SELECT name, (SELECT MIN(waitingSince) FROM job WHERE environment = name AND state IN \(unescaped: Self.waitingStates)) AS since
+                FROM unnest(\(environments)::text[]) AS name
+                """)
+            for row in rows {
+                if let since: Stamp = try row("since") { oldest[try row("name")] = since.date }
+            }
+            return oldest
         }
     }
 

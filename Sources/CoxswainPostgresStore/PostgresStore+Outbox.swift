@@ -63,12 +63,13 @@ extension PostgresStore: OutboxStore {
         }
     }
 
-    public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
-        _ = try await writeStatement("schedule message \(id) again") { db in
+    public func retry(_ ids: [Int64], error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await writeStatement("schedule \(ids.count) message(s) again") { db in
             try await db.run(
                 """
                 UPDATE notice SET attempts = attempts + \(countsAsAttempt ? 1 : 0), lastError = \(error), notBefore = \(Stamp(notBefore)),
-                sendingSince = NULL WHERE id = \(id)
+                sendingSince = NULL WHERE id = ANY(\(ids))
                 """)
         }
     }

@@ -88,9 +88,12 @@ extension AppDatabase: JobStore {
         }
     }
 
-    public func oldestWait(environment: String) async throws -> Date? {
-        try await read("read the oldest wait in \(environment)") { db in
-            try Date.fetchOne(db.cachedStatement(sql: HotPathQueries.oldestWaiting), arguments: [environment])
+    public func oldestWaits(environments: [String]) async throws -> [String: Date] {
+        try await read("read the oldest waits") { db in
+            let statement = try db.cachedStatement(sql: HotPathQueries.oldestWaiting)
+            var oldest: [String: Date] = [:]
+            for environment in environments { oldest[environment] = try Date.fetchOne(statement, arguments: [environment]) }
+            return oldest
         }
     }
 

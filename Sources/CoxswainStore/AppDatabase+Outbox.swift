@@ -61,14 +61,13 @@ extension AppDatabase: OutboxStore {
         }
     }
 
-    public func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
+    public func retry(_ ids: [Int64], error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
+        guard !ids.isEmpty else { return }
         // Grouped too: under a rate limit every new job's first post comes back here at once.
-        try await groupedWrite("schedule message \(id) again") { db in
-            try db.cachedStatement(
-                sql: """
-                    UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?
-                    """
-            ).execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id])
+        try await groupedWrite("schedule \(ids.count) message(s) again") { db in
+            let statement = try db.cachedStatement(
+                sql: "UPDATE notice SET attempts = attempts + ?, lastError = ?, notBefore = ?, sendingSince = NULL WHERE id = ?")
+            for id in ids { try statement.execute(arguments: [countsAsAttempt ? 1 : 0, error, notBefore, id]) }
         }
     }
 
@@ -147,19 +146,19 @@ extension AppDatabase: OutboxStore {
             for platform in platforms {
                 if notice.place.isReplaceable, let jobID = notice.jobID {
                     try db.cachedStatement(
-                sql: """
+                        sql: """
                             UPDATE notice SET payload = ? WHERE jobID = ? AND platform = ? AND place = ? AND state = 'pending' AND sendingSince IS NULL
                             """
-            ).execute(arguments: [payload, jobID, platform, place])
+                    ).execute(arguments: [payload, jobID, platform, place])
                     if db.changesCount > 0 { continue }
                 }
                 try db.cachedStatement(
-                sql: """
+                    sql: """
                         INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt, head)
                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
                             SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
                         """
-            ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
+                ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
             }
         }
     }
@@ -169,12 +168,12 @@ extension AppDatabase: OutboxStore {
     @discardableResult
     static func passHead(from id: Int64, _ db: Database) throws -> Bool {
         try db.cachedStatement(
-                sql: """
+            sql: """
                 UPDATE notice SET head = 1 WHERE id = (
                     SELECT next.id FROM notice AS done JOIN notice AS next ON next.jobID = done.jobID AND next.platform = done.platform
                     WHERE done.id = ?1 AND done.head = 1 AND next.state = 'pending' ORDER BY next.id LIMIT 1)
                 """
-            ).execute(arguments: [id])
+        ).execute(arguments: [id])
         let passed = db.changesCount > 0
         try db.cachedStatement(sql: "UPDATE notice SET head = 0 WHERE id = ?").execute(arguments: [id])
         return passed
@@ -182,10 +181,10 @@ extension AppDatabase: OutboxStore {
 
     static func save(_ reference: MessageReference, _ db: Database) throws {
         try db.cachedStatement(
-                sql: """
+            sql: """
                 INSERT INTO messageRef (jobID, platform, role, channel, ts, url) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (jobID, platform, role) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, url = COALESCE(excluded.url, url)
                 """
-            ).execute(arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
+        ).execute(arguments: [reference.jobID, reference.platform, reference.role, reference.channel, reference.ts, reference.url])
     }
 }

@@ -152,8 +152,8 @@ import Testing
         waiting = try await db.commit(JobChange(job: waiting), now: now)
         #expect(try await db.waitingJobs(environment: "production", since: now.addingTimeInterval(-5 * Self.minute)).map(\.id) == [waiting.id])
         #expect(try await db.waitingJobs(environment: "production", since: now.addingTimeInterval(-20 * Self.minute)).isEmpty)
-        #expect(try await db.oldestWait(environment: "production") == waiting.waitingSince)
-        #expect(try await db.oldestWait(environment: "staging") == nil)
+        #expect(try await db.oldestWaits(environments: ["production", "staging"]) == ["production": try #require(waiting.waitingSince)])
+        #expect(try await db.oldestWaits(environments: []) == [:])
 
         var emergency = try await db.accept(
             JobRequest(

@@ -91,7 +91,7 @@ import Testing
         #expect(batch.map(\.notice.plainText) == ["u2"])  // "posted" was replaced by "u2", in its turn
         #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)  // in flight: the thread reply waits
         #expect(try await db.inFlight(platform: "slack").map(\.id) == batch.map(\.id))
-        try await db.retry(batch[0].id, error: "429", notBefore: Date().addingTimeInterval(60), countsAsAttempt: false)
+        try await db.retry([batch[0].id], error: "429", notBefore: Date().addingTimeInterval(60), countsAsAttempt: false)
         #expect(try await db.due(platform: "slack", now: Date(), limit: 10).isEmpty)
         batch = try await db.due(platform: "slack", now: Date().addingTimeInterval(61), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["u2"] && batch[0].attempts == 0)
@@ -101,6 +101,22 @@ import Testing
         #expect(try await db.references(jobID: job.id, platform: "slack").map(\.ts) == ["111.222"])
         batch = try await db.due(platform: "slack", now: Date(), limit: 10)
         #expect(batch.map(\.notice.plainText) == ["detail"])
+    }
+
+    @Test("several messages are scheduled again in one call, each kept with its error and attempts", arguments: StoreKind.tested)
+    func retryTogether(kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        defer { store.close() }
+        let db = store.ports
+        let now = Date()
+        for n in 1...3 { try await db.enqueue([.message("m\(n)", jobID: nil, place: .channel("C1"))], platform: "slack", route: nil, now: now) }
+        let batch = try await db.due(platform: "slack", now: now, limit: 10)
+        try await db.retry(batch.prefix(2).map(\.id), error: "chat.postMessage rate limited", notBefore: now.addingTimeInterval(30), countsAsAttempt: false)
+        try await db.retry([batch[2].id], error: "HTTP 500", notBefore: now.addingTimeInterval(1), countsAsAttempt: true)
+        #expect(try await db.due(platform: "slack", now: now.addingTimeInterval(2), limit: 10).map(\.notice.plainText) == ["m3"])
+        let later = try await db.due(platform: "slack", now: now.addingTimeInterval(31), limit: 10)
+        #expect(later.map(\.notice.plainText).sorted() == ["m1", "m2"] && later.allSatisfy { $0.attempts == 0 })
+        #expect(try await db.notices(jobID: nil).map(\.attempts).sorted() == [0, 0, 1])
     }
 
     @Test("a new job is written once, as the lifecycle made it: what is returned is what a read gives; ids follow the sequence", arguments: StoreKind.tested)

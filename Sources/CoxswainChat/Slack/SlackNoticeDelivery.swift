@@ -52,7 +52,7 @@ public struct SlackNoticeDelivery: Sendable {
         if let message, let until = pacer.nextEdit(of: message, now: now()) {
             // Too soon after the last edit: newer content replaces this notice in the outbox
             // meanwhile, so the steps that end before `until` are shown by one edit.
-            try await outbox.retry(item.id, error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
+            try await outbox.retry([item.id], error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
             return .postponed(until: until)
         }
         do {
@@ -62,6 +62,34 @@ public struct SlackNoticeDelivery: Sendable {
         } catch let error as SlackDeliveryError {
             return try await handle(error, item: item)
         }
+    }
+
+    /// Until when Slack holds some Web API method back (the soonest end), if it does.
+    public var rateLimitedUntil: Date? { slack.anyPause() }
+
+    /// Of a batch, the notices whose Web API method Slack is holding back (a 429's
+    /// `Retry-After` not yet passed) are postponed to its end untried, in one write per method:
+    /// under a rate limit every new job's first post comes here, and one write per batch instead
+    /// of one per notice is what leaves the store free for the webhook. Returns the rest, to
+    /// send, with their references read.
+    public func postponeHeld(_ batch: [OutboxItem]) async throws -> [OutboxItem] {
+        var toSend: [OutboxItem] = []
+        var held: [String: (until: Date, ids: [Int64])] = [:]
+        for var item in batch {
+            let references = try await referencesByRole(item)
+            item.references = Array(references.values)
+            if let method = Self.method(item.notice.place, references: references), let until = slack.pause(of: method) {
+                held[method, default: (until, [])].ids.append(item.id)
+            } else {
+                toSend.append(item)
+            }
+        }
+        for (method, hold) in held.sorted(by: { $0.key < $1.key }) {
+            let seconds = max(1, Int(hold.until.timeIntervalSince(now()).rounded(.up)))
+            let error = SlackDeliveryError.rateLimited(method: method, retryAfterSeconds: seconds)
+            try await outbox.retry(hold.ids, error: error.description, notBefore: hold.until, countsAsAttempt: false)
+        }
+        return toSend
     }
 
     /// Notices whose sending was under way when the process stopped: a post that reached
@@ -82,7 +110,7 @@ public struct SlackNoticeDelivery: Sendable {
                     continue
                 }
             }
-            try await outbox.retry(item.id, error: "interrupted while sending; sending again", notBefore: now(), countsAsAttempt: false)
+            try await outbox.retry([item.id], error: "interrupted while sending; sending again", notBefore: now(), countsAsAttempt: false)
         }
         return (found, items.count - found)
     }
@@ -189,7 +217,7 @@ public struct SlackNoticeDelivery: Sendable {
         switch error {
         case .rateLimited(_, let seconds):
             let until = now().addingTimeInterval(TimeInterval(seconds))
-            try await outbox.retry(item.id, error: error.description, notBefore: until, countsAsAttempt: false)
+            try await outbox.retry([item.id], error: error.description, notBefore: until, countsAsAttempt: false)
             return .postponed(until: until)
         case .transient(let reason):
             guard now().timeIntervalSince(item.createdAt) < giveUpAfter else {
@@ -200,7 +228,7 @@ public struct SlackNoticeDelivery: Sendable {
                 return .failed(text)
             }
             let delay = min(60, 0.5 * pow(2, Double(min(item.attempts, 10))))
-            try await outbox.retry(item.id, error: error.description, notBefore: now().addingTimeInterval(delay), countsAsAttempt: true)
+            try await outbox.retry([item.id], error: error.description, notBefore: now().addingTimeInterval(delay), countsAsAttempt: true)
             return .retrying(reason)
         case .permanent(let reason):
             let (audit, followUps) = try await tellAboutFailure(item, reason: reason, slackError: error.slackError)

@@ -74,6 +74,14 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Until when some method is paused by a rate limit, if any is (the soonest end).
+    public func anyPause() -> Date? {
+        pausedUntil.withLock { paused in
+            paused = paused.filter { $0.value > now() }
+            return paused.values.min()
+        }
+    }
+
     /// Throws what a call of `method` would while a rate limit pauses it, without making one:
     /// a caller can skip its own work (rendering the message) that the call would waste.
     public func ensureNotPaused(_ method: String) throws(SlackDeliveryError) {

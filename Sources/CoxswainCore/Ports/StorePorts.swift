@@ -59,8 +59,9 @@ public protocol JobStore: Sendable {
 
     /// Jobs of `environment` waiting for approval or confirmation since `cutoff` or longer.
     func waitingJobs(environment: String, since cutoff: Date) async throws -> [Job]
-    /// When the longest wait in `environment` began, if a job waits there.
-    func oldestWait(environment: String) async throws -> Date?
+    /// When the longest wait in each of `environments` began, for those where a job waits: one
+    /// read for all of them, since the worker asks on every pass.
+    func oldestWaits(environments: [String]) async throws -> [String: Date]
     /// Queued rollbacks whose release is busy and whose basis revision is not read yet.
     func queuedWithoutBasis() async throws -> [Job]
     /// Jobs that have not ended: queued, waiting or running.
@@ -130,8 +131,9 @@ public protocol OutboxStore: Sendable {
     /// job (which is then due).
     @discardableResult
     func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool
-    /// Tries again at `notBefore`; `countsAsAttempt` is false when the platform only said "later".
-    func retry(_ id: Int64, error: String, notBefore: Date, countsAsAttempt: Bool) async throws
+    /// Tries these again at `notBefore`, in one write; `countsAsAttempt` is false when the
+    /// platform only said "later".
+    func retry(_ ids: [Int64], error: String, notBefore: Date, countsAsAttempt: Bool) async throws
     /// Gives up on a notice, with the audit entry and the notices that tell people so.
     func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws
     func references(jobID: Int64, platform: String) async throws -> [MessageReference]

@@ -25,6 +25,12 @@ public struct Notifier: Service, CustomStringConvertible {
 
     public var description: String { "Notifier(slack)" }
 
+    /// Notices taken from the outbox at once; different jobs' go out concurrently.
+    static let batchSize = 20
+    /// How long new work gathers while a rate limit holds (see `run`): short beside Slack's
+    /// `Retry-After` (seconds), so a message another method could send waits no longer than this.
+    static let gatherWhileHeld = Duration.milliseconds(250)
+
     public func run() async throws {
         guard await lease.waitUntilHeld() else { return }
         await reconcile()
@@ -46,9 +52,16 @@ public struct Notifier: Service, CustomStringConvertible {
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
                 continue
             }
-            if await deliverDue() == 0 {
+            let tried = await deliverDue()
+            if tried == 0 {
                 // Due but not deliverable (another process took it): do not spin.
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: .milliseconds(50)) }
+            } else if tried < Self.batchSize, let held = delivery.rateLimitedUntil {
+                // While Slack holds a method back, every new job's first post would only be
+                // claimed and put back: new work gathers for a moment (no signal wakes this
+                // sleep) and is put back by the batch, not one by one as it arrives.
+                let gather = min(Self.gatherWhileHeld, .milliseconds(max(1, Int(held.timeIntervalSince(now()) * 1000))))
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: gather) }
             }
         }
         // Only the holder sends: another replica's last words go out through the holder.
@@ -58,14 +71,17 @@ public struct Notifier: Service, CustomStringConvertible {
     /// Sends what is due now; returns how many were tried.
     func deliverDue() async -> Int {
         let batch: [OutboxItem]
-        do { batch = try await outbox.due(platform: SlackNoticeDelivery.platform, now: now(), limit: 20) } catch {
+        do { batch = try await outbox.due(platform: SlackNoticeDelivery.platform, now: now(), limit: Self.batchSize) } catch {
             logger.error("reading the outbox failed: \(error)")
             return 0
         }
+        // Those Slack holds back by a rate limit wait in one write; should that fail, each is
+        // tried on its own below (and postponed on its own).
+        let toSend = (try? await Persistence.patient(logger).run("postpone rate-limited messages") { try await delivery.postponeHeld(batch) }) ?? batch
         // Different jobs' notices go out concurrently; one job's stay in order because only
         // the first undelivered notice of each job is in a batch.
         await withDiscardingTaskGroup { group in
-            for item in batch { group.addTask { await deliver(item) } }
+            for item in toSend { group.addTask { await deliver(item) } }
         }
         return batch.count
     }

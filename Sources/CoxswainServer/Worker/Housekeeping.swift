@@ -14,43 +14,45 @@ struct Housekeeping: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
 
-    /// Returns whether it wrote notices to send. Reads only what can be due: per
-    /// environment, the jobs waiting longer than its TTL; the unacknowledged break-glass jobs.
-    func run() async -> Bool {
+    /// Returns whether it wrote notices to send, and how long until the next wait expires
+    /// (the worker sleeps no longer than that). Reads only what can be due: one read for every
+    /// environment's oldest wait, the waiting jobs only where that has expired; the
+    /// unacknowledged break-glass jobs.
+    func run() async -> (wrote: Bool, nextDue: Duration?) {
         let lifecycle = self.lifecycle, now = self.now, jobs = self.jobs
         let interval = configuration.emergency.reminderInterval
         let transitions = JobTransitions(jobs: jobs, persistence: .patient(logger), now: now)
         var wrote = false
+        var next = Date.distantFuture
         do {
-            for environment in configuration.environments.keys.sorted() {
-                let cutoff = now().addingTimeInterval(-ttl(environment))
-                for job in try await jobs.waitingJobs(environment: environment, since: cutoff) where lifecycle.expireIfDue(job, now: now()) != nil {
+            for (environment, since) in try await jobs.oldestWaits(environments: configuration.environments.keys.sorted()).sorted(by: { $0.key < $1.key }) {
+                let expires = since.addingTimeInterval(ttl(environment))
+                guard expires <= now() else {
+                    next = min(next, expires)
+                    continue
+                }
+                for job in try await jobs.waitingJobs(environment: environment, since: now().addingTimeInterval(-ttl(environment)))
+                where lifecycle.expireIfDue(job, now: now()) != nil {
                     try await transitions.apply(job, "expire job #\(job.id)") { lifecycle.expireIfDue($0, now: now()) }
                     wrote = true
+                    // The environment's next expiry is read on the next pass, soon.
+                    next = now()
                 }
             }
-            guard configuration.slack.auditChannel != nil else { return wrote }
+            guard configuration.slack.auditChannel != nil else { return (wrote, Self.until(next, from: now())) }
             for job in try await jobs.unacknowledgedEmergencies() where lifecycle.remindIfDue(job, interval: interval, now: now()) != nil {
                 try await transitions.apply(job, "remind of job #\(job.id)") { lifecycle.remindIfDue($0, interval: interval, now: now()) }
                 wrote = true
             }
         } catch {
             logger.error("housekeeping failed: \(error)")
+            return (wrote, nil)
         }
-        return wrote
+        return (wrote, Self.until(next, from: now()))
     }
 
-    /// How long until a wait expires; the worker sleeps no longer than that.
-    func untilNextDue() async -> Duration {
-        let now = self.now()
-        var next = Date.distantFuture
-        for environment in configuration.environments.keys {
-            if let since = try? await jobs.oldestWait(environment: environment) {
-                next = min(next, since.addingTimeInterval(ttl(environment)))
-            }
-        }
-        let seconds = max(0.05, min(3600, next.timeIntervalSince(now)))
-        return .milliseconds(Int(seconds * 1000))
+    private static func until(_ next: Date, from now: Date) -> Duration {
+        .milliseconds(Int(max(0.05, min(3600, next.timeIntervalSince(now))) * 1000))
     }
 
     private func ttl(_ environment: String) -> Double {

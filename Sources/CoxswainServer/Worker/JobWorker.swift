@@ -44,7 +44,8 @@ public struct JobWorker: Service, CustomStringConvertible {
         var nextScan = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Each read below is an index probe: a pass costs the same with 10 or 10,000 jobs.
-            var wrote = lease.isHeld ? await housekeeping.run() : false
+            let housekept = lease.isHeld ? await housekeeping.run() : nil
+            var wrote = housekept?.wrote ?? false
             var free = slots - (await running.count)
             if free > 0, ContinuousClock.now >= nextScan {
                 nextScan = ContinuousClock.now + scanEvery
@@ -62,7 +63,7 @@ public struct JobWorker: Service, CustomStringConvertible {
             }
             if lease.isHeld, await bases.readMissing() { wrote = true }
             if wrote { notifierSignal.signal() }
-            let wait = min(pollInterval, lease.isHeld ? await housekeeping.untilNextDue() : pollInterval)
+            let wait = min(pollInterval, housekept?.nextDue ?? pollInterval)
             try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
         }
         state.startDraining()

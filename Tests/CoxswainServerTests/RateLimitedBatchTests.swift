@@ -1,0 +1,81 @@
+import CoxswainChat
+import CoxswainCore
+import CoxswainHTTP
+import CoxswainStore
+import Foundation
+import Synchronization
+import Testing
+
+/// Under a rate limit every new job's first post is due at once; what the notifier does with
+/// them decides whether the store stays free for the webhook.
+@Suite("Rate-limited batches")
+struct RateLimitedBatchTests {
+    @Test("messages Slack holds back by a 429 wait together in one write, untried; the rest are handed back to send")
+    func heldBatchWaitsTogether() async throws {
+        let world = FakeWorld()
+        try await FakeServer.application(world).test(.live) { fakeClient in
+            let port = try #require(fakeClient.port)
+            let store = try AppDatabase.inMemory()
+            let outbox = RecordingOutbox(store: store)
+            let now = Date()
+            for n in 1...5 { try await store.enqueue([.message("post \(n)", jobID: nil, place: .channel("C0OPS"))], platform: "slack", route: nil, now: now) }
+            let reply = Notice.message("an answer", jobID: nil, place: .person("U0123ALICE"))
+            try await store.enqueue([reply], platform: "slack", route: "http://127.0.0.1:\(port)/respond/1", now: now)
+
+            let slack = SlackWebClient(http: OutboundHTTP(environment: [:]), apiURL: URL(string: "http://127.0.0.1:\(port)/api")!, token: Secret("xoxb-test"))
+            // One 429 for chat.postMessage pauses the method for 30 s, for every caller.
+            await world.set(rateLimitNext: 1, retryAfter: 30)
+            await #expect(throws: SlackDeliveryError.self) {
+                _ = try await slack.postMessage(channel: "C0OPS", text: "first", blocksJSON: nil, threadTS: nil)
+            }
+            let delivery = SlackNoticeDelivery(
+                outbox: outbox, slack: slack, renderer: SlackNoticeRenderer(), auditChannel: nil, giveUpAfter: 3600, now: { Date() })
+
+            let batch = try await store.due(platform: "slack", now: Date(), limit: 20)
+            #expect(batch.count == 6)
+            let toSend = try await delivery.postponeHeld(batch)
+            // The reply goes through its response URL, which no rate limit of the Web API holds.
+            #expect(toSend.map(\.notice.plainText) == ["an answer"])
+            let retries = outbox.retries.withLock { $0 }
+            #expect(retries.count == 1, "one write for the whole batch, not one per message: \(retries)")
+            #expect(Set(retries.first?.ids ?? []) == Set(batch.filter { $0.notice.place != reply.place }.map(\.id)))
+            #expect(retries.first?.error.contains("chat.postMessage") == true && retries.first?.countsAsAttempt == false)
+            // Nothing more reached Slack, and the five are not due again before Slack's 30 s have passed.
+            #expect(await world.refused.rateLimited == 1)
+            #expect(await world.slackCalls("chat.postMessage").isEmpty)
+            #expect(try await store.due(platform: "slack", now: Date().addingTimeInterval(25), limit: 20).isEmpty)
+            let later = try await store.due(platform: "slack", now: Date().addingTimeInterval(31), limit: 20)
+            #expect(later.count == 5 && later.allSatisfy { $0.attempts == 0 })
+        }
+    }
+}
+
+/// The real store, with the retries it was asked for written down.
+private final class RecordingOutbox: OutboxStore {
+    struct Retry: Sendable { var ids: [Int64]; var error: String; var countsAsAttempt: Bool }
+    let store: AppDatabase
+    let retries = Mutex<[Retry]>([])
+    init(store: AppDatabase) { self.store = store }
+
+    func retry(_ ids: [Int64], error: String, notBefore: Date, countsAsAttempt: Bool) async throws {
+        retries.withLock { $0.append(Retry(ids: ids, error: error, countsAsAttempt: countsAsAttempt)) }
+        try await store.retry(ids, error: error, notBefore: notBefore, countsAsAttempt: countsAsAttempt)
+    }
+    func enqueue(_ notices: [Notice], platform: String, route: String?, now: Date) async throws {
+        try await store.enqueue(notices, platform: platform, route: route, now: now)
+    }
+    func due(platform: String, now: Date, limit: Int) async throws -> [OutboxItem] { try await store.due(platform: platform, now: now, limit: limit) }
+    func inFlight(platform: String) async throws -> [OutboxItem] { try await store.inFlight(platform: platform) }
+    func nextDue(platform: String) async throws -> Date? { try await store.nextDue(platform: platform) }
+    func delivered(_ id: Int64, reference: MessageReference?, now: Date) async throws -> Bool {
+        try await store.delivered(id, reference: reference, now: now)
+    }
+    func failed(_ id: Int64, error: String, audit: AuditDraft?, followUps: [Notice], now: Date) async throws {
+        try await store.failed(id, error: error, audit: audit, followUps: followUps, now: now)
+    }
+    func references(jobID: Int64, platform: String) async throws -> [MessageReference] { try await store.references(jobID: jobID, platform: platform) }
+    func saveReference(_ reference: MessageReference) async throws { try await store.saveReference(reference) }
+    func pending(platform: String) async throws -> (count: Int, oldest: Date?) { try await store.pending(platform: platform) }
+    func latest(jobID: Int64, place: Notice.Place) async throws -> Notice? { try await store.latest(jobID: jobID, place: place) }
+    func notices(jobID: Int64?) async throws -> [(notice: Notice, state: String, attempts: Int)] { try await store.notices(jobID: jobID) }
+}
