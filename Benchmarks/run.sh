@@ -14,8 +14,8 @@
 # Usage: bash Benchmarks/run.sh [seconds=10] [rate=500] [jobs=1000]
 #   BENCH_PHASES="idle deployed coxswain coxswain-held bare slack-bolt jobs" (the default) picks parts
 #   (deployed: idle and memory of the shipped binary, deploy/build-release.sh);
-#   BENCH_ROUNDS=N (3) how many times the webhook contenders take turns; BENCH_BASELINE=BINARY adds a row for another coxswain build measured the same way (before/after a change);
-#   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_JOBS=FILE of its jobs.
+#   BENCH_ROUNDS=N (3) how many times the webhook contenders take turns; BENCH_BASELINE=BINARY adds a row for another coxswain build measured the same way (before/after a change; with BENCH_BASELINE_HELD=1 beside coxswain-held);
+#   BENCH_PROFILE=FILE records a perf profile of each coxswain fixed-rate run (the last one stays), BENCH_PROFILE_SATURATED=FILE of the whole machine under wrk (coxswain-held), BENCH_PROFILE_JOBS=FILE of its jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -104,6 +104,10 @@ measure() {
   sign 200000 /upgrade "llama-2-7b-bench 0.4.{n}" "$first" > "$work/closed.txt"
   local out before
   before=$(posts)
+  # BENCH_PROFILE_SATURATED=FILE: a whole-machine perf profile while wrk saturates coxswain-held (perf report -i FILE --sort comm,dso).
+  if [ -n "${BENCH_PROFILE_SATURATED:-}" ] && [ "$name" = coxswain-held ]; then
+    perf record -q -a -F 499 -g -o "$BENCH_PROFILE_SATURATED" -- sleep "$seconds" 2>/dev/null &
+  fi
   out=$(WEBHOOK_REQUESTS="$work/closed.txt" WEBHOOK_THREADS=2 wrk -t2 -c16 -d"${seconds}s" -s "$support/signed.lua" "$url")
   local throughput errors
   throughput=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out")
@@ -187,10 +191,14 @@ kill -9 $server; rm -f "$work/tools/hang"
 fi
 
 # BENCH_BASELINE=BINARY: another coxswain (an earlier commit's release build) measured the same way, for a before/after.
+# BENCH_BASELINE_HELD=1: measured with Slack's posts held, as baseline-held beside coxswain-held.
 if [ -n "${BENCH_BASELINE:-}" ]; then
-start_coxswain 18180 "baseline-$round" "$BENCH_BASELINE"
-hold_release 18180 "$work/baseline-$round.sqlite"
-measure baseline "http://127.0.0.1:18180/slack/commands" 1 $server
+bname=baseline; [ -n "${BENCH_BASELINE_HELD:-}" ] && bname=baseline-held
+start_coxswain 18180 "$bname-$round" "$BENCH_BASELINE"
+hold_release 18180 "$work/$bname-$round.sqlite"
+[[ $bname == *-held ]] && curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
+measure "$bname" "http://127.0.0.1:18180/slack/commands" 1 $server
+curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
