@@ -13,7 +13,8 @@
 # One private PostgreSQL 15 (Debian's), fsync and synchronous_commit on, on a free port.
 # Usage: bash Benchmarks/postgres.sh [seconds=10] [rate=200]
 #   BENCH_PHASES="webhook restart" (the default) picks parts; BENCH_ROUNDS=N (3) rounds of the webhook
-#   contenders; BENCH_PG_OPTIONS="-c NAME=VALUE …" more server settings (-c log_statement=all); BENCH_PROFILE=FILE a perf profile of coxswain at the fixed rate; BENCH_PROFILE_SATURATED=FILE of the whole machine under wrk; BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
+#   contenders; BENCH_PG_OPTIONS="-c NAME=VALUE …" more server settings (-c log_statement=all); BENCH_PROFILE=FILE a perf profile of coxswain at the fixed rate; BENCH_PROFILE_SATURATED=FILE of the whole machine under wrk;
+#   BENCH_PG_STATS=FILE PostgreSQL's time by statement (pg_stat_statements) over the coxswain phase; BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -50,9 +51,10 @@ pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 mkdir -p "$work/pg" "$work/sock" && chown postgres "$work/pg" "$work/sock"
 echo "$password" > "$work/pwfile" && chmod 644 "$work/pwfile"
 runuser -u postgres -- $pgbin/initdb -D "$work/pg" -U coxswain --pwfile="$work/pwfile" --auth-host=scram-sha-256 --auth-local=trust >/dev/null
+statements=${BENCH_PG_STATS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}
 pg_ctl() {
   runuser -u postgres -- $pgbin/pg_ctl -D "$work/pg" -l "$work/sock/pg.log" -w \
-    -o "-p $pgport -k $work/sock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200 ${BENCH_PG_OPTIONS:-}" "$@" >/dev/null
+    -o "-p $pgport -k $work/sock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200 $statements ${BENCH_PG_OPTIONS:-}" "$@" >/dev/null
 }
 pg_ctl start
 psql() { runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$work/sock" -p $pgport -U coxswain -Atq "$@"; }
@@ -138,7 +140,11 @@ if phase webhook; then
     echo "-- round $round" | tee -a "$work/results.txt"
     start_coxswain 18220 "held_$round"
     hold_posts 3600
+    [ -n "${BENCH_PG_STATS:-}" ] && psql -d "held_$round" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
     measure coxswain "http://127.0.0.1:18220/slack/commands" $server
+    # Where PostgreSQL's time went, by statement: calls, planning and execution in ms, rows, the statement.
+    [ -n "${BENCH_PG_STATS:-}" ] && psql -d "held_$round" -F $'\t' -c "SELECT calls, round(total_plan_time), round(total_exec_time), rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 300) FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 25" > "$BENCH_PG_STATS"
     hold_posts 0
     kill -9 $server
     start_coxswain 18230 "posts_$round"
