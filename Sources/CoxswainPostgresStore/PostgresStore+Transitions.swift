@@ -50,14 +50,18 @@ extension PostgresStore {
 
     /// The job row's columns (all but `id` and `version`) and their values, in one order.
     static func columns(_ job: Job) -> (names: [String], bindings: PostgresBindings) {
-        var row = RowBindings()
-        columns(job, into: &row)
-        return (row.names, row.bindings)
+        var bindings = PostgresBindings()
+        let names = columns(job, into: &bindings)
+        return (names, bindings)
     }
 
-    /// The job row's columns, by name and value, into `sink` in one order.
-    static func columns<Sink: ColumnSink>(_ job: Job, into sink: inout Sink) {
-        func add<T: ColumnValue>(_ name: String, _ value: T?) { sink.add(name, value) }
+    /// The job row's column names, its values appended to `bindings` in that order.
+    static func columns(_ job: Job, into bindings: inout PostgresBindings) -> [String] {
+        var names: [String] = []
+        func add<T: PostgresDynamicTypeEncodable>(_ name: String, _ value: T?) {
+            names.append(name)
+            bindings.append(value)
+        }
         let r = job.request
         add("kind", r.kind.rawValue); add("command", r.command); add("release", r.release); add("environment", r.environment)
         add("namespace", r.namespace); add("model", r.model); add("requestedBy", r.requestedBy); add("channelID", r.channel)
@@ -73,6 +77,7 @@ extension PostgresStore {
         add("claimGeneration", claim?.generation); add("claimHost", claim?.runner.host); add("claimProcessSpace", claim?.runner.processSpace)
         add("claimPID", claim?.runner.pid); add("claimRenewedAt", claim.map { Stamp($0.renewedAt) }); add("claimExpiresAt", claim.map { Stamp($0.expiresAt) })
         add("handover", job.handover)
+        return names
     }
 
     private static func placeholders(_ count: Int, from first: Int = 1) -> String {

@@ -1,6 +1,7 @@
 import CoxswainChat
 import CoxswainCore
 import CoxswainHTTP
+@testable import CoxswainServer
 import CoxswainStore
 import Foundation
 import Synchronization
@@ -47,6 +48,19 @@ struct RateLimitedBatchTests {
             let later = try await store.due(platform: "slack", now: Date().addingTimeInterval(31), limit: 20)
             #expect(later.count == 5 && later.allSatisfy { $0.attempts == 0 })
         }
+    }
+
+    @Test("while a hold lasts, a pass that was not full lets new work gather for 250 ms, never past the hold; otherwise it goes on at once")
+    func gatherWhileHeld() {
+        let now = Date()
+        let held = now.addingTimeInterval(30)
+        #expect(Notifier.gathering(afterTrying: 3, heldUntil: held, now: now) == .milliseconds(250))
+        #expect(Notifier.gathering(afterTrying: 3, heldUntil: now.addingTimeInterval(0.0405), now: now) == .milliseconds(40))
+        #expect(Notifier.gathering(afterTrying: 3, heldUntil: now.addingTimeInterval(-1), now: now) == .milliseconds(1))
+        // Nothing held, a full batch (more may be due now), or nothing tried (handled apart): no gathering.
+        #expect(Notifier.gathering(afterTrying: 3, heldUntil: nil, now: now) == nil)
+        #expect(Notifier.gathering(afterTrying: Notifier.batchSize, heldUntil: held, now: now) == nil)
+        #expect(Notifier.gathering(afterTrying: 0, heldUntil: held, now: now) == nil)
     }
 }
 

@@ -56,16 +56,22 @@ public struct Notifier: Service, CustomStringConvertible {
             if tried == 0 {
                 // Due but not deliverable (another process took it): do not spin.
                 try? await cancelWhenGracefulShutdown { await signal.wait(timeout: .milliseconds(50)) }
-            } else if tried < Self.batchSize, let held = delivery.rateLimitedUntil {
-                // While Slack holds a method back, every new job's first post would only be
-                // claimed and put back: new work gathers for a moment (no signal wakes this
-                // sleep) and is put back by the batch, not one by one as it arrives.
-                let gather = min(Self.gatherWhileHeld, .milliseconds(max(1, Int(held.timeIntervalSince(now()) * 1000))))
+            } else if let gather = Self.gathering(afterTrying: tried, heldUntil: delivery.rateLimitedUntil, now: now()) {
+                // No signal wakes this sleep: new jobs' notices gather meanwhile.
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: gather) }
             }
         }
         // Only the holder sends: another replica's last words go out through the holder.
         if lease.isHeld { await flush() }
+    }
+
+    /// How long new work gathers after a pass that tried `tried` notices, if at all. While Slack
+    /// holds a method back, every new job's first post would only be claimed and put back: after
+    /// a batch that was not full, the next waits a moment (never past the hold) and puts them
+    /// back together, not one by one as they arrive.
+    static func gathering(afterTrying tried: Int, heldUntil: Date?, now: Date) -> Duration? {
+        guard tried > 0, tried < batchSize, let heldUntil else { return nil }
+        return min(gatherWhileHeld, .milliseconds(max(1, Int(heldUntil.timeIntervalSince(now) * 1000))))
     }
 
     /// Sends what is due now; returns how many were tried.
