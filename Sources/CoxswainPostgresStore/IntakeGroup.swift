@@ -4,16 +4,16 @@ import PostgresNIO
 import Synchronization
 
 /// Group commit for new jobs on PostgreSQL, as `CommitGroup` is on SQLite: requests with
-/// nothing to join that arrive while a group is being written go together in the next
-/// transaction. One statement takes their request keys, job ids and places in line, one
-/// writes their jobs with everything beside them, and one COMMIT (one WAL flush) makes them
-/// durable; each caller is answered then. The four round trips a request took are shared by
-/// the group (Benchmarks/README.md, "The webhook on PostgreSQL").
+/// nothing to join that arrive while a group is being written go together in the next group.
+/// One statement takes their job ids and places in line, one writes their request keys and
+/// jobs with everything beside them, committed by itself (one WAL flush); each caller is
+/// answered then. Two round trips per group, where a request alone took four
+/// (Benchmarks/README.md, "The webhook on PostgreSQL").
 ///
 /// A caller that gave up before its job was written (its `WriteClaim`, past the webhook's
-/// budget) is left out, and its request key forgotten in the same statement. A retry that
+/// budget) is left out of the writing statement, so nothing of it is recorded. A retry that
 /// arrives beside its original waits for the next group, and finds the job recorded. A
-/// failure of the transaction fails the group: each caller hears it, and nothing of it stays.
+/// failure of the writing statement fails the group: each caller hears it, and nothing of it stays.
 final class IntakeGroup: Sendable {
     struct Request: Sendable {
         let request: JobRequest
@@ -94,11 +94,13 @@ final class IntakeGroup: Sendable {
 }
 
 extension PostgresStore {
-    /// One transaction for a group of requests with nothing to join: a result per request, in order.
+    /// A group of requests with nothing to join, in two statements outside a transaction:
+    /// one takes their job ids, one writes them (`IntakeStatements.swift`). Only the second
+    /// records anything, so what it does not write was never recorded. A result per request, in order.
     func accept(together group: [IntakeGroup.Entry]) async -> [Result<IntakeResult, any Error>] {
         let location = self.location
         do {
-            return try await write("record \(group.count) request(s)") { db in try await Self.accept(together: group, location: location, db) }
+            return try await write("record \(group.count) request(s)", alone: true) { db in try await Self.accept(together: group, location: location, db) }
         } catch {
             for entry in group { entry.claim?.reopen() }
             return group.map { _ in .failure(error) }
@@ -108,14 +110,19 @@ extension PostgresStore {
     private typealias Answers = [Result<IntakeResult, any Error>]
 
     private static func accept(together group: [IntakeGroup.Entry], location: String, _ db: PostgresConnection) async throws -> Answers {
-        let taken = try await takeKeys(group, location: location, db)
+        let asked = TakeJobIDs(keys: group.map(\.asked.requestKey), releases: group.map(\.asked.request.release))
+        let taken = try await db.rows(asked)
+        guard taken.count == group.count else {
+            throw StoreFailure(
+                kind: .other, location: location, operation: "take job ids", detail: "\(taken.count) rows came back for \(group.count) requests")
+        }
         var results = [Result<IntakeResult, any Error>?](repeating: nil, count: group.count)
-        var new: [NewJob] = [], places: [(index: Int, ahead: Int)] = [], dropping: [String] = []
+        var new: [NewJob] = [], places: [(index: Int, ahead: Int)] = []
         var earlier: [String: Int] = [:]
         for (index, (entry, row)) in zip(group, taken).enumerated() {
             let asked = entry.asked
             guard let id = row.id else {
-                do { results[index] = .success(try await duplicate(asked.requestKey, location: location, db)) } catch { results[index] = .failure(error) }
+                results[index] = await retried(asked.requestKey, job: row.seenJob, location: location, db)
                 continue
             }
             // The group's earlier requests for the release are ahead too: the count could not see them.
@@ -131,39 +138,31 @@ extension PostgresStore {
                 }
             } catch {
                 results[index] = .failure(error)
-                dropping.append(asked.requestKey)
                 continue
             }
             new.append(NewJob(change: change, requestKey: asked.requestKey, references: asked.references, now: asked.now))
             places.append((index, ahead))
         }
-        let jobs = try await insertAccepted(new, dropping: dropping, location: location, db)
-        for (place, job) in zip(places, jobs) { results[place.index] = .success(.created(job, jobsAhead: place.ahead)) }
+        let written = Dictionary(uniqueKeysWithValues: try await insertAccepted(new, location: location, db).map { ($0.id, $0) })
+        for (place, new) in zip(places, new) {
+            if let job = written[new.change.job.id] {
+                results[place.index] = .success(.created(job, jobsAhead: place.ahead))
+            } else {
+                // Its key was taken meanwhile: a retry that reached another replica, or the next group, first.
+                results[place.index] = await retried(new.requestKey, job: nil, location: location, db)
+            }
+        }
         return results.map { $0 ?? .failure(StoreConflict(jobID: 0)) }
     }
 
-    /// One statement for the group: each request key taken if new, with a job id and the
-    /// number of jobs ahead of it; nil for a key already taken (a retry).
-    private static func takeKeys(_ group: [IntakeGroup.Entry], location: String, _ db: PostgresConnection) async throws -> [(id: Int64?, ahead: Int)] {
-        var statement = Statement(bindings: PostgresBindings(), count: 0)
-        let rows = group.enumerated().map { index, entry in
-            "(\(statement.bind(Int64(index))), \(statement.bind(entry.asked.requestKey)), \(statement.bind(Stamp(entry.asked.now))), "
-                + "\(statement.bind(entry.asked.request.release)))"
+    /// The answer to a request whose key was recorded before: the job it made.
+    private static func retried(_ requestKey: String, job id: Int64?, location: String, _ db: PostgresConnection) async -> Result<IntakeResult, any Error> {
+        do {
+            if let id, let job = try await loadJob(id: id, db) { return .success(.duplicate(job)) }
+            return .success(try await duplicate(requestKey, location: location, db))
+        } catch {
+            return .failure(error)
         }
-        // Keys are inserted in one order by every replica, so two groups never wait on each other's keys crosswise.
-        let sql = """
-            WITH asked (n, key, receivedAt, release) AS (VALUES \(rows.joined(separator: ", "))),
-            fresh AS (INSERT INTO receivedRequest (key, receivedAt) SELECT key, receivedAt FROM asked ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING key)
-            SELECT asked.n, CASE WHEN fresh.key IS NOT NULL THEN nextval('job_id_seq') END AS id,
-                (SELECT COUNT(*) FROM (SELECT 1 FROM job WHERE job.release = asked.release AND job.state IN ('queued', 'running')
-                    LIMIT \(JobLifecycle.countedAhead + 1)) AS queue) AS ahead
-            FROM asked LEFT JOIN fresh ON fresh.key = asked.key ORDER BY asked.n
-            """
-        let taken = try await db.rows(PostgresQuery(unsafeSQL: sql, binds: statement.bindings))
-        guard taken.count == group.count else {
-            throw StoreFailure(
-                kind: .other, location: location, operation: "take job ids", detail: "\(taken.count) rows came back for \(group.count) requests")
-        }
-        return try taken.map { (try $0("id", Int64?.self), try $0("ahead", Int.self)) }
     }
 }
+

@@ -222,9 +222,10 @@ extension PostgresStore: JobStore {
     public func jobsByCreatedRevision(release: String, since oldest: Int) async throws -> [Int: Job] {
         try await read("read the jobs behind revisions") { db in
             let rows = try await db.rows("SELECT revision, jobID FROM createdRevision WHERE release = \(release) AND revision >= \(oldest)")
+            let jobs = Dictionary(uniqueKeysWithValues: try await Self.loadJobs(ids: try rows.map { try $0("jobID") }, db).map { ($0.id, $0) })
             var byRevision: [Int: Job] = [:]
             for row in rows {
-                if let job = try await Self.loadJob(id: try row("jobID"), db) { byRevision[try row("revision", Int.self)] = job }
+                if let job = jobs[try row("jobID")] { byRevision[try row("revision", Int.self)] = job }
             }
             return byRevision
         }
@@ -238,13 +239,7 @@ extension PostgresStore: JobStore {
 
     /// The jobs a query of ids finds, in its order.
     func jobs(_ operation: String, _ query: @escaping @Sendable () -> PostgresQuery) async throws -> [Job] {
-        try await read(operation) { db in
-            var jobs: [Job] = []
-            for id in try await db.all(query(), Int64.self) {
-                if let job = try await Self.loadJob(id: id, db) { jobs.append(job) }
-            }
-            return jobs
-        }
+        try await read(operation) { db in try await Self.loadJobs(ids: try await db.all(query(), Int64.self), db) }
     }
 
     // MARK: locks

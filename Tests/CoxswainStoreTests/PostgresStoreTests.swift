@@ -126,7 +126,7 @@ struct PostgresStoreTests {
     }
 
     @Test(
-        "new jobs arriving together share transactions: each written once with its place in line, a retry beside it the same job, one given up leaves nothing")
+        "new jobs arriving together are written together: each once with its place in line, a retry beside it the same job, one given up leaves nothing")
     func groupedIntake() async throws {
         let store = try await Self.open(try await TestPostgres.shared.freshDatabase())
         defer { store.close() }
@@ -148,7 +148,7 @@ struct PostgresStoreTests {
             return try await group.reduce(into: [Int: Result<IntakeResult, any Error>]()) { $0[$1.0] = $1.1 }
         }
         let counts = store.intake.counts
-        print("grouped intake: \(counts.requests) requests in \(counts.groups) transactions")
+        print("grouped intake: \(counts.requests) requests in \(counts.groups) groups")
         #expect(counts.groups < counts.requests)
         let results = try (0..<35).map { try answers[$0]!.get() }
         #expect(Set(results.map(\.job.id)).count == 30)
@@ -171,6 +171,50 @@ struct PostgresStoreTests {
         guard case .created = try await Self.accept(store, "r0", key: "gave-up") else {
             Issue.record("the given-up request's key was kept")
             return
+        }
+    }
+
+    @Test("a new job whose request key another transaction took first is left out whole: no job, audit entry, message or reference of it")
+    func keyTakenFirst() async throws {
+        let address = try await TestPostgres.shared.freshDatabase()
+        let store = try await Self.open(address)
+        defer { store.close() }
+        let first = try await Self.accept(store, "r0", key: "taken").job
+        // What a second replica's group would write for the same key, its id taken before the first committed.
+        let late = Job(id: first.id + 1000, request: first.request, createdAt: Date())
+        let change = JobChange(
+            job: late, audit: [AuditDraft(actor: "U1", event: "job.requested", detail: "late")],
+            notices: [.message("late", jobID: late.id, place: .live)])
+        let reference = MessageReference(jobID: late.id, platform: "slack", role: "live", channel: "C1", ts: "1.0", url: nil)
+        let written = try await store.connections.withConnection { db in
+            try await PostgresStore.insertAccepted(
+                [PostgresStore.NewJob(change: change, requestKey: "taken", references: [reference], now: Date())], location: "test", db)
+        }
+        #expect(written.isEmpty)
+        let left = try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
+            try await connection.query(
+                """
+                SELECT (SELECT COUNT(*) FROM job WHERE id = \(late.id)) + (SELECT COUNT(*) FROM auditEntry WHERE jobID = \(late.id))
+                    + (SELECT COUNT(*) FROM notice WHERE jobID = \(late.id)) + (SELECT COUNT(*) FROM messageRef WHERE jobID = \(late.id))
+                """, logger: TestPostgres.logger
+            ).collect().map { try $0.decode(Int.self) }
+        }
+        #expect(left == [0])
+        // The key still names the first job: a retry gets it.
+        guard case .duplicate(let again) = try await Self.accept(store, "r0", key: "taken") else {
+            Issue.record("the key no longer names the first job")
+            return
+        }
+        #expect(again.id == first.id)
+    }
+
+    @Test("a connection whose intake statement failed is closed: PostgresNIO would answer every later use of it with the same failure")
+    func failedPreparationClosesTheConnection() async throws {
+        let address = try await TestPostgres.shared.freshDatabase(empty: true)
+        try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
+            // No tables yet: the statement cannot be prepared.
+            await #expect(throws: (any Error).self) { try await connection.rows(TakeJobIDs(keys: ["k"], releases: ["r"])) }
+            #expect(connection.isClosed)
         }
     }
 

@@ -77,6 +77,34 @@ import Testing
         #expect(try await db.tail(limit: 10).count == 1)
     }
 
+    @Test("jobs read together come back whole, each with its own steps, approvals and followers, in the order asked", arguments: StoreKind.tested)
+    func jobsReadTogether(kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        defer { store.close() }
+        let db = store.ports
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var written: [Job] = []
+        for (n, release) in ["a", "b", "c"].enumerated() {
+            var job = try await AppDatabaseTests.accept(db, release, key: release)
+            // Each job gets a different number of each, so one read into another shows.
+            job.steps = (0..<n + 1).map { JobStep(position: $0, action: "step-\(release)-\($0)", title: "Step \($0)", status: .succeeded, startedAt: now) }
+            job.approvals = (0..<n).map { Approval(user: "U\(release)\($0)", decision: .approve, plan: "plan-\(release)", reason: nil, at: now) }
+            job.followers = (0..<2 - n).map { "F\(release)\($0)" }
+            written.append(try await db.commit(JobChange(job: job), now: now))
+        }
+        let recent = try await db.recentJobs(release: nil, limit: 10)
+        #expect(recent.map(\.id) == written.reversed().map(\.id))
+        for job in recent {
+            let alone = try #require(try await db.job(id: job.id))
+            #expect(job == alone)
+            let n = ["a", "b", "c"].firstIndex(of: job.request.release)!
+            #expect(job.steps.map(\.action) == (0..<n + 1).map { "step-\(job.request.release)-\($0)" })
+            #expect(job.approvals.map(\.user) == (0..<n).map { "U\(job.request.release)\($0)" })
+            #expect(job.followers.sorted() == (0..<2 - n).map { "F\(job.request.release)\($0)" })
+        }
+        #expect(try await db.recentJobs(release: "b", limit: 10).map(\.id) == [written[1].id])
+    }
+
     @Test("a live message keeps its turn: newer content replaces an undelivered one, thread replies wait behind it", arguments: StoreKind.tested)
     func outboxOrderAndReplacing(kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
