@@ -13,15 +13,15 @@ import PostgresNIO
 /// The key is looked up per request (LATERAL): planned as a join, on statistics a busy minute
 /// had outgrown, it read the whole table of request keys for a handful of them.
 struct TakeJobIDs: PostgresPreparedStatement {
+    /// `id` is nil for a retry; `seenJob` is then the job its key names, if one does yet.
     struct Row {
-        var seen: Bool
         var seenJob: Int64?
         var id: Int64?
         var ahead: Int
     }
 
     static let sql = """
-        SELECT seen.key IS NOT NULL AS seen, seen.jobID AS seenJob,
+        SELECT seen.jobID AS seenJob,
             CASE WHEN seen.key IS NULL THEN nextval('job_id_seq') END AS id,
             (SELECT COUNT(*) FROM (SELECT 1 FROM job WHERE job.release = asked.release AND job.state IN ('queued', 'running')
                 LIMIT \(JobLifecycle.countedAhead + 1)) AS queue) AS ahead
@@ -41,8 +41,8 @@ struct TakeJobIDs: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        let (seen, seenJob, id, ahead) = try row.decode((Bool, Int64?, Int64?, Int).self)
-        return Row(seen: seen, seenJob: seenJob, id: id, ahead: ahead)
+        let (seenJob, id, ahead) = try row.decode((Int64?, Int64?, Int).self)
+        return Row(seenJob: seenJob, id: id, ahead: ahead)
     }
 }
 

@@ -222,7 +222,9 @@ extension PostgresStore: JobStore {
     public func jobsByCreatedRevision(release: String, since oldest: Int) async throws -> [Int: Job] {
         try await read("read the jobs behind revisions") { db in
             let rows = try await db.rows("SELECT revision, jobID FROM createdRevision WHERE release = \(release) AND revision >= \(oldest)")
-            let jobs = Dictionary(uniqueKeysWithValues: try await Self.loadJobs(ids: try rows.map { try $0("jobID") }, db).map { ($0.id, $0) })
+            // One job may stand behind several revisions: its id is asked for, and comes back, once per row.
+            let loaded = try await Self.loadJobs(ids: try rows.map { try $0("jobID") }, db)
+            let jobs = Dictionary(loaded.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             var byRevision: [Int: Job] = [:]
             for row in rows {
                 if let job = jobs[try row("jobID")] { byRevision[try row("revision", Int.self)] = job }

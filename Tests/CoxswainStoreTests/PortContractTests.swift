@@ -119,6 +119,12 @@ import Testing
         #expect(try await db.jobsByCreatedRevision(release: "r", since: 1).mapValues(\.id) == [6: rollback.id])
         #expect(try await db.jobsByCreatedRevision(release: "r", since: 7).isEmpty)
         #expect(try await db.revisionsRolledBackFrom(release: "r", since: 1) == [5])
+        // A job planned again (a runner that took it over read the release anew) stands behind two revisions.
+        var again = rollback
+        again.plan = RollbackPlan(from: HelmRevision(revision: 6, status: "deployed", chart: "vllm-0.4.0", appVersion: "0.4.0"), to: rollback.plan!.to)
+        rollback = try await db.commit(JobChange(job: again), now: now)
+        #expect(try await db.jobsByCreatedRevision(release: "r", since: 1).mapValues(\.id) == [6: rollback.id, 7: rollback.id])
+        #expect(try await db.revisionsRolledBackFrom(release: "r", since: 1) == [5, 6])
         #expect(try await db.revisionsRolledBackFrom(release: "other", since: 1).isEmpty)
 
         var upgrade = try await db.accept(
