@@ -57,14 +57,18 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "CoxswainAudit",
+            dependencies: ["CoxswainCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "CoxswainStore",
-            dependencies: ["CoxswainCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CoxswainCore", "CoxswainAudit", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The same ports on PostgreSQL, for several replicas sharing one database.
         .target(
             name: "CoxswainPostgresStore",
             dependencies: [
-                "CoxswainCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                "CoxswainCore", "CoxswainAudit", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 // Only for its error type: what the pool reports when it cannot connect.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -94,7 +98,7 @@ let package = Package(
         .target(
             name: "CoxswainServer",
             dependencies: [
-                "CoxswainCore", "CoxswainStore", "CoxswainPostgresStore", "CoxswainCluster", "CoxswainChat", "CoxswainHTTP",
+                "CoxswainCore", "CoxswainAudit", "CoxswainStore", "CoxswainPostgresStore", "CoxswainCluster", "CoxswainChat", "CoxswainHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,7 +124,7 @@ let package = Package(
             name: "coxswain",
             dependencies: [
                 "CoxswainServer", "CoxswainSandbox", "CoxswainHTTP", "CoxswainStore", "CoxswainPostgresStore", "CoxswainChat", "CoxswainCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CoxswainAudit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "CoxswainStoreTests",
             dependencies: [
-                "CoxswainStore", "CoxswainPostgresStore", "CoxswainCore", "PostgresTestServer", .product(name: "GRDB", package: "GRDB.swift"),
+                "CoxswainStore", "CoxswainPostgresStore", "CoxswainCore", "CoxswainAudit", "PostgresTestServer", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]),
@@ -160,7 +164,7 @@ let package = Package(
             name: "CoxswainServerTests",
             dependencies: [
                 "CoxswainServer", "CoxswainSandbox", "CoxswainStore", "CoxswainPostgresStore", "PostgresTestServer", "CoxswainChat", "CoxswainCore",
-                "CoxswainHTTP", "CoxswainCluster",
+                "CoxswainHTTP", "CoxswainCluster", "CoxswainAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -221,6 +221,7 @@ enum PostgresSchema {
                 "ALTER TABLE serverLease ADD COLUMN processSpace TEXT NOT NULL DEFAULT ''",
             ]
         ),
+        ("v3", auditChain),
     ]
 }
 

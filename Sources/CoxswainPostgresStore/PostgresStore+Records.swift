@@ -42,39 +42,6 @@ extension PostgresStore: RegistryStore {
     }
 }
 
-extension PostgresStore: AuditStore {
-    public func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws {
-        try await write("record \(draft.event)") { db in
-            try await Self.insertAudit([draft], jobID: jobID, now: now, db)
-            try await Self.insertNotices(notices, route: nil, now: now, db)
-        }
-    }
-
-    public func tail(limit: Int) async throws -> [AuditEntry] {
-        try await read("read the audit trail") { db in
-            try await db.rows("SELECT * FROM auditEntry ORDER BY id DESC LIMIT \(limit)").reversed().map(Self.auditEntry)
-        }
-    }
-
-    public func entries(after id: Int64, limit: Int) async throws -> [AuditEntry] {
-        try await read("read the audit trail") { db in
-            try await db.rows("SELECT * FROM auditEntry WHERE id > \(id) ORDER BY id LIMIT \(limit)").map(Self.auditEntry)
-        }
-    }
-
-    public func entries(jobID: Int64) async throws -> [AuditEntry] {
-        try await read("read job #\(jobID)'s audit trail") { db in
-            try await db.rows("SELECT * FROM auditEntry WHERE jobID = \(jobID) ORDER BY id").map(Self.auditEntry)
-        }
-    }
-
-    private static func auditEntry(_ row: Fields) throws -> AuditEntry {
-        AuditEntry(
-            id: try row("id"), at: try row.date("at"), jobID: try row("jobID"), actor: try row("actor"), event: try row("event"),
-            detail: try row("detail"))
-    }
-}
-
 /// One server runs jobs on a database at a time: it holds a lease and renews it.
 extension PostgresStore: LeaseStore {
     public func acquire(_ lease: Lease, now: Date, replacing gone: String?) async throws -> Lease {

@@ -12,6 +12,8 @@ struct ServerSignals: Sendable {
     let notifier = WorkSignal()
     /// A job ended: its watch can start.
     let watch = WorkSignal()
+    /// A job ended: its audit entries can be signed.
+    let checkpoint = WorkSignal()
 }
 
 /// The outbound HTTP connections, closed when the server stops (it is the last service to).
@@ -58,10 +60,13 @@ func backgroundServices(
         worker: configuration.worker, lifecycle: lifecycle, identity: dependencies.runner,
         claimDuration: dependencies.leaseDuration, signal: signals.worker,
         notifierSignal: signals.notifier, lease: lease, state: state, pollInterval: dependencies.pollInterval, now: now, logger: logger,
-        jobEnded: signals.watch)
+        jobEnded: [signals.watch, signals.checkpoint])
     return (watch.map { [$0] } ?? []) + [
         operatorHTTP,
         lease,
+        AuditCheckpoints(
+            key: dependencies.auditSigningKey, audit: configuration.audit, auditChannel: configuration.slack.auditChannel, store: stores.audit,
+            signal: signals.checkpoint, notifierSignal: signals.notifier, now: now, logger: logger),
         RetentionService(retention: configuration.retention, store: stores.retention, lease: lease, now: now, logger: logger),
         UserGroupRefresher(
             directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),

@@ -1,3 +1,4 @@
+import CoxswainAudit
 import CoxswainCore
 import Foundation
 
@@ -52,14 +53,31 @@ public enum ConfigurationFiles {
     /// `COXSWAIN_DATABASE_PASSWORD_FILE` names (a mounted Secret); nil when neither is set
     /// (a server that trusts the connection, or a client certificate).
     public static func databasePassword(_ environment: [String: String]) throws -> String? {
-        if let value = environment["COXSWAIN_DATABASE_PASSWORD"], !value.isEmpty { return value }
-        guard let path = environment["COXSWAIN_DATABASE_PASSWORD_FILE"], !path.isEmpty else { return nil }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SlackSecrets.MissingSecret(description: "COXSWAIN_DATABASE_PASSWORD_FILE points at \(path), which cannot be read")
+        try secret("COXSWAIN_DATABASE_PASSWORD", environment)
+    }
+
+    /// The key that signs audit checkpoints: `COXSWAIN_AUDIT_SIGNING_KEY`, or the file
+    /// `COXSWAIN_AUDIT_SIGNING_KEY_FILE` names (what `coxswain audit keygen` wrote); nil when
+    /// neither is set, and then no checkpoints are made.
+    public static func auditSigningKey(_ environment: [String: String]) throws -> AuditSigningKey? {
+        guard let text = try secret("COXSWAIN_AUDIT_SIGNING_KEY", environment) else { return nil }
+        do {
+            return try AuditSigningKey(base64: text)
+        } catch {
+            throw SlackSecrets.MissingSecret(description: "COXSWAIN_AUDIT_SIGNING_KEY(_FILE) holds \(error.description)")
         }
-        // A file written with a trailing newline (echo, most editors) holds the password without it.
+    }
+
+    /// `NAME`, or the contents of the file `NAME_FILE` names; nil when neither is set.
+    static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
+        if let value = environment[name], !value.isEmpty { return value }
+        guard let path = environment["\(name)_FILE"], !path.isEmpty else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SlackSecrets.MissingSecret(description: "\(name)_FILE points at \(path), which cannot be read")
+        }
+        // A file written with a trailing newline (echo, most editors) holds the secret without it.
         let value = text.trimmingCharacters(in: .newlines)
-        guard !value.isEmpty else { throw SlackSecrets.MissingSecret(description: "COXSWAIN_DATABASE_PASSWORD_FILE points at \(path), which is empty") }
+        guard !value.isEmpty else { throw SlackSecrets.MissingSecret(description: "\(name)_FILE points at \(path), which is empty") }
         return value
     }
 }

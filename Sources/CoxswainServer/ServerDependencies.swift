@@ -1,3 +1,4 @@
+import CoxswainAudit
 import CoxswainChat
 import CoxswainCluster
 import CoxswainCore
@@ -30,6 +31,8 @@ public struct ServerDependencies: Sendable {
     public let logger: Logger
     /// This server's metrics, served at `/metrics` on the operators' listener.
     public let metrics: ServerMetrics
+    /// Signs the audit trail's checkpoints; without it none are made.
+    public let auditSigningKey: AuditSigningKey?
 
     // Made once from the above.
     public let catalog: CommandCatalog
@@ -44,8 +47,9 @@ public struct ServerDependencies: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
         pollInterval: Duration = .seconds(2), leaseDuration: Duration = .seconds(30),
         serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
-        logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics()
+        logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics(), auditSigningKey: AuditSigningKey? = nil
     ) {
+        self.auditSigningKey = auditSigningKey
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
         self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger; self.metrics = metrics
@@ -66,6 +70,7 @@ public struct ServerDependencies: Sendable {
         let configuration = try ConfigurationFiles.configuration(configPath)
         let secrets = try ConfigurationFiles.secrets(environment, mode: configuration.slack.mode)
         let runbooks = try ConfigurationFiles.runbooks(configuration.commandsDirectory)
+        let auditSigningKey = try ConfigurationFiles.auditSigningKey(environment)
         guard runbooks.runbook(kind: .rollback) != nil else {
             throw RunbookError(file: configuration.commandsDirectory, step: nil, problem: "has no rollback runbook (one whose steps include helm.rollback)")
         }
@@ -73,7 +78,8 @@ public struct ServerDependencies: Sendable {
         try await stores.registry.seed(Array(configuration.releases.values), now: Date())
         return ServerDependencies(
             configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,
-            processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger)
+            processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger,
+            auditSigningKey: auditSigningKey)
     }
 
     /// The model endpoints' HTTP checks.

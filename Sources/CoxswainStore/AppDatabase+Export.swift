@@ -8,7 +8,7 @@ extension AppDatabase {
     /// and the migrations table are not records: the new database has its own.
     public static let recordTables = [
         "job", "jobStep", "approval", "jobFollower", "auditEntry", "registryEntry", "receivedRequest", "messageRef", "notice", "consoleToken",
-        "watch", "createdRevision", "rolledBackFrom",
+        "watch", "createdRevision", "rolledBackFrom", "auditCheckpoint",
     ]
 
     public func columns(of table: String) async throws -> [String] {

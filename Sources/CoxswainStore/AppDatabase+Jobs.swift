@@ -1,3 +1,4 @@
+import CoxswainAudit
 import CoxswainCore
 import Foundation
 import GRDB
@@ -266,11 +267,25 @@ extension AppDatabase: JobStore {
         }
     }
 
+    /// Appends to the hash chain: SQLite has one writer at a time, so the head read here is
+    /// still the head when the transaction commits.
     static func insertAudit(_ drafts: [AuditDraft], jobID: Int64?, now: Date, _ db: Database) throws {
+        guard !drafts.isEmpty else { return }
+        var head = try auditHead(db) ?? AuditHead(seq: 0, hash: AuditChain.genesis)
+        let at = now.asStored
         for draft in drafts {
-            var row = AuditRow(id: nil, at: now, jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail)
+            let seq = head.seq + 1
+            let hash = AuditChain.hash(
+                seq: seq, atMilliseconds: AuditChain.milliseconds(at), jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail,
+                previous: head.hash)
+            var row = AuditRow(id: nil, seq: seq, at: at, jobID: jobID, actor: draft.actor, event: draft.event, detail: draft.detail, hash: hash)
             try row.insertPrepared(db)
+            head = AuditHead(seq: seq, hash: hash)
         }
+    }
+
+    static func auditHead(_ db: Database) throws -> AuditHead? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM auditEntry ORDER BY seq DESC LIMIT 1")).map { AuditHead(seq: $0[0], hash: $0[1]) }
     }
 }
 

@@ -251,6 +251,7 @@ extension AppDatabase {
                     ALTER TABLE serverLease ADD COLUMN processSpace TEXT NOT NULL DEFAULT '';
                     """)
         }
+        migrator.registerMigration("v10-audit-chain") { db in try chainAuditTrail(db) }
         return migrator
     }
 }

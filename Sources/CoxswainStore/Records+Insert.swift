@@ -33,8 +33,8 @@ extension JobRow {
 
 extension AuditRow {
     mutating func insertPrepared(_ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO auditEntry (id, at, jobID, actor, event, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [id, at, jobID, actor, event, detail])
+        try db.cachedStatement(sql: "INSERT INTO auditEntry (id, seq, at, jobID, actor, event, detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [id, seq, at, jobID, actor, event, detail, hash])
         id = db.lastInsertedRowID
     }
 }

@@ -142,14 +142,16 @@ struct RegistryRow: Codable, FetchableRecord, PersistableRecord {
 struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "auditEntry"
     var id: Int64?
+    var seq: Int64
     var at: Date
     var jobID: Int64?
     var actor: String
     var event: String
     var detail: String
+    var hash: String
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-    var entry: AuditEntry { AuditEntry(id: id ?? 0, at: at, jobID: jobID, actor: actor, event: event, detail: detail) }
+    var entry: AuditEntry { AuditEntry(id: id ?? 0, seq: seq, at: at, jobID: jobID, actor: actor, event: event, detail: detail, hash: hash) }
 }
 
 extension JobKind: DatabaseValueConvertible {}

@@ -1,10 +1,12 @@
 import ArgumentParser
+import CoxswainAudit
 import CoxswainCore
 import Foundation
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read the audit trail (the database is opened read-only).", subcommands: [Tail.self, Export.self])
+        abstract: "Read the audit trail and prove it was not changed (the database is opened read-only).",
+        subcommands: [Tail.self, Export.self, Verify.self, Keygen.self])
 
     struct Tail: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,21 +26,23 @@ struct Audit: AsyncParsableCommand {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every audit entry, as JSON lines, for an incident record or a SIEM.",
-            discussion: "Example: coxswain audit export --format jsonl > audit.jsonl")
+            discussion: """
+                Each entry carries its place in the chain (seq) and its hash, so the export can be verified on its own: \
+                coxswain audit verify --export audit.jsonl --public-key KEY --checkpoints checkpoints.log
+                Example: coxswain audit export --format jsonl > audit.jsonl
+                """)
         @OptionGroup var options: ConfigOption
         @Option(help: "Output format; only jsonl.") var format: String = "jsonl"
 
         func run() async throws {
             guard format == "jsonl" else { throw CLIError("unknown format \"\(format)\"; accepted: jsonl. Example: coxswain audit export --format jsonl") }
             let store = try await StoreAccess.open(options.config, forWriting: false)
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.sortedKeys]
+            let encoder = AuditExport.encoder()
             var after: Int64 = 0
             while true {
                 let page = try await store.stores.audit.entries(after: after, limit: 500)
-                guard let last = page.last?.id else { break }
-                for entry in page { print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
+                guard let last = page.last?.seq else { break }
+                for entry in page { print(try AuditExport.line(entry, encoder: encoder)) }
                 after = last
             }
         }

@@ -23,6 +23,22 @@ import Testing
         #expect(parse("llama-2-7b-production 4 bad weights") == rollback("llama-2-7b-production", revision: 4, reason: "bad weights"))
     }
 
+    @Test("a control character other than tab or a line break is refused, named, before anything else: U+0000 cannot be recorded")
+    func controlCharacters() {
+        guard case .failure(let error) = parse("llama-2-7b-production -- pods\u{0}OOM") else {
+            Issue.record("a NUL in the reason was accepted")
+            return
+        }
+        #expect(error.message.contains("U+0000") && error.message.contains("/rollback"))
+        guard case .failure(let escape) = Self.catalog.parse(verb: "history", text: "x\u{1B}[2J", invoked: "/history", style: .slash) else {
+            Issue.record("an escape sequence was accepted")
+            return
+        }
+        #expect(escape.message.contains("U+001B"))
+        #expect(parse("llama-2-7b-production -- pods OOM\n\tafter the upgrade") == rollback("llama-2-7b-production", reason: "pods OOM after the upgrade"))
+        #expect(AuditDraft(actor: "U\u{0}1", event: "e", detail: "a\u{0}b").detail == "a\u{FFFD}b")
+    }
+
     @Test("revision 0 means helm's 'previous', which Coxswain decides safely")
     func revisionZero() {
         #expect(parse("llama-2-7b-production 0") == rollback("llama-2-7b-production"))

@@ -56,12 +56,13 @@ struct CLITests {
         }
     }
 
-    static func config() throws -> String {
+    /// A configuration in a folder of its own, naming `database` (a new one in that folder by default).
+    static func config(database: String? = nil) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("coxswain.yaml")
         try """
-        database: \(directory.path)/coxswain.sqlite
+        database: \(database ?? directory.path + "/coxswain.sqlite")
         commands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)
         environments: { production: { namespace: production, approvals: 0 } }
         releases:

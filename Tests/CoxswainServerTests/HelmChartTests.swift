@@ -158,6 +158,7 @@ struct HelmChartTests {
         let values = """
             replicas: 3
             database: { url: "\(url)", passwordSecret: { name: coxswain-db }, caSecret: { name: coxswain-db-ca } }
+            auditSigningKeySecret: { name: coxswain-audit }
             """
         let objects = try await Self.render(pair, values: values)
         let kinds = objects.compactMap { $0["kind"] as? String }
@@ -175,8 +176,10 @@ struct HelmChartTests {
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
         let variables = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(variables.contains("COXSWAIN_DATABASE_PASSWORD_FILE") && !variables.contains("COXSWAIN_DATABASE_PASSWORD"))
+        #expect(variables.contains("COXSWAIN_AUDIT_SIGNING_KEY_FILE") && !variables.contains("COXSWAIN_AUDIT_SIGNING_KEY"))
         let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
         #expect(mounts.contains("/run/secrets/coxswain-db") && mounts.contains("/run/secrets/coxswain-db-ca") && !mounts.contains("/var/lib/coxswain"))
+        #expect(mounts.contains("/run/secrets/coxswain-audit"))
         let map = try #require(Self.objects(objects, kind: "ConfigMap").first?["data"] as? [String: Any])
         let configuration = try ConfigurationLoader.parse(yaml: try #require(map["coxswain.yaml"] as? String), file: "configmap")
         #expect(configuration.postgres?.host == "db.example" && configuration.postgres?.sslMode == .verifyFull)

@@ -58,12 +58,29 @@ struct PostgresMigrateTests {
         let last = try await source.tail(limit: 1).first?.id ?? 0
         let exported = try await CLITests.run(["audit", "export", "--format", "jsonl", "--config", postgresConfig], environment: secret)
         #expect(exported.out.contains("\"id\":\(last + 1)") && exported.out.contains("after the copy"), "\(exported.out.suffix(400))")
+        // The hash chain came across whole (PostgreSQL's trigger checked each copied hash) and goes on.
+        let verified = try await CLITests.run(["audit", "verify", "--config", postgresConfig], environment: secret)
+        let entries = try await source.rowCount("auditEntry") + 1
+        #expect(verified.status == 0 && verified.out.contains("\(entries) entries read"), "\(verified.out)")
 
         // Into a database that holds records now: refused, nothing added.
         let again = try await CLITests.run(["migrate", "--config", sqliteConfig, "--to", url], environment: secret)
         #expect(again.status != 0 && again.err.contains("nothing was copied") && again.err.contains("already holds records"), "\(again.err)")
         let jobs = try await CLITests.run(["jobs", "list", "--config", postgresConfig], environment: secret)
         #expect(jobs.out.split(separator: "\n").count == 2, "\(jobs.out)")
+    }
+
+    @Test("an SQLite trail whose chain does not verify is not copied: the copy names the first entry that does not extend it")
+    func brokenChainRefused() async throws {
+        let (sqliteConfig, path) = try await Self.usedSQLiteDatabase()
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DROP TRIGGER auditEntry_appendOnly_update; UPDATE auditEntry SET detail = 'nothing happened' WHERE seq = 2")
+        }
+        let address = try await TestPostgres.shared.freshDatabase(empty: true)
+        let url = "postgres://\(address.user)@127.0.0.1:\(address.port)/\(address.database)?sslmode=disable"
+        let secret = ["COXSWAIN_DATABASE_PASSWORD": TestPostgres.password]
+        let copy = try await CLITests.run(["migrate", "--config", sqliteConfig, "--to", url], environment: secret)
+        #expect(copy.status != 0 && copy.err.contains("audit entry 2 does not extend the chain") && copy.err.contains("nothing was copied"), "\(copy.err)")
     }
 
     @Test("refused with what to do: a configuration that already names PostgreSQL, a bad URL, a server still running on the SQLite database")

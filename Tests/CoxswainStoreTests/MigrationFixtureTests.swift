@@ -42,6 +42,9 @@ import Testing
             try await database.entries(after: 0, limit: 10).map(\.event) == [
                 "job.requested", "job.started", "job.succeeded", "job.requested", "registry.disable",
             ])
+        // v10 chained the entries written before it, in the order they were written.
+        let chained = try await AuditChainContractTests.verify(database)
+        #expect(chained.holds && chained.entries == 5 && chained.head?.seq == 5, "\(chained.problems)")
         #expect(try await database.entry(model: "llama-2-7b", environment: "staging")?.status == .disabled)
         #expect(try await database.entry(model: "llama-2-7b", environment: "production")?.status == .ready)
 

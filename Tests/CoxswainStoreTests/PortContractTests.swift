@@ -189,7 +189,7 @@ import Testing
         for n in 1...5 { try await db.append(AuditDraft(actor: "cli:ops", event: "test.\(n)", detail: ""), jobID: nil, notices: [], now: now) }
         let all = try await db.entries(after: 0, limit: 100)
         #expect(all.map(\.event) == ["job.requested", "test.1", "test.2", "test.3", "test.4", "test.5"])
-        #expect(try await db.entries(after: all[2].id, limit: 2).map(\.event) == ["test.3", "test.4"])
+        #expect(try await db.entries(after: all[2].seq, limit: 2).map(\.event) == ["test.3", "test.4"])
         #expect(try await db.tail(limit: 2).map(\.event) == ["test.4", "test.5"])
 
         let first = try #require(try await db.due(platform: "slack", now: now, limit: 10).first)

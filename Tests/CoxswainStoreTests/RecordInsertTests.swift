@@ -39,7 +39,8 @@ import Testing
             try prepared.writer.write { try one.insertPrepared($0) }
             try recorded.writer.write { try other.insert($0) }
             #expect(one.id == job.id && other.id == job.id)
-            var audit = AuditRow(id: nil, at: job.createdAt, jobID: job.id, actor: "U1", event: "job.requested", detail: "d")
+            let seq = job.id ?? 0
+            var audit = AuditRow(id: nil, seq: seq, at: job.createdAt, jobID: job.id, actor: "U1", event: "job.requested", detail: "d", hash: "h\(seq)")
             var same = audit
             try prepared.writer.write { try audit.insertPrepared($0) }
             try recorded.writer.write { try same.insert($0) }

@@ -1,3 +1,4 @@
+import CoxswainCore
 import Crypto
 import Foundation
 
@@ -11,7 +12,7 @@ public enum ConsoleTokens {
     }
 
     public static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// Whether `token` is one of the tokens whose digests are given, compared in constant time.

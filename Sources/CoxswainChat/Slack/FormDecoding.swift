@@ -1,5 +1,6 @@
-import Foundation
+import CoxswainCore
 import Crypto
+import Foundation
 
 /// `application/x-www-form-urlencoded`, as Slack posts slash commands and interactions.
 public enum FormDecoding {
@@ -69,7 +70,7 @@ public struct SlackSlashCommand: Sendable, Equatable {
     /// Slack sends a fresh `trigger_id` with every invocation; a retried delivery carries
     /// the same one. Without it, the body's hash stands in.
     public func idempotencyKey(rawBody: Data) -> String {
-        "slack:" + (triggerID ?? SHA256.hash(data: rawBody).map { String(format: "%02x", $0) }.joined())
+        "slack:" + (triggerID ?? Hex.string(SHA256.hash(data: rawBody)))
     }
 
     public init(form: [String: String]) throws(Malformed) {

@@ -1,5 +1,6 @@
-import Foundation
+import CoxswainCore
 import Crypto
+import Foundation
 
 /// Checks that a request really came from Slack, as Slack documents it: HMAC-SHA256 with
 /// the signing secret over `v0:TIMESTAMP:RAW_BODY`, compared in constant time, and a
@@ -45,7 +46,7 @@ public struct SlackRequestVerifier: Sendable {
         let nowSeconds = Int64(now().timeIntervalSince1970.rounded(.down))
         let age = nowSeconds - seconds
         guard age.magnitude <= UInt64(tolerance) else { throw .stale(ageSeconds: age) }
-        guard signature.hasPrefix("v0="), let mac = Data(hexString: String(signature.dropFirst(3))) else { throw .badSignature }
+        guard signature.hasPrefix("v0="), let mac = Hex.bytes(String(signature.dropFirst(3))).map({ Data($0) }) else { throw .badSignature }
         var signed = Data("v0:\(timestamp):".utf8)
         signed.append(body)
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: signed, using: SymmetricKey(data: secret)) else { throw .badSignature }
@@ -56,30 +57,6 @@ public struct SlackRequestVerifier: Sendable {
         var signed = Data("v0:\(timestamp):".utf8)
         signed.append(body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(signingSecret.utf8)))
-        return "v0=" + mac.map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-extension Data {
-    /// Lowercase or uppercase hex; nil for anything else (odd length, other characters).
-    init?(hexString: String) {
-        let bytes = Array(hexString.utf8)
-        guard bytes.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x61...0x66: return c - 0x61 + 10
-            case 0x41...0x46: return c - 0x41 + 10
-            default: return nil
-            }
-        }
-        var data = Data(capacity: bytes.count / 2)
-        var index = 0
-        while index < bytes.count {
-            guard let hi = nibble(bytes[index]), let lo = nibble(bytes[index + 1]) else { return nil }
-            data.append(hi << 4 | lo)
-            index += 2
-        }
-        self = data
+        return "v0=" + Hex.string(mac)
     }
 }

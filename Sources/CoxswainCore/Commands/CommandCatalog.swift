@@ -59,6 +59,15 @@ public struct CommandCatalog: Sendable {
 
     /// Parses `verb` and its text. `invoked` is how the user wrote the command, for messages.
     public func parse(verb: String, text: String, invoked: String, style: Style) -> Result<ParsedCommand, CommandError> {
+        // PostgreSQL's text cannot hold U+0000 (it would refuse the whole intake group), and
+        // nothing a person types needs the other control characters but tab and line breaks.
+        if let control = text.unicodeScalars.first(where: { $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) }) {
+            let code = String(control.value, radix: 16, uppercase: true)
+            return .failure(
+                CommandError(
+                    "The command's text contains the control character U+\(String(repeating: "0", count: 4 - code.count))\(code), "
+                        + "which Coxswain does not record. Type the command again without it, for example `\(invoked.prefix(40)) …`."))
+        }
         if ["help", "", Self.umbrella].contains(verb) { return .success(.help(overview(style))) }
         if let runbook = runbooks.all.first(where: { Self.name(of: $0) == verb }) {
             switch runbook.kind {

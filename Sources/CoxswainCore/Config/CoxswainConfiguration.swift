@@ -122,6 +122,17 @@ public struct CoxswainConfiguration: Sendable {
         public var requestKeys: GoDuration? = GoDuration(milliseconds: 30 * 86_400_000)
         public init() {}
     }
+    /// The audit trail's signed checkpoints (`CoxswainAudit`); the key is never here but in
+    /// `COXSWAIN_AUDIT_SIGNING_KEY` or the file `COXSWAIN_AUDIT_SIGNING_KEY_FILE` names.
+    public struct Audit: Sendable, Equatable {
+        /// The name checkpoints carry; without it, the first checkpoint's generated name is kept.
+        public var installation: String?
+        /// A checkpoint at least this often while entries are written, besides one after each job.
+        public var checkpointInterval = GoDuration(seconds: 3600)
+        /// A file each checkpoint line is appended to (on storage other than the database's).
+        public var checkpointFile: String?
+        public init() {}
+    }
     public enum ReleaseKind: String, Sendable, Equatable { case helm, deployment }
     public struct Release: Sendable, Equatable {
         public var name: String
@@ -179,6 +190,7 @@ public struct CoxswainConfiguration: Sendable {
     /// Without it, nothing is watched after a change.
     public var prometheus: Prometheus?
     public var retention = Retention()
+    public var audit = Audit()
 
     /// The watch policy of a release: its environment's, with its own queries if it has them.
     public func watchPolicy(release: Release) -> WatchPolicy {

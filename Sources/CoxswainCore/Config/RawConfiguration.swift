@@ -37,6 +37,7 @@ struct RawConfiguration: Decodable {
     }
     struct Emergency: Decodable { var reminder_interval: String?; var watch_timeout: String? }
     struct Retention: Decodable { var notices: String?; var request_keys: String? }
+    struct Audit: Decodable { var installation: String?; var checkpoint_interval: String?; var checkpoint_file: String? }
     struct Release: Decodable {
         var model: String
         var environment: String
@@ -68,6 +69,7 @@ struct RawConfiguration: Decodable {
     var prometheus: Prometheus?
     var watch: Watch?
     var retention: Retention?
+    var audit: Audit?
 
     func validated(file: String, root: Node, baseDirectory: String?) throws -> CoxswainConfiguration {
         func fail(_ key: String, _ problem: String) -> ConfigurationError {
@@ -179,11 +181,33 @@ struct RawConfiguration: Decodable {
         }
         configuration.retention.notices = try kept(retention?.notices, "retention.notices")
         configuration.retention.requestKeys = try kept(retention?.request_keys, "retention.request_keys")
+        configuration.audit = try validatedAudit(fail: fail, resolve: resolve)
         configuration.commandPrefix = command_prefix ?? ""
         guard Validation.isCommandPrefix(configuration.commandPrefix) else {
             throw fail("command_prefix", "must be up to 12 lowercase letters, digits or '-', e.g. cx-, got \"\(configuration.commandPrefix)\"")
         }
         return configuration
+    }
+
+    private func validatedAudit(fail: (String, String) -> ConfigurationError, resolve: (String) -> String) throws -> CoxswainConfiguration.Audit {
+        var result = CoxswainConfiguration.Audit()
+        if let name = audit?.installation {
+            guard !name.isEmpty, name.utf8.count <= 100, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw fail("audit.installation", "must be up to 100 letters, digits, '.', '_' or '-', such as acme-production, got \"\(name)\"")
+            }
+            result.installation = name
+        }
+        if let text = audit?.checkpoint_interval {
+            guard let value = GoDuration(parsing: text), value >= GoDuration(seconds: 60), value <= GoDuration(seconds: 3600) else {
+                throw fail("audit.checkpoint_interval", "must be a duration from 1m to 1h, such as 15m, got \"\(text)\"")
+            }
+            result.checkpointInterval = value
+        }
+        if let path = audit?.checkpoint_file {
+            guard !path.isEmpty else { throw fail("audit.checkpoint_file", "must name a file, such as /var/lib/coxswain/checkpoints.log") }
+            result.checkpointFile = resolve(path)
+        }
+        return result
     }
 
     private func validatedEnvironments(

@@ -5,7 +5,13 @@ public struct AuditDraft: Sendable, Equatable {
     public var actor: String
     public var event: String
     public var detail: String
-    public init(actor: String, event: String, detail: String) { self.actor = actor; self.event = event; self.detail = detail }
+    /// U+0000 becomes U+FFFD: PostgreSQL's text cannot hold it, and SQLite's readers stop at it,
+    /// so the entry would not read back as it was hashed.
+    public init(actor: String, event: String, detail: String) {
+        self.actor = Self.storable(actor); self.event = Self.storable(event); self.detail = Self.storable(detail)
+    }
+
+    static func storable(_ text: String) -> String { text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text }
 }
 
 /// Whether API routers may send a model traffic in an environment.

@@ -180,24 +180,56 @@ public protocol RegistryStore: Sendable {
     func entry(model: String, environment: String) async throws -> RegistryEntry?
 }
 
+/// One entry of the audit trail. `seq` is its place in the one order every replica shares and
+/// `hash` chains it to the entry before (`AuditChain`); both are written with the entry.
 public struct AuditEntry: Sendable, Equatable, Codable {
     public var id: Int64
+    public var seq: Int64
     public var at: Date
     public var jobID: Int64?
     public var actor: String
     public var event: String
     public var detail: String
-    public init(id: Int64, at: Date, jobID: Int64?, actor: String, event: String, detail: String) {
-        self.id = id; self.at = at; self.jobID = jobID; self.actor = actor; self.event = event; self.detail = detail
+    public var hash: String
+    public init(id: Int64, seq: Int64, at: Date, jobID: Int64?, actor: String, event: String, detail: String, hash: String) {
+        self.id = id; self.seq = seq; self.at = at; self.jobID = jobID; self.actor = actor; self.event = event; self.detail = detail
+        self.hash = hash
     }
 }
 
+/// The audit trail's newest entry: where the next one chains from and what a checkpoint signs.
+public struct AuditHead: Sendable, Equatable {
+    public var seq: Int64
+    public var hash: String
+    public init(seq: Int64, hash: String) { self.seq = seq; self.hash = hash }
+}
+
+/// A signed checkpoint as the store keeps it: the line that was published, the entry it covers
+/// and the hash of the checkpoint it extends (`AuditChain.genesis` for the first). Only one
+/// checkpoint may extend another, so two servers cannot fork the sequence.
+public struct StoredCheckpoint: Sendable, Equatable {
+    public var seq: Int64
+    public var line: String
+    public var previous: String
+    public init(seq: Int64, line: String, previous: String) { self.seq = seq; self.line = line; self.previous = previous }
+}
+
+/// The audit trail is append-only: the store offers no update or delete, and the database
+/// refuses them.
 public protocol AuditStore: Sendable {
     func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws
     /// The newest `limit` entries, oldest first.
     func tail(limit: Int) async throws -> [AuditEntry]
-    func entries(after id: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Up to `limit` entries after `seq`, in chain order.
+    func entries(after seq: Int64, limit: Int) async throws -> [AuditEntry]
     func entries(jobID: Int64) async throws -> [AuditEntry]
+    /// The newest entry's place and hash; nil while the trail is empty.
+    func head() async throws -> AuditHead?
+    /// The newest checkpoint recorded, nil before the first.
+    func lastCheckpoint() async throws -> StoredCheckpoint?
+    /// Records `checkpoint` with the notices that publish it, unless another checkpoint already
+    /// extends the same one (another server was first): then false, and nothing is written.
+    func record(_ checkpoint: StoredCheckpoint, notices: [Notice], now: Date) async throws -> Bool
 }
 
 /// Who does the work that must happen once per database (sending messages, watches,

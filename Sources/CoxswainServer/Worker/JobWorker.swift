@@ -28,8 +28,8 @@ public struct JobWorker: Service, CustomStringConvertible {
     let pollInterval: Duration
     let now: @Sendable () -> Date
     let logger: Logger
-    /// Told when a job ends, so its watch starts at once.
-    var jobEnded = WorkSignal()
+    /// Told when a job ends, so its watch starts at once and its audit entries are signed.
+    var jobEnded: [WorkSignal] = []
     /// Whether a pid of this runner's process space is alive (a test may say otherwise).
     var isAlive: @Sendable (Int) -> Bool = RunnerIdentity.isAlive
 
@@ -82,7 +82,7 @@ public struct JobWorker: Service, CustomStringConvertible {
             await settleIfStillRunning(job.id, claim)
             signal.signal()  // a job of the same release may be waiting
             notifierSignal.signal()
-            jobEnded.signal()
+            jobEnded.forEach { $0.signal() }
         }
     }
 
