@@ -150,6 +150,7 @@ let package = Package(
             path: "Tests/PostgresTestServer"
         ),
         .testTarget(name: "CoxswainCoreTests", dependencies: ["CoxswainCore"]),
+        .testTarget(name: "CoxswainAuditTests", dependencies: ["CoxswainAudit", "CoxswainCore"]),
         .testTarget(name: "CoxswainClusterTests", dependencies: ["CoxswainCluster", "CoxswainCore"]),
         .testTarget(name: "CoxswainHTTPTests", dependencies: ["CoxswainHTTP"]),
         .testTarget(
