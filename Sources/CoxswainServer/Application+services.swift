@@ -64,9 +64,6 @@ func backgroundServices(
     return (watch.map { [$0] } ?? []) + [
         operatorHTTP,
         lease,
-        AuditCheckpoints(
-            key: dependencies.auditSigningKey, audit: configuration.audit, auditChannel: configuration.slack.auditChannel, store: stores.audit,
-            signal: signals.checkpoint, notifierSignal: signals.notifier, now: now, logger: logger),
         RetentionService(retention: configuration.retention, store: stores.retention, lease: lease, now: now, logger: logger),
         UserGroupRefresher(
             directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),
@@ -74,6 +71,10 @@ func backgroundServices(
         Notifier(
             delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
             pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),
+        // Between the notifier and the worker: at shutdown it signs what the worker wrote, and the notifier then posts it.
+        AuditCheckpoints(
+            key: dependencies.auditSigningKey, audit: configuration.audit, auditChannel: configuration.slack.auditChannel, store: stores.audit,
+            http: dependencies.http, signal: signals.checkpoint, notifierSignal: signals.notifier, now: now, logger: logger),
         worker,
     ]
 }

@@ -69,7 +69,7 @@ public enum ConfigurationFiles {
     }
 
     /// `NAME`, or the contents of the file `NAME_FILE` names; nil when neither is set.
-    static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
+    public static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment["\(name)_FILE"], !path.isEmpty else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

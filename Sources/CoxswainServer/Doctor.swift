@@ -4,8 +4,9 @@ import CoxswainCore
 import Foundation
 
 /// Checks what Coxswain depends on, as `coxswain doctor` prints it: helm (3.14 or later)
-/// and kubectl on PATH, read access to every configured namespace, the Slack token, and the
-/// bot's membership of the audit channel and of every channel the configuration names.
+/// and kubectl on PATH, the audit trail's signing key and checkpoint file, read access to every
+/// configured namespace, the Slack token, and the bot's membership of the audit channel and of
+/// every channel the configuration names.
 public struct Doctor: Sendable {
     public struct Check: Sendable, Equatable {
         public var ok: Bool
@@ -46,6 +47,7 @@ public struct Doctor: Sendable {
         } catch {
             checks.append(Check(ok: false, name: "kubectl", detail: "\(error)"))
         }
+        checks += auditChecks()
         let helmReleases = dependencies.configuration.releases.values.filter { $0.kind == .helm }
         let namespaces = Set(helmReleases.map(\.namespace)).sorted()
         for namespace in namespaces {
@@ -85,6 +87,32 @@ public struct Doctor: Sendable {
                         detail: "conversations.info failed (\(channel.why)): \(error); "
                             + "the app needs the channels:read and groups:read scopes"))
             }
+        }
+        return checks
+    }
+
+    /// The key that signs checkpoints (its public half printed, to compare with the copy kept
+    /// off the server) and whether the checkpoint file can be appended to.
+    func auditChecks() -> [Check] {
+        var checks: [Check] = []
+        if let key = dependencies.auditSigningKey {
+            checks.append(Check(ok: true, name: "audit checkpoints", detail: "signed by the key whose public half is \(key.publicKey.base64)"))
+        } else {
+            checks.append(
+                Check(
+                    ok: false, name: "audit checkpoints",
+                    detail: "off: COXSWAIN_AUDIT_SIGNING_KEY_FILE is not set, so a trail rewritten as a whole would go unnoticed; "
+                        + "make a key with `coxswain audit keygen --out FILE`"))
+        }
+        if let file = dependencies.configuration.audit.checkpointFile {
+            let manager = FileManager.default
+            let folder = (file as NSString).deletingLastPathComponent
+            let writable =
+                manager.fileExists(atPath: file) ? manager.isWritableFile(atPath: file) : manager.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+            checks.append(
+                Check(
+                    ok: writable, name: "audit.checkpoint_file",
+                    detail: writable ? "\(file) can be appended to" : "\(file) cannot be written (does \(folder) exist, and may Coxswain write there?)"))
         }
         return checks
     }

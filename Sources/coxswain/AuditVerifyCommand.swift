@@ -1,6 +1,9 @@
 import ArgumentParser
 import CoxswainAudit
+import CoxswainChat
 import CoxswainCore
+import CoxswainHTTP
+import CoxswainServer
 import Foundation
 
 extension Audit {
@@ -52,13 +55,16 @@ extension Audit {
         var publicKey: String?
         @Option(help: ArgumentHelp("A file of checkpoint lines (other lines are skipped); may be given more than once.", valueName: "file"))
         var checkpoints: [String] = []
+        @Flag(help: "Read the checkpoints back from the audit channel (slack.audit_channel; SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE).")
+        var fromSlack = false
         @Option(help: ArgumentHelp("Verify an `audit export` file instead of the database.", valueName: "file")) var export: String?
 
         func run() async throws {
             let report: AuditVerification
             do {
                 let key = try publicKey.map(Self.readPublicKey)
-                let published = try checkpoints.flatMap(Self.readCheckpoints)
+                var published = try checkpoints.flatMap(Self.readCheckpoints)
+                if fromSlack { published += try await checkpointsInSlack() }
                 if !published.isEmpty && key == nil { throw CLIError("checkpoints are only worth checking with their public key: give --public-key") }
                 report = try await verify(checkpoints: published, key: key)
             } catch {
@@ -67,7 +73,8 @@ extension Audit {
             }
             let range = report.head.map { "entries 1 to \($0.seq), head \($0.hash.prefix(16))…" } ?? "no entries"
             print("audit trail: \(report.entries) entries read (\(range))")
-            print("checkpoints: \(report.checkpointsChecked) checked" + (checkpoints.isEmpty ? " (none given: a trail rewritten as a whole would pass)" : ""))
+            let given = !checkpoints.isEmpty || fromSlack
+            print("checkpoints: \(report.checkpointsChecked) checked" + (given ? "" : " (none given: a trail rewritten as a whole would pass)"))
             for problem in report.problems { print("FAILED  \(problem)") }
             guard report.holds else {
                 print("the audit trail does NOT verify: \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")")
@@ -100,6 +107,37 @@ extension Audit {
             }
             verification.finish()
             return verification
+        }
+
+        /// The checkpoint lines the audit channel holds, oldest first; a message that mentions a
+        /// checkpoint but is not one (someone typed it) is named and skipped.
+        private func checkpointsInSlack() async throws -> [Checkpoint] {
+            let environment = ProcessInfo.processInfo.environment
+            let configuration = try ConfigurationFiles.configuration(options.config)
+            guard let channel = configuration.slack.auditChannel else {
+                throw CLIError("--from-slack reads the audit channel, and \(options.config) names none (slack.audit_channel)")
+            }
+            guard let token = try ConfigurationFiles.secret("SLACK_BOT_TOKEN", environment) else {
+                throw CLIError("--from-slack reads the audit channel with the bot token: set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE")
+            }
+            let http = OutboundHTTP(environment: environment)
+            let texts: [String]
+            do {
+                texts = try await SlackWebClient(http: http, apiURL: configuration.slack.apiURL, token: Secret(token)).channelTexts(channel: channel)
+                await http.shutdown()
+            } catch {
+                await http.shutdown()
+                throw CLIError("could not read the audit channel \(channel): \(error)")
+            }
+            var found: [Checkpoint] = []
+            for text in texts where text.contains(Checkpoint.prefix) {
+                switch Checkpoint.parse(text) {
+                case .success(let checkpoint): found.append(checkpoint)
+                case .failure(let error): FileHandle.standardError.write(Data("coxswain: skipped a message in \(channel): \(error)\n".utf8))
+                }
+            }
+            guard !found.isEmpty else { throw CLIError("the audit channel \(channel) holds no checkpoint lines") }
+            return found
         }
 
         static func readPublicKey(_ argument: String) throws -> AuditPublicKey {

@@ -1,5 +1,7 @@
 import CoxswainAudit
+import CoxswainChat
 import CoxswainCore
+import CoxswainHTTP
 import CoxswainStore
 import Foundation
 import GRDB
@@ -40,7 +42,7 @@ struct AuditTamperTests {
         try await ProcessLifecycleTests.withFakeSlack { world, port in
             let server = try await ServerProcess.start(
                 yaml: ProcessLifecycleTests.yaml(port), database: database, cluster: cluster,
-                extraConfig: "audit: { installation: tamper-test, checkpoint_file: \(checkpoints) }\n",
+                extraConfig: "audit: { installation: tamper-test, checkpoint_file: \(checkpoints), checkpoint_url: http://127.0.0.1:\(port)/hooks/audit }\n",
                 environment: ["COXSWAIN_AUDIT_SIGNING_KEY_FILE": keyFile])
             let job = try Harness.jobID(in: try await server.command(ProcessLifecycleTests.release, fakePort: port).text)
             // The job's end is signed: a line in the checkpoint file and one in the audit channel.
@@ -61,6 +63,19 @@ struct AuditTamperTests {
             server.signal(SIGTERM)
             let status = try await server.waitForExit()
             try check(status == 0, server.output)
+            // Both checkpoints reached the audit channel (the one made at the stop before the notifier stopped),
+            // and verify reads them back from it.
+            let slackConfig = folder.appendingPathComponent("slack.yaml")
+            try (ProcessLifecycleTests.yaml(port) + "\ndatabase: \(database)\ncommands: \(Harness.repositoryRoot.appendingPathComponent("commands").path)\n")
+                .write(to: slackConfig, atomically: true, encoding: .utf8)
+            let fromSlack = try await CLITests.run(
+                ["audit", "verify", "--config", slackConfig.path, "--public-key", publicKey, "--from-slack"],
+                environment: ["SLACK_BOT_TOKEN": Harness.botToken])
+            try check(fromSlack.status == 0 && fromSlack.out.contains("checkpoints: 2 checked"), fromSlack.out + fromSlack.err)
+            // And each was POSTed to checkpoint_url, its line as `text`.
+            let hooked = await world.received.filter { $0.path == "/hooks/audit" }.map(\.text)
+            let filed = try String(contentsOfFile: checkpoints, encoding: .utf8).split(separator: "\n").map(String.init)
+            try check(hooked == filed, "\(hooked) against \(filed)")
             let state = try await AppDatabase.openReadOnly(path: database).job(id: job)?.state
             try check(state == .succeeded, "job #\(job) is \(String(describing: state))")
         }
@@ -196,5 +211,21 @@ struct AuditTamperTests {
         let run = try await Self.verify(trail, config: config)
         #expect(run.status == 1)
         #expect(run.out.contains("but checkpoint 1 signed") && run.out.contains("the trail up to it was rewritten"), "\(run.out)")
+    }
+
+    @Test("the audit channel is read back page by page (Slack answers newest first, 200 at most), oldest first")
+    func channelReadInPages() async throws {
+        let world = FakeWorld()
+        try await FakeServer.application(world).test(.live) { fake in
+            let http = OutboundHTTP(environment: [:])
+            let port = try #require(fake.port)
+            let slack = SlackWebClient(http: http, apiURL: try #require(URL(string: "http://127.0.0.1:\(port)/api")), token: Secret(Harness.botToken))
+            for n in 1...450 { _ = try await slack.postMessage(channel: "C0AUDIT", text: "line \(n)", blocksJSON: nil, threadTS: nil) }
+            _ = try await slack.postMessage(channel: "C0OTHER", text: "elsewhere", blocksJSON: nil, threadTS: nil)
+            let texts = try await slack.channelTexts(channel: "C0AUDIT")
+            await http.shutdown()
+            #expect(texts == (1...450).map { "line \($0)" })
+            #expect(await world.slackCalls("conversations.history").count == 3)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CoxswainAudit
 import CoxswainServer
 import Foundation
 import Testing
@@ -10,11 +11,17 @@ struct DoctorTests {
         var releases = state["releases"] as! [String: Any]
         releases["llama-2-7b-development"] = ["namespace": "system", "revisions": [StandInCluster.revision(1, "deployed")]]
         state["releases"] = releases
-        try await Harness.run(cluster: state) { h in
+        let key = AuditSigningKey.generate()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoints-\(UUID().uuidString).log").path
+        try await Harness.run(cluster: state, extra: "audit: { checkpoint_file: \(file) }", auditSigningKey: key) { h in
             let checks = await Doctor(dependencies: h.dependencies).run()
             let allOK = checks.allSatisfy { $0.ok }
             #expect(allOK, "\(checks.map(\.line))")
-            #expect(checks.map(\.name) == ["helm", "kubectl", "namespace production", "namespace system", "slack", "channel C0AUDIT"])
+            #expect(
+                checks.map(\.name) == [
+                    "helm", "kubectl", "audit checkpoints", "audit.checkpoint_file", "namespace production", "namespace system", "slack", "channel C0AUDIT",
+                ])
+            #expect(checks.first { $0.name == "audit checkpoints" }?.detail.contains(key.publicKey.base64) == true)
             #expect(checks.first?.detail == "version 3.14.4")
             #expect(checks.first { $0.name == "slack" }?.detail == "token works: Example as coxswain")
         }
@@ -26,6 +33,8 @@ struct DoctorTests {
             await h.world.set(notMemberOf: ["C0OPS"])
             let checks = await Doctor(dependencies: h.dependencies).run()
             #expect(checks.first { $0.name == "channel C0AUDIT" }?.ok == true)
+            // Without a signing key: said, with how to make one.
+            #expect(checks.first { $0.name == "audit checkpoints" }.map { !$0.ok && $0.detail.contains("coxswain audit keygen") } == true)
             let ops = try #require(checks.first { $0.name == "channel C0OPS" })
             #expect(!ops.ok)
             #expect(ops.detail.contains("not a member (environments.production.channels)") && ops.detail.contains("/invite @coxswain"))

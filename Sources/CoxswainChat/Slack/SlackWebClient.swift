@@ -140,6 +140,31 @@ public final class SlackWebClient: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The text of every message in a channel (not in threads), oldest first: `conversations.history`
+    /// page by page (Slack gives the newest first), at most `pages` pages of 200. A 429 is waited
+    /// out (`Retry-After`) up to ten times: this is for a person at a terminal, not the webhook.
+    public func channelTexts(channel: String, pages: Int = 500) async throws(SlackDeliveryError) -> [String] {
+        var texts: [String] = []
+        var cursor = ""
+        var waits = 0
+        for _ in 0..<pages {
+            var body: [String: Any] = ["channel": channel, "limit": 200]
+            if !cursor.isEmpty { body["cursor"] = cursor }
+            let answer: [String: Any]
+            do {
+                answer = try await call("conversations.history", body)
+            } catch .rateLimited(_, let seconds) where waits < 10 {
+                waits += 1
+                try? await Task.sleep(for: .seconds(seconds))
+                continue
+            }
+            texts += (answer["messages"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+            cursor = (answer["response_metadata"] as? [String: Any])?["next_cursor"] as? String ?? ""
+            guard answer["has_more"] as? Bool == true, !cursor.isEmpty else { return texts.reversed() }
+        }
+        throw .permanent("the channel holds more than \(pages * 200) messages; save its checkpoint lines to a file and give --checkpoints")
+    }
+
     /// `conversations.info`: whether the bot is a member of the channel.
     public func isMember(of channel: String) async throws(SlackDeliveryError) -> Bool {
         let answer = try await call("conversations.info", ["channel": channel])

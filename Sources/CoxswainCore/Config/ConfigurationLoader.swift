@@ -77,7 +77,7 @@ public enum ConfigurationLoader {
             "prometheus": .fields(["url": .scalar, "token_file": .scalar, "timeout": .scalar]),
             "watch": watch,
             "retention": .fields(["notices": .scalar, "request_keys": .scalar]),
-            "audit": .fields(["installation": .scalar, "checkpoint_interval": .scalar, "checkpoint_file": .scalar]),
+            "audit": .fields(["installation": .scalar, "checkpoint_interval": .scalar, "checkpoint_file": .scalar, "checkpoint_url": .scalar]),
         ])
     }()
 }

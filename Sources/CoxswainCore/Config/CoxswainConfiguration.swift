@@ -131,6 +131,9 @@ public struct CoxswainConfiguration: Sendable {
         public var checkpointInterval = GoDuration(seconds: 3600)
         /// A file each checkpoint line is appended to (on storage other than the database's).
         public var checkpointFile: String?
+        /// Where each checkpoint is POSTed as JSON (`text` is the line, as a Slack or Mattermost
+        /// incoming webhook takes it; its fields beside it).
+        public var checkpointURL: URL?
         public init() {}
     }
     public enum ReleaseKind: String, Sendable, Equatable { case helm, deployment }

@@ -37,7 +37,7 @@ struct RawConfiguration: Decodable {
     }
     struct Emergency: Decodable { var reminder_interval: String?; var watch_timeout: String? }
     struct Retention: Decodable { var notices: String?; var request_keys: String? }
-    struct Audit: Decodable { var installation: String?; var checkpoint_interval: String?; var checkpoint_file: String? }
+    struct Audit: Decodable { var installation: String?; var checkpoint_interval: String?; var checkpoint_file: String?; var checkpoint_url: String? }
     struct Release: Decodable {
         var model: String
         var environment: String
@@ -206,6 +206,12 @@ struct RawConfiguration: Decodable {
         if let path = audit?.checkpoint_file {
             guard !path.isEmpty else { throw fail("audit.checkpoint_file", "must name a file, such as /var/lib/coxswain/checkpoints.log") }
             result.checkpointFile = resolve(path)
+        }
+        if let text = audit?.checkpoint_url {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+                throw fail("audit.checkpoint_url", "must be an http(s) URL, such as https://audit.example.com/coxswain/checkpoints, got \"\(text)\"")
+            }
+            result.checkpointURL = url
         }
         return result
     }

@@ -1,5 +1,6 @@
 import CoxswainAudit
 import CoxswainCore
+import CoxswainHTTP
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -8,12 +9,14 @@ import ServiceLifecycle
 /// least every `audit.checkpoint_interval` while entries are written, and once more at
 /// shutdown. Every replica may try; the store records one checkpoint per predecessor, so
 /// replicas never fork the sequence and each checkpoint is published once: as a line in the
-/// audit channel (through the outbox, committed with it) and appended to `checkpoint_file`.
+/// audit channel (through the outbox, committed with it), appended to `checkpoint_file` and
+/// POSTed to `checkpoint_url` (by the replica that recorded it, after the commit).
 struct AuditCheckpoints: Service, CustomStringConvertible {
     let key: AuditSigningKey?
     let audit: CoxswainConfiguration.Audit
     let auditChannel: String?
     let store: any AuditStore
+    let http: OutboundHTTP
     let signal: WorkSignal
     let notifierSignal: WorkSignal
     let now: @Sendable () -> Date
@@ -50,11 +53,17 @@ struct AuditCheckpoints: Service, CustomStringConvertible {
             let checkpoint = try Checkpoint.sign(
                 installation: installation, head: head, time: now(), previous: last.map { Checkpoint.hash(ofLine: $0.line) } ?? AuditChain.genesis,
                 key: key)
-            let notices = auditChannel == nil ? [] : [Notice.message(RichText(segments: [.code(checkpoint.line)]), jobID: nil, place: .auditChannel)]
+            let text = RichText(segments: [.plain("Audit checkpoint (`coxswain audit verify --from-slack` checks it): "), .code(checkpoint.line)])
+            let notices = auditChannel == nil ? [] : [Notice.message(text, jobID: nil, place: .auditChannel)]
             let stored = StoredCheckpoint(seq: checkpoint.seq, line: checkpoint.line, previous: checkpoint.previous)
             guard try await store.record(stored, notices: notices, now: now()) else { return nil }
             notifierSignal.signal()
-            if let file = audit.checkpointFile { await append(checkpoint.line, to: file) }
+            if let file = audit.checkpointFile {
+                await publish(checkpoint, to: file) { try CheckpointFile.append(checkpoint.line, to: file) }
+            }
+            if let url = audit.checkpointURL {
+                await publish(checkpoint, to: url.absoluteString) { try await post(checkpoint, to: url) }
+            }
             return checkpoint
         } catch {
             logger.error("audit checkpoint: \(error); the next one tries again")
@@ -62,25 +71,47 @@ struct AuditCheckpoints: Service, CustomStringConvertible {
         }
     }
 
-    /// Appends the line and syncs it; a failure is logged and told in the audit channel, since
-    /// the line is still in the database and the channel.
-    private func append(_ line: String, to path: String) async {
+    /// One destination off the machine. A failure is logged, audited and told in the audit
+    /// channel: the checkpoint is still in the database and the channel.
+    private func publish(_ checkpoint: Checkpoint, to destination: String, _ send: () async throws -> Void) async {
         do {
-            try CheckpointFile.append(line, to: path)
+            try await send()
         } catch {
-            logger.error("audit checkpoint: could not append to \(path): \(error)")
+            logger.error("audit checkpoint for entry \(checkpoint.seq): could not publish to \(destination): \(error)")
             let notice = Notice.message(
-                "Could not append the audit checkpoint for entry \(line.split(separator: " ").dropFirst(3).first ?? "?") to \(path): \(error). "
-                    + "It is in this channel and in the database; append it by hand once the file can be written.",
+                "Could not publish the audit checkpoint for entry \(checkpoint.seq) to \(destination): \(error). "
+                    + "It is in this channel and in the database; the next checkpoint covers these entries too.",
                 jobID: nil, place: .auditChannel)
-            if auditChannel != nil {
-                try? await store.append(
-                    AuditDraft(actor: "coxswain", event: "audit.checkpoint_file_failed", detail: "\(path): \(error)"), jobID: nil, notices: [notice],
-                    now: now())
-                notifierSignal.signal()
-            }
+            try? await store.append(
+                AuditDraft(actor: "coxswain", event: "audit.checkpoint_unpublished", detail: "\(destination): \(error)"), jobID: nil,
+                notices: auditChannel == nil ? [] : [notice], now: now())
+            notifierSignal.signal()
         }
     }
+
+    /// JSON whose `text` is the line (what a Slack or Mattermost incoming webhook posts), with the
+    /// fields beside it; three tries, a second apart then two, and a 2xx answer.
+    private func post(_ checkpoint: Checkpoint, to url: URL) async throws {
+        let body: [String: Any] = [
+            "text": checkpoint.line, "installation": checkpoint.installation, "seq": checkpoint.seq, "hash": checkpoint.hash,
+            "time": checkpoint.time.formatted(.iso8601), "previous": checkpoint.previous, "signature": checkpoint.signature,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        var failure = "no answer"
+        for attempt in 0..<3 {
+            if attempt > 0 { try? await Task.sleep(for: .seconds(attempt)) }
+            do {
+                let answer = try await http.send(.post, url, headers: [("Content-Type", "application/json")], body: data, timeout: .seconds(10))
+                if (200..<300).contains(answer.status) { return }
+                failure = "HTTP \(answer.status)"
+            } catch {
+                failure = error.description
+            }
+        }
+        throw PublishFailure(description: failure)
+    }
+
+    struct PublishFailure: Error, CustomStringConvertible { let description: String }
 }
 
 /// The checkpoint file: one line per checkpoint, appended with `O_APPEND` and synced.

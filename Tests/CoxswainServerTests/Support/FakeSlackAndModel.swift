@@ -19,6 +19,8 @@ actor FakeWorld {
         var ts: String
         var threadTS: String?
         var noticeID: Int64?
+        /// As Slack keeps it: the text as sent, escaped.
+        var text = ""
     }
 
     private(set) var received: [Received] = []
@@ -93,7 +95,7 @@ actor FakeWorld {
         let payload = metadata?["event_payload"] as? [String: any Sendable]
         let posted = Posted(
             channel: item.channel ?? "", ts: "1763900000.\(String(format: "%06d", nextTS))", threadTS: item.threadTS,
-            noticeID: (payload?["notice_id"] as? Double).map { Int64($0) })
+            noticeID: (payload?["notice_id"] as? Double).map { Int64($0) }, text: item.json["text"] as? String ?? "")
         self.posted.append(posted)
         return posted
     }
@@ -151,14 +153,20 @@ enum FakeServer {
                 return json(["ok": true, "channel": posted.channel, "ts": posted.ts])
             case "chat.update": return json(["ok": true, "channel": item.channel ?? "", "ts": item.ts ?? ""])
             case "conversations.history", "conversations.replies":
-                let messages = await world.history(channel: item.channel ?? "", thread: method == "conversations.replies" ? item.ts : nil).map { posted in
-                    var message: [String: Any] = ["type": "message", "ts": posted.ts]
+                // As Slack answers: newest first, `limit` at a time (100 unless asked), a cursor to the next page.
+                let all = await world.history(channel: item.channel ?? "", thread: method == "conversations.replies" ? item.ts : nil).reversed()
+                let start = Int(item.json["cursor"] as? String ?? "") ?? 0
+                let limit = max(1, min(1000, (item.json["limit"] as? Double).map { Int($0) } ?? 100))
+                let page = all.dropFirst(start).prefix(limit)
+                let messages = page.map { posted in
+                    var message: [String: Any] = ["type": "message", "ts": posted.ts, "text": posted.text]
                     if let id = posted.noticeID {
                         message["metadata"] = ["event_type": SlackMessageMetadata.eventType, "event_payload": ["notice_id": id]]
                     }
                     return message
                 }
-                return json(["ok": true, "messages": messages])
+                let more = start + page.count < all.count
+                return json(["ok": true, "messages": messages, "has_more": more, "response_metadata": ["next_cursor": more ? String(start + page.count) : ""]])
             case "conversations.info":
                 let member = await !world.notMemberOf.contains(item.channel ?? "")
                 return json(["ok": true, "channel": ["id": item.channel ?? "", "is_member": member]])

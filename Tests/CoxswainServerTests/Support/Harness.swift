@@ -1,3 +1,4 @@
+import CoxswainAudit
 import CoxswainChat
 import CoxswainCore
 import CoxswainPostgresStore
@@ -100,7 +101,8 @@ struct Harness {
         readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
-        socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, _ body: @Sendable (Harness) async throws -> Void
+        socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, auditSigningKey: AuditSigningKey? = nil,
+        _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -143,7 +145,8 @@ struct Harness {
                 configuration: configuration, runbooks: runbooks,
                 secrets: socketModeURL == nil
                     ? SlackSecrets(signingSecret: signingSecret, botToken: botToken) : SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken),
-                stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger)
+                stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger,
+                auditSigningKey: auditSigningKey)
             let app = buildApplication(dependencies)
             try await app.test(.live) { client in
                 try await body(
