@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 
 /// Each release's model server, as its Service would answer: `/health`, `/ready`,
-/// `/v1/completions` and `/metrics` at `/models/NAMESPACE/RELEASE/…`. What it answers follows
+/// `/v1/models`, `/v1/completions` and `/metrics` at `/models/NAMESPACE/RELEASE/…`. What it answers follows
 /// the pods the sandbox cluster runs for the release: none ready, no answer (503); ready
 /// pods of a `slow` image, completions in 4 s; of an `errors` image, 500s; else text.
 struct ModelEndpoints: Sendable {
@@ -27,6 +27,18 @@ struct ModelEndpoints: Sendable {
         switch (request.method, rest) {
         case (.get, "/health"), (.get, "/ready"):
             response = Response(status: .ok)
+        case (.get, "/v1/models"):
+            // vLLM's ModelList: the name the pods were started with (`--model`) and its context length (`--max-model-len`, 4096 unless given).
+            let model = serving.model ?? release
+            response = Self.json([
+                "object": "list",
+                "data": [
+                    [
+                        "id": .string(model), "object": "model", "created": .int(Int(Date().timeIntervalSince1970)), "owned_by": "vllm",
+                        "root": .string(model), "max_model_len": .int(serving.maxModelLen ?? 4096),
+                    ]
+                ],
+            ])
         case (.post, "/v1/completions"):
             let body = (try? JSON.parse(Data(buffer: try await request.body.collect(upTo: 1_048_576)))) ?? [:]
             response = try await complete(body, behaviour: behaviour, model: serving.model ?? "")
@@ -76,15 +88,19 @@ struct ModelEndpoints: Sendable {
 
 extension SandboxCluster {
     /// The model and behaviour of a release's ready pods; nil behaviour when none is ready.
-    func servingPods(namespace: String, release: String) -> (behaviour: PodBehaviour?, model: String?) {
+    func servingPods(namespace: String, release: String) -> (behaviour: PodBehaviour?, model: String?, maxModelLen: Int?) {
         let selector = (try? LabelSelector("app.kubernetes.io/instance=\(release)")) ?? .everything
         let pods = store.list(.pods, namespace: namespace, labels: selector, fields: .everything)
         let ready = pods.filter { ($0[path: "status.conditions"].array ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" } }
-        func model(_ pod: JSON) -> String? {
-            let args = pod[path: "spec.containers"].array?.first?["args"].array?.compactMap(\.string) ?? []
-            return args.firstIndex(of: "--model").flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil }
+        func argument(_ name: String) -> (JSON) -> String? {
+            { pod in
+                let args = pod[path: "spec.containers"].array?.first?["args"].array?.compactMap(\.string) ?? []
+                return args.firstIndex(of: name).flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil }
+            }
         }
-        return (ready.first.map { PodBehaviour(pod: $0) }, (ready.first ?? pods.first).flatMap(model))
+        let serving = ready.first ?? pods.first
+        let maxModelLen = serving.flatMap(argument("--max-model-len")).flatMap { Int($0) }
+        return (ready.first.map { PodBehaviour(pod: $0) }, serving.flatMap(argument("--model")), maxModelLen)
     }
 }
 

@@ -144,7 +144,7 @@ import Testing
         #expect(
             runbook.steps.map(\.action) == [
                 .helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,
-                .probeHealth, .probeCompletion, .registryEnable, .verify,
+                .probeHealth, .probeModels, .probeCompletion, .registryEnable, .verify,
             ])
         #expect(runbook.step(.helmRollback)?.timeout?.description == "10m0s")
         #expect(runbook.step(.podsWait)?.timeout?.kubectlForm == "300s")

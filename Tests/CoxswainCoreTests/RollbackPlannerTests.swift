@@ -131,4 +131,26 @@ import Testing
         #expect(text == " fine")
         #expect((try? ProbeEvaluation.completionText(statusCode: 200, body: Data(#"{"choices":[]}"#.utf8)).get()) == nil)
     }
+
+    @Test("the served model: listed by /v1/models, with the configured max_model_len when there is one; otherwise both names said")
+    func judgesServedModel() throws {
+        let list = Data(#"{"object":"list","data":[{"id":"llama-2-7b","object":"model","max_model_len":4096},{"id":"lora-a","object":"model"}]}"#.utf8)
+        func served(_ model: String, _ length: Int? = nil) throws -> String {
+            try ProbeEvaluation.servedModel(statusCode: 200, body: list, expected: model, maxModelLen: length).get()
+        }
+        #expect(try served("llama-2-7b") == "llama-2-7b (max_model_len 4096)")
+        #expect(try served("llama-2-7b", 4096) == "llama-2-7b (max_model_len 4096)")
+        #expect(try served("lora-a") == "lora-a")
+        func problem(_ body: Data, _ model: String, _ length: Int? = nil, status: Int = 200) -> String {
+            let verdict = ProbeEvaluation.servedModel(statusCode: status, body: body, expected: model, maxModelLen: length)
+            guard case .failure(let problem) = verdict else { return "" }
+            return problem.description
+        }
+        #expect(problem(list, "llama-2-13b") == "the server serves `llama-2-7b`, `lora-a`, not `llama-2-13b`, the model the release is configured for")
+        #expect(problem(list, "llama-2-7b", 8192) == "`llama-2-7b` is served with max_model_len 4096, but the release expects 8192")
+        #expect(problem(list, "lora-a", 2048).contains("does not give its max_model_len"))
+        #expect(problem(Data(#"{"object":"list","data":[]}"#.utf8), "m") == "the server serves no model, not `m`, the model the release is configured for")
+        #expect(problem(Data("Not Found".utf8), "m", status: 404) == "GET /v1/models answered HTTP 404: Not Found")
+        #expect(problem(Data("[]".utf8), "m").contains("without a list of models"))
+    }
 }

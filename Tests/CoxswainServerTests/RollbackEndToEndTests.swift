@@ -36,7 +36,7 @@ struct RollbackEndToEndTests {
                     ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"],
                     ["helm", "status", Self.release, "-n", "production", "-o", "json"],
                 ])
-            #expect(await h.world.modelCalls() == ["/model/health", "/model/ready", "/model/v1/completions"])
+            #expect(await h.world.modelCalls() == ["/model/health", "/model/ready", "/model/v1/models", "/model/v1/completions"])
             let completion = try #require(await h.world.received.first { $0.path == "/model/v1/completions" })
             #expect(completion.json["model"] as? String == "llama-2-7b")
             #expect(completion.json["prompt"] as? String == "Hello, how are you?")
@@ -90,7 +90,7 @@ struct RollbackEndToEndTests {
                 events == [
                     "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided",
                     "step.confirm.succeeded", "registry.disable", "step.registry.disable.succeeded", "step.helm.rollback.succeeded",
-                    "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.completion.succeeded",
+                    "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.models.succeeded", "step.probe.completion.succeeded",
                     "registry.enable", "step.registry.enable.succeeded", "step.verify.succeeded", "job.succeeded",
                 ])
         }

@@ -82,7 +82,7 @@ struct TakeoverTests {
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(try Harness.rollbackCalls(h).isEmpty)
             #expect(job.steps.first { $0.action == "helm.rollback" }?.note == "landed before the takeover: revision 6")
-            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 9)
+            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 10)
             #expect(try await h.registryStatus() == .ready)
             #expect(job.claim?.generation == 2)
         }

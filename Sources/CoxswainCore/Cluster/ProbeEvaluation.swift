@@ -33,4 +33,32 @@ public enum ProbeEvaluation {
     public struct CompletionProblem: Error, Equatable, CustomStringConvertible {
         public let description: String
     }
+
+    /// `GET /v1/models` must list the model the release is configured for and, when the
+    /// configuration gives one, that model's `max_model_len`: pods can come up healthy on other
+    /// weights (a wrong image tag, a values file from another release), and a completion asked
+    /// of another name would only fail later. Returns the note for the step or the problem.
+    public static func servedModel(statusCode: Int, body: Data, expected model: String, maxModelLen: Int?) -> Result<String, CompletionProblem> {
+        guard statusCode == 200 else {
+            let excerpt = String(decoding: body.prefix(300), as: UTF8.self)
+            return .failure(.init(description: "GET /v1/models answered HTTP \(statusCode): \(excerpt)"))
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let data = object["data"] as? [[String: Any]] else {
+            return .failure(.init(description: "GET /v1/models answered without a list of models (`data`)"))
+        }
+        let served = data.compactMap { $0["id"] as? String }
+        guard let card = data.first(where: { $0["id"] as? String == model }) else {
+            let names = served.isEmpty ? "no model" : served.map { "`\($0)`" }.joined(separator: ", ")
+            return .failure(.init(description: "the server serves \(names), not `\(model)`, the model the release is configured for"))
+        }
+        let length = (card["max_model_len"] as? NSNumber)?.intValue
+        guard let expected = maxModelLen else { return .success(length.map { "\(model) (max_model_len \($0))" } ?? model) }
+        guard let length else {
+            return .failure(.init(description: "`\(model)` is served, but GET /v1/models does not give its max_model_len (expected \(expected))"))
+        }
+        guard length == expected else {
+            return .failure(.init(description: "`\(model)` is served with max_model_len \(length), but the release expects \(expected)"))
+        }
+        return .success("\(model) (max_model_len \(length))")
+    }
 }

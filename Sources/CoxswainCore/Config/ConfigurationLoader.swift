@@ -62,7 +62,8 @@ public enum ConfigurationLoader {
             "releases": .named(
                 .fields([
                     "model": .scalar, "environment": .scalar, "endpoint": .scalar, "namespace": .scalar, "ready_endpoint": .scalar,
-                    "completion_slo": .scalar, "kind": .scalar, "chart": .scalar, "values": .list(.scalar, example: "[values-production.yaml]"),
+                    "completion_slo": .scalar, "max_model_len": .scalar, "kind": .scalar, "chart": .scalar,
+                    "values": .list(.scalar, example: "[values-production.yaml]"),
                     "deployment": .scalar, "watch_queries": queries,
                 ]), example: "llama-2-7b-production: { model: llama-2-7b, environment: production, endpoint: http://… }"),
             "users": .named(.list(.scalar, example: "[development, production]"), example: "U0123ALICE: [production]"),

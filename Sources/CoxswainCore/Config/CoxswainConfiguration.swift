@@ -155,6 +155,8 @@ public struct CoxswainConfiguration: Sendable {
         public var hasReadyEndpoint: Bool
         /// Overrides the runbook's completion SLO for this release.
         public var completionSLO: GoDuration?
+        /// The context length the model server must report for `model` (`probe.models`); nil: not checked.
+        public var maxModelLen: Int?
         /// This release's own PromQL for the watch (its metrics are labelled differently).
         public var watchQueries: WatchQueries?
 

@@ -33,6 +33,10 @@ extension RawConfiguration {
             var release = CoxswainConfiguration.Release(
                 name: name, model: rel.model, environment: rel.environment, namespace: namespace,
                 endpoint: endpoint, hasReadyEndpoint: rel.ready_endpoint ?? false, completionSLO: slo)
+            if let length = rel.max_model_len {
+                guard length > 0 else { throw fail("\(key).max_model_len", "must be the model's context length in tokens, such as 4096, got \(length)") }
+                release.maxModelLen = length
+            }
             if let kindName = rel.kind {
                 guard let kind = CoxswainConfiguration.ReleaseKind(rawValue: kindName) else {
                     throw fail("\(key).kind", "must be helm or deployment, got \"\(kindName)\"")

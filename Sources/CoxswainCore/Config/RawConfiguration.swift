@@ -45,6 +45,7 @@ struct RawConfiguration: Decodable {
         var namespace: String?
         var ready_endpoint: Bool?
         var completion_slo: String?
+        var max_model_len: Int?
         var kind: String?
         var chart: String?
         var values: [String]?

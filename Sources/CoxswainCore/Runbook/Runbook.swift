@@ -12,6 +12,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     case helmRollback = "helm.rollback"
     case podsWait = "pods.wait"
     case probeHealth = "probe.health"
+    case probeModels = "probe.models"
     case probeCompletion = "probe.completion"
     case registryEnable = "registry.enable"
     case verify
@@ -28,7 +29,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
         switch self {
         case .helmHistory: return ["max"]
         case .helmRollback, .helmUpgrade, .podsWait: return ["timeout"]
-        case .probeHealth, .chartExists: return ["timeout"]
+        case .probeHealth, .probeModels, .chartExists: return ["timeout"]
         case .probeCompletion: return ["slo", "prompt", "max_tokens"]
         case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate: return []
         }

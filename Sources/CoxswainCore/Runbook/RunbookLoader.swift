@@ -103,7 +103,7 @@ public enum RunbookLoader {
             throw fail(nil, "registry.disable must come before helm.rollback: traffic must stop before the release changes")
         }
         if let enable = position(.registryEnable) {
-            for check in [RunbookAction.podsWait, .probeHealth, .probeCompletion] {
+            for check in [RunbookAction.podsWait, .probeHealth, .probeModels, .probeCompletion] {
                 if let p = position(check), p > enable { throw fail(nil, "registry.enable must come after \(check.rawValue): validate before re-enabling") }
             }
             guard position(.registryDisable) != nil else { throw fail(nil, "registry.enable without registry.disable") }

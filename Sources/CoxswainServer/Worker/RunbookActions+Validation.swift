@@ -92,6 +92,35 @@ extension RunbookActions {
             details: [.init("probes", notes.map { "GET \(release.endpoint.absoluteString)\($0)" }.joined(separator: "\n"))])
     }
 
+    /// `probe.models`: the pods serve the model the release is configured for.
+    func servedModel(_ step: RunbookStep, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+        let timeout = (step.timeout ?? GoDuration(milliseconds: 10_000)).duration
+        let url = release.endpoint.appendingPathComponent("v1/models").absoluteString
+        do {
+            let response = try await probe.get(release.endpoint, path: "v1/models", timeout: timeout)
+            let body = String(decoding: response.body.prefix(500), as: UTF8.self)
+            let verdict = ProbeEvaluation.servedModel(
+                statusCode: response.statusCode, body: response.body, expected: release.model, maxModelLen: release.maxModelLen)
+            switch verdict {
+            case .failure(let problem):
+                report.validation.append("served model ❌")
+                return .failed(
+                    problem.description,
+                    hint: "The pods run other weights than the configuration names: check the image and the model arguments with "
+                        + "\(code: "kubectl get pods -l app.kubernetes.io/instance=\(release.name) -n \(release.namespace) -o yaml"), "
+                        + "and `model:` / `max_model_len:` of the release in the configuration." as RichText,
+                    note: "wrong model", details: [.init("/v1/models", "HTTP \(response.statusCode)\n\(body)")],
+                    audit: "GET \(url): \(problem.description)")
+            case .success(let note):
+                report.validation.append("serves \(note)")
+                return .succeeded(note, audit: "GET \(url): serves \(note)", details: [.init("/v1/models", body)])
+            }
+        } catch {
+            report.validation.append("served model ❌")
+            return .failed(error.description, hint: podsHint(release), note: "unreachable", audit: "GET \(url): \(error.description)")
+        }
+    }
+
     func completion(_ step: RunbookStep, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
         let slo = release.completionSLO ?? step.slo ?? GoDuration(milliseconds: 3000)
         let prompt = step.prompt ?? "Hello, how are you?"

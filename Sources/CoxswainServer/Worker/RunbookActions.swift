@@ -25,6 +25,7 @@ struct RunbookActions: Sendable {
             return result
         case .podsWait: return await waitForPods(step, emergency: job.request.emergency, release: release, report: &report)
         case .probeHealth: return await health(step, emergency: job.request.emergency, release: release, report: &report)
+        case .probeModels: return await servedModel(step, release: release, report: &report)
         case .probeCompletion: return await completion(step, release: release, report: &report)
         case .registryEnable: return registry(.ready, job: job, release: release, report: &report)
         case .verify: return await verify(release: release, report: &report)

@@ -30,6 +30,10 @@ actor FakeWorld {
     var completionDelay: Duration = .zero
     var healthStatus: Int = 200
     var completionText = " I am doing well, thank you."
+    /// What `GET /model/v1/models` lists: every model the tests' configurations name, as vLLM
+    /// serving several would (a test narrows it to serve the wrong weights).
+    var servedModels: [(id: String, maxModelLen: Int)] = [("llama-2-7b", 4096), ("semantic-router", 512)]
+    func set(servedModels: [(id: String, maxModelLen: Int)]) { self.servedModels = servedModels }
     /// Answer the first N chat.* calls with HTTP 429 and Retry-After.
     var rateLimitNext = 0
     var retryAfter = 1
@@ -190,6 +194,17 @@ enum FakeServer {
         router.get("/model/ready") { _, _ -> Response in
             _ = await world.record("/model/ready", authorization: nil, body: Data())
             return json(["status": "ready"])
+        }
+        router.get("/model/v1/models") { _, _ -> Response in
+            _ = await world.record("/model/v1/models", authorization: nil, body: Data())
+            // vLLM's ModelList: one card per served name, with its context length.
+            let cards = await world.servedModels.map { model -> [String: Any] in
+                [
+                    "id": model.id, "object": "model", "created": 1_763_900_000, "owned_by": "vllm", "root": model.id,
+                    "max_model_len": model.maxModelLen, "permission": [[String: Any]](),
+                ]
+            }
+            return json(["object": "list", "data": cards])
         }
         router.post("/model/v1/completions") { request, _ -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)

@@ -70,7 +70,23 @@ struct SandboxWorld: Sendable {
     }
     static let packaging = Packaging()
 
+    /// How many sandbox worlds run at once. All of them starting together (two per test, one for
+    /// each pinned pair, each starting helm and kubectl a dozen times) held the two cores for half a
+    /// minute: the suite's timing tests and PostgreSQL's 15 s bound failed beside them.
+    static let slots = WorldSlots(count: 4)
+
     static func run(_ pair: RealTools.Pair, timing: PodTiming = PodTiming(), _ body: @Sendable (SandboxWorld) async throws -> Void) async throws {
+        await slots.acquire()
+        do {
+            try await runInSlot(pair, timing: timing, body)
+            await slots.release()
+        } catch {
+            await slots.release()
+            throw error
+        }
+    }
+
+    private static func runInSlot(_ pair: RealTools.Pair, timing: PodTiming, _ body: @Sendable (SandboxWorld) async throws -> Void) async throws {
         guard SandboxTools.unpacked(in: pair.tools.helm.deletingLastPathComponent()) != nil else {
             Issue.record("\(pair.name) is not unpacked in .tools/: run python3 deploy/sandbox/install-tools.py .tools")
             return
@@ -164,5 +180,25 @@ struct SandboxWorld: Sendable {
             runbooks: runbooks,
             configuration: { fakePort in configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access) },
             processEnvironment: setup.environment, body)
+    }
+}
+
+/// A counting semaphore for tests that must not all run at once.
+actor WorldSlots {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) { free = count }
+
+    func acquire() async {
+        guard free == 0 else {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
 }
