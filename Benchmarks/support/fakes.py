@@ -44,6 +44,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(None)
         if self.path == "/model/ready":
             return self.answer({"status": "ready"})
+        if self.path == "/model/v1/models":  # vLLM's ModelList: the benchmarks' releases all serve llama-2-7b
+            return self.answer({"object": "list", "data": [{"id": "llama-2-7b", "object": "model", "owned_by": "vllm", "max_model_len": 4096}]})
         self.answer({"error": "not found"}, 404)
 
     def do_POST(self):

@@ -52,6 +52,8 @@ struct ReplicaChaosTests {
         let (url, store, environment) = try await ReplicaTests.database()
         defer { store.close() }
         try await ProcessLifecycleTests.withFakeSlack { world, port in
+            // One model server behind every release, serving each release's model.
+            await world.set(servedModels: (1...plan.releases).map { ("chaos-\($0)", 4096) })
             let yaml = Self.yaml(port, plan)
             let fleet = Fleet()
             let start: @Sendable () async throws -> ServerProcess = {
