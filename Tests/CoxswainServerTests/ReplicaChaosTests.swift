@@ -139,6 +139,10 @@ struct ReplicaChaosTests {
         #expect(open.isEmpty, "jobs that never ended: \(open)")
         let unexplained = jobs.filter { $0.state != .succeeded && ($0.outcome ?? "").isEmpty }.map(\.id)
         #expect(unexplained.isEmpty, "failed without a reason: \(unexplained)")
+        // A kill interrupts a runner, never the model server: a job that failed a validation step failed for another reason.
+        let validations = ["Health endpoints", "Served model", "Completion test"]
+        let invalid = jobs.filter { job in validations.contains { (job.outcome ?? "").contains("failed at \($0):") } }.map { "#\($0.id): \($0.outcome ?? "")" }
+        #expect(invalid.isEmpty, "failed a validation step: \(invalid)")
 
         // The audit trail: each job requested once and ended once; the audit channel got its one line
         // once every notice went out.
