@@ -36,7 +36,7 @@ public enum AuditExport {
 
     static func parse(_ text: String) -> Date? {
         let parts = text.dropLast().split(separator: ".", maxSplits: 1)
-        guard text.hasSuffix("Z"), let whole = try? Date.ISO8601FormatStyle().parse(parts[0] + "Z") else { return nil }
+        guard text.hasSuffix("Z"), let first = parts.first, let whole = try? Date.ISO8601FormatStyle().parse(first + "Z") else { return nil }
         guard parts.count == 2 else { return whole }
         guard parts[1].count == 3, let milliseconds = Int64(parts[1]) else { return nil }
         return Date(timeIntervalSince1970: Double(Int64(whole.timeIntervalSince1970) * 1000 + milliseconds) / 1000)

@@ -81,6 +81,10 @@ import Testing
             let back = try decoder.decode(AuditEntry.self, from: Data(line.utf8))
             #expect(AuditChain.milliseconds(back.at) == milliseconds, "\(line)")
         }
+        // Times an edited export could carry are refused, not trapped on.
+        for bad in ["Z", "", ".Z", "2026-12-05T09:00:00.5Z", "2026-12-05T09:00:00.abcZ", "yesterday"] {
+            #expect(throws: (any Error).self) { try decoder.decode(Date.self, from: Data("\"\(bad)\"".utf8)) }
+        }
     }
 }
 
