@@ -107,6 +107,8 @@ struct SandboxWorld: Sendable {
             do {
                 try await body(SandboxWorld(setup: setup, cluster: cluster, pair: pair))
             } catch {
+                // What the cluster looked like, so that a wait that ran out can be told from a controller that stopped.
+                Issue.record("the sandbox cluster when \(pair.name) failed:\n\(await cluster.summary())")
                 await cluster.endWatches()
                 throw error
             }

@@ -1,0 +1,33 @@
+import Foundation
+
+extension SandboxCluster {
+    /// What the controllers see, one line per workload object, for a test whose wait ran out:
+    /// each Deployment's wanted and reported replicas, each ReplicaSet's revision, each pod's
+    /// phase and readiness with its age, and when the controllers next wake by themselves.
+    public func summary() -> String {
+        let now = Date()
+        var lines: [String] = []
+        for deployment in store.list(.deployments, namespace: nil, labels: .everything, fields: .everything) {
+            let status = deployment["status"]
+            let reasons = (status["conditions"].array ?? []).map { "\($0["type"].string ?? "?")=\($0["reason"].string ?? "?")" }
+            lines.append(
+                "deployment \(Self.key(deployment)) gen \(deployment[path: "metadata.generation"].int ?? 0)"
+                    + " observed \(status["observedGeneration"].int ?? 0) replicas \(deployment[path: "spec.replicas"].int ?? 1)"
+                    + " updated \(status["updatedReplicas"].int ?? 0) ready \(status["readyReplicas"].int ?? 0)"
+                    + " available \(status["availableReplicas"].int ?? 0) \(reasons.joined(separator: " "))")
+        }
+        for set in store.list(.replicaSets, namespace: nil, labels: .everything, fields: .everything) {
+            lines.append(
+                "replicaset \(Self.key(set)) revision \(set[path: "metadata.annotations"][Self.revisionAnnotation].string ?? "?")"
+                    + " wanted \(set[path: "spec.replicas"].int ?? 0) ready \(set[path: "status.readyReplicas"].int ?? 0)")
+        }
+        for pod in store.list(.pods, namespace: nil, labels: .everything, fields: .everything) {
+            let age = podStarted[Self.key(pod)].map { String(format: "%.2fs", now.timeIntervalSince($0)) } ?? "unknown"
+            let ready = (pod[path: "status.conditions"].array ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
+            lines.append("pod \(Self.key(pod)) \(pod[path: "status.phase"].string ?? "?") ready \(ready) age \(age)")
+        }
+        let wake = wakeUpAt.map { String(format: "in %.2fs", $0.timeIntervalSince(now)) } ?? "none"
+        lines.append("next wake-up: \(wake); open watches: \(watchers.count); resource version \(store.resourceVersion)")
+        return lines.joined(separator: "\n")
+    }
+}
