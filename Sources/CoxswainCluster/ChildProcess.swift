@@ -23,7 +23,7 @@ final class ChildProcess: Sendable {
         var stderr: String
     }
 
-    enum StopReason: Sendable { case timedOut, cancelled }
+    enum StopReason: Sendable { case timedOut, cancelled, interrupted }
 
     let pid: pid_t
     private let control: Mutex<Control>

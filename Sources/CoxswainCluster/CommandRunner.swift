@@ -104,6 +104,9 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
         let started = clock.now
         let child = try ChildProcess.start(path: path, argv: [path] + arguments, environment: environment, keptBytes: Self.keptBytes)
         let grace = stopGrace
+        let interrupt = CommandInterrupt.current
+        interrupt?.attach(child, grace: grace)
+        defer { interrupt?.detach(child) }
         let deadline = Task {
             do { try await cancellableSleep(for: timeout) } catch { return }  // finished first
             child.stop(.timedOut, grace: grace)
@@ -123,7 +126,7 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
             output = ProcessOutput(
                 argv: argv, exitCode: nil, stdout: "", stderr: "coxswain: \(program) did not finish within \(timeout) and was stopped",
                 durationMilliseconds: ms, timedOut: true)
-        case nil:
+        case nil, .interrupted?:
             output = ProcessOutput(
                 argv: argv, exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, durationMilliseconds: ms, timedOut: false)
         }

@@ -80,6 +80,14 @@ public struct KubectlClient: Sendable {
             ]), timeout: timeout.duration + .seconds(30))
     }
 
+    /// `kubectl logs POD -c CONTAINER -n NS --previous --tail=1`: a crashed container's last words.
+    public func previousLogLine(pod: String, container: String?, namespace: String) async throws(ClusterFailure) -> String {
+        var arguments = ["logs", pod, "-n", namespace, "--previous", "--tail=1"]
+        if let container { arguments += ["-c", container] }
+        let output = try await ClusterCall.run(runner, program, withContext(arguments), timeout: readTimeout.duration)
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// `kubectl get pods -l app.kubernetes.io/instance=REL -n NS -o json`
     public func pods(release: String, namespace: String) async throws(ClusterFailure) -> (PodReport, ProcessOutput) {
         let output = try await ClusterCall.run(

@@ -82,6 +82,12 @@ struct KubernetesAPI: Sendable {
             let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
             let statusOnly = target.subresource == "status"
             let dryRun = query["dryRun"] != nil
+            if target.type == .pods, target.subresource == "log", request.method == .get, let name = target.name {
+                let pod = try await cluster.get(.pods, target.namespace, name)
+                let lines = try PodBehaviour(pod: pod).log(of: pod, previous: ["true", "1"].contains(query["previous"].map(String.init) ?? ""))
+                let tail = Int(query["tailLines"].map(String.init) ?? "") ?? lines.count
+                return ModelEndpoints.text(lines.suffix(max(0, tail)).map { $0 + "\n" }.joined())
+            }
             switch (request.method, target.name) {
             case (.get, nil) where ["true", "1"].contains(query["watch"].map(String.init) ?? ""):
                 return await watch(target, labels: labels, fields: fields, query: query)

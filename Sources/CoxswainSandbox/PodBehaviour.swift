@@ -8,11 +8,17 @@ public struct PodTiming: Sendable {
     public var slowStart: Duration
     /// A crash-looping container restarts this often (up to ten times, then stays in back-off).
     public var crashInterval: Duration
+    /// The last part of `ready` a healthy pod spends running but not ready, as vLLM does while
+    /// it loads the weights; before that its container is being created (the image pulled).
+    public var loading: Duration
 
-    public init(ready: Duration = .milliseconds(500), slowStart: Duration = .seconds(20), crashInterval: Duration = .seconds(2)) {
+    public init(
+        ready: Duration = .milliseconds(500), slowStart: Duration = .seconds(20), crashInterval: Duration = .seconds(2), loading: Duration = .zero
+    ) {
         self.ready = ready
         self.slowStart = slowStart
         self.crashInterval = crashInterval
+        self.loading = min(loading, ready)
     }
 }
 
@@ -90,10 +96,11 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
         }
         status["podIP"] = .string("10.244.0.\(abs(name.hashValue % 250) + 2)")
         let readyAfter = self == .slowstart ? timing.slowStart.seconds : ready
-        guard elapsed >= min(readyAfter, ready) else {
+        let running = ready - timing.loading.seconds
+        guard elapsed >= min(readyAfter, running) else {
             status["conditions"] = conditions(scheduled: true, ready: false)
             status["containerStatuses"] = [containerStatus(ready: false, state: creating)]
-            return (status, ready - elapsed)
+            return (status, running - elapsed)
         }
         switch self {
         case .healthy, .slow, .errors, .slowstart:
@@ -128,6 +135,38 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
             return (status, restarts >= 10 ? nil : ready + Double(restarts) * interval - elapsed)
         case .nogpu:
             return (status, nil)
+        }
+    }
+}
+
+extension PodBehaviour {
+    /// What `kubectl logs` shows: a vLLM server's start-up, and for a container that crashed,
+    /// its previous run's last words (`--previous`); asking for a previous run that never was
+    /// is refused as the API server refuses it.
+    func log(of pod: JSON, previous: Bool) throws(APIError) -> [String] {
+        let arguments = (pod[path: "spec.containers"].array?.first?["args"].array ?? []).compactMap(\.string)
+        let model = arguments.firstIndex(of: "--model").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? "model"
+        let start = [
+            "INFO 12-05 10:00:00 api_server.py:585] vLLM API server version 0.6.0",
+            "INFO 12-05 10:00:00 api_server.py:586] args: Namespace(model='\(model)')",
+            "INFO 12-05 10:00:41 model_runner.py:1008] Loading model weights took 13.4793 GB",
+        ]
+        switch (self, previous) {
+        case (.crashloop, true):
+            return start + [
+                "ValueError: The model's max seq len (32768) is larger than the maximum number of tokens that can be stored in KV cache (8192). "
+                    + "Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+            ]
+        case (.oom, true):
+            return start
+        case (_, true):
+            let container = pod[path: "spec.containers"].array?.first?["name"].string ?? ""
+            throw APIError.badRequest(
+                "previous terminated container \"\(container)\" in pod \"\(pod[path: "metadata.name"].string ?? "")\" not found")
+        case (.healthy, false), (.slow, false), (.errors, false), (.slowstart, false):
+            return start + ["INFO 12-05 10:00:52 launcher.py:19] Available routes are: /health, /v1/models, /v1/completions"]
+        case (_, false):
+            return []
         }
     }
 }

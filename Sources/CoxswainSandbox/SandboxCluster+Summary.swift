@@ -26,8 +26,22 @@ extension SandboxCluster {
             let ready = (pod[path: "status.conditions"].array ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
             lines.append("pod \(Self.key(pod)) \(pod[path: "status.phase"].string ?? "?") ready \(ready) age \(age)")
         }
+        for watcher in watchers.values {
+            lines.append(
+                "watch \(watcher.type.plural) in \(watcher.namespace ?? "all namespaces") from \(watcher.since):"
+                    + " \(watcher.sent) events sent since, the last at resource version \(watcher.lastSent)")
+        }
+        let deploymentChanges = store.log.filter { $0.resource == .deployments }.suffix(4).map { "\($0.resourceVersion) \($0.type)" }
+        lines.append("last Deployment changes: \(deploymentChanges.joined(separator: ", "))")
+        lines.append("last requests:\n    " + recentRequests.joined(separator: "\n    "))
         let wake = wakeUpAt.map { String(format: "in %.2fs", $0.timeIntervalSince(now)) } ?? "none"
         lines.append("next wake-up: \(wake); open watches: \(watchers.count); resource version \(store.resourceVersion)")
         return lines.joined(separator: "\n")
+    }
+
+    /// Keeps the last requests the API answered, for `summary()`.
+    func note(request line: String) {
+        recentRequests.append(line)
+        if recentRequests.count > 30 { recentRequests.removeFirst(recentRequests.count - 30) }
     }
 }

@@ -10,6 +10,10 @@ public actor SandboxCluster {
         let labels: LabelSelector
         let fields: FieldSelector
         let continuation: AsyncStream<JSON>.Continuation
+        /// For `summary()`: where the watch started and what it was last sent.
+        let since: String
+        var sent = 0
+        var lastSent = 0
     }
 
     var store = ObjectStore()
@@ -21,6 +25,8 @@ public actor SandboxCluster {
     let timing: PodTiming
     var wakeUp: Task<Void, Never>?
     var wakeUpAt: Date?
+    /// The last requests answered, oldest first (see `summary()`).
+    var recentRequests: [String] = []
 
     public init(timing: PodTiming = PodTiming(), namespaces: [String] = ["default"]) {
         self.timing = timing
@@ -170,7 +176,9 @@ public actor SandboxCluster {
             }
         }
         let id = UUID()
-        watchers[id] = Watcher(type: type, namespace: namespace, labels: labels, fields: fields, continuation: continuation)
+        watchers[id] = Watcher(
+            type: type, namespace: namespace, labels: labels, fields: fields, continuation: continuation,
+            since: "\(resourceVersion ?? "none")\(sendInitialEvents ? " (initial events)" : "")")
         // The API server ends a watch after its timeoutSeconds; the client then watches again.
         let timer = Task {
             try? await Task.sleep(for: timeout)
@@ -202,12 +210,14 @@ public actor SandboxCluster {
         reconcile()
         let fresh = store.log.drop { $0.resourceVersion <= delivered }
         for event in fresh {
-            for watcher in watchers.values where watcher.type == event.resource {
+            for (id, watcher) in watchers where watcher.type == event.resource {
                 let object = event.object
                 guard watcher.namespace == nil || object[path: "metadata.namespace"].string == watcher.namespace,
                     watcher.labels.matches(object[path: "metadata.labels"].stringMap), watcher.fields.matches(object)
                 else { continue }
                 watcher.continuation.yield(["type": .string(event.type), "object": object])
+                watchers[id]?.sent += 1
+                watchers[id]?.lastSent = event.resourceVersion
             }
         }
         delivered = store.resourceVersion

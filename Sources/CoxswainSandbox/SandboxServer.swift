@@ -24,6 +24,9 @@ public struct SandboxServer: Sendable {
     public func respond(_ request: Request, context: some RequestContext) async throws -> Response {
         let response = try await route(request, context: context)
         context.logger.debug("\(request.method) \(request.uri) \(request.headers[.contentType] ?? "-") → \(response.status.code)")
+        if !request.uri.path.hasPrefix("/models") {
+            await cluster.note(request: "\(Date().timeIntervalSince1970) \(request.method) \(request.uri) → \(response.status.code)")
+        }
         return response
     }
 

@@ -24,8 +24,11 @@ struct RollbackEndToEndTests {
             #expect(job.request.reason == "pods OOM after upgrade")
 
             // Revision 4 failed, so the target is 3, not helm's blind "5 minus one".
+            // Besides these, the pods are read before the change and while helm and kubectl wait.
+            let podsRead = ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"]
+            #expect(try h.cluster.calls().contains(podsRead))
             #expect(
-                try h.cluster.calls() == [
+                try h.cluster.calls().filter { $0 != podsRead } == [
                     Self.history,
                     ["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"],
                     [
@@ -33,7 +36,6 @@ struct RollbackEndToEndTests {
                         "coxswain.dev/rollback-reason=pods OOM after upgrade (coxswain job #\(id) by U0123ALICE)", "--overwrite",
                     ],
                     ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", Self.selector, "-n", "production", "--timeout=300s"],
-                    ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"],
                     ["helm", "status", Self.release, "-n", "production", "-o", "json"],
                 ])
             #expect(await h.world.modelCalls() == ["/model/health", "/model/ready", "/model/v1/models", "/model/v1/completions"])
@@ -177,24 +179,48 @@ struct RollbackEndToEndTests {
         }
     }
 
+    @Test("a new pod whose image cannot be pulled ends kubectl's wait at once: the job fails there, the model kept disabled")
+    func imagePullEndsWait() async throws {
+        let stuck = [
+            StandInCluster.pod(
+                "llama-2-7b-production-7b8f9d5c-x7k2m", release: Self.release, namespace: "production",
+                ready: false, reason: "ImagePullBackOff")
+        ]
+        var state = StandInCluster.standardRelease(podsAfterRollback: stuck)
+        // kubectl wait holds until this file exists, which it never does: only the early end can stop it.
+        state["wait_gate"] = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString)").path
+        try await Harness.run(cluster: state) { h in
+            let job = try await h.runToEnd("\(Self.release) 2")
+            #expect(job.state == .failed)
+            let text = try await h.liveMessageText(job: job)
+            #expect(text.contains("❌ Wait for pods") && text.contains("ended early: ImagePullBackOff"), "\(text)")
+            #expect(text.contains("ended the wait before its 5m0s timeout: pod llama-2-7b-production-7b8f9d5c-x7k2m: ImagePullBackOff"), "\(text)")
+            #expect(text.contains("the image or tag may not exist"))
+            #expect(text.contains("`llama-2-7b` stays *disabled* in production"))
+            #expect(await h.world.modelCalls().isEmpty)
+            #expect(try await h.registryStatus() == .disabled)
+        }
+    }
+
     @Test("pods that never get ready fail the job and keep the model disabled")
     func podsNeverReady() async throws {
         let stuck = [
             StandInCluster.pod(
                 "llama-2-7b-production-7b8f9d5c-x7k2m", release: Self.release, namespace: "production",
-                ready: false, reason: "ImagePullBackOff")
+                ready: false, reason: "Pending")
         ]
         try await Harness.run(cluster: StandInCluster.standardRelease(podsAfterRollback: stuck)) { h in
             let job = try await h.runToEnd("\(Self.release) 2")
             #expect(job.state == .failed)
             let text = try await h.liveMessageText(job: job)
             #expect(text.contains("❌ Wait for pods"))
-            #expect(text.contains("pods not ready within 5m0s: 0/1 ready, ImagePullBackOff"))
-            #expect(text.contains("the image or tag may not exist"))
+            #expect(text.contains("pods not ready within 5m0s: 0/1 ready, Pending"), "\(text)")
+            #expect(text.contains("usually no GPU capacity"))
             #expect(text.contains("`llama-2-7b` stays *disabled* in production"))
             #expect(
-                try h.cluster.calls().map { Array($0.prefix(2)) } == [["helm", "history"], ["helm", "rollback"], ["kubectl", "wait"], ["kubectl", "get"]])
-            #expect(try h.cluster.calls()[1] == ["helm", "rollback", Self.release, "2", "-n", "production", "--wait", "--timeout", "10m0s"])
+                try h.cluster.calls().map { Array($0.prefix(2)) }.filter { $0 != ["kubectl", "get"] }
+                    == [["helm", "history"], ["helm", "rollback"], ["kubectl", "wait"]])
+            #expect(try h.cluster.calls().contains(["helm", "rollback", Self.release, "2", "-n", "production", "--wait", "--timeout", "10m0s"]))
             #expect(await h.world.modelCalls().isEmpty)
             #expect(try await h.registryStatus() == .disabled)
             let liveTS = try await h.liveTS(job)
@@ -226,9 +252,10 @@ struct RollbackEndToEndTests {
             #expect(text.contains("❌ Helm rollback"))
             #expect(text.contains("Error: release llama-2-7b-production failed: context deadline exceeded"))
             #expect(text.contains("helm history llama-2-7b-production -n production"))
-            // history, rollback, then the pods (helm's deadline says nothing of why); nothing after.
-            let calls = try h.cluster.calls()
-            #expect(calls.count == 3 && calls.last?.prefix(3) == ["kubectl", "get", "pods"], "\(calls)")
+            // history, the pods before the change, rollback (its wait followed), then the pods (helm's deadline says nothing of why).
+            let calls = try h.cluster.calls().map { Array($0.prefix(3)) }
+            #expect(calls.first == ["helm", "history", Self.release] && calls.last == ["kubectl", "get", "pods"], "\(calls)")
+            #expect(calls.filter { $0 != ["kubectl", "get", "pods"] } == [["helm", "history", Self.release], ["helm", "rollback", Self.release]], "\(calls)")
             #expect(text.contains("pods: 0/1 ready"), "\(text)")
             #expect(try await h.registryStatus() == .disabled)
             #expect(try await h.auditEvents(job: job.id).suffix(2) == ["step.helm.rollback.failed", "job.failed"])

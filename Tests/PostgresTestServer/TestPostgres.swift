@@ -123,7 +123,7 @@ public actor TestPostgres {
         let passwordFile = folder.appendingPathComponent("password").path
         try Self.password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let asRoot = getuid() == 0
-        let port = try Self.freePort()
+        var port = try Self.freePort()
         // initdb and pg_ctl take seconds on a loaded machine: waited for on a thread of their
         // own, not on one of Swift's few concurrency threads, which every other test needs.
         // --no-sync: a throwaway cluster need not flush the disk the SQLite tests are waiting on.
@@ -134,7 +134,20 @@ public actor TestPostgres {
                 ["-D", data, "-U", Self.user, "--pwfile=\(passwordFile)", "--auth-host=md5", "--auth-local=trust", "-E", "UTF8", "--no-sync"],
                 asPostgres: asRoot)
         }
-        try await control(data: data, folder: folder.path, port: port, "start")
+        // A free port is free only when it is looked at: a server another test starts meanwhile may
+        // take it first ("could not bind … Address already in use"), and then another one is tried.
+        let log = folder.appendingPathComponent("server.log").path
+        for attempt in 1... {
+            let logged = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+            do {
+                try await control(data: data, folder: folder.path, port: port, "start")
+                break
+            } catch {
+                let said = (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(logged)
+                guard attempt < 5, String(decoding: said, as: UTF8.self).contains("Address already in use") else { throw error }
+                port = try Self.freePort()
+            }
+        }
         try await Self.useMD5(socketFolder: folder.path, port: port)
         return (port, folder.path, data)
     }

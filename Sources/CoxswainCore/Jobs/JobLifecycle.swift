@@ -94,6 +94,17 @@ public struct JobLifecycle: Sendable {
         return JobChange(job: job, notices: [narrator.progress(job)])
     }
 
+    /// A running step's line says how its wait is going (pods loading, an image that will not pull).
+    /// Not audited: the step's result says how it ended.
+    public func stepProgress(_ job: Job, position: Int, note: String) -> JobChange? {
+        var job = job
+        guard job.state == .running, let index = job.steps.firstIndex(where: { $0.position == position && $0.status == .running }),
+            job.steps[index].note != note
+        else { return nil }
+        job.steps[index].note = note
+        return JobChange(job: job, notices: [narrator.progress(job)])
+    }
+
     /// A step ended: its result, the plan it decided, the details for the thread, the note
     /// for the requester and the registry change, together.
     public func stepFinished(_ job: Job, position: Int, result: StepResult, plan: RollbackPlan?, now: Date) -> JobChange {

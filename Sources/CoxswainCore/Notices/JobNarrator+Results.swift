@@ -16,6 +16,9 @@ public struct RunReport: Sendable, Equatable {
     public var totalMilliseconds = 0
     /// Set by the history step when the release is no longer where the requester saw it.
     public var basis: BasisCheck?
+    /// The release's pods just before the change, so that waits judge only the new ones; nil
+    /// when they could not be read (then nothing is stopped early).
+    public var podsBefore: Set<String>?
 
     public init() {}
 }

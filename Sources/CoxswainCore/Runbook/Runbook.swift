@@ -28,7 +28,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     var allowedKeys: Set<String> {
         switch self {
         case .helmHistory: return ["max"]
-        case .helmRollback, .helmUpgrade, .podsWait: return ["timeout"]
+        case .helmRollback, .helmUpgrade, .podsWait: return ["timeout", "unschedulable_after"]
         case .probeHealth, .probeModels, .chartExists: return ["timeout"]
         case .probeCompletion: return ["slo", "prompt", "max_tokens"]
         case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate: return []
@@ -51,14 +51,20 @@ public struct RunbookStep: Sendable, Equatable {
     public var slo: GoDuration?
     public var prompt: String?
     public var maxTokens: Int?
+    /// How long a new pod may stay unschedulable (no GPU free) before a wait for pods gives up
+    /// early; a cluster autoscaler may add a node meanwhile.
+    public var unschedulableAfter: GoDuration?
 
     public init(
         title: String, action: RunbookAction, timeout: GoDuration? = nil, max: Int? = nil,
-        slo: GoDuration? = nil, prompt: String? = nil, maxTokens: Int? = nil
+        slo: GoDuration? = nil, prompt: String? = nil, maxTokens: Int? = nil, unschedulableAfter: GoDuration? = nil
     ) {
         self.title = title; self.action = action; self.timeout = timeout; self.max = max
-        self.slo = slo; self.prompt = prompt; self.maxTokens = maxTokens
+        self.slo = slo; self.prompt = prompt; self.maxTokens = maxTokens; self.unschedulableAfter = unschedulableAfter
     }
+
+    /// `unschedulable_after`, two minutes when the runbook does not say.
+    public var unschedulableGrace: GoDuration { unschedulableAfter ?? GoDuration(milliseconds: 120_000) }
 }
 
 /// A slash command's procedure, loaded from `commands/NAME.yaml` at start-up.

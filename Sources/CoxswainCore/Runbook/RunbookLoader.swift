@@ -73,7 +73,8 @@ public enum RunbookLoader {
                     max: try integer("max", range: 1...256),
                     slo: try duration("slo"),
                     prompt: stepMap["prompt"]?.string,
-                    maxTokens: try integer("max_tokens", range: 1...4096)))
+                    maxTokens: try integer("max_tokens", range: 1...4096),
+                    unschedulableAfter: try duration("unschedulable_after")))
         }
         try checkOrder(steps, fail: fail)
         return Runbook(command: command, description: try string("description"), usage: try string("usage"), steps: steps)

@@ -99,7 +99,11 @@ struct JobRunner: Sendable {
             let preset = resume.result
             resume.result = nil
             let result: StepResult
-            if let preset { result = preset } else { result = await actions.perform(step, job: job, release: release, report: &report) }
+            if let preset {
+                result = preset
+            } else {
+                result = await actions.perform(step, job: job, release: release, report: &report, progress: progress(job, position: position, transitions))
+            }
             metrics.step(action: step.action.rawValue, outcome: result.status.rawValue, duration: clock.now - stepStarted)
             let plan = report.plan
             // The next step starts in the same transaction as this one's result (one commit,
@@ -184,6 +188,20 @@ struct JobRunner: Sendable {
             }
         }
         return job.state == .running
+    }
+
+    /// Writes a running step's progress line; a write that fails is only logged (the step's result follows).
+    private func progress(_ job: Job, position: Int, _ transitions: JobTransitions) -> StepProgress {
+        let lifecycle = self.lifecycle, logger = self.logger
+        return { note in
+            do {
+                try await transitions.apply(job, "record job #\(job.id)'s step \(position + 1) progress") {
+                    lifecycle.stepProgress($0, position: position, note: note)
+                }
+            } catch {
+                logger.notice("job \(job.id): progress of step \(position + 1) not recorded: \(error)")
+            }
+        }
     }
 
     func reload(_ job: Job) async throws -> Job {

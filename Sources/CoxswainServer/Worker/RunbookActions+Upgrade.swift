@@ -98,19 +98,40 @@ extension RunbookActions {
         }
     }
 
-    func upgrade(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+    func upgrade(
+        _ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport, following: RolloutObserver
+    ) async -> StepResult {
         guard let chart = release.chart, let version = job.request.version.flatMap(UpgradeVersion.init(parsing:)) else {
             return .failed("no chart or version to upgrade to", hint: nil)
         }
         report.upgradeStarted = true
-        do {
-            let output = try await cluster.helm.upgrade(
-                release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
-                valuesFiles: release.valuesFiles, timeout: step.timeout ?? GoDuration(milliseconds: 600_000))
+        let helm = cluster.helm, timeout = step.timeout ?? GoDuration(milliseconds: 600_000)
+        // helm upgrade stops cleanly on SIGTERM (it records the new revision failed), so a rollout that
+        // cannot succeed ends as soon as the pods show it.
+        report.podsBefore = await following.podNames()
+        let outcome = await following.following(interrupting: true, old: report.podsBefore) { () async -> Result<ProcessOutput, ClusterFailure> in
+            do throws(ClusterFailure) {
+                return .success(
+                    try await helm.upgrade(
+                        release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
+                        valuesFiles: release.valuesFiles, timeout: timeout))
+            } catch { return .failure(error) }
+        }
+        let ns = release.namespace, name = release.name
+        let back: RichText = report.lastGoodRevision.map { "\(command: "rollback \(name) \($0.revision)")" } ?? "a rollback"
+        // helm that finished anyway (the pods recovered as it was stopped) has the last word.
+        if let stuck = outcome.stuck, let stopped = outcome.value.failureOutput {
+            return .failed(
+                "stopped helm upgrade before its \(timeout) timeout: \(stuck.what)",
+                hint: Troubleshooting.hint(forPodProblem: stuck.problem, release: name, namespace: ns)
+                    + " helm marked the new revision failed; roll back while it is fixed: " + back + ".",
+                note: "ended early: \(stuck.problem)", details: [.init("helm output", Self.excerpt(stopped))],
+                audit: "\(stopped.commandLine) stopped: \(stuck.what)")
+        }
+        do throws(ClusterFailure) {
+            let output = try outcome.value.get()
             return .succeeded("to \(version.display)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
-            let ns = release.namespace, name = release.name
-            let back: RichText = report.lastGoodRevision.map { "\(command: "rollback \(name) \($0.revision)")" } ?? "a rollback"
             let hint: RichText
             switch error.kind {
             case .operationInProgress:
@@ -134,5 +155,13 @@ extension RunbookActions {
             let result = clusterFailure(error, hint: hint)
             return error.kind == .timedOut ? await withPodState(result, release: release) : result
         }
+    }
+}
+
+extension Result where Failure == ClusterFailure {
+    /// What the program printed when it failed.
+    var failureOutput: ProcessOutput? {
+        if case .failure(let failure) = self { return failure.output }
+        return nil
     }
 }

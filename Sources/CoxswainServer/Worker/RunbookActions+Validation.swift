@@ -5,24 +5,34 @@ import Foundation
 /// The seed's validation steps: pods ready, `/health` and `/ready`, a completion within the
 /// SLO, and the release and registry as they should be afterwards.
 extension RunbookActions {
-    func waitForPods(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+    func waitForPods(
+        _ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport, following: RolloutObserver
+    ) async -> StepResult {
         let timeout = emergency ? configuration.emergency.watchTimeout : (step.timeout ?? GoDuration(milliseconds: 300_000))
-        var waitFailure: ClusterFailure?
-        var waitOutput: ProcessOutput?
-        let deadline = ContinuousClock.now + timeout.duration
-        repeat {
-            // The first wait has the runbook's timeout as written; a second one what is left of it.
-            let left = waitFailure == nil ? timeout : GoDuration(milliseconds: max(1, Int((deadline - ContinuousClock.now).components.seconds)) * 1000)
-            do {
-                waitOutput =
-                    release.kind == .deployment
-                    ? try await cluster.kubectl.rolloutStatus(deployment: Self.deploymentName(release), namespace: release.namespace, timeout: left)
-                    : try await cluster.kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: left)
-                waitFailure = nil
-            } catch { waitFailure = error }
-            // kubectl wait lists the pods once; a pod the rollout deletes meanwhile ends it with
-            // `Error from server (NotFound): pods "…" not found`. Waiting again sees the new set.
-        } while waitFailure.map(Self.podWentAway) == true && deadline - ContinuousClock.now > .seconds(1)
+        let kubectl = cluster.kubectl, deployment = Self.deploymentName(release)
+        // kubectl only reads here: when the pods show the wait cannot succeed, it is stopped at once.
+        // The pods that ran before the change are not judged; when that is unknown (a job taken over
+        // after the change), none is, and the wait runs to its own end.
+        let outcome = await following.following(interrupting: true, old: report.podsBefore) { () async -> (ProcessOutput?, ClusterFailure?) in
+            var waitFailure: ClusterFailure?
+            var waitOutput: ProcessOutput?
+            let deadline = ContinuousClock.now + timeout.duration
+            repeat {
+                // The first wait has the runbook's timeout as written; a second one what is left of it.
+                let left = waitFailure == nil ? timeout : GoDuration(milliseconds: max(1, Int((deadline - ContinuousClock.now).components.seconds)) * 1000)
+                do throws(ClusterFailure) {
+                    waitOutput =
+                        release.kind == .deployment
+                        ? try await kubectl.rolloutStatus(deployment: deployment, namespace: release.namespace, timeout: left)
+                        : try await kubectl.waitForReadyPods(release: release.name, namespace: release.namespace, timeout: left)
+                    waitFailure = nil
+                } catch { waitFailure = error }
+                // kubectl wait lists the pods once; a pod the rollout deletes meanwhile ends it with
+                // `Error from server (NotFound): pods "…" not found`. Waiting again sees the new set.
+            } while waitFailure.map(Self.podWentAway) == true && deadline - ContinuousClock.now > .seconds(1) && CommandInterrupt.current?.fired != true
+            return (waitOutput, waitFailure)
+        }
+        let (waitOutput, waitFailure) = outcome.value
 
         // The pod table is worth reading whether or not the wait succeeded.
         let podReport: PodReport?
@@ -34,6 +44,13 @@ extension RunbookActions {
         } catch {
             podReport = nil
             details.append(.init("kubectl get pods", error.message))
+        }
+        if let stuck = outcome.stuck, waitFailure != nil {
+            report.validation.append("pods ❌ \(stuck.problem)")
+            return .failed(
+                "ended the wait before its \(timeout) timeout: \(stuck.what)",
+                hint: Troubleshooting.hint(forPodProblem: stuck.problem, release: release.name, namespace: release.namespace),
+                note: "ended early: \(stuck.problem)", details: details, audit: "\(waitFailure?.output?.commandLine ?? "kubectl wait") stopped: \(stuck.what)")
         }
         if let waitFailure {
             let hint = Troubleshooting.hint(forPodProblem: podReport?.mainProblem, release: release.name, namespace: release.namespace)

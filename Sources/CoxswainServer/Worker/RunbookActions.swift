@@ -14,16 +14,20 @@ struct RunbookActions: Sendable {
 
     var context: String? { configuration.cluster.kubeContext }
 
-    func perform(_ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+    /// - Parameter progress: hears how a wait for pods is going, for the running step's line.
+    func perform(
+        _ step: RunbookStep, job: Job, release: CoxswainConfiguration.Release, report: inout RunReport, progress: @escaping StepProgress = { _ in }
+    ) async -> StepResult {
+        let following = observer(step, release: release, progress: progress)
         switch step.action {
         case .helmHistory: return await history(step, job: job, release: release, report: &report)
         case .confirm: return confirm(job: job, release: release, report: report)
         case .registryDisable: return registry(.disabled, job: job, release: release, report: &report)
         case .helmRollback:
-            var result = await rollback(step, emergency: job.request.emergency, release: release, report: &report)
+            var result = await rollback(step, emergency: job.request.emergency, release: release, report: &report, following: following)
             if result.status == .succeeded, let reason = job.request.reason { await annotate(reason: reason, job: job, release: release, result: &result) }
             return result
-        case .podsWait: return await waitForPods(step, emergency: job.request.emergency, release: release, report: &report)
+        case .podsWait: return await waitForPods(step, emergency: job.request.emergency, release: release, report: &report, following: following)
         case .probeHealth: return await health(step, emergency: job.request.emergency, release: release, report: &report)
         case .probeModels: return await servedModel(step, release: release, report: &report)
         case .probeCompletion: return await completion(step, release: release, report: &report)
@@ -32,7 +36,7 @@ struct RunbookActions: Sendable {
         case .versionPolicy: return versionPolicy(job: job, release: release)
         case .promotionGate: return await promotionGate(job: job, release: release)
         case .chartExists: return await chartExists(step, job: job, release: release)
-        case .helmUpgrade: return await upgrade(step, job: job, release: release, report: &report)
+        case .helmUpgrade: return await upgrade(step, job: job, release: release, report: &report, following: following)
         }
     }
 
@@ -145,14 +149,39 @@ struct RunbookActions: Sendable {
         return result
     }
 
-    private func rollback(_ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport) async -> StepResult {
+    func observer(_ step: RunbookStep, release: CoxswainConfiguration.Release, progress: @escaping StepProgress) -> RolloutObserver {
+        RolloutObserver(
+            kubectl: cluster.kubectl, release: release, interval: max(.seconds(1), configuration.slack.editInterval.duration),
+            unschedulableGrace: step.unschedulableGrace, progress: progress)
+    }
+
+    private func rollback(
+        _ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport, following: RolloutObserver
+    ) async -> StepResult {
         guard let plan = report.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
-        if release.kind == .deployment { return await rolloutUndo(release: release, plan: plan, report: &report) }
-        do {
-            // Break-glass does not wait inside helm: the next steps watch pods and health.
-            let output = try await cluster.helm.rollback(
-                release: release.name, revision: plan.to.revision, namespace: release.namespace,
-                wait: emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000)))
+        if release.kind == .deployment {
+            report.podsBefore = await following.podNames()
+            return await rolloutUndo(release: release, plan: plan, report: &report)
+        }
+        // Break-glass does not wait inside helm: the next steps watch pods and health.
+        let wait = emergency ? nil : (step.timeout ?? GoDuration(milliseconds: 600_000))
+        let helm = cluster.helm, revision = plan.to.revision
+        let call = { @Sendable () async -> Result<ProcessOutput, ClusterFailure> in
+            do throws(ClusterFailure) {
+                return .success(try await helm.rollback(release: release.name, revision: revision, namespace: release.namespace, wait: wait))
+            } catch { return .failure(error) }
+        }
+        // helm rollback does not stop cleanly part-way (it has no signal handling: the revision would stay
+        // pending-rollback), so its wait is followed and shown, never interrupted.
+        report.podsBefore = await following.podNames()
+        let outcome: RolloutObserver.Outcome<Result<ProcessOutput, ClusterFailure>>
+        if wait == nil {
+            outcome = .init(value: await call(), stuck: nil)
+        } else {
+            outcome = await following.following(interrupting: false, old: report.podsBefore, call)
+        }
+        do throws(ClusterFailure) {
+            let output = try outcome.value.get()
             report.releaseChanged = true
             return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
@@ -167,7 +196,8 @@ struct RunbookActions: Sendable {
                 hint = "The revision disappeared from the history meanwhile: \(code: "helm history \(release.name) -n \(release.namespace)")."
             default: hint = error.accessHint(context: context) ?? retry
             }
-            let result = clusterFailure(error, hint: hint)
+            var result = clusterFailure(error, hint: hint)
+            if let stuck = outcome.stuck { result.failure?.what += " — \(stuck.what)" }
             return error.kind == .timedOut ? await withPodState(result, release: release) : result
         }
     }

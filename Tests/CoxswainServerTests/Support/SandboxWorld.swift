@@ -160,14 +160,14 @@ struct SandboxWorld: Sendable {
 
     /// The repository's runbooks with helm and pod timeouts short enough for a test to watch
     /// them run out; the commands and everything else are unchanged.
-    static func shortTimeoutRunbooks() throws -> String {
+    static func shortTimeoutRunbooks(_ timeout: String = "8s") throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-runbooks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for name in ["rollback.yaml", "upgrade.yaml"] {
             let text = try String(contentsOf: Harness.repositoryRoot.appendingPathComponent("commands/\(name)"), encoding: .utf8)
-                .replacingOccurrences(of: "timeout: 10m0s", with: "timeout: 8s")
-                .replacingOccurrences(of: "timeout: 10m", with: "timeout: 8s")
-                .replacingOccurrences(of: "timeout: 300s", with: "timeout: 8s")
+                .replacingOccurrences(of: "timeout: 10m0s", with: "timeout: \(timeout)")
+                .replacingOccurrences(of: "timeout: 10m", with: "timeout: \(timeout)")
+                .replacingOccurrences(of: "timeout: 300s", with: "timeout: \(timeout)")
             try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         return folder.path
@@ -175,9 +175,10 @@ struct SandboxWorld: Sendable {
 
     /// Runs Coxswain against this sandbox.
     func coxswain(
-        approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, _ body: @Sendable (Harness) async throws -> Void
+        approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, timeouts: String = "8s",
+        _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
-        let runbooks = try Self.shortTimeoutRunbooks()
+        let runbooks = try Self.shortTimeoutRunbooks(timeouts)
         try await Harness.run(
             runbooks: runbooks,
             configuration: { fakePort in configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access) },
