@@ -239,6 +239,23 @@ extension PostgresStore: JobStore {
         }
     }
 
+    public func revisionsThatPassedAWatch(release: String, since oldest: Int) async throws -> [Int: Int64] {
+        try await read("read revisions that passed a watch") { db in
+            let rows = try await db.rows(
+                """
+                SELECT createdRevision.revision, createdRevision.jobID FROM createdRevision
+                JOIN watch ON watch.jobID = createdRevision.jobID
+                WHERE createdRevision.release = \(release) AND createdRevision.revision >= \(oldest) AND watch.state = 'healthy'
+                """)
+            var passed: [Int: Int64] = [:]
+            for row in rows {
+                let revision = try row("revision", Int.self), job: Int64 = try row("jobID")
+                passed[revision] = max(passed[revision] ?? job, job)
+            }
+            return passed
+        }
+    }
+
     /// The jobs a query of ids finds, in its order.
     func jobs(_ operation: String, _ query: @escaping @Sendable () -> PostgresQuery) async throws -> [Job] {
         try await read(operation) { db in try await Self.loadJobs(ids: try await db.all(query(), Int64.self), db) }

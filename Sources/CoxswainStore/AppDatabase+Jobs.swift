@@ -178,6 +178,19 @@ extension AppDatabase: JobStore {
         }
     }
 
+    public func revisionsThatPassedAWatch(release: String, since oldest: Int) async throws -> [Int: Int64] {
+        try await read("read revisions that passed a watch") { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT createdRevision.revision, createdRevision.jobID FROM createdRevision
+                        JOIN watch ON watch.jobID = createdRevision.jobID
+                        WHERE createdRevision.release = ? AND createdRevision.revision >= ? AND watch.state = 'healthy'
+                        """), arguments: [release, oldest])
+            return Dictionary(rows.map { (row: Row) -> (Int, Int64) in (row["revision"], row["jobID"]) }, uniquingKeysWith: { max($0, $1) })
+        }
+    }
+
     // MARK: pieces of a transaction
 
     static func loadJob(id: Int64, _ db: Database) throws -> Job? {

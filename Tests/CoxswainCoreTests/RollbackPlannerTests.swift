@@ -14,6 +14,35 @@ import Testing
         #expect(plan.shortText == "revision 4 -> 2")
     }
 
+    @Test("the default target is the newest revision that passed a watch, then the newest that deployed; the plan says which rule chose it")
+    func provenGoodFirst() throws {
+        let history = [rev(1, "superseded"), rev(2, "superseded"), rev(3, "superseded"), rev(4, "deployed")]
+        let proven = try RollbackPlanner.plan(release: "r", history: history, requested: nil, passedWatch: [2: 17]).get()
+        #expect(proven.to.revision == 2 && proven.rule == .passedWatch(job: 17))
+        #expect(proven.rule?.text.contains("passed a watch after its change (job #17)") == true)
+        let unproven = try RollbackPlanner.plan(release: "r", history: history, requested: nil).get()
+        #expect(unproven.to.revision == 3 && unproven.rule == .lastDeployed)
+        // A proof for a revision that cannot be the target (the current one, one a rollback left) counts for nothing.
+        let current = try RollbackPlanner.plan(release: "r", history: history, requested: nil, passedWatch: [4: 20]).get()
+        #expect(current.to.revision == 3 && current.rule == .lastDeployed)
+        #expect(try RollbackPlanner.plan(release: "r", history: history, requested: 1, passedWatch: [2: 17]).get().rule == .requested)
+    }
+
+    @Test("a rollback that carried a revision's content and passed its watch proves that content; the newest copy is the target")
+    func provenThroughALineage() throws {
+        let history = [
+            rev(1, "superseded"), rev(2, "superseded"), rev(3, "superseded"),
+            HelmRevision(revision: 4, status: "superseded", chart: "c-1", appVersion: "1.0", description: "Rollback to 1"), rev(5, "deployed"),
+        ]
+        let plan = try RollbackPlanner.plan(release: "r", history: history, requested: nil, passedWatch: [4: 30]).get()
+        #expect(plan.to.revision == 4 && plan.rule == .passedWatch(job: 30))
+        // A plan stored before the rule was recorded still reads back.
+        let old = RollbackPlan(from: rev(5, "deployed"), to: rev(4, "superseded")).json
+        #expect(!old.contains("rule"))
+        #expect(RollbackPlan(json: old)?.rule == nil && RollbackPlan(json: old)?.to.revision == 4)
+        #expect(RollbackPlan(json: plan.json) == plan, "the rule is kept with the plan")
+    }
+
     @Test func aNamedRevisionIsUsedAsIs() throws {
         let plan = try RollbackPlanner.plan(release: "r", history: [rev(1, "superseded"), rev(2, "failed"), rev(3, "deployed")], requested: 2).get()
         #expect(plan.to.revision == 2)

@@ -79,7 +79,13 @@ struct PostgresFaultTests {
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(address.database) AND pid <> pg_backend_pid()",
                     logger: TestPostgres.logger)
             }
-            for _ in 0..<3 {
+            // The request that finds the pool's connections dead may run out of the intake's second on a loaded
+            // machine (it then says nothing was done); the pool recovers at once, and the requests after it are kept.
+            _ = try await Eventually.value("a request to be kept after every connection was dropped") { () -> Answer? in
+                let answer = try await ask()
+                return answer.acknowledged ? answer : nil
+            }
+            for _ in 0..<2 {
                 let answer = try await ask()
                 #expect(answer.acknowledged, "after every connection was dropped: \(answer.text)")
             }

@@ -13,7 +13,9 @@ struct RealToolsRolloutProgressTests {
     /// Every version of the job's live message Slack received, oldest first.
     static func liveMessageVersions(_ h: Harness, job: Job) async throws -> [String] {
         let ts = try await h.liveTS(job)
-        return await h.world.slackCalls("chat.update").filter { $0.ts == ts }.map { Harness.unescape($0.text) }
+        let post = await h.world.slackCalls("chat.postMessage").first { $0.threadTS == nil && $0.text.contains("Job #\(job.id)") }
+        let updates = await h.world.slackCalls("chat.update").filter { $0.ts == ts }
+        return ([post].compactMap { $0 } + updates).map { Harness.unescape($0.text) }
     }
 
     @Test("an upgrade to an image that does not exist ends at ImagePullBackOff, minutes before helm's timeout, helm recording it failed",
@@ -57,34 +59,57 @@ struct RealToolsRolloutProgressTests {
         }
     }
 
+    @Test("a new pod no node can take ends the wait after unschedulable_after, with the scheduler's reason and the seed's GPU hint",
+        arguments: RealTools.matrix)
+    func unschedulableEndsPodWait(pair: RealTools.Pair) async throws {
+        try await SandboxWorld.run(pair) { world in
+            try await Self.plainDeployment(world, firstImage: "vllm/semantic-router:0.1.0-nogpu", limits: "{ nvidia.com/gpu: 1 }")
+            try await world.coxswain(plainDeployment: true, access: RealToolsRollbackTests.access, timeouts: "5m") { h in
+                let job = try await h.runToEnd("semantic-router-dev 1", user: "U0123ALICE")
+                let text = try await h.liveMessageText(job: job)
+                #expect(job.state == .failed, "\(text)")
+                #expect(text.contains("❌ Wait for pods") && text.contains("ended early: Pending"), "\(text)")
+                #expect(text.contains("is Pending: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "\(text)")
+                #expect(text.contains("usually no GPU capacity"), "the seed's hint: \(text)")
+                let versions = try await Self.liveMessageVersions(h, job: job)
+                #expect(versions.contains { $0.contains("⏳ Wait for pods · 0/1 new ready · pod ") && $0.contains("Pending: 0/1 nodes") }, "\(versions)")
+            }
+        }
+    }
+
+    /// The plain Deployment semantic-router in `development`: revision 1 runs `firstImage`, revision 2 a good image.
+    static func plainDeployment(_ world: SandboxWorld, firstImage: String, limits: String) async throws {
+        let manifest = world.setup.folder.appendingPathComponent("semantic-router.yaml")
+        try """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: semantic-router
+          namespace: development
+          labels: { app.kubernetes.io/instance: semantic-router-dev }
+        spec:
+          replicas: 1
+          selector: { matchLabels: { app.kubernetes.io/instance: semantic-router-dev } }
+          template:
+            metadata: { labels: { app.kubernetes.io/instance: semantic-router-dev } }
+            spec:
+              containers:
+                - name: router
+                  image: \(firstImage)
+                  args: ["--model", "semantic-router"]
+                  resources: { limits: \(limits) }
+        """.write(to: manifest, atomically: true, encoding: .utf8)
+        try await world.setup.kubectl(["create", "-f", manifest.path])
+        try await world.setup.kubectl(["set", "image", "deployment/semantic-router", "router=vllm/semantic-router:0.2.0", "-n", "development"])
+        try await world.setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
+    }
+
     @Test("kubectl's wait for a plain Deployment ends at OOMKilled with the memory limit, and the model stays out of the registry",
         arguments: RealTools.matrix)
     func oomEndsPodWait(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in
-            let manifest = world.setup.folder.appendingPathComponent("semantic-router.yaml")
-            try """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: semantic-router
-              namespace: development
-              labels: { app.kubernetes.io/instance: semantic-router-dev }
-            spec:
-              replicas: 1
-              selector: { matchLabels: { app.kubernetes.io/instance: semantic-router-dev } }
-              template:
-                metadata: { labels: { app.kubernetes.io/instance: semantic-router-dev } }
-                spec:
-                  containers:
-                    - name: router
-                      image: vllm/semantic-router:0.1.0-oom
-                      args: ["--model", "semantic-router"]
-                      resources: { limits: { memory: 16Gi } }
-            """.write(to: manifest, atomically: true, encoding: .utf8)
             // Revision 1 is killed for memory; revision 2 runs.
-            try await world.setup.kubectl(["create", "-f", manifest.path])
-            try await world.setup.kubectl(["set", "image", "deployment/semantic-router", "router=vllm/semantic-router:0.2.0", "-n", "development"])
-            try await world.setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
+            try await Self.plainDeployment(world, firstImage: "vllm/semantic-router:0.1.0-oom", limits: "{ memory: 16Gi }")
             try await world.coxswain(plainDeployment: true, access: RealToolsRollbackTests.access, timeouts: "5m") { h in
                 let started = ContinuousClock.now
                 let job = try await h.runToEnd("semantic-router-dev 1 back to the first build", user: "U0123ALICE")

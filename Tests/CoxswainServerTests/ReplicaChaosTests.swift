@@ -63,7 +63,7 @@ struct ReplicaChaosTests {
             defer { fleet.running.withLock { $0 }.forEach { $0.signal(SIGKILL) } }
             let began = Date()
 
-            let killer = Task {
+            @Sendable func killLoop() async throws {
                 while !Task.isCancelled {
                     // The fault's schedule, by design: a random moment around every `killEvery` seconds.
                     try await Task.sleep(for: .seconds(Double.random(in: 0.5...1.5) * plan.killEvery))
@@ -77,6 +77,11 @@ struct ReplicaChaosTests {
                     let replacement = try await start()
                     fleet.running.withLock { $0 = $0.filter { $0 !== victim } + [replacement] }
                 }
+            }
+            let killer = Task {
+                // Cancelled at the end, perhaps inside a store read (which then fails as given up, not as a
+                // CancellationError): only a failure before that is the killer's own.
+                do { try await killLoop() } catch { if !Task.isCancelled { throw error } }
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, release) in plan.names.enumerated() {

@@ -32,7 +32,8 @@ struct ReplicaTests {
         let (url, store, environment) = try await Self.database()
         defer { store.close() }
         try await ProcessLifecycleTests.withFakeSlack { world, port in
-            let yaml = ProcessLifecycleTests.yaml(port, worker: "{ lease_duration: 3s, shutdown_grace: 5s }")
+            // 5 s claims: 3 s ran out under the whole suite's load while the other replica was only slow, and the woken one took the job back.
+            let yaml = ProcessLifecycleTests.yaml(port, worker: "{ lease_duration: 5s, shutdown_grace: 5s }")
             let first = try await ServerProcess.start(yaml: yaml, database: url, cluster: cluster, environment: environment)
             let second = try await ServerProcess.start(yaml: yaml, database: url, cluster: cluster, environment: environment)
             defer {
@@ -41,7 +42,7 @@ struct ReplicaTests {
                 }
             }
             let id = try Harness.jobID(in: try await first.command(Self.release, fakePort: port).text)
-            // The job waits for its pods: a step that changes nothing, so its claim lasts 3 s.
+            // The job waits for its pods: a step that changes nothing, so its claim lasts 5 s.
             try await Eventually.until("kubectl wait to start") { try cluster.calls().contains { $0.prefix(2) == ["kubectl", "wait"] } }
             let claimed = try #require(try await store.job(id: id)?.claim)
             let (paused, other) = claimed.runner.pid == Int(first.pid) ? (first, second) : (second, first)

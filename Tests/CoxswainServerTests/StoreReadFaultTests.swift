@@ -26,21 +26,23 @@ struct StoreReadFaultTests {
         try queue.close()
     }
 
-    @Test("the revisions earlier rollbacks left cannot be read: the history step fails, nothing is rolled back or disabled")
-    func rolledBackFromUnreadable() async throws {
+    @Test(
+        "what planning reads cannot be read (revisions rollbacks left, revisions that passed a watch): the step fails, nothing changed",
+        arguments: [("rolledBackFrom", "which revisions earlier rollbacks left"), ("watch", "which revisions passed a watch")])
+    func planningReadsUnreadable(table: String, what: String) async throws {
         let (database, path) = try Self.fileDatabase()
         try await Harness.run(database: database) { h in
-            try Self.hide("rolledBackFrom", in: path)
+            try Self.hide(table, in: path)
             let job = try await h.runToEnd("\(Self.release) pods OOM")
             #expect(job.state == .failed)
             let history = try #require(job.steps.first)
             #expect(history.action == "helm.history" && history.status == .failed)
-            #expect(job.outcome?.contains("could not read which revisions earlier rollbacks left") == true, "\(job.outcome ?? "")")
+            #expect(job.outcome?.contains("could not read \(what)") == true, "\(job.outcome ?? "")")
             #expect(job.outcome?.contains("nothing was changed") == true)
             #expect(job.steps.count == 1)
             #expect(try Harness.rollbackCalls(h).isEmpty)
             #expect(try await h.registryStatus() == .ready)
-            #expect(try await h.liveMessageText(job: job).contains("could not read which revisions earlier rollbacks left"))
+            #expect(try await h.liveMessageText(job: job).contains("could not read \(what)"))
         }
     }
 

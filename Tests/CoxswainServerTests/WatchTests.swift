@@ -53,8 +53,38 @@ struct WatchTests {
                 #expect(passed.text.contains("worst error rate 0.0%"), "\(passed.text)")
                 let events = try await h.auditEvents(job: job.id)
                 #expect(events.contains("watch.started") && events.contains("watch.healthy"), "\(events)")
+                try await Self.provenGoodIsTheTarget(h, watchedJob: job)
             }
         }
+    }
+
+    /// After the watch passed, /history marks the revision the job created (6, revision 3's content), and
+    /// when the release moves on (someone upgrades twice), a /rollback goes to that proven revision rather
+    /// than to the newer one nobody watched, and says which rule chose it.
+    static func provenGoodIsTheTarget(_ h: Harness, watchedJob job: Job) async throws {
+        _ = try await h.command(release, command: "/history")
+        let history = try await h.waitForResponse(containing: "History of")
+        let six = history.split(separator: "\n").first { $0.hasPrefix("6 ") } ?? ""
+        #expect(six.contains("job #\(job.id)") && six.hasSuffix("passed"), "\(history)")
+        try h.cluster.change { state in
+            var releases = state["releases"] as? [String: Any] ?? [:]
+            var production = releases[release] as? [String: Any] ?? [:]
+            var revisions = (production["revisions"] as? [[String: Any]] ?? []).map { revision -> [String: Any] in
+                var revision = revision
+                if revision["status"] as? String == "deployed" { revision["status"] = "superseded" }
+                return revision
+            }
+            revisions.append(StandInCluster.revision(7, "superseded", chart: "vllm-deployment-0.3.1", app: "0.5.2"))
+            revisions.append(StandInCluster.revision(8, "deployed", chart: "vllm-deployment-0.3.2", app: "0.5.3"))
+            production["revisions"] = revisions
+            releases[release] = production
+            state["releases"] = releases
+        }
+        let second = try await h.runToEnd("\(release) the new build leaks memory")
+        #expect(second.plan?.to.revision == 6 && second.plan?.rule == .passedWatch(job: job.id), "\(String(describing: second.plan))")
+        let text = try await h.liveMessageText(job: second)
+        #expect(text.contains("target: the newest revision that passed a watch after its change (job #\(job.id))"), "\(text)")
+        #expect(second.state == .succeeded, "\(text)")
     }
 
     @Test("errors after an upgrade: a breach with the figures and a button; the click asks for approval, the approved rollback runs")

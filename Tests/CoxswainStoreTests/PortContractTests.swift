@@ -146,6 +146,44 @@ import Testing
         #expect(counts.contains(JobCount(command: "/upgrade", environment: "production", state: "succeeded", count: 1)))
     }
 
+    @Test("a revision passed a watch when the job that created it was watched to a healthy end; a breach or an open watch is no proof",
+        arguments: StoreKind.tested)
+    func revisionsThatPassedAWatch(kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        defer { store.close() }
+        let db = store.ports
+        let now = Date()
+        /// A succeeded rollback from `from` (so it created `from + 1`), watched until `ending`.
+        func watchedRollback(_ key: String, from: Int, ending: ModelWatch.State) async throws -> Int64 {
+            var job = try await AppDatabaseTests.accept(db, "r", key: key)
+            job.plan = RollbackPlan(
+                from: HelmRevision(revision: from, status: "deployed", chart: "vllm-0.5.0", appVersion: "0.5.0"),
+                to: HelmRevision(revision: 2, status: "superseded", chart: "vllm-0.4.0", appVersion: "0.4.0"))
+            job.state = .succeeded
+            job.finishedAt = now
+            job.steps = [JobStep(position: 0, action: "helm.rollback", title: "Roll back", status: .succeeded, startedAt: now, finishedAt: now)]
+            job = try await db.commit(JobChange(job: job), now: now)
+            let watch = ModelWatch(
+                jobID: job.id, kind: .rollback, release: "r", environment: "production", namespace: "production", model: "m", revisionBefore: nil,
+                startedAt: now, endsAt: now.addingTimeInterval(600), baselineP95: nil)
+            let audit = AuditDraft(actor: "coxswain", event: "watch.started", detail: "")
+            var started = try #require(try await db.startWatch(watch, audit: audit, notices: [], now: now))
+            if ending != .watching {
+                started.state = ending
+                try await db.saveWatch(started, audit: [], notices: [], now: now)
+            }
+            return job.id
+        }
+        let open = try await watchedRollback("k1", from: 5, ending: .watching)
+        #expect(try await db.revisionsThatPassedAWatch(release: "r", since: 1).isEmpty, "job #\(open)'s watch has not ended")
+        _ = try await watchedRollback("k2", from: 6, ending: .breached)
+        _ = try await watchedRollback("k3", from: 7, ending: .inconclusive)
+        let healthy = try await watchedRollback("k4", from: 8, ending: .healthy)
+        #expect(try await db.revisionsThatPassedAWatch(release: "r", since: 1) == [9: healthy])
+        #expect(try await db.revisionsThatPassedAWatch(release: "r", since: 10).isEmpty)
+        #expect(try await db.revisionsThatPassedAWatch(release: "other", since: 1).isEmpty)
+    }
+
     @Test("waiting jobs and the oldest wait of an environment; break-glass jobs nobody acknowledged", arguments: StoreKind.tested)
     func waitingAndEmergencies(kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)

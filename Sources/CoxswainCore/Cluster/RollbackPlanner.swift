@@ -8,9 +8,11 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     public var from: HelmRevision
     public var to: HelmRevision
     public var targetVersion: String?
+    /// Why a rollback goes to `to`; nil for an upgrade (and for plans stored before it was recorded).
+    public var rule: TargetRule?
 
-    public init(from: HelmRevision, to: HelmRevision, targetVersion: String? = nil) {
-        self.from = from; self.to = to; self.targetVersion = targetVersion
+    public init(from: HelmRevision, to: HelmRevision, targetVersion: String? = nil, rule: TargetRule? = nil) {
+        self.from = from; self.to = to; self.targetVersion = targetVersion; self.rule = rule
     }
 
     /// "revision 5 -> 4", or "revision 5 -> 0.3.0" for an upgrade
@@ -29,6 +31,24 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}
+
+/// Which rule chose a rollback's target, said in the plan the approver sees.
+public enum TargetRule: Sendable, Equatable, Codable {
+    /// The requester named the revision.
+    case requested
+    /// The newest revision whose watch after the change (by job `job`) ended healthy.
+    case passedWatch(job: Int64)
+    /// No eligible revision passed a watch: the newest that deployed and that no rollback left.
+    case lastDeployed
+
+    public var text: String {
+        switch self {
+        case .requested: return "the revision asked for"
+        case .passedWatch(let job): return "the newest revision that passed a watch after its change (job #\(job))"
+        case .lastDeployed: return "the newest revision that deployed and that no rollback left (none newer passed a watch)"
+        }
     }
 }
 
@@ -63,13 +83,15 @@ public enum RollbackRefusal: Error, Sendable, Equatable {
 ///
 /// helm's own default (`helm rollback REL` or revision 0) is "current minus one", which can
 /// land on a revision that failed, or on the bad revision an earlier rollback left. Coxswain
-/// picks the newest earlier revision that was once deployed successfully (`superseded`),
-/// was never rolled back from (helm's `Rollback to N` descriptions, and the revisions
-/// Coxswain's own jobs rolled back from), and is not what the release already runs.
+/// picks, among the earlier revisions that were once deployed successfully (`superseded`),
+/// were never rolled back from (helm's `Rollback to N` descriptions, and the revisions
+/// Coxswain's own jobs rolled back from) and differ from what the release already runs, the
+/// newest one proven good by a watch after its change (it, or a rollback that carried its
+/// content, passed one), else the newest one.
 public enum RollbackPlanner {
     public static func plan(
         release: String, history: [HelmRevision], requested: Int?,
-        rolledBackFrom: Set<Int> = []
+        rolledBackFrom: Set<Int> = [], passedWatch: [Int: Int64] = [:]
     ) -> Result<RollbackPlan, RollbackRefusal> {
         let sorted = history.sorted { $0.revision < $1.revision }
         guard let current = sorted.last else { return .failure(.noHistory(release: release)) }
@@ -83,22 +105,35 @@ public enum RollbackPlanner {
             guard lineage.origin(of: target.revision) != lineage.origin(of: current.revision) else {
                 return .failure(.targetIsCurrent(release: release, revision: requested))
             }
-            return .success(RollbackPlan(from: current, to: target))
+            return .success(RollbackPlan(from: current, to: target, rule: .requested))
         }
-        guard let target = lastGood(sorted, before: current, rolledBackFrom: rolledBackFrom) else {
+        let candidates = eligible(sorted, before: current, rolledBackFrom: rolledBackFrom)
+        // A revision is proven by its own watch, or by the watch of a rollback that carried its content.
+        var provenOrigins: [Int: Int64] = [:]
+        for (revision, job) in passedWatch { provenOrigins[lineage.origin(of: revision)] = max(provenOrigins[lineage.origin(of: revision)] ?? job, job) }
+        if let proven = candidates.last(where: { provenOrigins[lineage.origin(of: $0.revision)] != nil }),
+            let job = provenOrigins[lineage.origin(of: proven.revision)]
+        {
+            return .success(RollbackPlan(from: current, to: proven, rule: .passedWatch(job: job)))
+        }
+        guard let target = candidates.last else {
             return .failure(.noSuccessfulEarlierRevision(release: release, current: current.revision, available: available))
         }
-        return .success(RollbackPlan(from: current, to: target))
+        return .success(RollbackPlan(from: current, to: target, rule: .lastDeployed))
     }
 
     /// The newest revision before `current` that deployed successfully, was never rolled back
     /// from, and differs from what `current` runs.
     public static func lastGood(_ history: [HelmRevision], before current: HelmRevision, rolledBackFrom: Set<Int> = []) -> HelmRevision? {
-        let sorted = history.sorted { $0.revision < $1.revision }
+        eligible(history.sorted { $0.revision < $1.revision }, before: current, rolledBackFrom: rolledBackFrom).last
+    }
+
+    /// The revisions a rollback from `current` may go to, oldest first.
+    static func eligible(_ sorted: [HelmRevision], before current: HelmRevision, rolledBackFrom: Set<Int>) -> [HelmRevision] {
         let lineage = RevisionLineage(sorted)
         let bad = Set((lineage.rolledBackFrom.union(rolledBackFrom)).map { lineage.origin(of: $0) })
         let running = lineage.origin(of: current.revision)
-        return sorted.last { revision in
+        return sorted.filter { revision in
             revision.revision < current.revision && ["superseded", "deployed"].contains(revision.status)
                 && !bad.contains(lineage.origin(of: revision.revision)) && lineage.origin(of: revision.revision) != running
         }

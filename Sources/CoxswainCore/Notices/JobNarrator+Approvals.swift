@@ -10,8 +10,8 @@ extension JobNarrator {
         var lines: [RichText] = [
             "🔐 \(strong: "Approval needed") for Job #\(job.id): \(request.verb) \(code: request.release) "
                 + "(\(request.environment), ns \(request.namespace)): \(plan.shortText)",
-            "From \(plan.from.summary) to \(plan.to.summary). Requested by \(user: request.requestedBy)"
-                + (request.reason.map { " · reason: \($0)" } ?? "") + ".",
+            "From \(plan.from.summary) to \(plan.to.summary)" + (plan.rule.map { ", \($0.text)" } ?? "")
+                + ". Requested by \(user: request.requestedBy)" + (request.reason.map { " · reason: \($0)" } ?? "") + ".",
             "Needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s") from: \(approvers.mentions). Expires in \(ttl). "
                 + "Or \(command: "approve \(job.id)") · \(command: "deny \(job.id) REASON").",
         ]

@@ -77,6 +77,9 @@ public protocol JobStore: Sendable {
     func jobsByCreatedRevision(release: String, since oldest: Int) async throws -> [Int: Job]
     /// Revisions from `oldest` on that Coxswain's rollbacks of `release` rolled back from.
     func revisionsRolledBackFrom(release: String, since oldest: Int) async throws -> Set<Int>
+    /// Revisions from `oldest` on that a Coxswain job created and whose watch after the change
+    /// ended healthy, with that job's id: the revisions proven good under production traffic.
+    func revisionsThatPassedAWatch(release: String, since oldest: Int) async throws -> [Int: Int64]
     /// How many jobs are in each state, per command and environment (for `/metrics`).
     func jobCounts() async throws -> [JobCount]
 }

@@ -69,14 +69,16 @@ struct ReadOnlyQueries: Sendable {
                 return clusterProblem(error, "helm history \(name) -n \(release.namespace)")
             }
         }
-        let jobs = try await self.jobs.jobsByCreatedRevision(release: name, since: revisions.map(\.revision).min() ?? 0)
-        let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN"]
+        let oldest = revisions.map(\.revision).min() ?? 0
+        let jobs = try await self.jobs.jobsByCreatedRevision(release: name, since: oldest)
+        let passed = try await self.jobs.revisionsThatPassedAWatch(release: name, since: oldest)
+        let header = ["REV", "STATUS", "CHART", "APP", "UPDATED", "DESCRIPTION", "BY COXSWAIN", "WATCH"]
         var rows: [[String]] = []
         for revision in revisions.sorted(by: { $0.revision > $1.revision }) {
             let job = jobs[revision.revision].map { "job #\($0.id) by \($0.request.requestedBy)" + ($0.request.reason.map { ": \($0)" } ?? "") } ?? ""
             rows.append([
                 String(revision.revision), revision.status, revision.chart, revision.appVersion,
-                String(revision.updated.prefix(19)), revision.description, job,
+                String(revision.updated.prefix(19)), revision.description, job, passed[revision.revision] == nil ? "" : "passed",
             ])
         }
         return "History of \(code: name) (\(release.environment), ns \(release.namespace)), newest first:\n"

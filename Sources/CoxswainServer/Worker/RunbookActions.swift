@@ -83,7 +83,14 @@ struct RunbookActions: Sendable {
             } catch {
                 return Self.storeReadFailed("which jobs made the release's recent revisions", error, details: [.init("helm history", table)])
             }
-            decided = RollbackPlanner.plan(release: release.name, history: revisions, requested: job.request.revision, rolledBackFrom: coxswainRollbacks)
+            let passedWatch: [Int: Int64]
+            do {
+                passedWatch = job.request.revision == nil ? try await jobs.revisionsThatPassedAWatch(release: release.name, since: oldest) : [:]
+            } catch {
+                return Self.storeReadFailed("which revisions passed a watch", error, details: [.init("helm history", table)])
+            }
+            decided = RollbackPlanner.plan(
+                release: release.name, history: revisions, requested: job.request.revision, rolledBackFrom: coxswainRollbacks, passedWatch: passedWatch)
         }
         switch decided {
         case .failure(let refusal):
@@ -129,8 +136,9 @@ struct RunbookActions: Sendable {
     func confirm(job: Job, release: CoxswainConfiguration.Release, report: RunReport) -> StepResult {
         guard let plan = report.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         let line = "\(job.request.verb) \(release.name) (\(release.environment), ns \(release.namespace)): \(plan.shortText)"
-        var result = StepResult.succeeded("from \(plan.from.summary) to \(plan.to.summary)", audit: "plan confirmed: \(line)")
-        result.requesterNote = "Job #\(job.id) plan: \(line) — from \(plan.from.summary) to \(plan.to.summary)."
+        let why = plan.rule.map { "; target: \($0.text)" } ?? ""
+        var result = StepResult.succeeded("from \(plan.from.summary) to \(plan.to.summary)\(why)", audit: "plan confirmed: \(line)\(why)")
+        result.requesterNote = "Job #\(job.id) plan: \(line) — from \(plan.from.summary) to \(plan.to.summary)\(why)."
         return result
     }
 

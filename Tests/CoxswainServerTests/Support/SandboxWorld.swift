@@ -158,8 +158,8 @@ struct SandboxWorld: Sendable {
             """
     }
 
-    /// The repository's runbooks with helm and pod timeouts short enough for a test to watch
-    /// them run out; the commands and everything else are unchanged.
+    /// The repository's runbooks with helm and pod timeouts (and the grace of an unschedulable
+    /// pod) short enough for a test to watch them run out; the commands and everything else are unchanged.
     static func shortTimeoutRunbooks(_ timeout: String = "8s") throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("coxswain-runbooks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -168,6 +168,7 @@ struct SandboxWorld: Sendable {
                 .replacingOccurrences(of: "timeout: 10m0s", with: "timeout: \(timeout)")
                 .replacingOccurrences(of: "timeout: 10m", with: "timeout: \(timeout)")
                 .replacingOccurrences(of: "timeout: 300s", with: "timeout: \(timeout)")
+                .replacingOccurrences(of: "unschedulable_after: 2m", with: "unschedulable_after: 3s")
             try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         return folder.path
