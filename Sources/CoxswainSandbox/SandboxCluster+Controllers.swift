@@ -253,6 +253,7 @@ extension SandboxCluster {
         guard let next, next != wakeUpAt else { return }
         wakeUp?.cancel()
         wakeUpAt = next
+        note(request: "\(now.timeIntervalSince1970) controllers: wake-up set for \(next.timeIntervalSince1970)")
         wakeUp = Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(Int(max(0, next.timeIntervalSinceNow) * 1000) + 1))
             if Task.isCancelled { return }
@@ -261,6 +262,7 @@ extension SandboxCluster {
     }
 
     private func wake() {
+        note(request: "\(Date().timeIntervalSince1970) controllers: woken")
         wakeUpAt = nil
         afterChange()
     }

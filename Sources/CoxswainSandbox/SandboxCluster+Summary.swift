@@ -33,15 +33,15 @@ extension SandboxCluster {
         }
         let deploymentChanges = store.log.filter { $0.resource == .deployments }.suffix(4).map { "\($0.resourceVersion) \($0.type)" }
         lines.append("last Deployment changes: \(deploymentChanges.joined(separator: ", "))")
-        lines.append("last requests:\n    " + recentRequests.joined(separator: "\n    "))
+        lines.append("last requests and controller wake-ups:\n    " + recentRequests.joined(separator: "\n    "))
         let wake = wakeUpAt.map { String(format: "in %.2fs", $0.timeIntervalSince(now)) } ?? "none"
         lines.append("next wake-up: \(wake); open watches: \(watchers.count); resource version \(store.resourceVersion)")
         return lines.joined(separator: "\n")
     }
 
-    /// Keeps the last requests the API answered, for `summary()`.
+    /// Keeps the last requests the API answered and the controllers' wake-ups, for `summary()`.
     func note(request line: String) {
         recentRequests.append(line)
-        if recentRequests.count > 30 { recentRequests.removeFirst(recentRequests.count - 30) }
+        if recentRequests.count > 60 { recentRequests.removeFirst(recentRequests.count - 60) }
     }
 }

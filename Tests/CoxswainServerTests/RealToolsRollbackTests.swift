@@ -75,29 +75,7 @@ struct RealToolsRollbackTests {
     @Test("a plain Deployment is rolled back with kubectl rollout undo", arguments: RealTools.matrix)
     func plainDeployment(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in
-            let manifest = world.setup.folder.appendingPathComponent("semantic-router.yaml")
-            try """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: semantic-router
-              namespace: development
-              labels: { app.kubernetes.io/instance: semantic-router-dev }
-            spec:
-              replicas: 1
-              selector: { matchLabels: { app.kubernetes.io/instance: semantic-router-dev } }
-              template:
-                metadata: { labels: { app.kubernetes.io/instance: semantic-router-dev } }
-                spec:
-                  containers:
-                    - name: router
-                      image: vllm/semantic-router:0.1.0
-                      args: ["--model", "semantic-router"]
-            """.write(to: manifest, atomically: true, encoding: .utf8)
-            try await world.setup.kubectl(["create", "-f", manifest.path])
-            try await world.setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
-            try await world.setup.kubectl(["set", "image", "deployment/semantic-router", "router=vllm/semantic-router:0.2.0-slow", "-n", "development"])
-            try await world.setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
+            try await world.plainDeployment(images: ["vllm/semantic-router:0.1.0", "vllm/semantic-router:0.2.0-slow"])
             try await world.coxswain(plainDeployment: true, access: Self.access) { h in
                 let job = try await h.runToEnd("semantic-router-dev completions too slow", user: "U0123ALICE")
                 let text = try await h.liveMessageText(job: job)

@@ -63,7 +63,7 @@ struct RealToolsRolloutProgressTests {
         arguments: RealTools.matrix)
     func unschedulableEndsPodWait(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in
-            try await Self.plainDeployment(world, firstImage: "vllm/semantic-router:0.1.0-nogpu", limits: "{ nvidia.com/gpu: 1 }")
+            try await world.plainDeployment(images: ["vllm/semantic-router:0.1.0-nogpu", "vllm/semantic-router:0.2.0"], limits: "{ nvidia.com/gpu: 1 }")
             try await world.coxswain(plainDeployment: true, access: RealToolsRollbackTests.access, timeouts: "5m") { h in
                 let job = try await h.runToEnd("semantic-router-dev 1", user: "U0123ALICE")
                 let text = try await h.liveMessageText(job: job)
@@ -77,39 +77,12 @@ struct RealToolsRolloutProgressTests {
         }
     }
 
-    /// The plain Deployment semantic-router in `development`: revision 1 runs `firstImage`, revision 2 a good image.
-    static func plainDeployment(_ world: SandboxWorld, firstImage: String, limits: String) async throws {
-        let manifest = world.setup.folder.appendingPathComponent("semantic-router.yaml")
-        try """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: semantic-router
-          namespace: development
-          labels: { app.kubernetes.io/instance: semantic-router-dev }
-        spec:
-          replicas: 1
-          selector: { matchLabels: { app.kubernetes.io/instance: semantic-router-dev } }
-          template:
-            metadata: { labels: { app.kubernetes.io/instance: semantic-router-dev } }
-            spec:
-              containers:
-                - name: router
-                  image: \(firstImage)
-                  args: ["--model", "semantic-router"]
-                  resources: { limits: \(limits) }
-        """.write(to: manifest, atomically: true, encoding: .utf8)
-        try await world.setup.kubectl(["create", "-f", manifest.path])
-        try await world.setup.kubectl(["set", "image", "deployment/semantic-router", "router=vllm/semantic-router:0.2.0", "-n", "development"])
-        try await world.setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
-    }
-
     @Test("kubectl's wait for a plain Deployment ends at OOMKilled with the memory limit, and the model stays out of the registry",
         arguments: RealTools.matrix)
     func oomEndsPodWait(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair) { world in
             // Revision 1 is killed for memory; revision 2 runs.
-            try await Self.plainDeployment(world, firstImage: "vllm/semantic-router:0.1.0-oom", limits: "{ memory: 16Gi }")
+            try await world.plainDeployment(images: ["vllm/semantic-router:0.1.0-oom", "vllm/semantic-router:0.2.0"], limits: "{ memory: 16Gi }")
             try await world.coxswain(plainDeployment: true, access: RealToolsRollbackTests.access, timeouts: "5m") { h in
                 let started = ContinuousClock.now
                 let job = try await h.runToEnd("semantic-router-dev 1 back to the first build", user: "U0123ALICE")

@@ -187,6 +187,38 @@ struct SandboxWorld: Sendable {
     }
 }
 
+extension SandboxWorld {
+    /// The plain Deployment `semantic-router` in `development` (release `semantic-router-dev`), one
+    /// revision per image in turn, the last one rolled out.
+    func plainDeployment(images: [String], limits: String = "{ nvidia.com/gpu: 1 }") async throws {
+        let manifest = setup.folder.appendingPathComponent("semantic-router.yaml")
+        try """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: semantic-router
+          namespace: development
+          labels: { app.kubernetes.io/instance: semantic-router-dev }
+        spec:
+          replicas: 1
+          selector: { matchLabels: { app.kubernetes.io/instance: semantic-router-dev } }
+          template:
+            metadata: { labels: { app.kubernetes.io/instance: semantic-router-dev } }
+            spec:
+              containers:
+                - name: router
+                  image: \(images[0])
+                  args: ["--model", "semantic-router"]
+                  resources: { limits: \(limits) }
+        """.write(to: manifest, atomically: true, encoding: .utf8)
+        try await setup.kubectl(["create", "-f", manifest.path])
+        for image in images.dropFirst() {
+            try await setup.kubectl(["set", "image", "deployment/semantic-router", "router=\(image)", "-n", "development"])
+        }
+        try await setup.kubectl(["rollout", "status", "deployment/semantic-router", "-n", "development", "--timeout=30s"])
+    }
+}
+
 /// A counting semaphore for tests that must not all run at once.
 actor WorldSlots {
     private var free: Int
