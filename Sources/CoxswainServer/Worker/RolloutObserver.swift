@@ -61,7 +61,8 @@ struct RolloutObserver: Sendable {
                     if let container = found.crashedContainer,
                         let last = try? await kubectl.previousLogLine(pod: found.pod, container: container, namespace: release.namespace), !last.isEmpty
                     {
-                        found.what += "; its last log line: \(last)"
+                        // The pod's own words, of any length: a line's start says what went wrong.
+                        found.what += "; its last log line: \(last.count > 300 ? last.prefix(300) + "…" : last)"
                     }
                     stuck = found
                     if let interrupt {
