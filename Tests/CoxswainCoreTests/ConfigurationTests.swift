@@ -139,6 +139,41 @@ import Testing
         #expect(problem(env + "watch: { latency_factor: 1 }")?.contains("must be more than 1") == true)
     }
 
+    @Test("the serving criteria: off by default, on at the top, off again or changed per environment; mistakes named")
+    func servingCriteria() throws {
+        let yaml = """
+            watch: { time_to_first_token_factor: 2, kv_cache_usage_over: 95%, kv_cache_usage_for: 2m, queries: { requests_waiting: 'sum(q{model="{model}"})' } }
+            environments:
+              production: { namespace: production, approvals: 0, watch: { kv_cache_usage_over: 'off', requests_waiting_over: 20, time_to_first_token_for: 3m } }
+              staging: { namespace: staging, approvals: 0 }
+            releases: {}
+            """
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml")
+        let production = try #require(configuration.environments["production"]?.watch)
+        #expect(
+            production.serving == [
+                ServingCriterion(.timeToFirstToken, limit: 2, holdFor: GoDuration(seconds: 180)), ServingCriterion(.requestsWaiting, limit: 20),
+            ])
+        #expect(production.queries.serving[.requestsWaiting] == [#"sum(q{model="{model}"})"#])
+        #expect(production.queries.serving[.kvCacheUsage] == ServingSignal.kvCacheUsage.defaultQueries)
+        let staging = try #require(configuration.environments["staging"]?.watch)
+        #expect(
+            staging.serving == [ServingCriterion(.timeToFirstToken, limit: 2), ServingCriterion(.kvCacheUsage, limit: 0.95, holdFor: GoDuration(seconds: 120))])
+        #expect(try ConfigurationLoader.parse(yaml: "environments: { p: { namespace: p, approvals: 0 } }\nreleases: {}", file: "c.yaml")
+            .environments["p"]?.watch.serving.isEmpty == true)
+        func problem(_ watch: String) -> String? {
+            let env = "environments: { production: { namespace: production, approvals: 0 } }\nreleases: {}\n"
+            do { _ = try ConfigurationLoader.parse(yaml: env + "watch: { \(watch) }", file: "c.yaml"); return nil } catch { return "\(error)" }
+        }
+        #expect(problem("time_to_first_token_factor: 0.5")?.contains("must be more than 1 (2 means twice the P95 before the change) or off") == true)
+        #expect(problem("kv_cache_usage_over: 0.95")?.contains("watch.kv_cache_usage_over: must be a percentage between 0% and 100% such as 95%") == true)
+        #expect(problem("requests_waiting_over: many")?.contains("must be a number of waiting requests such as 20") == true)
+        #expect(problem("inter_token_latency_for: 5m")?.contains("set watch.inter_token_latency_factor too (it is off unless set)") == true)
+        #expect(problem("requests_waiting_over: 5, requests_waiting_for: 20m")?.contains("watch.requests_waiting_for: must be shorter than duration") == true)
+        #expect(problem("kv_cache_usage_ovr: 95%")?.contains("did you mean `kv_cache_usage_over`") == true)
+        #expect(problem("queries: { kv_cache_usage: 'max(x{pod=\"{pod}\"})' }")?.contains("{pod} is not a placeholder") == true)
+    }
+
     @Test func theRollbackRunbookLoads() throws {
         let runbook = try RunbookLoader.parse(yaml: try RepositoryFiles.text("commands/rollback.yaml"), file: "commands/rollback.yaml")
         #expect(

@@ -156,6 +156,54 @@ struct WatchTests {
         }
     }
 
+    @Test("an older vLLM: the KV cache read under its older name, said in the thread; full for its span, a breach with the figures")
+    func kvCacheUnderTheOlderName() async throws {
+        try await PrometheusWorld.run(names: .older) { prometheus in
+            let serving = ", kv_cache_usage_over: 90%, kv_cache_usage_for: 2s, requests_waiting_over: 50, requests_waiting_for: 2s"
+            // The cache's figure is an average over rate_window: it takes that long to reach the limit.
+            try await Harness.run(extra: prometheus.yaml(duration: "20s", watch: serving)) { h in
+                prometheus.traffic.set(waiting: 3)
+                let job = try await h.runToEnd(Self.release)
+                let started = try await Self.waitForPost(h, containing: "👀 Watching")
+                #expect(started.text.contains("requests waiting over 50 for 2s, KV-cache usage over 90.0% for 2s, or a complete outage"), "\(started.text)")
+                let sources = try await Self.waitForPost(h, containing: "📏 Watch of")
+                #expect(
+                    sources.text.contains("requests waiting from `vllm:num_requests_waiting`; KV-cache usage from `vllm:gpu_cache_usage_perc` "
+                        + "(vLLM's older name; `vllm:kv_cache_usage_perc` has no data)"), "\(sources.text)")
+                prometheus.traffic.set(kvCache: 0.97)
+                let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
+                #expect(breach.text.contains("KV-cache usage 97.0%, over 90.0% since"), "\(breach.text)")
+                #expect(breach.text.contains("requests waiting 3, KV-cache usage 97.0%"), "\(breach.text)")
+                let watch = try await Self.settledWatch(h, job: job.id)
+                #expect(watch.state == .breached && watch[.kvCacheUsage]?.source == "vllm:gpu_cache_usage_perc", "\(watch)")
+                let events = try await h.auditEvents(job: job.id)
+                #expect(events.contains("watch.metrics") && events.contains("watch.breach"), "\(events)")
+            }
+        }
+    }
+
+    @Test("time to first token over twice its baseline: a breach; inter-token latency read under vLLM's current name, and within its limit")
+    func timeToFirstToken() async throws {
+        try await PrometheusWorld.run { prometheus in
+            let serving = ", time_to_first_token_factor: 2, time_to_first_token_for: 2s, inter_token_latency_factor: 2, inter_token_latency_for: 2s"
+            try await Harness.run(extra: prometheus.yaml(duration: "15s", watch: serving)) { h in
+                let job = try await h.runToEnd(Self.release)
+                let started = try await Self.waitForPost(h, containing: "👀 Watching")
+                #expect(started.text.contains("time to first token P95 over 2× the baseline ("), "\(started.text)")
+                #expect(started.text.contains("inter-token latency P95 over 2× the baseline ("), "\(started.text)")
+                let sources = try await Self.waitForPost(h, containing: "📏 Watch of")
+                #expect(sources.text.contains("inter-token latency P95 from `vllm:inter_token_latency_seconds`") && !sources.text.contains("older"))
+                prometheus.traffic.set(timeToFirstToken: 0.5)
+                let breach = try await Self.waitForPost(h, containing: "🔴 Watch of")
+                #expect(breach.text.contains("time to first token P95") && breach.text.contains("over 2× the baseline"), "\(breach.text)")
+                let watch = try await Self.settledWatch(h, job: job.id)
+                let baseline = try #require(watch[.timeToFirstToken]?.baseline)
+                #expect(baseline > 0.06 && baseline < 0.08 && watch[.interTokenLatency]?.baseline != nil, "\(watch)")
+                #expect(watch.state == .breached && watch[.interTokenLatency]?.since == nil)
+            }
+        }
+    }
+
     @Test("Prometheus down: inconclusive, said once, never a breach")
     func prometheusDown() async throws {
         try await PrometheusWorld.run { prometheus in

@@ -33,12 +33,15 @@ public enum ConfigurationLoader {
     /// Every key the file may hold.
     static let configurationShape: YAMLShape = {
         let names = YAMLShape.list(.scalar, example: "[C0OPS, C0INCIDENT]")
-        let queries = YAMLShape.fields(["requests": .scalar, "errors": .scalar, "p95": .scalar])
-        let watch = YAMLShape.fields([
-            "duration": .scalar, "interval": .scalar, "rate_window": .scalar, "baseline_window": .scalar, "error_rate": .scalar,
-            "error_for": .scalar, "latency_factor": .scalar, "latency_for": .scalar, "min_requests": .scalar, "auto_rollback": .scalar,
-            "queries": queries,
-        ])
+        let signals = ServingSignal.allCases.map(\.rawValue)
+        let queries = YAMLShape.fields(Dictionary(uniqueKeysWithValues: (["requests", "errors", "p95"] + signals).map { ($0, YAMLShape.scalar) }))
+        let serving = ServingSignal.allCases.flatMap { ["\($0.rawValue)_\($0.againstBaseline ? "factor" : "over")", "\($0.rawValue)_for"] }
+        let watchKeys = [
+            "duration", "interval", "rate_window", "baseline_window", "error_rate", "error_for", "latency_factor", "latency_for", "min_requests",
+            "auto_rollback",
+        ]
+        let scalars = Dictionary(uniqueKeysWithValues: (watchKeys + serving).map { ($0, YAMLShape.scalar) })
+        let watch = YAMLShape.fields(scalars.merging(["queries": queries]) { $1 })
         return .fields([
             "server": .fields(["host": .scalar, "port": .scalar, "operator_host": .scalar, "operator_port": .scalar]),
             "command_prefix": .scalar,

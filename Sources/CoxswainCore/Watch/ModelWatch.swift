@@ -58,6 +58,14 @@ public struct ModelWatch: Sendable, Equatable, Codable {
     public var verdict: String?
     /// The rollback a breach started by itself.
     public var autoRollbackJobID: Int64?
+    /// The serving criteria's baselines, sources and clocks, by `ServingSignal` raw value
+    /// (nil in watches recorded before there were any).
+    public var serving: [String: ServingTrack]?
+
+    public subscript(signal: ServingSignal) -> ServingTrack? {
+        get { serving?[signal.rawValue] }
+        set { serving = (serving ?? [:]).merging([signal.rawValue: newValue ?? ServingTrack()]) { $1 } }
+    }
 
     public init(
         id: Int64 = 0, jobID: Int64?, kind: JobKind?, release: String, environment: String, namespace: String, model: String,
@@ -72,7 +80,7 @@ public struct ModelWatch: Sendable, Equatable, Codable {
 
 /// One answer from Prometheus for a watch.
 public enum WatchReading: Sendable, Equatable {
-    case figures(requests: Double, errors: Double, p95: Double?)
+    case figures(requests: Double, errors: Double, p95: Double?, serving: [ServingSignal: ServingSample] = [:])
     /// Prometheus answered with no series: nothing is scraped under these names (yet).
     case noData
     /// Prometheus did not answer, or answered with an error.
@@ -83,6 +91,8 @@ public enum WatchReading: Sendable, Equatable {
 public enum WatchEvent: Sendable, Equatable {
     case inconclusive(reason: String)
     case judgingAgain
+    /// Which metric each serving criterion reads, the first time and whenever that changes.
+    case servingSources([ServingSourceNote])
     case breached(String)
     case healthy
     case endedInconclusive(reason: String)
@@ -105,11 +115,11 @@ public struct WatchJudge: Sendable {
             events += inconclusive(&watch, "Prometheus did not answer (\(why))", now: now)
         case .noData:
             events += inconclusive(&watch, "Prometheus has no data for these queries", now: now)
-        case .figures(let requests, _, _) where requests < policy.minRequests || requests <= 0:
+        case .figures(let requests, _, _, _) where requests < policy.minRequests || requests <= 0:
             events += inconclusive(
                 &watch, "too few requests to judge (\(Self.number(requests)) in \(policy.rateWindow), fewer than \(Self.number(policy.minRequests)))",
                 now: now)
-        case .figures(let requests, let errors, let p95):
+        case .figures(let requests, let errors, let p95, let serving):
             if watch.inconclusiveSince != nil {
                 watch.inconclusiveSince = nil
                 watch.inconclusiveReason = nil
@@ -120,7 +130,10 @@ public struct WatchJudge: Sendable {
             watch.last = .init(requests: requests, errorRate: errorRate, p95: p95, at: now)
             watch.worstErrorRate = max(watch.worstErrorRate, errorRate)
             if let p95 { watch.worstP95 = max(watch.worstP95 ?? 0, p95) }
-            if let breach = judge(&watch, errorRate: errorRate, p95: p95, now: now) {
+            let seed = judge(&watch, errorRate: errorRate, p95: p95, now: now)
+            let (servingBreach, notes) = judgeServing(&watch, serving, now: now)
+            if !notes.isEmpty { events.append(.servingSources(notes)) }
+            if let breach = seed ?? servingBreach {
                 watch.state = .breached
                 watch.verdict = breach
                 return (watch, events + [.breached(breach)])

@@ -23,9 +23,10 @@ public struct WatchNarrator: Sendable {
                 "P95 latency over \(WatchJudge.number(policy.latencyFactor))× the baseline (\(WatchJudge.seconds($0))) for \(policy.latencyFor)"
             }
             ?? "latency not judged: Prometheus had no P95 for the \(policy.baselineWindow) before the change"
+        let serving = servingCriteria(watch).map { ", \($0)" }.joined()
         let text: RichText =
             "👀 Watching \(code: watch.release) until \(WatchJudge.clock(watch.endsAt)) (\(policy.duration)) on Prometheus: "
-            + "error rate over \(WatchJudge.percent(policy.errorRate)) for \(policy.errorFor), \(latency), or a complete outage. "
+            + "error rate over \(WatchJudge.percent(policy.errorRate)) for \(policy.errorFor), \(latency)\(serving), or a complete outage. "
             + "No answer or too little traffic (fewer than \(WatchJudge.number(policy.minRequests)) requests in \(policy.rateWindow)) "
             + "is inconclusive, never a failure."
         let detail =
@@ -50,6 +51,10 @@ public struct WatchNarrator: Sendable {
                         "⚪ Watch of \(code: watch.release) cannot judge: \(reason). Not counted as a failure; "
                             + "Coxswain keeps asking until \(WatchJudge.clock(watch.endsAt)).",
                         jobID: watch.jobID, place: place(watch)))
+            case .servingSources(let notes):
+                let text = sources(notes)
+                audit.append(AuditDraft(actor: "coxswain", event: "watch.metrics", detail: "\(watch.release): \(text.plainText)"))
+                notices.append(.message("📏 Watch of \(code: watch.release) reads " + text + ".", jobID: watch.jobID, place: place(watch)))
             case .judgingAgain:
                 notices.append(.message("Watch of \(code: watch.release) is judging again: \(figures(watch)).", jobID: watch.jobID, place: place(watch)))
             case .healthy:
@@ -111,12 +116,51 @@ public struct WatchNarrator: Sendable {
         guard let last = watch.last else { return "no figures yet" }
         let latency =
             last.p95.map { "P95 \(WatchJudge.seconds($0))" + (watch.baselineP95.map { " (baseline \(WatchJudge.seconds($0)))" } ?? "") } ?? "no latency data"
-        return "error rate \(WatchJudge.percent(last.errorRate)), \(latency), \(WatchJudge.number(last.requests)) requests in \(policy.rateWindow)"
+        let serving = policy.serving.compactMap { criterion -> String? in
+            let signal = criterion.signal
+            guard let value = watch[signal]?.last else { return nil }
+            let baseline = signal.againstBaseline ? watch[signal]?.baseline.map { " (baseline \(signal.describe($0)))" } ?? "" : ""
+            return ", \(signal.title) \(signal.describe(value))\(baseline)"
+        }
+        return "error rate \(WatchJudge.percent(last.errorRate)), \(latency)\(serving.joined()), "
+            + "\(WatchJudge.number(last.requests)) requests in \(policy.rateWindow)"
     }
 
     private func summary(_ watch: ModelWatch) -> String {
+        let serving = policy.serving.compactMap { criterion in watch[criterion.signal]?.worst.map { (criterion.signal, $0) } }
+            .map { ", worst \($0.title) \($0.describe($1))" }.joined()
         let worst = "worst error rate \(WatchJudge.percent(watch.worstErrorRate))" + (watch.worstP95.map { ", worst P95 \(WatchJudge.seconds($0))" } ?? "")
-        return "\(policy.duration), \(worst)" + (watch.baselineP95.map { " (baseline \(WatchJudge.seconds($0)))" } ?? "")
+        return "\(policy.duration), \(worst)" + (watch.baselineP95.map { " (baseline \(WatchJudge.seconds($0)))" } ?? "") + serving
             + "; judged \(watch.judged) of \(watch.readings) readings"
+    }
+
+    /// The serving criteria as the start of a watch states them.
+    private func servingCriteria(_ watch: ModelWatch) -> [String] {
+        policy.serving.map { criterion in
+            let signal = criterion.signal, hold = criterion.holdFor
+            guard signal.againstBaseline else { return "\(signal.title) over \(signal.describe(criterion.limit)) for \(hold)" }
+            let factor = signal.describeLimit(criterion.limit)
+            if watch.needsBaseline == true { return "\(signal.title) over \(factor) (the \(policy.baselineWindow) before now) for \(hold)" }
+            guard let baseline = watch[signal]?.baseline else {
+                return "\(signal.title) not judged: Prometheus had none for the \(policy.baselineWindow) before the change"
+            }
+            return "\(signal.title) over \(factor) (\(signal.describe(baseline))) for \(hold)"
+        }
+    }
+
+    /// Which metric each serving criterion reads: vLLM renamed some, and a dashboard built on
+    /// the other name would show something else.
+    private func sources(_ notes: [ServingSourceNote]) -> RichText {
+        var parts: [RichText] = []
+        for note in notes {
+            guard let metric = note.metric else {
+                let names = note.tried.map { RichText("\(code: $0)") }.joined(separator: " or ")
+                parts.append("\(note.signal.title): no data" + (note.tried.isEmpty ? "" : " under " + names) + ", not judged until there is")
+                continue
+            }
+            let older = note.signal.newerName(than: metric).map { RichText(" (vLLM's older name; \(code: $0) has no data)") } ?? ""
+            parts.append("\(note.signal.title) from \(code: metric)" + older)
+        }
+        return parts.joined(separator: "; ")
     }
 }

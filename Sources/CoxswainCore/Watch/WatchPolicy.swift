@@ -21,6 +21,8 @@ public struct WatchPolicy: Sendable, Equatable {
     public var minRequests: Double
     /// A breach after an `/upgrade` starts the rollback by itself (audited, requested by Coxswain).
     public var autoRollback: Bool
+    /// Time to first token, inter-token latency, the queue and the KV cache: those configured, in that order.
+    public var serving: [ServingCriterion]
     public var queries: WatchQueries
 
     /// Error rates under 1 % never breach, whatever `errorRate` says (the seed's floor).
@@ -33,11 +35,11 @@ public struct WatchPolicy: Sendable, Equatable {
         rateWindow: GoDuration = GoDuration(seconds: 60), baselineWindow: GoDuration = GoDuration(seconds: 3600),
         errorRate: Double = 0.05, errorFor: GoDuration = GoDuration(seconds: 300), latencyFactor: Double = 2,
         latencyFor: GoDuration = GoDuration(seconds: 600), minRequests: Double = 20, autoRollback: Bool = false,
-        queries: WatchQueries = WatchQueries()
+        serving: [ServingCriterion] = [], queries: WatchQueries = WatchQueries()
     ) {
         self.duration = duration; self.interval = interval; self.rateWindow = rateWindow; self.baselineWindow = baselineWindow
         self.errorRate = errorRate; self.errorFor = errorFor; self.latencyFactor = latencyFactor; self.latencyFor = latencyFor
-        self.minRequests = minRequests; self.autoRollback = autoRollback; self.queries = queries
+        self.minRequests = minRequests; self.autoRollback = autoRollback; self.serving = serving; self.queries = queries
     }
 }
 
@@ -45,23 +47,27 @@ public struct WatchPolicy: Sendable, Equatable {
 /// `{window}` filled in. The defaults assume vLLM's metrics scraped with `namespace` and
 /// `service` labels (what a ServiceMonitor adds); deployments that relabel differently set
 /// their own per release.
-public struct WatchQueries: Sendable, Equatable, Codable {
+public struct WatchQueries: Sendable, Equatable {
     /// Requests in the window (a count).
     public var requests: String
     /// Failed requests in the window (a count).
     public var errors: String
     /// The 95th percentile of end-to-end latency, in seconds.
     public var p95: String
+    /// For each serving signal, the queries tried in turn until one has data: vLLM's current
+    /// metric name, then its older one. A configured query replaces them.
+    public var serving: [ServingSignal: [String]]
 
     public static let defaultRequests = #"sum(increase(http_requests_total{namespace="{namespace}",service="{release}"}[{window}]))"#
     public static let defaultErrors = #"sum(increase(http_requests_total{namespace="{namespace}",service="{release}",status=~"5.."}[{window}]))"#
     public static let defaultP95 =
         #"histogram_quantile(0.95, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket{namespace="{namespace}",model_name="{model}"}[{window}])))"#
 
-    public init(requests: String? = nil, errors: String? = nil, p95: String? = nil) {
+    public init(requests: String? = nil, errors: String? = nil, p95: String? = nil, serving: [ServingSignal: String] = [:]) {
         self.requests = requests ?? Self.defaultRequests
         self.errors = errors ?? Self.defaultErrors
         self.p95 = p95 ?? Self.defaultP95
+        self.serving = Dictionary(uniqueKeysWithValues: ServingSignal.allCases.map { ($0, serving[$0].map { [$0] } ?? $0.defaultQueries) })
     }
 
     public static let placeholders = ["{model}", "{release}", "{namespace}", "{window}"]

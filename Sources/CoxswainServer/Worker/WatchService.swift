@@ -69,6 +69,7 @@ struct WatchService: Service {
             jobID: job.id, kind: job.request.kind, release: release.name, environment: release.environment, namespace: release.namespace,
             model: release.model, revisionBefore: job.request.kind == .upgrade ? job.plan?.from.revision : nil, startedAt: began, endsAt: ends,
             baselineP95: baseline)
+        await readServingBaselines(&watch, release, policy, before: job.startedAt ?? job.createdAt)
         // The first reading waits one interval: the rate window needs data from after the change.
         watch.nextCheckAt = began.addingTimeInterval(policy.interval.seconds)
         let (audit, notices) = narrator(policy).started(watch)
@@ -96,6 +97,7 @@ struct WatchService: Service {
         if watch.needsBaseline == true {
             // `/watch` answered at once; the baseline is the window before it was asked.
             watch.baselineP95 = await baseline(release, policy, before: watch.startedAt)
+            await readServingBaselines(&watch, release, policy, before: watch.startedAt)
             watch.needsBaseline = false
         }
         let reading = await read(release, policy)
@@ -126,7 +128,18 @@ struct WatchService: Service {
         return (try? await prometheus.scalar(query, at: time)) ?? nil
     }
 
-    /// The three questions; any failure makes the reading unavailable, no series makes it no data.
+    /// The latency criteria's baselines over the same window as the P95's; nil where Prometheus has
+    /// none or does not answer (that criterion is then not judged, and the start says so).
+    private func readServingBaselines(_ watch: inout ModelWatch, _ release: CoxswainConfiguration.Release, _ policy: WatchPolicy, before time: Date) async {
+        for criterion in policy.serving where criterion.signal.againstBaseline {
+            let sample = try? await sample(criterion.signal, release, policy, window: policy.baselineWindow, at: time)
+            guard case .value(let value, _)? = sample else { continue }
+            watch[criterion.signal] = ServingTrack(baseline: value)
+        }
+    }
+
+    /// The seed's three questions, then one per serving criterion; any failure makes the reading
+    /// unavailable, no requests series makes it no data.
     private func read(_ release: CoxswainConfiguration.Release, _ policy: WatchPolicy) async -> WatchReading {
         func render(_ template: String) -> String {
             WatchQueries.render(template, model: release.model, release: release.name, namespace: release.namespace, window: policy.rateWindow)
@@ -136,10 +149,27 @@ struct WatchService: Service {
             // No 5xx series at all is the usual healthy case: zero errors, not "no data".
             let errors = try await prometheus.scalar(render(policy.queries.errors)) ?? 0
             let p95 = try await prometheus.scalar(render(policy.queries.p95))
-            return .figures(requests: requests, errors: errors, p95: p95)
+            var serving: [ServingSignal: ServingSample] = [:]
+            for criterion in policy.serving {
+                serving[criterion.signal] = try await sample(criterion.signal, release, policy, window: policy.rateWindow)
+            }
+            return .figures(requests: requests, errors: errors, p95: p95, serving: serving)
         } catch {
             return .unavailable(error.description)
         }
+    }
+
+    /// A serving signal's queries asked in turn (vLLM's current metric name, then its older one)
+    /// until one has data.
+    private func sample(
+        _ signal: ServingSignal, _ release: CoxswainConfiguration.Release, _ policy: WatchPolicy, window: GoDuration, at time: Date? = nil
+    ) async throws(PrometheusClient.Failure) -> ServingSample {
+        let queries = policy.queries.serving[signal] ?? signal.defaultQueries
+        for query in queries {
+            let rendered = WatchQueries.render(query, model: release.model, release: release.name, namespace: release.namespace, window: window)
+            if let value = try await prometheus.scalar(rendered, at: time) { return .value(value, from: ServingSignal.metric(in: query)) }
+        }
+        return .noData(tried: queries.map(ServingSignal.metric(in:)))
     }
 
     /// Starts the rollback a breach asks for; the job id, or nil when it could not be stored

@@ -8,32 +8,68 @@ import FoundationNetworking
 #endif
 
 /// A model server's metrics as vLLM exposes them, with the traffic a test sets: requests per
-/// second, the share that fails (HTTP 500) and their end-to-end latency. The counters grow
-/// with time between scrapes, as real ones do.
+/// second, the share that fails (HTTP 500), their end-to-end latency, time to first token,
+/// inter-token latency, the queue and the KV cache, under the metric names of a current vLLM
+/// or an older one. The counters grow with time between scrapes, as real ones do.
 final class ModelTraffic: Sendable {
+    /// vLLM renamed two of its metrics; a server exposes one generation of names.
+    enum Names: Sendable { case current, older }
     struct Settings: Sendable {
         var perSecond = 40.0
         var errorFraction = 0.0
         var latency = 0.2
+        var timeToFirstToken = 0.07
+        var interTokenLatency = 0.03
+        var waiting = 0.0
+        var kvCache = 0.3
+        var names = Names.current
+    }
+    /// A cumulative histogram: every observation lands in each bucket whose bound is at least its value.
+    struct Histogram {
+        let bounds: [Double]
+        var buckets: [Double]
+        var count = 0.0
+        var sum = 0.0
+        init(_ bounds: [Double]) { self.bounds = bounds; buckets = Array(repeating: 0, count: bounds.count) }
+        mutating func observe(_ value: Double, times: Double) {
+            for (index, bound) in bounds.enumerated() where value <= bound { buckets[index] += times }
+            count += times
+            sum += value * times
+        }
+        func lines(_ name: String, help: String, model: String) -> [String] {
+            var lines = ["# HELP \(name) \(help)", "# TYPE \(name) histogram"]
+            for (index, bound) in bounds.enumerated() { lines.append(#"\#(name)_bucket{model_name="\#(model)",le="\#(bound)"} \#(buckets[index])"#) }
+            return lines + [
+                #"\#(name)_bucket{model_name="\#(model)",le="+Inf"} \#(count)"#, #"\#(name)_count{model_name="\#(model)"} \#(count)"#,
+                #"\#(name)_sum{model_name="\#(model)"} \#(sum)"#,
+            ]
+        }
     }
     private struct Counters {
         var ok = 0.0
         var failed = 0.0
-        var buckets = [Double](repeating: 0, count: ModelTraffic.bounds.count)
-        var count = 0.0
-        var sum = 0.0
+        /// vLLM's buckets for each histogram.
+        var e2e = Histogram([0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+        var firstToken = Histogram([0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0])
+        var interToken = Histogram([0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5])
         var last: Date?
     }
-    /// vLLM's buckets for `vllm:e2e_request_latency_seconds`.
-    static let bounds: [Double] = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0]
     private let settings = Mutex(Settings())
     private let counters = Mutex(Counters())
 
-    func set(perSecond: Double? = nil, errorFraction: Double? = nil, latency: Double? = nil) {
+    init(names: Names = .current) { settings.withLock { $0.names = names } }
+
+    func set(
+        perSecond: Double? = nil, errorFraction: Double? = nil, latency: Double? = nil, timeToFirstToken: Double? = nil,
+        waiting: Double? = nil, kvCache: Double? = nil
+    ) {
         settings.withLock {
             if let perSecond { $0.perSecond = perSecond }
             if let errorFraction { $0.errorFraction = errorFraction }
             if let latency { $0.latency = latency }
+            if let timeToFirstToken { $0.timeToFirstToken = timeToFirstToken }
+            if let waiting { $0.waiting = waiting }
+            if let kvCache { $0.kvCache = kvCache }
         }
     }
 
@@ -45,24 +81,30 @@ final class ModelTraffic: Sendable {
             let requests = current.perSecond * elapsed
             c.failed += requests * current.errorFraction
             c.ok += requests * (1 - current.errorFraction)
-            for (index, bound) in Self.bounds.enumerated() where current.latency <= bound { c.buckets[index] += requests }
-            c.count += requests
-            c.sum += requests * current.latency
+            c.e2e.observe(current.latency, times: requests)
+            c.firstToken.observe(current.timeToFirstToken, times: requests)
+            c.interToken.observe(current.interTokenLatency, times: requests * 100)  // about 100 tokens a request
             return c
         }
+        let older = current.names == .older
         var lines = [
             "# TYPE http_requests_total counter",
             #"http_requests_total{handler="/v1/completions",method="POST",status="200"} \#(c.ok)"#,
             #"http_requests_total{handler="/v1/completions",method="POST",status="500"} \#(c.failed)"#,
-            "# TYPE vllm:e2e_request_latency_seconds histogram",
         ]
-        for (index, bound) in Self.bounds.enumerated() {
-            lines.append(#"vllm:e2e_request_latency_seconds_bucket{model_name="\#(model)",le="\#(bound)"} \#(c.buckets[index])"#)
-        }
+        lines += c.e2e.lines("vllm:e2e_request_latency_seconds", help: "Histogram of end to end request latency in seconds.", model: model)
+        lines += c.firstToken.lines("vllm:time_to_first_token_seconds", help: "Histogram of time to first token in seconds.", model: model)
+        lines += older
+            ? c.interToken.lines("vllm:time_per_output_token_seconds", help: "Histogram of time per output token in seconds.", model: model)
+            : c.interToken.lines("vllm:inter_token_latency_seconds", help: "Histogram of inter-token latency in seconds.", model: model)
+        let cache =
+            older
+            ? ("vllm:gpu_cache_usage_perc", "GPU KV-cache usage. 1 means 100 percent usage.")
+            : ("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.")
         lines += [
-            #"vllm:e2e_request_latency_seconds_bucket{model_name="\#(model)",le="+Inf"} \#(c.count)"#,
-            #"vllm:e2e_request_latency_seconds_count{model_name="\#(model)"} \#(c.count)"#,
-            #"vllm:e2e_request_latency_seconds_sum{model_name="\#(model)"} \#(c.sum)"#,
+            "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.", "# TYPE vllm:num_requests_waiting gauge",
+            #"vllm:num_requests_waiting{model_name="\#(model)"} \#(current.waiting)"#,
+            "# HELP \(cache.0) \(cache.1)", "# TYPE \(cache.0) gauge", #"\#(cache.0){model_name="\#(model)"} \#(current.kvCache)"#,
             "# TYPE vllm:request_success_total counter",
             #"vllm:request_success_total{model_name="\#(model)",finished_reason="length"} \#(c.ok)"#,
         ]
@@ -89,10 +131,10 @@ final class PrometheusWorld: Sendable {
     }
 
     /// The configuration lines that point Coxswain at this Prometheus, with windows of seconds.
-    func yaml(watch: String = "") -> String {
+    func yaml(duration: String = "8s", watch: String = "") -> String {
         """
         prometheus: { url: "http://127.0.0.1:\(port)", timeout: 2s }
-        watch: { duration: 8s, interval: 1s, rate_window: 5s, baseline_window: 10s, error_for: 2s, latency_for: 2s, min_requests: 20\(watch) }
+        watch: { duration: \(duration), interval: 1s, rate_window: 5s, baseline_window: 10s, error_for: 2s, latency_for: 2s, min_requests: 20\(watch) }
         """
     }
 
@@ -112,10 +154,10 @@ final class PrometheusWorld: Sendable {
     /// Starts the metrics endpoint and Prometheus, waits until it holds `history` of data, runs `body`.
     static func run(
         namespace: String = "production", release: String = "llama-2-7b-production", model: String = "llama-2-7b",
-        history: Int = 8, _ body: @Sendable (PrometheusWorld) async throws -> Void
+        names: ModelTraffic.Names = .current, history: Int = 8, _ body: @Sendable (PrometheusWorld) async throws -> Void
     ) async throws {
         let executable = try #require(Self.executable, "prometheus is not installed (apt-get install prometheus)")
-        let traffic = ModelTraffic()
+        let traffic = ModelTraffic(names: names)
         let router = Router()
         router.get("/metrics") { _, _ in traffic.exposition(model: model) }
         let metrics = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
