@@ -66,11 +66,12 @@ public struct HelmClient: Sendable {
     /// `helm upgrade REL CHART --version V -n NS --reset-then-reuse-values --wait --timeout T [-f FILE…]`
     public func upgrade(
         release: String, chart: String, version: String?, namespace: String, valuesFiles: [String],
-        timeout: GoDuration
+        timeout: GoDuration, wait: Bool = true
     ) async throws(ClusterFailure) -> ProcessOutput {
         var arguments = ["upgrade", release, chart]
         if let version { arguments += ["--version", version] }
-        arguments += ["-n", namespace, "--reset-then-reuse-values", "--wait", "--timeout", timeout.description]
+        // Without --wait (a capacity-neutral rollout waits with kubectl), --timeout still bounds helm's hooks.
+        arguments += ["-n", namespace, "--reset-then-reuse-values"] + (wait ? ["--wait"] : []) + ["--timeout", timeout.description]
         for file in valuesFiles { arguments += ["-f", file] }
         return try await call(arguments, timeout: timeout.duration + .seconds(60))
     }

@@ -102,4 +102,35 @@ public struct KubectlClient: Sendable {
                 kind: .unreadableOutput, output: output, message: "kubectl get pods printed something that is not its JSON: \(output.stdout.prefix(200))")
         }
     }
+
+    /// `kubectl patch deployment NAME -n NS --type merge -p PATCH`
+    public func patchDeployment(_ name: String, namespace: String, patch: String) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(
+            runner, program, withContext(["patch", "deployment", name, "-n", namespace, "--type", "merge", "-p", patch]), timeout: readTimeout.duration)
+    }
+
+    /// What the capacity check reads, three calls:
+    /// `kubectl get deployments (-l app.kubernetes.io/instance=REL | --field-selector metadata.name=NAME) -n NS -o json`,
+    /// `kubectl get nodes -o json`, and every pod on a node,
+    /// `kubectl get pods -A --field-selector status.phase!=Succeeded,status.phase!=Failed -o json`.
+    public func capacity(
+        release: String, deployment: String?, namespace: String, resources: [String]
+    ) async throws(ClusterFailure) -> (CapacityPreflight.Finding, [ProcessOutput]) {
+        let which = deployment.map { ["--field-selector", "metadata.name=\($0)"] } ?? ["-l", Self.instanceSelector(release)]
+        let calls = [
+            ["get", "deployments"] + which + ["-n", namespace, "-o", "json"], ["get", "nodes", "-o", "json"],
+            ["get", "pods", "-A", "--field-selector", "status.phase!=Succeeded,status.phase!=Failed", "-o", "json"],
+        ]
+        var outputs: [ProcessOutput] = []
+        for arguments in calls {
+            outputs.append(try await ClusterCall.run(runner, program, withContext(arguments), timeout: readTimeout.duration))
+        }
+        do {
+            let finding = try CapacityPreflight.judge(
+                deployments: Data(outputs[0].stdout.utf8), nodes: Data(outputs[1].stdout.utf8), pods: Data(outputs[2].stdout.utf8), resources: resources)
+            return (finding, outputs)
+        } catch {
+            throw ClusterFailure(kind: .unreadableOutput, output: outputs.last, message: error.description)
+        }
+    }
 }

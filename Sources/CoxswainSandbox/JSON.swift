@@ -70,7 +70,8 @@ public enum JSON: Sendable, Equatable, Codable {
         get { object?[key] ?? .null }
         set {
             var members = object ?? [:]
-            members[key] = newValue == .null ? nil : newValue
+            // Not `members[key] = newValue == .null ? nil : newValue`: JSON takes `nil` literally (.null), so that kept the key.
+            if newValue == .null { members.removeValue(forKey: key) } else { members[key] = newValue }
             self = .object(members)
         }
     }

@@ -58,14 +58,19 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
         self = Self.allCases.first { $0 != .healthy && words.contains($0.rawValue) } ?? .healthy
     }
 
-    /// The pod's status `elapsed` seconds after it was created, and when it next changes.
-    func status(of pod: JSON, elapsed: TimeInterval, timing: PodTiming) -> (status: JSON, nextChange: TimeInterval?) {
+    /// The pod's status `elapsed` seconds after it was bound to a node, and when it next
+    /// changes; `unschedulable` is the scheduler's message for a pod no node can take.
+    func status(of pod: JSON, elapsed: TimeInterval, timing: PodTiming, unschedulable: String? = nil) -> (status: JSON, nextChange: TimeInterval?) {
         let name = pod[path: "metadata.name"].string ?? ""
         let created = pod[path: "metadata.creationTimestamp"]
         let container = pod[path: "spec.containers"].array?.first ?? [:]
         let image = container["image"].string ?? ""
         let ready = timing.ready.seconds, interval = timing.crashInterval.seconds
-        var status: JSON = ["phase": "Pending", "qosClass": "BestEffort", "hostIP": "10.0.0.11", "startTime": created]
+        var status: JSON = ["phase": "Pending", "qosClass": "BestEffort"]
+        if unschedulable == nil {
+            status["hostIP"] = "10.0.0.11"
+            status["startTime"] = created
+        }
         func conditions(scheduled: Bool, ready: Bool) -> JSON {
             var list: [JSON] = [
                 ["type": "PodScheduled", "status": scheduled ? "True" : "False", "lastProbeTime": nil, "lastTransitionTime": created]
@@ -73,7 +78,8 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
             if !scheduled {
                 list[0]["reason"] = "Unschedulable"
                 list[0]["message"] = .string(
-                    "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: "
+                    unschedulable
+                        ?? "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: "
                         + "1 No preemption victims found for incoming pod.")
                 return .array(list)
             }
@@ -90,7 +96,7 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
             ]
         }
         let creating: JSON = ["waiting": ["reason": "ContainerCreating"]]
-        if self == .nogpu {
+        if self == .nogpu || unschedulable != nil {
             status["conditions"] = conditions(scheduled: false, ready: false)
             return (status, nil)
         }

@@ -13,11 +13,14 @@ struct ResourceType: Sendable, Hashable {
     var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// How error messages name it: `deployments.apps`, `pods`.
     var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
-    var hasStatus: Bool { ["pods", "deployments", "replicasets", "namespaces", "services", "persistentvolumeclaims", "ingresses"].contains(plural) }
+    var hasStatus: Bool {
+        ["pods", "deployments", "replicasets", "namespaces", "nodes", "services", "persistentvolumeclaims", "ingresses"].contains(plural)
+    }
 
     static let namespaces = ResourceType(
         group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, shortNames: ["ns"])
     static let pods = ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, shortNames: ["po"])
+    static let nodes = ResourceType(group: "", version: "v1", plural: "nodes", singular: "node", kind: "Node", namespaced: false, shortNames: ["no"])
     static let secrets = ResourceType(
         group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret", namespaced: true, shortNames: [])
     static let configMaps = ResourceType(
@@ -42,6 +45,12 @@ struct ResourceType: Sendable, Hashable {
     static let roleBindings = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true,
         shortNames: [])
+    static let clusterRoles = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false,
+        shortNames: [])
+    static let clusterRoleBindings = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding",
+        namespaced: false, shortNames: [])
     static let ingresses = ResourceType(
         group: "networking.k8s.io", version: "v1", plural: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, shortNames: ["ing"])
     static let networkPolicies = ResourceType(
@@ -49,8 +58,8 @@ struct ResourceType: Sendable, Hashable {
         shortNames: ["netpol"])
 
     static let all: [ResourceType] = [
-        namespaces, pods, secrets, configMaps, services, serviceAccounts, events, persistentVolumeClaims, deployments, replicaSets, roles,
-        roleBindings, ingresses, networkPolicies,
+        namespaces, nodes, pods, secrets, configMaps, services, serviceAccounts, events, persistentVolumeClaims, deployments, replicaSets, roles,
+        roleBindings, clusterRoles, clusterRoleBindings, ingresses, networkPolicies,
     ]
 
     static func find(groupVersion: String, plural: String) -> ResourceType? {

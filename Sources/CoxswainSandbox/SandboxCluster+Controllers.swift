@@ -14,6 +14,7 @@ extension SandboxCluster {
             let before = store.resourceVersion
             reconcileDeployments()
             reconcileReplicaSets()
+            schedulePods()
             reconcilePods()
             if store.resourceVersion == before { break }
         }
@@ -108,12 +109,9 @@ extension SandboxCluster {
         sets = owned(by: deployment, .replicaSets)
         current = sets.first { Self.withoutHash($0[path: "spec.template"]) == Self.withoutHash(template) }
         guard let newSet = current else { return }
-        let newPods = owned(by: newSet, .pods)
-        let newReady = newPods.filter(isReady).count
-        let rolledOut = newReady >= replicas
-        for var set in sets {
-            let wanted = set[path: "metadata.uid"] == newSet[path: "metadata.uid"] ? replicas : (rolledOut ? 0 : set[path: "spec.replicas"].int ?? 0)
-            if set[path: "spec.replicas"].int != wanted {
+        if deployment[path: "spec.paused"].bool != true {
+            for (set, wanted) in scaled(sets, newSet: newSet, deployment: deployment) where set[path: "spec.replicas"].int != wanted {
+                var set = set
                 set[path: "spec.replicas"] = .int(wanted)
                 write(.replicaSets, set)
             }
@@ -130,6 +128,67 @@ extension SandboxCluster {
             updated["status"] = status
             write(.deployments, updated, statusOnly: true)
         }
+    }
+
+    /// One step of the Deployment controller's strategy, as Kubernetes takes it: `Recreate` scales
+    /// the old ReplicaSets to zero and starts the new one once their pods are gone;
+    /// `RollingUpdate` grows the new one while all of them stay within replicas + maxSurge, and
+    /// shrinks the old ones (not-ready pods first) while ready pods stay at least replicas -
+    /// maxUnavailable. With maxSurge 0 and maxUnavailable 1, a pod is replaced one at a time,
+    /// never needing room for one more.
+    private func scaled(_ sets: [JSON], newSet: JSON, deployment: JSON) -> [(JSON, Int)] {
+        let replicas = deployment[path: "spec.replicas"].int ?? 1
+        let isNew = { (set: JSON) in set[path: "metadata.uid"] == newSet[path: "metadata.uid"] }
+        var wanted = Dictionary(uniqueKeysWithValues: sets.map { ($0[path: "metadata.uid"].string ?? "", $0[path: "spec.replicas"].int ?? 0) })
+        let newID = newSet[path: "metadata.uid"].string ?? ""
+        let ready = Dictionary(uniqueKeysWithValues: sets.map { ($0[path: "metadata.uid"].string ?? "", owned(by: $0, .pods).filter(isReady).count) })
+        let old = sets.filter { !isNew($0) }.sorted { revisionNumber($0) < revisionNumber($1) }
+        let oldIDs = old.map { $0[path: "metadata.uid"].string ?? "" }
+        let strategy = deployment[path: "spec.strategy"]
+        if strategy["type"].string == "Recreate" {
+            for id in oldIDs { wanted[id] = 0 }
+            let oldPods = old.reduce(0) { $0 + owned(by: $1, .pods).count }
+            wanted[newID] = oldPods == 0 ? replicas : (wanted[newID] ?? 0)
+            return sets.map { ($0, wanted[$0[path: "metadata.uid"].string ?? ""] ?? 0) }
+        }
+        let surge = Self.count(strategy[path: "rollingUpdate.maxSurge"], of: replicas, roundUp: true)
+        var unavailable = Self.count(strategy[path: "rollingUpdate.maxUnavailable"], of: replicas, roundUp: false)
+        if surge == 0 && unavailable == 0 { unavailable = 1 }  // rounding down can give both zero; Kubernetes then allows one
+        let total = { wanted.values.reduce(0, +) }
+        let newWanted = wanted[newID] ?? 0
+        if newWanted > replicas {
+            wanted[newID] = replicas
+        } else if newWanted < replicas {
+            wanted[newID] = min(replicas, newWanted + max(0, replicas + surge - total()))
+        }
+        let minAvailable = replicas - unavailable
+        var allowed = total() - minAvailable - ((wanted[newID] ?? 0) - (ready[newID] ?? 0))
+        // Pods that are not ready go first: they serve nothing.
+        for id in oldIDs where allowed > 0 {
+            let notReady = max(0, (wanted[id] ?? 0) - (ready[id] ?? 0))
+            let down = min(notReady, allowed)
+            wanted[id] = (wanted[id] ?? 0) - down
+            allowed -= down
+        }
+        var spare = ready.values.reduce(0, +) - minAvailable
+        for id in oldIDs where spare > 0 && allowed > 0 {
+            let down = min(wanted[id] ?? 0, spare, allowed)
+            wanted[id] = (wanted[id] ?? 0) - down
+            spare -= down
+            allowed -= down
+        }
+        return sets.map { ($0, wanted[$0[path: "metadata.uid"].string ?? ""] ?? 0) }
+    }
+
+    private func revisionNumber(_ set: JSON) -> Int { Int(set[path: "metadata.annotations"][Self.revisionAnnotation].string ?? "") ?? 0 }
+
+    /// maxSurge / maxUnavailable: a count, or a percentage of replicas (25% when unset).
+    static func count(_ value: JSON, of replicas: Int, roundUp: Bool) -> Int {
+        if let number = value.int { return max(0, number) }
+        let text = value.string ?? "25%"
+        guard text.hasSuffix("%"), let percent = Double(text.dropLast()) else { return Int(text) ?? 0 }
+        let exact = Double(replicas) * percent / 100
+        return Int(roundUp ? exact.rounded(.up) : exact.rounded(.down))
     }
 
     static func key(_ object: JSON) -> String {
@@ -194,9 +253,7 @@ extension SandboxCluster {
                 pod[path: "metadata.name"] = .string("\(setName)-\(ObjectStore.randomSuffix())")
                 pod[path: "metadata.ownerReferences"] = [ownerReference(set, kind: "ReplicaSet", apiVersion: "apps/v1")]
                 pod["status"] = ["phase": "Pending"]
-                pod[path: "spec.nodeName"] = "sandbox-node"
                 guard let created = try? store.create(.pods, namespace: namespace, pod) else { break }
-                podStarted[Self.key(created)] = Date()
                 pods.append(created)
             }
             for extra in pods.sorted(by: { !isReady($0) && isReady($1) }).prefix(max(0, pods.count - wanted)) {
@@ -223,7 +280,8 @@ extension SandboxCluster {
         let now = Date()
         for pod in store.list(.pods, namespace: nil, labels: .everything, fields: .everything) {
             let started = podStarted[Self.key(pod)] ?? now
-            let (status, _) = PodBehaviour(pod: pod).status(of: pod, elapsed: now.timeIntervalSince(started), timing: timing)
+            let (status, _) = PodBehaviour(pod: pod).status(
+                of: pod, elapsed: now.timeIntervalSince(started), timing: timing, unschedulable: unschedulableMessage(pod))
             if pod["status"] != status {
                 var changed = pod
                 changed["status"] = status
@@ -239,7 +297,10 @@ extension SandboxCluster {
         var next: Date?
         for pod in store.list(.pods, namespace: nil, labels: .everything, fields: .everything) {
             let started = podStarted[Self.key(pod)] ?? now
-            if let change = PodBehaviour(pod: pod).status(of: pod, elapsed: now.timeIntervalSince(started), timing: timing).nextChange {
+            let unschedulable = unschedulableMessage(pod)
+            if let change = PodBehaviour(pod: pod).status(of: pod, elapsed: now.timeIntervalSince(started), timing: timing, unschedulable: unschedulable)
+                .nextChange
+            {
                 let at = now.addingTimeInterval(max(0.01, change))
                 next = min(next ?? at, at)
             }

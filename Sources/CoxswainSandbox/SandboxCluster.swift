@@ -28,11 +28,12 @@ public actor SandboxCluster {
     /// The last requests answered, oldest first (see `summary()`).
     var recentRequests: [String] = []
 
-    public init(timing: PodTiming = PodTiming(), namespaces: [String] = ["default"]) {
+    public init(timing: PodTiming = PodTiming(), namespaces: [String] = ["default"], nodes: [SandboxNode] = SandboxNode.roomy) {
         self.timing = timing
         for name in Set(namespaces + ["default", "kube-system"]) {
             _ = try? store.create(.namespaces, namespace: nil, ["metadata": ["name": .string(name)]])
         }
+        for node in nodes { _ = try? store.create(.nodes, namespace: nil, node.json) }
     }
 
     // MARK: the API
@@ -99,11 +100,19 @@ public actor SandboxCluster {
     }
 
     /// Server-side apply, for the fields helm applies: metadata labels and annotations are
-    /// merged; everything else the applied configuration names replaces what was there.
+    /// merged; every field the applied configuration names is set (mappings field by field,
+    /// lists whole), and fields it does not name stay as another manager left them (a paused
+    /// Deployment stays paused).
     static func apply(_ applied: JSON, onto current: JSON) -> JSON {
+        func merged(_ applied: JSON, onto current: JSON) -> JSON {
+            guard let fields = applied.object, current.object != nil else { return applied }
+            var result = current
+            for (key, value) in fields { result[key] = merged(value, onto: current[key]) }
+            return result
+        }
         var result = current
         for (key, value) in applied.object ?? [:] where !["metadata", "status", "kind", "apiVersion"].contains(key) {
-            result[key] = value
+            result[key] = merged(value, onto: current[key])
         }
         for field in ["labels", "annotations"] {
             let merged = current[path: "metadata.\(field)"].stringMap.merging(applied[path: "metadata.\(field)"].stringMap) { $1 }

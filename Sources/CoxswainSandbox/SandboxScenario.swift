@@ -16,6 +16,19 @@ public enum SandboxScenario {
         ("llama-2-7b-production", "production", ["0.1.0", "0.2.0", "0.3.0", "0.4.0"]),
     ]
 
+    /// Eight GPUs: the three releases take six, and an embedding batch job the last two, so a
+    /// production rollback has no room for an extra pod (a GPU-bound incident).
+    public static let nodes = [SandboxNode(name: "gpu-node-1", gpus: 4), SandboxNode(name: "gpu-node-2", gpus: 4)]
+    public static let batchJob = (name: "embedder-batch", namespace: "staging", replicas: 2)
+
+    /// Installs the batch job that fills the GPU pool, after the releases.
+    public static func fillThePool(_ setup: SandboxSetup) async throws {
+        try await setup.helm([
+            "install", batchJob.name, SandboxSetup.chartReference, "--version", "0.1.0", "-n", batchJob.namespace, "--set", "replicaCount=\(batchJob.replicas)",
+            "--set", "model=bge-large", "--wait", "--timeout", "60s",
+        ])
+    }
+
     /// Coxswain's configuration for the sandbox listening on `port`.
     public static func configuration(port: Int, tools: SandboxTools, commands: String, database: String) -> String {
         let base = "http://127.0.0.1:\(port)"
@@ -40,7 +53,7 @@ public enum SandboxScenario {
             environments:
               development: { namespace: development }
               staging: { namespace: staging }
-              production: { namespace: production, approvals: 1, approval_ttl: 30m, channels: [C0OPS, console] }
+              production: { namespace: production, approvals: 1, approval_ttl: 30m, channels: [C0OPS, console], capacity: { when_short: neutral } }
             releases:
             \(releases)
             roles:

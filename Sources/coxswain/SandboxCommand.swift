@@ -43,7 +43,7 @@ struct Sandbox: AsyncParsableCommand {
         await printer.say("Packaging the sandbox chart and starting a simulated cluster (helm: \(tools.helm.path))…")
         let charts = folder.appendingPathComponent("charts")
         try await SandboxSetup.packageCharts(chart: repository.appendingPathComponent("deploy/sandbox/vllm-deployment"), into: charts, helm: tools.helm)
-        let cluster = SandboxCluster(timing: PodTiming(ready: .seconds(1)), namespaces: SandboxScenario.namespaces)
+        let cluster = SandboxCluster(timing: PodTiming(ready: .seconds(1)), namespaces: SandboxScenario.namespaces, nodes: SandboxScenario.nodes)
         let server = SandboxServer(cluster: cluster, chartsDirectory: charts)
         let sandboxPort = PortBox()
         let sandboxGroup = ServiceGroup(
@@ -56,6 +56,8 @@ struct Sandbox: AsyncParsableCommand {
             await printer.say("helm: installing \(release.name) in \(release.namespace) (chart versions \(release.versions.joined(separator: ", ")))…")
             try await setup.install(release.name, namespace: release.namespace, versions: release.versions)
         }
+        await printer.say("helm: installing \(SandboxScenario.batchJob.name), a batch job that takes the last free GPUs…")
+        try await SandboxScenario.fillThePool(setup)
         let session = try await SandboxCoxswain.start(setup: setup, repository: repository, logger: logger)
         await printer.say(Self.welcome(setup: setup, session: session))
         await Shell.session(session.operatorClient, printer: printer)
@@ -76,6 +78,8 @@ struct Sandbox: AsyncParsableCommand {
 
             The incident: llama-2-7b-production runs revision 4 (chart 0.4.0, image 0.6.0-slow); completions take 4 s, over the 3 s SLO.
             Revision 3 (0.3.0) crash-looped and helm marked it failed, so the last good revision is 2.
+            And the GPU pool is full (8 of 8 in use: \(SandboxScenario.batchJob.name) took the last two), so a rollback has no room for
+            an extra pod: its plan says so, and production is set to roll out one pod at a time then (capacity.when_short: neutral).
 
             Type, in this order:
               status llama-2-7b-production

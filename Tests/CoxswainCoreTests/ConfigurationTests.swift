@@ -178,7 +178,7 @@ import Testing
         let runbook = try RunbookLoader.parse(yaml: try RepositoryFiles.text("commands/rollback.yaml"), file: "commands/rollback.yaml")
         #expect(
             runbook.steps.map(\.action) == [
-                .helmHistory, .confirm, .registryDisable, .helmRollback, .podsWait,
+                .helmHistory, .capacityCheck, .confirm, .registryDisable, .helmRollback, .podsWait,
                 .probeHealth, .probeModels, .probeCompletion, .registryEnable, .verify,
             ])
         #expect(runbook.step(.helmRollback)?.timeout?.description == "10m0s")
@@ -208,5 +208,32 @@ import Testing
         #expect(
             problem("  - action: helm.history\n  - action: registry.disable\n  - action: confirm\n")?.contains("confirm must come before registry.disable")
                 == true)
+        // The approver must see the capacity verdict: after the plan, before confirm.
+        #expect(problem("  - action: helm.history\n  - action: confirm\n  - action: capacity.check\n")?.contains("capacity.check must come after") == true)
+    }
+
+    @Test("capacity: stop unless an environment says proceed or neutral; GPU resources beyond NVIDIA's; mistakes named")
+    func capacityConfiguration() throws {
+        let yaml = """
+            cluster: { gpu_resources: [nvidia.com/gpu, amd.com/gpu] }
+            environments:
+              production: { namespace: production, approvals: 0, capacity: { when_short: neutral } }
+              staging: { namespace: staging }
+            releases: {}
+            """
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml")
+        #expect(configuration.environments["production"]?.capacityWhenShort == .neutral)
+        #expect(configuration.environments["staging"]?.capacityWhenShort == .stop)
+        #expect(configuration.cluster.gpuResources == ["nvidia.com/gpu", "amd.com/gpu"])
+        let plain = try ConfigurationLoader.parse(yaml: "environments: { p: { namespace: p } }\nreleases: {}", file: "c.yaml")
+        #expect(plain.cluster.gpuResources == ["nvidia.com/gpu"])
+        func problem(_ yaml: String) -> String? {
+            do { _ = try ConfigurationLoader.parse(yaml: yaml + "\nreleases: {}", file: "c.yaml"); return nil } catch { return "\(error)" }
+        }
+        #expect(
+            problem("environments: { p: { namespace: p, capacity: { when_short: wait } } }")?
+                .contains("environments.p.capacity.when_short: must be stop (change nothing and say so), proceed") == true)
+        #expect(problem("cluster: { gpu_resources: [gpu] }\nenvironments: { p: { namespace: p } }")?.contains("such as nvidia.com/gpu") == true)
+        #expect(problem("environments: { p: { namespace: p, capacity: { when_shrot: stop } } }")?.contains("did you mean `when_short`") == true)
     }
 }

@@ -57,7 +57,7 @@ struct ApprovalTests {
     func approvalFlow() async throws {
         try await Harness.run(approvals: 1, access: Self.access) { h in
             let id = try await Self.requestAndWait(h)
-            #expect(try h.cluster.calls() == [RollbackEndToEndTests.history])  // planned, nothing touched
+            #expect(try h.cluster.calls() == [RollbackEndToEndTests.history] + RollbackEndToEndTests.capacityReads())  // planned, nothing touched
             #expect(try await h.registryStatus() == .ready)
             let request = try #require(await h.world.slackCalls("chat.postMessage").first { $0.text.contains("Approval needed") })
             #expect(request.text.contains("Job #\(id)"))

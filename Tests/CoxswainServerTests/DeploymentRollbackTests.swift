@@ -33,6 +33,7 @@ struct DeploymentRollbackTests {
             #expect(
                 try h.cluster.calls().filter { $0 != podsRead } == [
                     ["kubectl", "rollout", "history", "deployment/semantic-router", "-n", "system"],
+                ] + RollbackEndToEndTests.capacityReads(Self.release, namespace: "system", deployment: "semantic-router") + [
                     ["kubectl", "rollout", "undo", "deployment/semantic-router", "-n", "system", "--to-revision=2"],
                     [
                         "kubectl", "annotate", "deployment", "-l", selector, "-n", "system",

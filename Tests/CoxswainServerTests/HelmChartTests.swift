@@ -29,8 +29,17 @@ struct HelmChartTests {
         #expect(lint.contains("0 chart(s) failed"), "\(lint)")
         let objects = try await Self.render(pair)
         let kinds = Set(objects.compactMap { $0["kind"] as? String })
-        #expect(kinds == ["ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "Deployment", "NetworkPolicy"], "\(kinds)")
-        #expect(!kinds.contains("ClusterRole") && !kinds.contains("ClusterRoleBinding"), "nothing cluster-wide")
+        #expect(
+            kinds == [
+                "ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment",
+                "NetworkPolicy",
+            ], "\(kinds)")
+        // Cluster-wide: only the capacity check's reads, and none without it.
+        let clusterRules = Self.objects(objects, kind: "ClusterRole").flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+        #expect(clusterRules.map { $0["resources"] as? [String] ?? [] } == [["nodes"], ["pods"]], "\(clusterRules)")
+        #expect(Set(clusterRules.flatMap { $0["verbs"] as? [String] ?? [] }).isSubset(of: ["get", "list"]), "\(clusterRules)")
+        let without = Set(try await Self.render(pair, values: "rbac: { capacityCheck: false }").compactMap { $0["kind"] as? String })
+        #expect(!without.contains("ClusterRole") && !without.contains("ClusterRoleBinding"), "nothing cluster-wide: \(without)")
         let deployment = try #require(Self.objects(objects, kind: "Deployment").first)
         let spec = try #require(deployment["spec"] as? [String: Any])
         #expect(spec["replicas"] as? Int == 1 && (spec["strategy"] as? [String: Any])?["type"] as? String == "Recreate")

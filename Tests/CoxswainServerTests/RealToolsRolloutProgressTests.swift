@@ -46,7 +46,8 @@ struct RealToolsRolloutProgressTests {
     func loadingShown(pair: RealTools.Pair) async throws {
         try await SandboxWorld.run(pair, timing: PodTiming(ready: .seconds(5), loading: .seconds(4))) { world in
             try await world.setup.install(Self.release, namespace: "staging", versions: ["0.1.0", "0.2.0"])
-            try await world.coxswain(access: RealToolsRollbackTests.access) { h in
+            // maxSurge 1 of 2 replicas: the pods are replaced one after the other, 5 s each.
+            try await world.coxswain(access: RealToolsRollbackTests.access, timeouts: "40s") { h in
                 let job = try await h.runToEnd("\(Self.release) 0.3.1", command: "/upgrade")
                 let text = try await h.liveMessageText(job: job)
                 #expect(job.state == .succeeded, "\(text)")
@@ -69,10 +70,10 @@ struct RealToolsRolloutProgressTests {
                 let text = try await h.liveMessageText(job: job)
                 #expect(job.state == .failed, "\(text)")
                 #expect(text.contains("❌ Wait for pods") && text.contains("ended early: Pending"), "\(text)")
-                #expect(text.contains("is Pending: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "\(text)")
+                #expect(text.contains("is Pending: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu."), "\(text)")
                 #expect(text.contains("usually no GPU capacity"), "the seed's hint: \(text)")
                 let versions = try await Self.liveMessageVersions(h, job: job)
-                #expect(versions.contains { $0.contains("⏳ Wait for pods · 0/1 new ready · pod ") && $0.contains("Pending: 0/1 nodes") }, "\(versions)")
+                #expect(versions.contains { $0.contains("⏳ Wait for pods · 0/1 new ready · pod ") && $0.contains("Pending: 0/4 nodes") }, "\(versions)")
             }
         }
     }

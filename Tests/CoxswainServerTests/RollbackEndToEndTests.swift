@@ -10,6 +10,16 @@ struct RollbackEndToEndTests {
     static let release = "llama-2-7b-production"
     static let selector = "app.kubernetes.io/instance=llama-2-7b-production"
     static let history = ["helm", "history", release, "-n", "production", "-o", "json", "--max", "20"]
+    /// The capacity check's three reads: the release's Deployments, the nodes, every pod on a node.
+    static func capacityReads(_ release: String = release, namespace: String = "production", deployment: String? = nil) -> [[String]] {
+        [
+            ["kubectl", "get", "deployments"]
+                + (deployment.map { ["--field-selector", "metadata.name=\($0)"] } ?? ["-l", "app.kubernetes.io/instance=\(release)"])
+                + ["-n", namespace, "-o", "json"],
+            ["kubectl", "get", "nodes", "-o", "json"],
+            ["kubectl", "get", "pods", "-A", "--field-selector", "status.phase!=Succeeded,status.phase!=Failed", "-o", "json"],
+        ]
+    }
 
     @Test("a rollback runs every step, validates and re-enables the model")
     func successfulRollback() async throws {
@@ -28,8 +38,7 @@ struct RollbackEndToEndTests {
             let podsRead = ["kubectl", "get", "pods", "-l", Self.selector, "-n", "production", "-o", "json"]
             #expect(try h.cluster.calls().contains(podsRead))
             #expect(
-                try h.cluster.calls().filter { $0 != podsRead } == [
-                    Self.history,
+                try h.cluster.calls().filter { $0 != podsRead } == [Self.history] + Self.capacityReads() + [
                     ["helm", "rollback", Self.release, "3", "-n", "production", "--wait", "--timeout", "10m0s"],
                     [
                         "kubectl", "annotate", "deployment", "-l", Self.selector, "-n", "production",
@@ -90,7 +99,7 @@ struct RollbackEndToEndTests {
             let events = try await h.auditEvents(job: id)
             #expect(
                 events == [
-                    "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided",
+                    "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided", "step.capacity.check.succeeded",
                     "step.confirm.succeeded", "registry.disable", "step.registry.disable.succeeded", "step.helm.rollback.succeeded",
                     "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.models.succeeded", "step.probe.completion.succeeded",
                     "registry.enable", "step.registry.enable.succeeded", "step.verify.succeeded", "job.succeeded",
@@ -252,10 +261,15 @@ struct RollbackEndToEndTests {
             #expect(text.contains("❌ Helm rollback"))
             #expect(text.contains("Error: release llama-2-7b-production failed: context deadline exceeded"))
             #expect(text.contains("helm history llama-2-7b-production -n production"))
-            // history, the pods before the change, rollback (its wait followed), then the pods (helm's deadline says nothing of why).
+            // history, capacity, the pods before the change, rollback (its wait followed), then the pods (helm's deadline says nothing of why).
             let calls = try h.cluster.calls().map { Array($0.prefix(3)) }
             #expect(calls.first == ["helm", "history", Self.release] && calls.last == ["kubectl", "get", "pods"], "\(calls)")
-            #expect(calls.filter { $0 != ["kubectl", "get", "pods"] } == [["helm", "history", Self.release], ["helm", "rollback", Self.release]], "\(calls)")
+            let others = calls.filter { $0 != ["kubectl", "get", "pods"] }
+            #expect(
+                others == [
+                    ["helm", "history", Self.release], ["kubectl", "get", "deployments"], ["kubectl", "get", "nodes"], ["helm", "rollback", Self.release],
+                ],
+                "\(calls)")
             #expect(text.contains("pods: 0/1 ready"), "\(text)")
             #expect(try await h.registryStatus() == .disabled)
             #expect(try await h.auditEvents(job: job.id).suffix(2) == ["step.helm.rollback.failed", "job.failed"])

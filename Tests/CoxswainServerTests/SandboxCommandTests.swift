@@ -19,6 +19,7 @@ struct SandboxCommandTests {
         sandbox.type("rollback llama-2-7b-production completions over the 3 s SLO")
         let asked = try await sandbox.waitFor("Waiting for approval")
         let id = try Harness.jobID(in: asked)
+        #expect(asked.contains("0 free: it will not fit, so it rolls out capacity-neutral, one pod at a time"), "\(asked)")
 
         // The second identity, exactly as the welcome tells a person to start it.
         let line = try #require(welcome.split(separator: "\n").first { $0.contains(" shell --as \(SandboxScenario.approverID)") })
@@ -30,6 +31,7 @@ struct SandboxCommandTests {
 
         let done = try await sandbox.waitFor("Result: rolled back", timeout: .seconds(90))
         #expect(done.contains("✅ Helm rollback") && done.contains("✅ Completion test") && done.contains("✅ Re-enable model in registry"), "\(done)")
+        #expect(done.contains("one pod at a time (capacity-neutral)"), "\(done)")
         sandbox.type("history llama-2-7b-production")
         try await sandbox.waitFor("Rollback to 2")
         _ = try await approver.close()

@@ -38,7 +38,8 @@ struct TakeoverTests {
     }
 
     static let throughRegistry: [(String, String, StepStatus)] = [
-        ("helm.history", "Show release history", .succeeded), ("confirm", "Confirm rollback target", .succeeded),
+        ("helm.history", "Show release history", .succeeded), ("capacity.check", "Check GPU capacity", .succeeded),
+        ("confirm", "Confirm rollback target", .succeeded),
         ("registry.disable", "Disable model in registry", .succeeded),
     ]
 
@@ -82,7 +83,7 @@ struct TakeoverTests {
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(try Harness.rollbackCalls(h).isEmpty)
             #expect(job.steps.first { $0.action == "helm.rollback" }?.note == "landed before the takeover: revision 6")
-            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 10)
+            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 11)
             #expect(try await h.registryStatus() == .ready)
             #expect(job.claim?.generation == 2)
         }

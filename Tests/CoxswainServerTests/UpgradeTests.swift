@@ -64,6 +64,7 @@ struct UpgradeTests {
                     ["helm", "get", "metadata", Self.staging, "-n", "staging", "-o", "json"],
                     ["helm", "history", Self.production, "-n", "production", "-o", "json", "--max", "20"],
                     ["helm", "show", "chart", Self.chart, "--version", "0.3.0"],
+                ] + RollbackEndToEndTests.capacityReads(Self.production) + [
                     [
                         "helm", "upgrade", Self.production, Self.chart, "--version", "0.3.0", "-n", "production", "--reset-then-reuse-values",
                         "--wait", "--timeout", "10m0s", "-f", "values-production.yaml",

@@ -156,8 +156,9 @@ private struct PodList: Decodable {
 }
 
 /// A resource quantity: a string as the API server writes it ("48Gi"), or a bare number as a
-/// manifest may carry it; anything else is not a reason to refuse the whole pod list.
-private struct Quantity: Decodable {
+/// manifest may carry it; anything else is not a reason to refuse the whole pod list. Also
+/// reads an int-or-string (`maxSurge: 1`, `maxSurge: 25%`).
+struct Quantity: Decodable {
     var text: String?
     init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer()

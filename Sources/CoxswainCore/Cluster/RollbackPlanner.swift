@@ -10,6 +10,8 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     public var targetVersion: String?
     /// Why a rollback goes to `to`; nil for an upgrade (and for plans stored before it was recorded).
     public var rule: TargetRule?
+    /// Whether the rollout fits on the GPUs left (the capacity check), once it has run.
+    public var capacity: CapacityPlan?
 
     public init(from: HelmRevision, to: HelmRevision, targetVersion: String? = nil, rule: TargetRule? = nil) {
         self.from = from; self.to = to; self.targetVersion = targetVersion; self.rule = rule
@@ -19,6 +21,13 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     public var shortText: String { "revision \(from.revision) -> \(targetVersion ?? String(to.revision))" }
     /// "5->4" / "5->0.3.0": what an approval button carries, so a click counts only for the plan it showed.
     public var key: String { "\(from.revision)->\(targetVersion ?? String(to.revision))" }
+
+    /// The plan as decided from the history, before the capacity check added to it.
+    public var withoutCapacity: RollbackPlan {
+        var plan = self
+        plan.capacity = nil
+        return plan
+    }
 
     /// Reads the stored form back.
     public init?(json: String) {

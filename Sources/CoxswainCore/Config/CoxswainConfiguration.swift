@@ -49,6 +49,9 @@ public struct CoxswainConfiguration: Sendable {
         /// Environment variables helm and kubectl get besides the standard ones (`PATH`,
         /// `HOME`, `KUBECONFIG`, `HELM_*`, proxies); nothing else of Coxswain's reaches them.
         public var passEnvironment: [String]
+        /// The extended resources the capacity check counts as GPUs, in order.
+        public var gpuResources: [String] = [nvidiaGPU]
+        public static let nvidiaGPU = "nvidia.com/gpu"
     }
     public struct Worker: Sendable {
         /// Jobs of different releases that may run at once.
@@ -78,6 +81,8 @@ public struct CoxswainConfiguration: Sendable {
         public var readRequiresGrant: Bool
         /// How releases here are watched after a change (when `prometheus:` is configured).
         public var watch = WatchPolicy()
+        /// What a change does when its rollout will not fit on the GPUs left.
+        public var capacityWhenShort = CapacityWhenShort.stop
 
         public init(
             name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),

@@ -18,6 +18,7 @@ struct RawConfiguration: Decodable {
         var context: String?
         var read_timeout: String?
         var environment: [String]?
+        var gpu_resources: [String]?
     }
     struct Worker: Decodable { var max_concurrent_jobs: Int?; var shutdown_grace: String?; var lease_duration: String? }
     struct Environment: Decodable {
@@ -29,7 +30,9 @@ struct RawConfiguration: Decodable {
         var promotion_after: String?
         var read_requires_grant: Bool?
         var watch: Watch?
+        var capacity: Capacity?
     }
+    struct Capacity: Decodable { var when_short: String? }
     struct Role: Decodable {
         var grants: [String]
         var environments: [String]
@@ -120,6 +123,10 @@ struct RawConfiguration: Decodable {
         }
 
         let readTimeout = try duration(cluster?.read_timeout, "30s", "cluster.read_timeout")
+        let gpuResources = cluster?.gpu_resources ?? [CoxswainConfiguration.Cluster.nvidiaGPU]
+        for name in gpuResources where !name.contains("/") || name.contains(where: \.isWhitespace) {
+            throw fail("cluster.gpu_resources", "must list extended resource names such as nvidia.com/gpu or amd.com/gpu, got \"\(name)\"")
+        }
         for name in cluster?.environment ?? [] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw fail("cluster.environment", "must list environment variable names such as AWS_PROFILE, got \"\(name)\"")
         }
@@ -141,7 +148,7 @@ struct RawConfiguration: Decodable {
                 editInterval: try editInterval(slack?.edit_interval)),
             cluster: .init(
                 helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
-                kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? []),
+                kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? [], gpuResources: gpuResources),
             worker: .init(
                 maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace"),
                 leaseDuration: try duration(worker?.lease_duration, "30s", "worker.lease_duration")),
@@ -249,6 +256,14 @@ struct RawConfiguration: Decodable {
             envs[name] = .init(
                 name: name, namespace: env.namespace, approvals: approvals, approvalTTL: ttl, channels: env.channels,
                 releaseChannels: releaseChannels, promotionAfter: env.promotion_after, readRequiresGrant: env.read_requires_grant ?? false)
+            if let text = env.capacity?.when_short {
+                guard let whenShort = CapacityWhenShort(rawValue: text) else {
+                    throw fail(
+                        "\(key).capacity.when_short",
+                        "must be stop (change nothing and say so), proceed (new pods wait Pending) or neutral (one pod at a time), got \"\(text)\"")
+                }
+                envs[name]?.capacityWhenShort = whenShort
+            }
         }
         // Production is promoted from staging by default, when there is a staging.
         if var production = envs["production"], production.promotionAfter == nil, envs["staging"] != nil {

@@ -118,13 +118,17 @@ public struct JobLifecycle: Sendable {
         if result.status == .succeeded { job.lastCompletedStep = step.title }
         var audit = [AuditDraft(actor: "coxswain", event: "step.\(step.action).\(result.status.rawValue)", detail: result.auditDetail)]
         if let plan, job.plan != plan {
+            let decided = job.plan.map { $0.withoutCapacity != plan.withoutCapacity } ?? true
             job.plan = plan
             // The first plan shows what the release was at when the job got to it.
             if job.basisRevision == nil, job.request.kind == .rollback { job.basisRevision = plan.from.revision }
-            audit.append(
-                AuditDraft(
-                    actor: "coxswain", event: "plan.decided",
-                    detail: "\(job.request.release): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
+            // The capacity check adds to the plan; its step's own entry records it.
+            if decided {
+                audit.append(
+                    AuditDraft(
+                        actor: "coxswain", event: "plan.decided",
+                        detail: "\(job.request.release): \(plan.shortText) (from \(plan.from.summary) to \(plan.to.summary))"))
+            }
         }
         // A registry change is audited by the store, which knows the status before it.
         var notices = [narrator.progress(job)]

@@ -15,6 +15,9 @@ extension JobNarrator {
             "Needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s") from: \(approvers.mentions). Expires in \(ttl). "
                 + "Or \(command: "approve \(job.id)") · \(command: "deny \(job.id) REASON").",
         ]
+        if let capacity = plan.capacity {
+            lines.insert("\(capacity.verdict.fits ? "🟢" : "🟠") GPUs: \(capacity.text).", at: 2)
+        }
         if let voidedPlanKey {
             lines.insert("⚠️ The plan changed since it was approved (\(voidedPlanKey) → \(plan.key)); earlier approvals no longer count.", at: 1)
         }

@@ -6,6 +6,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     case promotionGate = "promotion.gate"
     case helmHistory = "helm.history"
     case chartExists = "chart.exists"
+    case capacityCheck = "capacity.check"
     case helmUpgrade = "helm.upgrade"
     case confirm
     case registryDisable = "registry.disable"
@@ -31,7 +32,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
         case .helmRollback, .helmUpgrade, .podsWait: return ["timeout", "unschedulable_after"]
         case .probeHealth, .probeModels, .chartExists: return ["timeout"]
         case .probeCompletion: return ["slo", "prompt", "max_tokens"]
-        case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate: return []
+        case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate, .capacityCheck: return []
         }
     }
     var requiredKeys: Set<String> {

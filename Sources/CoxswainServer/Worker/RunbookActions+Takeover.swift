@@ -43,9 +43,16 @@ extension RunbookActions {
                 return .notStarted
             case .landed(let revision):
                 if job.request.kind == .rollback { report.releaseChanged = true }
+                var note = ""
+                if let capacity = plan.capacity, capacity.rollsOutNeutral, release.kind != .deployment {
+                    // The predecessor may have stopped between helm and resuming the paused Deployment.
+                    let resumed = try? await cluster.kubectl.patchDeployment(
+                        capacity.verdict.deployment, namespace: release.namespace, patch: CapacityVerdict.neutralPatch(paused: false))
+                    note = resumed == nil ? "; resuming its Deployment failed" : "; its Deployment resumed, still one pod at a time"
+                }
                 return .found(
                     .succeeded(
-                        "landed before the takeover: revision \(revision.revision)",
+                        "landed before the takeover: revision \(revision.revision)\(note)",
                         audit: "\(output.commandLine): revision \(revision.revision) \(revision.status) (\(revision.description)); "
                             + "the change the previous runner started landed", details: details))
             case .failed(let revision):

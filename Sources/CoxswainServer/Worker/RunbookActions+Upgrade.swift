@@ -106,6 +106,20 @@ extension RunbookActions {
         }
         report.upgradeStarted = true
         let helm = cluster.helm, timeout = step.timeout ?? GoDuration(milliseconds: 600_000)
+        if let capacity = report.plan?.capacity, capacity.rollsOutNeutral {
+            let back: RichText = report.lastGoodRevision.map { "roll back with \(code: "rollback \(release.name) \($0.revision)")" } ?? "roll back"
+            return await neutrally(
+                capacity, release: release, timeout: timeout, report: &report, following: following, what: "to \(version.display)",
+                hint: { $0.accessHint(context: context) ?? "If the release is in a broken state, " + back + "." }
+            ) { () async -> Result<ProcessOutput, ClusterFailure> in
+                do throws(ClusterFailure) {
+                    return .success(
+                        try await helm.upgrade(
+                            release: release.name, chart: chart, version: version.chartVersion, namespace: release.namespace,
+                            valuesFiles: release.valuesFiles, timeout: timeout, wait: false))
+                } catch { return .failure(error) }
+            }
+        }
         // helm upgrade stops cleanly on SIGTERM (it records the new revision failed), so a rollout that
         // cannot succeed ends as soon as the pods show it.
         report.podsBefore = await following.podNames()

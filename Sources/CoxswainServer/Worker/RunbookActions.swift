@@ -36,6 +36,7 @@ struct RunbookActions: Sendable {
         case .versionPolicy: return versionPolicy(job: job, release: release)
         case .promotionGate: return await promotionGate(job: job, release: release)
         case .chartExists: return await chartExists(step, job: job, release: release)
+        case .capacityCheck: return await capacity(job: job, release: release, report: &report)
         case .helmUpgrade: return await upgrade(step, job: job, release: release, report: &report, following: following)
         }
     }
@@ -136,7 +137,7 @@ struct RunbookActions: Sendable {
     func confirm(job: Job, release: CoxswainConfiguration.Release, report: RunReport) -> StepResult {
         guard let plan = report.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         let line = "\(job.request.verb) \(release.name) (\(release.environment), ns \(release.namespace)): \(plan.shortText)"
-        let why = plan.rule.map { "; target: \($0.text)" } ?? ""
+        let why = (plan.rule.map { "; target: \($0.text)" } ?? "") + (plan.capacity.map { "; GPUs: \($0.text)" } ?? "")
         var result = StepResult.succeeded("from \(plan.from.summary) to \(plan.to.summary)\(why)", audit: "plan confirmed: \(line)\(why)")
         result.requesterNote = "Job #\(job.id) plan: \(line) — from \(plan.from.summary) to \(plan.to.summary)\(why)."
         return result
@@ -167,6 +168,21 @@ struct RunbookActions: Sendable {
         _ step: RunbookStep, emergency: Bool, release: CoxswainConfiguration.Release, report: inout RunReport, following: RolloutObserver
     ) async -> StepResult {
         guard let plan = report.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
+        let retry = Troubleshooting.retryRollback(release: release.name, namespace: release.namespace, revision: plan.to.revision)
+        if let capacity = plan.capacity, capacity.rollsOutNeutral, !emergency {
+            let helm = cluster.helm, kubectl = cluster.kubectl, deployment = Self.deploymentName(release), revision = plan.to.revision
+            return await neutrally(
+                capacity, release: release, timeout: step.timeout ?? GoDuration(milliseconds: 600_000), report: &report, following: following,
+                what: "to revision \(revision)", hint: { $0.accessHint(context: context) ?? retry }
+            ) { [kind = release.kind] () async -> Result<ProcessOutput, ClusterFailure> in
+                do throws(ClusterFailure) {
+                    if kind == .deployment {
+                        return .success(try await kubectl.rolloutUndo(deployment: deployment, namespace: release.namespace, toRevision: revision))
+                    }
+                    return .success(try await helm.rollback(release: release.name, revision: revision, namespace: release.namespace, wait: nil))
+                } catch { return .failure(error) }
+            }
+        }
         if release.kind == .deployment {
             report.podsBefore = await following.podNames()
             return await rolloutUndo(release: release, plan: plan, report: &report)
@@ -193,7 +209,6 @@ struct RunbookActions: Sendable {
             report.releaseChanged = true
             return .succeeded("to revision \(plan.to.revision)", audit: "\(output.commandLine): exit 0", details: [.init("helm output", Self.excerpt(output))])
         } catch {
-            let retry = Troubleshooting.retryRollback(release: release.name, namespace: release.namespace, revision: plan.to.revision)
             let hint: RichText
             switch error.kind {
             case .timedOut:

@@ -75,10 +75,13 @@ struct SandboxWorld: Sendable {
     /// minute: the suite's timing tests and PostgreSQL's 15 s bound failed beside them.
     static let slots = WorldSlots(count: 4)
 
-    static func run(_ pair: RealTools.Pair, timing: PodTiming = PodTiming(), _ body: @Sendable (SandboxWorld) async throws -> Void) async throws {
+    static func run(
+        _ pair: RealTools.Pair, timing: PodTiming = PodTiming(), nodes: [SandboxNode] = SandboxNode.roomy,
+        _ body: @Sendable (SandboxWorld) async throws -> Void
+    ) async throws {
         await slots.acquire()
         do {
-            try await runInSlot(pair, timing: timing, body)
+            try await runInSlot(pair, timing: timing, nodes: nodes, body)
             await slots.release()
         } catch {
             await slots.release()
@@ -86,7 +89,9 @@ struct SandboxWorld: Sendable {
         }
     }
 
-    private static func runInSlot(_ pair: RealTools.Pair, timing: PodTiming, _ body: @Sendable (SandboxWorld) async throws -> Void) async throws {
+    private static func runInSlot(
+        _ pair: RealTools.Pair, timing: PodTiming, nodes: [SandboxNode], _ body: @Sendable (SandboxWorld) async throws -> Void
+    ) async throws {
         guard SandboxTools.unpacked(in: pair.tools.helm.deletingLastPathComponent()) != nil else {
             Issue.record("\(pair.name) is not unpacked in .tools/: run python3 deploy/sandbox/install-tools.py .tools")
             return
@@ -97,7 +102,7 @@ struct SandboxWorld: Sendable {
         for file in try FileManager.default.contentsOfDirectory(atPath: try await Self.packaging.charts(helm: pair.tools.helm).path) {
             try FileManager.default.copyItem(at: packagedCharts.appendingPathComponent(file), to: charts.appendingPathComponent(file))
         }
-        let cluster = SandboxCluster(timing: timing, namespaces: ["development", "staging", "production", "system"])
+        let cluster = SandboxCluster(timing: timing, namespaces: ["development", "staging", "production", "system"], nodes: nodes)
         let server = SandboxServer(cluster: cluster, chartsDirectory: charts, kubernetesVersion: pair.name.hasSuffix("1.35.2") ? "v1.35.2" : "v1.32.3")
         var logger = Logger(label: "sandbox")
         logger.logLevel = .warning
@@ -118,17 +123,20 @@ struct SandboxWorld: Sendable {
 
     /// Coxswain's configuration for this sandbox: three environments, the releases the test
     /// installed, the real helm and kubectl, and the Slack fake at `fakePort`.
-    func configuration(fakePort: Int, approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers) -> String {
+    func configuration(
+        fakePort: Int, approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, whenShort: String? = nil
+    ) -> String {
         let base = "http://127.0.0.1:\(port)/models"
+        let capacity = whenShort.map { ", capacity: { when_short: \($0) }" } ?? ""
         return """
             server: { host: 127.0.0.1, port: 0, operator_port: 0 }
             worker: { shutdown_grace: 5s }
             cluster: { helm: \(setup.tools.helm.path), kubectl: \(setup.tools.kubectl.path), read_timeout: 20s }
             slack: { api_url: "http://127.0.0.1:\(fakePort)/api", audit_channel: C0AUDIT, response_url_hosts: [127.0.0.1] }
             environments:
-              development: { namespace: development }
-              staging: { namespace: staging }
-              production: { namespace: production, approvals: \(approvals), approval_ttl: 30m }
+              development: { namespace: development\(capacity) }
+              staging: { namespace: staging\(capacity) }
+              production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(capacity) }
             releases:
               llama-2-7b-production:
                 model: llama-2-7b
@@ -176,13 +184,15 @@ struct SandboxWorld: Sendable {
 
     /// Runs Coxswain against this sandbox.
     func coxswain(
-        approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, timeouts: String = "8s",
+        approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, timeouts: String = "8s", whenShort: String? = nil,
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let runbooks = try Self.shortTimeoutRunbooks(timeouts)
         try await Harness.run(
             runbooks: runbooks,
-            configuration: { fakePort in configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access) },
+            configuration: { fakePort in
+                configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access, whenShort: whenShort)
+            },
             processEnvironment: setup.environment, body)
     }
 }
