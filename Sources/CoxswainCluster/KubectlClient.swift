@@ -109,6 +109,19 @@ public struct KubectlClient: Sendable {
             runner, program, withContext(["patch", "deployment", name, "-n", namespace, "--type", "merge", "-p", patch]), timeout: readTimeout.duration)
     }
 
+    /// The release's Deployments:
+    /// `kubectl get deployments (-l app.kubernetes.io/instance=REL | --field-selector metadata.name=NAME) -n NS -o json`
+    public func deployments(release: String, deployment: String?, namespace: String) async throws(ClusterFailure) -> ProcessOutput {
+        let which = deployment.map { ["--field-selector", "metadata.name=\($0)"] } ?? ["-l", Self.instanceSelector(release)]
+        return try await ClusterCall.run(
+            runner, program, withContext(["get", "deployments"] + which + ["-n", namespace, "-o", "json"]), timeout: readTimeout.duration)
+    }
+
+    /// `kubectl get RESOURCE NAME -n NS -o json`, for objects Coxswain only reads (an Argo CD Application).
+    public func object(_ resource: String, name: String, namespace: String) async throws(ClusterFailure) -> ProcessOutput {
+        try await ClusterCall.run(runner, program, withContext(["get", resource, name, "-n", namespace, "-o", "json"]), timeout: readTimeout.duration)
+    }
+
     /// What the capacity check reads, three calls:
     /// `kubectl get deployments (-l app.kubernetes.io/instance=REL | --field-selector metadata.name=NAME) -n NS -o json`,
     /// `kubectl get nodes -o json`, and every pod on a node,
@@ -116,12 +129,10 @@ public struct KubectlClient: Sendable {
     public func capacity(
         release: String, deployment: String?, namespace: String, resources: [String]
     ) async throws(ClusterFailure) -> (CapacityPreflight.Finding, [ProcessOutput]) {
-        let which = deployment.map { ["--field-selector", "metadata.name=\($0)"] } ?? ["-l", Self.instanceSelector(release)]
         let calls = [
-            ["get", "deployments"] + which + ["-n", namespace, "-o", "json"], ["get", "nodes", "-o", "json"],
-            ["get", "pods", "-A", "--field-selector", "status.phase!=Succeeded,status.phase!=Failed", "-o", "json"],
+            ["get", "nodes", "-o", "json"], ["get", "pods", "-A", "--field-selector", "status.phase!=Succeeded,status.phase!=Failed", "-o", "json"],
         ]
-        var outputs: [ProcessOutput] = []
+        var outputs = [try await deployments(release: release, deployment: deployment, namespace: namespace)]
         for arguments in calls {
             outputs.append(try await ClusterCall.run(runner, program, withContext(arguments), timeout: readTimeout.duration))
         }

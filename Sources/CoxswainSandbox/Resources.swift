@@ -51,6 +51,16 @@ struct ResourceType: Sendable, Hashable {
     static let clusterRoleBindings = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding",
         namespaced: false, shortNames: [])
+    /// What GitOps controllers keep in the cluster: Argo CD's Applications, Flux's HelmReleases and Kustomizations.
+    static let applications = ResourceType(
+        group: "argoproj.io", version: "v1alpha1", plural: "applications", singular: "application", kind: "Application", namespaced: true,
+        shortNames: ["app", "apps"])
+    static let helmReleases = ResourceType(
+        group: "helm.toolkit.fluxcd.io", version: "v2", plural: "helmreleases", singular: "helmrelease", kind: "HelmRelease", namespaced: true,
+        shortNames: ["hr"])
+    static let kustomizations = ResourceType(
+        group: "kustomize.toolkit.fluxcd.io", version: "v1", plural: "kustomizations", singular: "kustomization", kind: "Kustomization",
+        namespaced: true, shortNames: ["ks"])
     static let ingresses = ResourceType(
         group: "networking.k8s.io", version: "v1", plural: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, shortNames: ["ing"])
     static let networkPolicies = ResourceType(
@@ -59,7 +69,7 @@ struct ResourceType: Sendable, Hashable {
 
     static let all: [ResourceType] = [
         namespaces, nodes, pods, secrets, configMaps, services, serviceAccounts, events, persistentVolumeClaims, deployments, replicaSets, roles,
-        roleBindings, clusterRoles, clusterRoleBindings, ingresses, networkPolicies,
+        roleBindings, clusterRoles, clusterRoleBindings, ingresses, networkPolicies, applications, helmReleases, kustomizations,
     ]
 
     static func find(groupVersion: String, plural: String) -> ResourceType? {
@@ -99,14 +109,14 @@ struct ResourceType: Sendable, Hashable {
 
     /// `GET /apis`: every group the sandbox serves, from the types above.
     static var groups: JSON {
-        var names: [String] = []
-        for type in all where !type.group.isEmpty && !names.contains(type.group) { names.append(type.group) }
+        var groups: [(name: String, version: String)] = []
+        for type in all where !type.group.isEmpty && !groups.contains(where: { $0.name == type.group }) { groups.append((type.group, type.version)) }
         return [
             "kind": "APIGroupList", "apiVersion": "v1",
             "groups": .array(
-                names.map { name in
-                    let version: JSON = ["groupVersion": .string("\(name)/v1"), "version": "v1"]
-                    return ["name": .string(name), "versions": [version], "preferredVersion": version]
+                groups.map { group in
+                    let version: JSON = ["groupVersion": .string("\(group.name)/\(group.version)"), "version": .string(group.version)]
+                    return ["name": .string(group.name), "versions": [version], "preferredVersion": version]
                 }),
         ]
     }

@@ -120,6 +120,6 @@ import Testing
         let from = HelmRevision(revision: 5, status: "deployed", chart: "c", appVersion: "1", description: "")
         var plan = RollbackPlan(from: from, to: HelmRevision(revision: 4, status: "superseded", chart: "c", appVersion: "0", description: ""))
         plan.capacity = neutral
-        #expect(RollbackPlan(json: plan.json) == plan && plan.withoutCapacity.capacity == nil && plan.key == "5->4")
+        #expect(RollbackPlan(json: plan.json) == plan && plan.asDecided.capacity == nil && plan.key == "5->4")
     }
 }

@@ -120,6 +120,13 @@ struct HelmChartTests {
         #expect(verbs("pods") == ["get", "list", "watch"] && verbs("replicasets") == ["get", "list", "watch"])
         #expect(verbs("deployments").contains("patch"))
         #expect(!rules.contains { ($0["resources"] as? [String])?.contains("*") == true || ($0["verbs"] as? [String])?.contains("*") == true })
+        #expect(verbs("helmreleases").isEmpty && !namespaces.contains("argocd"), "GitOps objects only when configured")
+        // Configured: read the Applications in Argo CD's namespace and Flux's objects where the releases are.
+        let gitops = try await Self.render(pair, values: values + "\nrbac: { gitops: { argocdNamespace: argocd, flux: true } }")
+        let argo = Self.objects(gitops, kind: "Role").filter { ($0["metadata"] as? [String: Any])?["namespace"] as? String == "argocd" }
+        #expect(argo.count == 1 && (argo.first?["rules"] as? [[String: Any]])?.first?["resources"] as? [String] == ["applications"], "\(argo)")
+        let fluxRules = Self.objects(gitops, kind: "Role").flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+        #expect(fluxRules.contains { ($0["resources"] as? [String]) == ["helmreleases", "kustomizations"] && ($0["verbs"] as? [String]) == ["get"] })
     }
 
     @Test(

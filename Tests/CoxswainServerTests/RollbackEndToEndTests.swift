@@ -100,6 +100,7 @@ struct RollbackEndToEndTests {
             #expect(
                 events == [
                     "job.requested", "access.allowed", "job.started", "step.helm.history.succeeded", "plan.decided", "step.capacity.check.succeeded",
+                    "step.gitops.check.succeeded",
                     "step.confirm.succeeded", "registry.disable", "step.registry.disable.succeeded", "step.helm.rollback.succeeded",
                     "step.pods.wait.succeeded", "step.probe.health.succeeded", "step.probe.models.succeeded", "step.probe.completion.succeeded",
                     "registry.enable", "step.registry.enable.succeeded", "step.verify.succeeded", "job.succeeded",

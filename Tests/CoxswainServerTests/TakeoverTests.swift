@@ -39,6 +39,7 @@ struct TakeoverTests {
 
     static let throughRegistry: [(String, String, StepStatus)] = [
         ("helm.history", "Show release history", .succeeded), ("capacity.check", "Check GPU capacity", .succeeded),
+        ("gitops.check", "Check GitOps ownership", .succeeded),
         ("confirm", "Confirm rollback target", .succeeded),
         ("registry.disable", "Disable model in registry", .succeeded),
     ]
@@ -83,7 +84,7 @@ struct TakeoverTests {
             #expect(job.state == .succeeded, "\(job.outcome ?? "")")
             #expect(try Harness.rollbackCalls(h).isEmpty)
             #expect(job.steps.first { $0.action == "helm.rollback" }?.note == "landed before the takeover: revision 6")
-            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 11)
+            #expect(job.steps.map(\.status).allSatisfy { $0 == .succeeded } && job.steps.count == 12)
             #expect(try await h.registryStatus() == .ready)
             #expect(job.claim?.generation == 2)
         }

@@ -12,6 +12,8 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     public var rule: TargetRule?
     /// Whether the rollout fits on the GPUs left (the capacity check), once it has run.
     public var capacity: CapacityPlan?
+    /// Who else keeps the release as Git says (the GitOps check), when someone does.
+    public var gitops: GitOpsPlan?
 
     public init(from: HelmRevision, to: HelmRevision, targetVersion: String? = nil, rule: TargetRule? = nil) {
         self.from = from; self.to = to; self.targetVersion = targetVersion; self.rule = rule
@@ -22,10 +24,11 @@ public struct RollbackPlan: Sendable, Equatable, Codable {
     /// "5->4" / "5->0.3.0": what an approval button carries, so a click counts only for the plan it showed.
     public var key: String { "\(from.revision)->\(targetVersion ?? String(to.revision))" }
 
-    /// The plan as decided from the history, before the capacity check added to it.
-    public var withoutCapacity: RollbackPlan {
+    /// The plan as decided from the history, before the checks after it (capacity, GitOps) added to it.
+    public var asDecided: RollbackPlan {
         var plan = self
         plan.capacity = nil
+        plan.gitops = nil
         return plan
     }
 

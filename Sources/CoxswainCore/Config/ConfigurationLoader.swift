@@ -53,7 +53,7 @@ public enum ConfigurationLoader {
             ]),
             "cluster": .fields([
                 "helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,
-                "gpu_resources": .list(.scalar, example: "[nvidia.com/gpu, amd.com/gpu]"),
+                "gpu_resources": .list(.scalar, example: "[nvidia.com/gpu, amd.com/gpu]"), "argocd_namespace": .scalar,
                 "environment": .list(.scalar, example: "[AWS_PROFILE, AWS_REGION]"),
             ]),
             "worker": .fields(["max_concurrent_jobs": .scalar, "shutdown_grace": .scalar, "lease_duration": .scalar]),
@@ -61,7 +61,7 @@ public enum ConfigurationLoader {
                 .fields([
                     "namespace": .scalar, "approvals": .scalar, "approval_ttl": .scalar, "channels": names,
                     "release_channels": .list(.scalar, example: "[versioned, nightly]"), "promotion_after": .scalar, "read_requires_grant": .scalar,
-                    "capacity": .fields(["when_short": .scalar]),
+                    "capacity": .fields(["when_short": .scalar]), "gitops": .scalar,
                     "watch": watch,
                 ]), example: "production: { namespace: production }"),
             "releases": .named(

@@ -52,6 +52,8 @@ public struct CoxswainConfiguration: Sendable {
         /// The extended resources the capacity check counts as GPUs, in order.
         public var gpuResources: [String] = [nvidiaGPU]
         public static let nvidiaGPU = "nvidia.com/gpu"
+        /// Where Argo CD's Applications live, for a tracking annotation that does not name it.
+        public var argoCDNamespace = "argocd"
     }
     public struct Worker: Sendable {
         /// Jobs of different releases that may run at once.
@@ -83,6 +85,8 @@ public struct CoxswainConfiguration: Sendable {
         public var watch = WatchPolicy()
         /// What a change does when its rollout will not fit on the GPUs left.
         public var capacityWhenShort = CapacityWhenShort.stop
+        /// What a change does to a release Argo CD or Flux syncs.
+        public var gitopsMode = GitOpsMode.warn
 
         public init(
             name: String, namespace: String, approvals: Int = 0, approvalTTL: GoDuration = GoDuration(milliseconds: 1_800_000),

@@ -19,6 +19,7 @@ struct RawConfiguration: Decodable {
         var read_timeout: String?
         var environment: [String]?
         var gpu_resources: [String]?
+        var argocd_namespace: String?
     }
     struct Worker: Decodable { var max_concurrent_jobs: Int?; var shutdown_grace: String?; var lease_duration: String? }
     struct Environment: Decodable {
@@ -31,6 +32,7 @@ struct RawConfiguration: Decodable {
         var read_requires_grant: Bool?
         var watch: Watch?
         var capacity: Capacity?
+        var gitops: String?
     }
     struct Capacity: Decodable { var when_short: String? }
     struct Role: Decodable {
@@ -124,6 +126,9 @@ struct RawConfiguration: Decodable {
 
         let readTimeout = try duration(cluster?.read_timeout, "30s", "cluster.read_timeout")
         let gpuResources = cluster?.gpu_resources ?? [CoxswainConfiguration.Cluster.nvidiaGPU]
+        if let argo = cluster?.argocd_namespace, !Validation.isNamespace(argo) {
+            throw fail("cluster.argocd_namespace", "must be a Kubernetes namespace such as argocd, got \"\(argo)\"")
+        }
         for name in gpuResources where !name.contains("/") || name.contains(where: \.isWhitespace) {
             throw fail("cluster.gpu_resources", "must list extended resource names such as nvidia.com/gpu or amd.com/gpu, got \"\(name)\"")
         }
@@ -148,7 +153,8 @@ struct RawConfiguration: Decodable {
                 editInterval: try editInterval(slack?.edit_interval)),
             cluster: .init(
                 helm: cluster?.helm ?? "helm", kubectl: cluster?.kubectl ?? "kubectl",
-                kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? [], gpuResources: gpuResources),
+                kubeContext: cluster?.context, readTimeout: readTimeout, passEnvironment: cluster?.environment ?? [], gpuResources: gpuResources,
+                argoCDNamespace: cluster?.argocd_namespace ?? "argocd"),
             worker: .init(
                 maxConcurrentJobs: maxJobs, shutdownGrace: try duration(worker?.shutdown_grace, "20m", "worker.shutdown_grace"),
                 leaseDuration: try duration(worker?.lease_duration, "30s", "worker.lease_duration")),
@@ -263,6 +269,15 @@ struct RawConfiguration: Decodable {
                         "must be stop (change nothing and say so), proceed (new pods wait Pending) or neutral (one pod at a time), got \"\(text)\"")
                 }
                 envs[name]?.capacityWhenShort = whenShort
+            }
+            if let text = env.gitops {
+                guard let mode = GitOpsMode(rawValue: text) else {
+                    throw fail(
+                        "\(key).gitops",
+                        "must be warn (the plan says Argo CD or Flux syncs the release; the change goes ahead) or refuse (such changes are not made), "
+                            + "got \"\(text)\"")
+                }
+                envs[name]?.gitopsMode = mode
             }
         }
         // Production is promoted from staging by default, when there is a staging.

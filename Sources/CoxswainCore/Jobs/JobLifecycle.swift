@@ -118,11 +118,11 @@ public struct JobLifecycle: Sendable {
         if result.status == .succeeded { job.lastCompletedStep = step.title }
         var audit = [AuditDraft(actor: "coxswain", event: "step.\(step.action).\(result.status.rawValue)", detail: result.auditDetail)]
         if let plan, job.plan != plan {
-            let decided = job.plan.map { $0.withoutCapacity != plan.withoutCapacity } ?? true
+            let decided = job.plan.map { $0.asDecided != plan.asDecided } ?? true
             job.plan = plan
             // The first plan shows what the release was at when the job got to it.
             if job.basisRevision == nil, job.request.kind == .rollback { job.basisRevision = plan.from.revision }
-            // The capacity check adds to the plan; its step's own entry records it.
+            // The capacity and GitOps checks add to the plan; their steps' own entries record it.
             if decided {
                 audit.append(
                     AuditDraft(

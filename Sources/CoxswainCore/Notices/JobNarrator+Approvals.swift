@@ -15,6 +15,9 @@ extension JobNarrator {
             "Needs \(job.approvalsRequired) approval\(job.approvalsRequired == 1 ? "" : "s") from: \(approvers.mentions). Expires in \(ttl). "
                 + "Or \(command: "approve \(job.id)") · \(command: "deny \(job.id) REASON").",
         ]
+        if let gitops = plan.gitops {
+            lines.insert("\(gitops.undoes ? "⚠️" : "ℹ️") GitOps: \(gitops.text).", at: 2)
+        }
         if let capacity = plan.capacity {
             lines.insert("\(capacity.verdict.fits ? "🟢" : "🟠") GPUs: \(capacity.text).", at: 2)
         }

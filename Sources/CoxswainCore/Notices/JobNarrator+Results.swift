@@ -19,6 +19,8 @@ public struct RunReport: Sendable, Equatable {
     /// The release's pods just before the change, so that waits judge only the new ones; nil
     /// when they could not be read (then nothing is stopped early).
     public var podsBefore: Set<String>?
+    /// `kubectl get deployments -o json` of the release, as the capacity check read it, for the GitOps check.
+    public var deploymentsJSON: Data?
 
     public init() {}
 }

@@ -7,6 +7,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
     case helmHistory = "helm.history"
     case chartExists = "chart.exists"
     case capacityCheck = "capacity.check"
+    case gitopsCheck = "gitops.check"
     case helmUpgrade = "helm.upgrade"
     case confirm
     case registryDisable = "registry.disable"
@@ -32,7 +33,7 @@ public enum RunbookAction: String, Sendable, CaseIterable, Codable {
         case .helmRollback, .helmUpgrade, .podsWait: return ["timeout", "unschedulable_after"]
         case .probeHealth, .probeModels, .chartExists: return ["timeout"]
         case .probeCompletion: return ["slo", "prompt", "max_tokens"]
-        case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate, .capacityCheck: return []
+        case .confirm, .registryDisable, .registryEnable, .verify, .versionPolicy, .promotionGate, .capacityCheck, .gitopsCheck: return []
         }
     }
     var requiredKeys: Set<String> {

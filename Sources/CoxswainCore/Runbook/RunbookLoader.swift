@@ -97,9 +97,11 @@ public enum RunbookLoader {
                 throw fail(nil, "confirm must come before \(steps[firstChange].action.rawValue): approvals are checked at confirm, before anything changes")
             }
         }
-        // The capacity check needs the plan and must be seen by the approver.
-        if let capacity = position(.capacityCheck), !(history < capacity && capacity < (position(.confirm) ?? steps.count)) {
-            throw fail(nil, "capacity.check must come after helm.history and before confirm: the approver sees whether the rollout fits")
+        // The capacity and GitOps checks need the plan and must be seen by the approver.
+        for check in [RunbookAction.capacityCheck, .gitopsCheck] {
+            if let at = position(check), !(history < at && at < (position(.confirm) ?? steps.count)) {
+                throw fail(nil, "\(check.rawValue) must come after helm.history and before confirm: the approver sees what it found")
+            }
         }
         if position(.helmRollback) != nil && position(.helmUpgrade) != nil {
             throw fail(nil, "a runbook either rolls back (helm.rollback) or upgrades (helm.upgrade), not both")

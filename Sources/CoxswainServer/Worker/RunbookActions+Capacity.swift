@@ -28,6 +28,7 @@ extension RunbookActions {
                 hint: "Coxswain lists nodes and the pods on them to count free GPUs (the chart's ClusterRole grants it: "
                     + "\(code: "kubectl auth can-i list nodes")). Nothing was changed. Break-glass (\(code: "--emergency")) is not stopped by this check.")
         }
+        report.deploymentsJSON = outputs.first.map { Data($0.stdout.utf8) }
         let detail = [StepResult.Detail("capacity", outputs.map(\.commandLine).joined(separator: "\n"))]
         guard case .verdict(let verdict) = finding else {
             return .succeeded("no GPUs requested", audit: "capacity: the release's pods request none of \(resources.joined(separator: ", "))", details: detail)

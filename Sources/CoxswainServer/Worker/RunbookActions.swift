@@ -37,6 +37,7 @@ struct RunbookActions: Sendable {
         case .promotionGate: return await promotionGate(job: job, release: release)
         case .chartExists: return await chartExists(step, job: job, release: release)
         case .capacityCheck: return await capacity(job: job, release: release, report: &report)
+        case .gitopsCheck: return await gitops(job: job, release: release, report: &report)
         case .helmUpgrade: return await upgrade(step, job: job, release: release, report: &report, following: following)
         }
     }
@@ -138,6 +139,7 @@ struct RunbookActions: Sendable {
         guard let plan = report.plan else { return .failed("no plan was decided", hint: "the runbook must start with helm.history") }
         let line = "\(job.request.verb) \(release.name) (\(release.environment), ns \(release.namespace)): \(plan.shortText)"
         let why = (plan.rule.map { "; target: \($0.text)" } ?? "") + (plan.capacity.map { "; GPUs: \($0.text)" } ?? "")
+            + (plan.gitops.map { "; GitOps: \($0.text)" } ?? "")
         var result = StepResult.succeeded("from \(plan.from.summary) to \(plan.to.summary)\(why)", audit: "plan confirmed: \(line)\(why)")
         result.requesterNote = "Job #\(job.id) plan: \(line) — from \(plan.from.summary) to \(plan.to.summary)\(why)."
         return result

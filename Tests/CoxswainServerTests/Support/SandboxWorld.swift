@@ -102,7 +102,7 @@ struct SandboxWorld: Sendable {
         for file in try FileManager.default.contentsOfDirectory(atPath: try await Self.packaging.charts(helm: pair.tools.helm).path) {
             try FileManager.default.copyItem(at: packagedCharts.appendingPathComponent(file), to: charts.appendingPathComponent(file))
         }
-        let cluster = SandboxCluster(timing: timing, namespaces: ["development", "staging", "production", "system"], nodes: nodes)
+        let cluster = SandboxCluster(timing: timing, namespaces: ["development", "staging", "production", "system", "argocd"], nodes: nodes)
         let server = SandboxServer(cluster: cluster, chartsDirectory: charts, kubernetesVersion: pair.name.hasSuffix("1.35.2") ? "v1.35.2" : "v1.32.3")
         var logger = Logger(label: "sandbox")
         logger.logLevel = .warning
@@ -124,10 +124,11 @@ struct SandboxWorld: Sendable {
     /// Coxswain's configuration for this sandbox: three environments, the releases the test
     /// installed, the real helm and kubectl, and the Slack fake at `fakePort`.
     func configuration(
-        fakePort: Int, approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, whenShort: String? = nil
+        fakePort: Int, approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, whenShort: String? = nil,
+        gitops: String? = nil
     ) -> String {
         let base = "http://127.0.0.1:\(port)/models"
-        let capacity = whenShort.map { ", capacity: { when_short: \($0) }" } ?? ""
+        let capacity = (whenShort.map { ", capacity: { when_short: \($0) }" } ?? "") + (gitops.map { ", gitops: \($0)" } ?? "")
         return """
             server: { host: 127.0.0.1, port: 0, operator_port: 0 }
             worker: { shutdown_grace: 5s }
@@ -185,13 +186,14 @@ struct SandboxWorld: Sendable {
     /// Runs Coxswain against this sandbox.
     func coxswain(
         approvals: Int = 0, plainDeployment: Bool = false, access: String = Harness.legacyUsers, timeouts: String = "8s", whenShort: String? = nil,
-        _ body: @Sendable (Harness) async throws -> Void
+        gitops: String? = nil, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let runbooks = try Self.shortTimeoutRunbooks(timeouts)
         try await Harness.run(
             runbooks: runbooks,
             configuration: { fakePort in
-                configuration(fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access, whenShort: whenShort)
+                configuration(
+                    fakePort: fakePort, approvals: approvals, plainDeployment: plainDeployment, access: access, whenShort: whenShort, gitops: gitops)
             },
             processEnvironment: setup.environment, body)
     }
