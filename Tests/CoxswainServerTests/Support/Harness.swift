@@ -47,7 +47,7 @@ struct Harness {
 
     static func configurationYAML(
         fakePort: Int, completionSLO: String?, approvals: Int, access: String, channels: [String]? = nil,
-        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "", production: String = "",
         worker: String = "{ shutdown_grace: 5s }", editInterval: String = "0s"
     ) -> String {
         """
@@ -59,7 +59,7 @@ struct Harness {
           development: { namespace: system }
         \(staging ? "  staging: { namespace: staging }" : "")
           production: { namespace: production, approvals: \(approvals), approval_ttl: 30m\(channels.map { ", channels: "
-              + "[\($0.joined(separator: ", "))]" } ?? "") }
+              + "[\($0.joined(separator: ", "))]" } ?? "")\(production) }
         releases:
           llama-2-7b-production:
             model: llama-2-7b
@@ -98,7 +98,7 @@ struct Harness {
         cluster state: [String: Any] = StandInCluster.standardRelease(), completionSLO: String? = nil,
         database existing: AppDatabase? = nil, approvals: Int = 0, access: String = Harness.legacyUsers,
         clock: TestClock? = nil, channels: [String]? = nil, userGroups: [String: [String]] = [:],
-        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "",
+        readTimeout: String = "20s", staging: Bool = false, plainDeployment: Bool = false, extra: String = "", production: String = "",
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
         socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, auditSigningKey: AuditSigningKey? = nil,
@@ -114,7 +114,8 @@ struct Harness {
                 custom?(port)
                 ?? configurationYAML(
                     fakePort: port, completionSLO: completionSLO, approvals: approvals, access: access, channels: channels,
-                    readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra, editInterval: editInterval)
+                    readTimeout: readTimeout, staging: staging, plainDeployment: plainDeployment, extra: extra, production: production,
+                    editInterval: editInterval)
             if socketModeURL != nil {
                 yaml = yaml.replacingOccurrences(of: "response_url_hosts: [127.0.0.1] }", with: "response_url_hosts: [127.0.0.1], mode: socket }")
             }
