@@ -33,7 +33,7 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
     case crashloop
     /// The container is killed for memory: `CrashLoopBackOff`, last state `OOMKilled` (137).
     case oom
-    /// No node has a free GPU: `Pending`, `Unschedulable`.
+    /// Never placed, as if no node had a GPU free: `Pending`, `Unschedulable`, with the scheduler's message.
     case nogpu
     /// Ready only after `PodTiming.slowStart`.
     case slowstart
@@ -77,10 +77,7 @@ public enum PodBehaviour: String, Sendable, CaseIterable {
             ]
             if !scheduled {
                 list[0]["reason"] = "Unschedulable"
-                list[0]["message"] = .string(
-                    unschedulable
-                        ?? "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: "
-                        + "1 No preemption victims found for incoming pod.")
+                list[0]["message"] = unschedulable.map { .string($0) } ?? .null
                 return .array(list)
             }
             list.append(["type": "Initialized", "status": "True", "lastProbeTime": nil, "lastTransitionTime": created])
