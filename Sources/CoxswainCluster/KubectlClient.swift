@@ -105,8 +105,13 @@ public struct KubectlClient: Sendable {
 
     /// `kubectl patch deployment NAME -n NS --type merge -p PATCH`
     public func patchDeployment(_ name: String, namespace: String, patch: String) async throws(ClusterFailure) -> ProcessOutput {
+        try await self.patch("deployment", name: name, namespace: namespace, patch: patch)
+    }
+
+    /// `kubectl patch RESOURCE NAME -n NS --type merge -p PATCH`: a JSON merge patch (null removes a key).
+    public func patch(_ resource: String, name: String, namespace: String, patch: String) async throws(ClusterFailure) -> ProcessOutput {
         try await ClusterCall.run(
-            runner, program, withContext(["patch", "deployment", name, "-n", namespace, "--type", "merge", "-p", patch]), timeout: readTimeout.duration)
+            runner, program, withContext(["patch", resource, name, "-n", namespace, "--type", "merge", "-p", patch]), timeout: readTimeout.duration)
     }
 
     /// The release's Deployments:

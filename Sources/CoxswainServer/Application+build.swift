@@ -71,7 +71,8 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         queries: queries,
         watches: WatchRequests(
             configuration: configuration, rollbackCommand: rollbackCommand, watches: stores.watches, health: stores.health, now: now, logger: logger,
-            policy: policy, signal: signals.watch, notifierSignal: signals.notifier))
+            policy: policy, signal: signals.watch, notifierSignal: signals.notifier),
+        resumptions: SyncResumption(configuration: configuration, kubectl: queries.kubectl, audit: stores.audit, now: now, logger: logger))
     let queryQueue = QueryQueue()
 
     // The Slack-facing listener: Slack's routes and health checks, nothing else.
@@ -145,7 +146,7 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         [OutboundConnections(http: dependencies.http)] + (socketMode.map { [$0] } ?? [])
         + backgroundServices(
             dependencies, operatorHTTP: operatorHTTP, signals: signals, state: state, slack: slack, renderer: renderer, userGroups: userGroups,
-            lease: lease, intake: intake, queries: queries, queryQueue: queryQueue)
+            lease: lease, intake: intake, dispatcher: dispatcher, queryQueue: queryQueue)
     return CoxswainApplication(http: http, services: services, operatorPort: operatorPort)
 }
 

@@ -33,7 +33,7 @@ struct OutboundConnections: Service {
 func backgroundServices(
     _ dependencies: ServerDependencies, operatorHTTP: any Service, signals: ServerSignals, state: ServerState, slack: SlackWebClient,
     renderer: SlackNoticeRenderer, userGroups: UserGroupDirectory, lease: LeaseKeeper, intake: ChangeIntake,
-    queries: ReadOnlyQueries, queryQueue: QueryQueue
+    dispatcher: Dispatcher, queryQueue: QueryQueue
 ) -> [any Service] {
     let configuration = dependencies.configuration, stores = dependencies.stores, now = dependencies.now, logger = dependencies.logger
     let lifecycle = dependencies.lifecycle
@@ -67,7 +67,7 @@ func backgroundServices(
         RetentionService(retention: configuration.retention, store: stores.retention, lease: lease, now: now, logger: logger),
         UserGroupRefresher(
             directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),
-        QueryService(queue: queryQueue, queries: queries, outbox: stores.outbox, notifierSignal: signals.notifier, now: now, logger: logger),
+        QueryService(queue: queryQueue, dispatcher: dispatcher, outbox: stores.outbox, notifierSignal: signals.notifier, now: now, logger: logger),
         Notifier(
             delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
             pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),

@@ -21,7 +21,7 @@ import Yams
         let commands = try #require(features["slash_commands"] as? [[String: Any]])
         let names = commands.compactMap { $0["command"] as? String }
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.commandsFolder).filter { $0.hasSuffix(".yaml") }
-        let builtIns = ["/approve", "/deny", "/confirm", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs", "/watch", "/coxswain"]
+        let builtIns = ["/approve", "/deny", "/confirm", "/cancel", "/ack", "/history", "/status", "/releases", "/jobs", "/watch", "/resume-sync", "/coxswain"]
         #expect(names.count == files.count + builtIns.count)
         for runbook in runbooks { #expect(names.contains(runbook.command)) }
         for builtIn in builtIns { #expect(names.contains(builtIn)) }

@@ -54,7 +54,7 @@ struct CommandNameTests {
         #expect(
             declared.sorted() == [
                 "/cx-ack", "/cx-approve", "/cx-cancel", "/cx-confirm", "/cx-coxswain", "/cx-deny", "/cx-history",
-                "/cx-jobs", "/cx-model-rollback", "/cx-releases", "/cx-status", "/cx-upgrade", "/cx-watch",
+                "/cx-jobs", "/cx-model-rollback", "/cx-releases", "/cx-resume-sync", "/cx-status", "/cx-upgrade", "/cx-watch",
             ])
     }
 
@@ -62,7 +62,7 @@ struct CommandNameTests {
     static let harmless: [String: String] = [
         "rollback": "llama-70b", "upgrade": "llama-70b 0.3.0", "approve": "999", "deny": "999 wrong plan", "confirm": "999",
         "cancel": "999", "ack": "999", "history": "llama-70b", "status": "llama-70b", "releases": "production", "jobs": "",
-        "watch": "llama-70b",
+        "watch": "llama-70b", "resume-sync": "llama-70b",
     ]
 
     @Test("/coxswain VERB answers as /VERB does, for every verb")

@@ -60,7 +60,7 @@ struct ConsoleTests {
             carol.type("approve \(id)")
             try await carol.waitFor("Job #\(id) is approved and runs now")
             // Alice sees it run, step by step, to its result.
-            let done = try await alice.waitFor("Result: rolled back")
+            let done = try await alice.waitFor("Result: rolled back", timeout: .seconds(90))
             #expect(done.contains("✅ Helm rollback") && done.contains("✅ Re-enable model in registry"))
             // Slack is still down, so only the job (not its messages) can have settled.
             let job = try await Eventually.value("job #\(id) to finish") { try await h.database.job(id: id).flatMap { $0.state.isFinished ? $0 : nil } }

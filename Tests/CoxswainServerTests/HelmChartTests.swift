@@ -127,6 +127,12 @@ struct HelmChartTests {
         #expect(argo.count == 1 && (argo.first?["rules"] as? [[String: Any]])?.first?["resources"] as? [String] == ["applications"], "\(argo)")
         let fluxRules = Self.objects(gitops, kind: "Role").flatMap { $0["rules"] as? [[String: Any]] ?? [] }
         #expect(fluxRules.contains { ($0["resources"] as? [String]) == ["helmreleases", "kustomizations"] && ($0["verbs"] as? [String]) == ["get"] })
+        // gitops: suspend patches them; only when asked for.
+        let suspending = try await Self.render(pair, values: values + "\nrbac: { gitops: { argocdNamespace: argocd, flux: true, suspend: true } }")
+        let patching = Self.objects(suspending, kind: "Role").flatMap { $0["rules"] as? [[String: Any]] ?? [] }.filter {
+            ($0["verbs"] as? [String]) == ["get", "patch"]
+        }
+        #expect(patching.compactMap { ($0["resources"] as? [String])?.first }.sorted() == ["applications"] + Array(repeating: "helmreleases", count: 4))
     }
 
     @Test(

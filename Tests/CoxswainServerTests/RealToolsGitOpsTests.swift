@@ -54,4 +54,71 @@ struct RealToolsGitOpsTests {
             }
         }
     }
+
+    static func application(_ world: SandboxWorld) async throws -> [String: Any] {
+        let json = try await world.setup.kubectl(["get", "applications.argoproj.io", "llama-production", "-n", "argocd", "-o", "json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
+    static func automated(_ application: [String: Any]) -> [String: Any]? {
+        ((application["spec"] as? [String: Any])?["syncPolicy"] as? [String: Any])?["automated"] as? [String: Any]
+    }
+
+    static func saved(_ application: [String: Any]) -> String? {
+        ((application["metadata"] as? [String: Any])?["annotations"] as? [String: Any])?["coxswain.dev/suspended-sync"] as? String
+    }
+
+    static func markSync(_ world: SandboxWorld, _ status: String) async throws {
+        let patch = "{\"status\":{\"sync\":{\"status\":\"\(status)\"}}}"
+        try await world.setup.kubectl(["patch", "applications.argoproj.io", "llama-production", "-n", "argocd", "--type", "merge", "-p", patch])
+    }
+
+    @Test("gitops: suspend turns Argo CD's automated sync off before the rollback and says so; /resume-sync puts it back once Git agrees",
+        arguments: RealTools.matrix)
+    func suspendedThenResumed(pair: RealTools.Pair) async throws {
+        try await SandboxWorld.run(pair) { world in
+            try await Self.argoManaged(world)
+            try await world.coxswain(access: RealToolsRollbackTests.access, gitops: "suspend") { h in
+                let job = try await h.runToEnd(Self.release)
+                let text = try await h.liveMessageText(job: job)
+                #expect(job.state == .succeeded, "\(text)")
+                #expect(text.contains("its sync is suspended just before the change so that it cannot undo it"), "\(text)")
+                #expect(text.contains("llama-2-7b disabled in production; GitOps sync suspended"), "\(text)")
+                #expect(text.contains("Argo CD's automated sync of Application `llama-production` stays suspended"), "\(text)")
+                #expect(text.contains("`/resume-sync`"), "\(text)")
+                #expect(job.plan?.gitops?.suspendedUntil == "/resume-sync")
+                var application = try await Self.application(world)
+                #expect(Self.automated(application) == nil, "\(application)")
+                let saved = try #require(Self.saved(application))
+                #expect(saved.contains("\"automated\":{\"prune\":true,\"selfHeal\":true}") && saved.contains("\"job\":\(job.id)"), "\(saved)")
+                #expect(try await h.auditEvents(job: job.id).contains("gitops.suspended"))
+
+                // Not someone without the rollback grant.
+                let stranger = try Harness.ephemeralText(try await h.command(Self.release, command: "/resume-sync", user: "U0999DAN"))
+                #expect(stranger.contains("rollback"), "\(stranger)")
+                #expect(Self.automated(try await Self.application(world)) == nil)
+                // Not while Argo CD says Git still differs, unless forced.
+                try await Self.markSync(world, "OutOfSync")
+                _ = try await h.command(Self.release, command: "/resume-sync")
+                let refused = try await h.waitForResponse(containing: "OutOfSync")
+                #expect(refused.contains("would put back what Git says and undo the change") && refused.contains("--force"), "\(refused)")
+                #expect(Self.automated(try await Self.application(world)) == nil)
+
+                try await Self.markSync(world, "Synced")
+                _ = try await h.command(Self.release, command: "/resume-sync")
+                let said = try await Eventually.value("the channel hears sync resumed", timeout: .seconds(15)) {
+                    await h.world.slackCalls("chat.postMessage").first { $0.text.contains("resumed Argo CD's automated sync") }
+                }
+                #expect(said.text.contains("llama-production") && said.text.contains("applies what Git says from now on"), "\(said.text)")
+                application = try await Self.application(world)
+                #expect(Self.automated(application)?["prune"] as? Bool == true && Self.automated(application)?["selfHeal"] as? Bool == true)
+                #expect(Self.saved(application) == nil, "\(application)")
+                let entry = try #require(try await h.database.tail(limit: 5).first { $0.event == "gitops.resumed" })
+                #expect(entry.actor == "U0123ALICE" && entry.detail.contains("kubectl patch applications.argoproj.io llama-production"), "\(entry.detail)")
+
+                _ = try await h.command(Self.release, command: "/resume-sync")
+                _ = try await h.waitForResponse(containing: "already syncs on its own: nothing to resume")
+            }
+        }
+    }
 }

@@ -105,12 +105,18 @@ public enum GitOpsMode: String, Sendable, Equatable, Codable, CaseIterable {
     case warn
     /// A release whose owner syncs on its own is not changed: the change belongs in Git.
     case refuse
+    /// The owner's automated sync is suspended just before the change and stays so until
+    /// `/resume-sync`, once the change is in Git.
+    case suspend
 }
 
 /// The GitOps part of a plan, as the approver reads it.
 public struct GitOpsPlan: Sendable, Equatable, Codable {
     public var owner: GitOpsOwner
     public var mode: GitOpsMode
+    /// The command that resumes sync (`/resume-sync`, with the command prefix), once the change
+    /// step suspended it; nil while it is not suspended.
+    public var suspendedUntil: String?
 
     public init(owner: GitOpsOwner, mode: GitOpsMode) {
         self.owner = owner
@@ -119,9 +125,23 @@ public struct GitOpsPlan: Sendable, Equatable, Codable {
 
     /// Whether the owner would put back what Git says after the change.
     public var undoes: Bool { owner.autoSync != false }
+    /// Whether the change step suspends the owner's sync first.
+    public var suspends: Bool { mode == .suspend && undoes }
 
     public var text: String {
         guard undoes else { return "managed by \(owner.text): nothing re-applies Git on its own; make the same change in Git" }
+        if suspends {
+            return "managed by \(owner.text): its sync is suspended just before the change so that it cannot undo it, "
+                + "and stays suspended until the change is in Git and someone resumes it"
+        }
         return "managed by \(owner.text): it may put back what Git says and undo this change; make the same change in Git"
+    }
+
+    /// The closing line of a job that suspended sync: what the team does next.
+    public var suspendedText: RichText? {
+        guard let command = suspendedUntil else { return nil }
+        let what = owner.tool == .argoCD ? "automated sync" : "reconciliation"
+        return "⏸️ \(strong: "GitOps:") \(owner.tool.rawValue)'s \(what) of \(owner.kind) \(code: owner.name) stays suspended. "
+            + "Make the same change in Git, then \(code: command) puts it back; until then Git and the cluster differ."
     }
 }

@@ -31,6 +31,7 @@ public struct CommandCatalog: Sendable {
         ("releases", "The releases Coxswain knows, with status and version", "[ENVIRONMENT] [--public]"),
         ("jobs", "Recent Coxswain jobs", "[RELEASE] [--public]"),
         ("watch", "Watch a release on Prometheus: error rate, P95 latency, outage", "RELEASE [DURATION]"),
+        ("resume-sync", "Put back the Argo CD or Flux sync a change suspended, once the change is in Git", "RELEASE [--force]"),
     ]
 
     public let prefix: String
@@ -79,6 +80,7 @@ public struct CommandCatalog: Sendable {
         case "approve", "deny", "confirm", "cancel", "ack": return JobCommandParser.parse(verb: verb, text: text, invoked: invoked)
         case "history", "status", "releases", "jobs": return QueryParser.parse(verb: verb, text: text, invoked: invoked)
         case "watch": return WatchCommandParser.parse(text: text, invoked: invoked)
+        case "resume-sync": return ResumeSyncParser.parse(text: text, invoked: invoked)
         default:
             let known = verbs.map { written($0, style: style) }.joined(separator: ", ")
             let nearest = YAMLShape.nearest(to: verb, in: verbs).map { " Did you mean `\(written($0, style: style))`?" } ?? ""
@@ -137,6 +139,8 @@ public struct CommandCatalog: Sendable {
             "• `\(w("releases")) [ENVIRONMENT]` — the releases Coxswain knows. `\(w("releases")) production`",
             "• `\(w("jobs")) [RELEASE]` — recent jobs. `\(w("jobs")) llama-2-7b-production`",
             "• `\(w("watch")) RELEASE [DURATION]` — watch a release on Prometheus, verdict in the channel. `\(w("watch")) llama-2-7b-production 30m`",
+            "• `\(w("resume-sync")) RELEASE` — GitOps sync back on after a change suspended it, once the change is in Git. "
+                + "`\(w("resume-sync")) llama-2-7b-production`",
             "Read-only answers are only for you; add `--public` to post them in the channel.",
         ]
         if style == .slash {

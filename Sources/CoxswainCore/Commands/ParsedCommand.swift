@@ -61,6 +61,8 @@ public enum ParsedCommand: Sendable, Equatable {
     case query(Query, public: Bool)
     /// Watch a release on Prometheus now, for `duration` (nil: the environment's), verdicts in the channel.
     case watch(release: String, duration: GoDuration?)
+    /// Put back the GitOps sync a change suspended (`--force`: even though Argo CD says Git differs).
+    case resumeSync(release: String, force: Bool)
     /// `help` or an empty command: the usage, nothing started.
     case help(String)
 }

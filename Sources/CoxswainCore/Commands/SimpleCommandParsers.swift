@@ -102,3 +102,31 @@ enum WatchCommandParser {
         return .success(.watch(release: release, duration: duration))
     }
 }
+
+/// `resume-sync RELEASE [--force]`: Argo CD's or Flux's sync back on after a change that
+/// suspended it (`gitops: suspend`), once the change is in Git.
+enum ResumeSyncParser {
+    static func parse(text: String, invoked: String) -> Result<ParsedCommand, CommandError> {
+        let words = CommandWord.split(text)
+        let usage = "\(invoked) RELEASE [--force]"
+        let example = "\(invoked) llama-2-7b-production"
+        if let first = words.first, !first.isLiteral, ["help", "--help", "-h"].contains(first.text.lowercased()) {
+            return .success(
+                .help(
+                    "*\(usage)* — put back the GitOps sync a change suspended, once the change is in Git. Argo CD reporting OutOfSync "
+                        + "(Git still differs, so sync would undo the change) refuses it unless `--force`."))
+        }
+        let force = words.contains { $0.isOption && $0.text == "--force" }
+        if let option = words.first(where: { $0.isOption && $0.text != "--force" }) {
+            return .failure(CommandError("`\(option.text.prefix(30))` is not an option of \(invoked); the only option is `--force`. Usage: `\(usage)`"))
+        }
+        let names = words.filter { !$0.isOption }
+        guard let release = names.first?.text, names.count == 1 else {
+            return .failure(CommandError("`\(invoked)` takes one release. Usage: `\(usage)`. Example: `\(example)`"))
+        }
+        guard Validation.isDNSLabel(release, maxLength: 63) else {
+            return .failure(CommandError("`\(release.prefix(60))` is not a valid release name (lowercase letters, digits, '-'). Usage: `\(usage)`"))
+        }
+        return .success(.resumeSync(release: release, force: force))
+    }
+}

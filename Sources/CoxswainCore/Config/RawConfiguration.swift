@@ -274,8 +274,8 @@ struct RawConfiguration: Decodable {
                 guard let mode = GitOpsMode(rawValue: text) else {
                     throw fail(
                         "\(key).gitops",
-                        "must be warn (the plan says Argo CD or Flux syncs the release; the change goes ahead) or refuse (such changes are not made), "
-                            + "got \"\(text)\"")
+                        "must be warn (the plan says Argo CD or Flux syncs the release; the change goes ahead), refuse (such changes are not made) "
+                            + "or suspend (automated sync is suspended before the change, until /resume-sync), got \"\(text)\"")
                 }
                 envs[name]?.gitopsMode = mode
             }

@@ -116,7 +116,7 @@ public struct JobLifecycle: Sendable {
         job.steps[index].detail = result.details.map { "\($0.title)\n\($0.body)" }.joined(separator: "\n\n")
         job.steps[index].finishedAt = now
         if result.status == .succeeded { job.lastCompletedStep = step.title }
-        var audit = [AuditDraft(actor: "coxswain", event: "step.\(step.action).\(result.status.rawValue)", detail: result.auditDetail)]
+        var audit = [AuditDraft(actor: "coxswain", event: "step.\(step.action).\(result.status.rawValue)", detail: result.auditDetail)] + result.events
         if let plan, job.plan != plan {
             let decided = job.plan.map { $0.asDecided != plan.asDecided } ?? true
             job.plan = plan

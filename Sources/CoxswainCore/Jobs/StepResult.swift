@@ -26,6 +26,9 @@ public struct StepResult: Sendable, Equatable {
     public var requesterNote: RichText?
     /// A registry change the step made, recorded with its result.
     public var registry: RegistryUpdate?
+    /// Audit entries beside the step's own, for what it did to something other than the
+    /// release (GitOps sync suspended), so that they can be found by their own event.
+    public var events: [AuditDraft] = []
 
     public static func succeeded(_ note: String?, audit: String, details: [Detail] = []) -> StepResult {
         StepResult(status: .succeeded, note: note, details: details, auditDetail: audit)

@@ -16,7 +16,7 @@ extension JobNarrator {
                 + "Or \(command: "approve \(job.id)") · \(command: "deny \(job.id) REASON").",
         ]
         if let gitops = plan.gitops {
-            lines.insert("\(gitops.undoes ? "⚠️" : "ℹ️") GitOps: \(gitops.text).", at: 2)
+            lines.insert("\(gitops.suspends ? "⏸️" : gitops.undoes ? "⚠️" : "ℹ️") GitOps: \(gitops.text).", at: 2)
         }
         if let capacity = plan.capacity {
             lines.insert("\(capacity.verdict.fits ? "🟢" : "🟠") GPUs: \(capacity.text).", at: 2)

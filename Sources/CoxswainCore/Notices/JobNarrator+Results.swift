@@ -21,6 +21,8 @@ public struct RunReport: Sendable, Equatable {
     public var podsBefore: Set<String>?
     /// `kubectl get deployments -o json` of the release, as the capacity check read it, for the GitOps check.
     public var deploymentsJSON: Data?
+    /// Suspending GitOps sync was tried (it is tried once, at the first step that changes something).
+    public var syncSuspensionTried = false
 
     public init() {}
 }
@@ -48,6 +50,7 @@ extension JobNarrator {
                     + "helm recorded it as revision \(plan.from.revision + 1).")
         }
         if !report.validation.isEmpty { lines.append("\(strong: "Validation:") " + report.validation.joined(separator: " · ")) }
+        if let suspended = report.plan?.gitops?.suspendedText { lines.append(suspended) }
         lines.append(totalTime(report))
         return lines
     }
@@ -68,6 +71,7 @@ extension JobNarrator {
             lines.append("\(strong: "Registry:") unchanged; the release was not touched.")
         }
         if !report.validation.isEmpty { lines.append("\(strong: "Validation so far:") " + report.validation.joined(separator: " · ")) }
+        if let suspended = report.plan?.gitops?.suspendedText { lines.append(suspended) }
         lines.append(totalTime(report))
         return lines
     }
@@ -86,6 +90,7 @@ extension JobNarrator {
             report.registryDisabled
                 ? registryStillDisabled(job)
                 : "\(strong: "Registry:") \(code: request.model) is ready in \(request.environment) (unchanged or re-enabled).")
+        if let suspended = report.plan?.gitops?.suspendedText { lines.append(suspended) }
         lines.append(totalTime(report))
         return lines
     }

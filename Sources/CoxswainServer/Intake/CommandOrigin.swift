@@ -28,13 +28,37 @@ public struct CommandOrigin: Sendable {
     }
 }
 
+/// What a command asks of the cluster, done after the answer within the chat platform's limit.
+public enum DeferredWork: Sendable, Equatable {
+    /// A read-only question, answered to the asker (or the channel with `--public`).
+    case query(Query, public: Bool)
+    /// GitOps sync back on: said in the channel and audited.
+    case resumeSync(release: String, force: Bool)
+
+    /// Whether the answer goes to the channel. A resumed sync is announced there with its audit
+    /// entry; what refused it is only for the one who asked.
+    var isPublic: Bool {
+        switch self {
+        case .query(_, let isPublic): isPublic
+        case .resumeSync: false
+        }
+    }
+}
+
+/// What deferred work came to.
+struct DeferredAnswer: Sendable {
+    var text: RichText
+    /// Already said where it belongs (a resumed sync, in the channel, with its audit entry).
+    var announced = false
+}
+
 /// What a front end shows the person who sent a command.
 public enum DispatchReply: Sendable, Equatable {
     /// An answer, with the job it is about when there is one (a console follows it).
     case text(RichText, inChannel: Bool, jobID: Int64? = nil)
-    /// A question for the cluster: the front end answers it when it can (Slack in the
-    /// background, within its 3 seconds; the console by waiting).
-    case deferred(Query, public: Bool)
+    /// Work for the cluster: the front end has it done when it can (Slack in the background,
+    /// after its 3 seconds; the console by waiting).
+    case deferred(DeferredWork)
 
     static func text(_ text: RichText, jobID: Int64? = nil) -> DispatchReply { .text(text, inChannel: false, jobID: jobID) }
 }

@@ -11,6 +11,7 @@ struct Dispatcher: Sendable {
     let decisions: JobDecisions
     let queries: ReadOnlyQueries
     let watches: WatchRequests
+    let resumptions: SyncResumption
 
     /// A typed command: `verb` and its text, as `invoked` names it.
     func dispatch(verb: String, text: String, invoked: String, style: CommandCatalog.Style, from origin: CommandOrigin) async -> DispatchReply {
@@ -38,7 +39,25 @@ struct Dispatcher: Sendable {
             if let refusal = authorize(query, origin: origin) { return .text(refusal) }
             // Questions the database answers are answered now; the cluster's when it can.
             guard query.needsCluster else { return .text(await queries.answer(query, readable: readable(origin)), inChannel: isPublic, jobID: nil) }
-            return .deferred(query, public: isPublic)
+            return .deferred(.query(query, public: isPublic))
+        case .resumeSync(let release, let force):
+            guard let environment = configuration.release(named: release)?.environment else {
+                return .text("Coxswain does not know a release \(code: release); \(command: "releases") lists the ones you may read.")
+            }
+            // Sync back on may put back what Git says: as much a change as the rollback it follows.
+            let decision = policy.decide(
+                user: origin.user, groups: origin.groups, permission: .rollback, environment: environment, channel: origin.channel)
+            if let refusal = decision.message { return .text(refusal) }
+            return .deferred(.resumeSync(release: release, force: force))
+        }
+    }
+
+    /// Does what a front end deferred and says how it went: a question's answer, or what became
+    /// of a resumed sync (recorded, with the channel's notice at `place`).
+    func perform(_ work: DeferredWork, origin: CommandOrigin, place: Notice.Place?) async -> DeferredAnswer {
+        switch work {
+        case .query(let query, _): return DeferredAnswer(text: await queries.answer(query, readable: readable(origin)))
+        case .resumeSync(let release, let force): return await resumptions.run(release: release, force: force, user: origin.user, place: place)
         }
     }
 

@@ -3,16 +3,11 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// A read-only question waiting for its answer.
+/// Work for the cluster waiting to be done: a question, or sync to resume.
 struct QueryRequest: Sendable {
-    var query: Query
-    var isPublic: Bool
-    var user: String
-    var channel: String
-    /// The front end's way back to the asker (a Slack response URL).
-    var route: String?
-    var platform: String
-    var readable: Set<String>
+    var work: DeferredWork
+    /// Who asked, where, and the way back to them (`replyRoute`: a Slack response URL).
+    var origin: CommandOrigin
 }
 
 /// Hands questions from the webhook to the `QueryService` without waiting. Bounded: when
@@ -32,11 +27,12 @@ final class QueryQueue: Sendable {
     }
 }
 
-/// Answers read-only questions in the background (two at a time) and sends the answers
-/// through the outbox: to the asker, or to the channel if `--public`.
+/// Does what the webhook deferred in the background (two at a time) and sends the answers
+/// through the outbox: to the asker, or to the channel if `--public`. A resumed sync is said in
+/// the channel with its audit entry, in one transaction.
 struct QueryService: Service, CustomStringConvertible {
     let queue: QueryQueue
-    let queries: ReadOnlyQueries
+    let dispatcher: Dispatcher
     let outbox: any OutboxStore
     let notifierSignal: WorkSignal
     let now: @Sendable () -> Date
@@ -59,15 +55,19 @@ struct QueryService: Service, CustomStringConvertible {
     }
 
     private func answer(_ request: QueryRequest) async {
-        let text = await queries.answer(request.query, readable: request.readable)
-        let notice = Notice.message(text, jobID: nil, place: request.isPublic ? .channel(request.channel) : .person(request.user))
+        let origin = request.origin
+        let channel = Notice.Place.channel(origin.channel)
+        let answer = await dispatcher.perform(request.work, origin: origin, place: channel)
+        guard !answer.announced else { return notifierSignal.signal() }
+        let isPublic = request.work.isPublic
+        let notice = Notice.message(answer.text, jobID: nil, place: isPublic ? channel : .person(origin.user))
         do {
             try await Persistence.patient(logger).run("store an answer") {
-                try await outbox.enqueue([notice], platform: request.platform, route: request.isPublic ? nil : request.route, now: now())
+                try await outbox.enqueue([notice], platform: origin.platform, route: isPublic ? nil : origin.replyRoute, now: now())
             }
             notifierSignal.signal()
         } catch {
-            logger.error("could not store the answer to \(request.query): \(error)")
+            logger.error("could not store the answer to \(request.work): \(error)")
         }
     }
 }

@@ -105,9 +105,10 @@ struct ConsoleController: Sendable {
         case .text(let text, _, let jobID):
             reply = text
             job = jobID
-        case .deferred(let query, _):
-            // A terminal can wait for the cluster; no 3-second limit here.
-            reply = await dispatcher.queries.answer(query, readable: dispatcher.readable(origin))
+        case .deferred(let work):
+            // A terminal can wait for the cluster; no 3-second limit here. The console has no
+            // channel: a resumed sync goes to the audit channel.
+            reply = await dispatcher.perform(work, origin: origin, place: dispatcher.configuration.slack.auditChannel == nil ? nil : .auditChannel).text
         }
         let isChange = dispatcher.catalog.runbooks.all.contains { CommandCatalog.name(of: $0) == verb }
         return try Answer(reply: ConsoleRenderer.text(reply), job: job, refused: isChange && job == nil).response(from: request, context: context)

@@ -57,15 +57,11 @@ struct SlashCommandController: Sendable {
             groups: await userGroups.groups(of: command.userID))
         switch await dispatcher.dispatch(verb: resolved.verb, text: resolved.text, invoked: resolved.invoked, style: .slash, from: origin) {
         case .text(let text, let inChannel, _): return reply(text, inChannel: inChannel)
-        case .deferred(let query, let isPublic):
-            let accepted = queryQueue.submit(
-                QueryRequest(
-                    query: query, isPublic: isPublic, user: origin.user, channel: origin.channel,
-                    route: origin.replyRoute, platform: origin.platform, readable: dispatcher.readable(origin)))
-            return reply(
-                accepted
-                    ? "Asking the cluster… the answer follows here\(isPublic ? " in the channel" : "") in a moment."
-                    : "Coxswain is answering many questions right now; try again in a few seconds.")
+        case .deferred(let work):
+            let accepted = queryQueue.submit(QueryRequest(work: work, origin: origin))
+            guard accepted else { return reply("Coxswain is answering many questions right now; try again in a few seconds.") }
+            if case .resumeSync(let release, _) = work { return reply("Resuming GitOps sync of \(code: release)… the channel hears when it is done.") }
+            return reply("Asking the cluster… the answer follows here\(work.isPublic ? " in the channel" : "") in a moment.")
         }
     }
 

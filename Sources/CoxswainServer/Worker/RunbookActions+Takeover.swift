@@ -43,6 +43,9 @@ extension RunbookActions {
                 return .notStarted
             case .landed(let revision):
                 if job.request.kind == .rollback { report.releaseChanged = true }
+                // The predecessor suspended sync before helm (or this does it now: the change landed).
+                var suspension = SyncSuspension.notNeeded
+                if report.plan?.gitops?.suspends == true { suspension = await suspendSync(job: job, release: release, report: &report) }
                 var note = ""
                 if let capacity = plan.capacity, capacity.rollsOutNeutral, release.kind != .deployment {
                     // The predecessor may have stopped between helm and resuming the paused Deployment.
@@ -50,11 +53,16 @@ extension RunbookActions {
                         capacity.verdict.deployment, namespace: release.namespace, patch: CapacityVerdict.neutralPatch(paused: false))
                     note = resumed == nil ? "; resuming its Deployment failed" : "; its Deployment resumed, still one pod at a time"
                 }
-                return .found(
-                    .succeeded(
-                        "landed before the takeover: revision \(revision.revision)\(note)",
-                        audit: "\(output.commandLine): revision \(revision.revision) \(revision.status) (\(revision.description)); "
-                            + "the change the previous runner started landed", details: details))
+                var result = StepResult.succeeded(
+                    "landed before the takeover: revision \(revision.revision)\(note)",
+                    audit: "\(output.commandLine): revision \(revision.revision) \(revision.status) (\(revision.description)); "
+                        + "the change the previous runner started landed", details: details)
+                switch suspension {
+                case .notNeeded: break
+                case .suspended(let detail, let event): result.details.append(detail); result.events.append(event)
+                case .failed(let failure): result.note = (result.note ?? "") + "; GitOps sync could not be suspended: \(failure.failure?.what ?? "")"
+                }
+                return .found(result)
             case .failed(let revision):
                 let hint =
                     job.request.kind == .rollback

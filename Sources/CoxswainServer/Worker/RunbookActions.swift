@@ -22,11 +22,16 @@ struct RunbookActions: Sendable {
         switch step.action {
         case .helmHistory: return await history(step, job: job, release: release, report: &report)
         case .confirm: return confirm(job: job, release: release, report: report)
-        case .registryDisable: return registry(.disabled, job: job, release: release, report: &report)
+        case .registryDisable:
+            return await withSyncSuspended(job: job, release: release, report: &report) { report in
+                registry(.disabled, job: job, release: release, report: &report)
+            }
         case .helmRollback:
-            var result = await rollback(step, emergency: job.request.emergency, release: release, report: &report, following: following)
-            if result.status == .succeeded, let reason = job.request.reason { await annotate(reason: reason, job: job, release: release, result: &result) }
-            return result
+            return await withSyncSuspended(job: job, release: release, report: &report) { report in
+                var result = await rollback(step, emergency: job.request.emergency, release: release, report: &report, following: following)
+                if result.status == .succeeded, let reason = job.request.reason { await annotate(reason: reason, job: job, release: release, result: &result) }
+                return result
+            }
         case .podsWait: return await waitForPods(step, emergency: job.request.emergency, release: release, report: &report, following: following)
         case .probeHealth: return await health(step, emergency: job.request.emergency, release: release, report: &report)
         case .probeModels: return await servedModel(step, release: release, report: &report)
@@ -38,7 +43,10 @@ struct RunbookActions: Sendable {
         case .chartExists: return await chartExists(step, job: job, release: release)
         case .capacityCheck: return await capacity(job: job, release: release, report: &report)
         case .gitopsCheck: return await gitops(job: job, release: release, report: &report)
-        case .helmUpgrade: return await upgrade(step, job: job, release: release, report: &report, following: following)
+        case .helmUpgrade:
+            return await withSyncSuspended(job: job, release: release, report: &report) { report in
+                await upgrade(step, job: job, release: release, report: &report, following: following)
+            }
         }
     }
 
