@@ -75,7 +75,8 @@ public struct CommandRunner: Sendable, CustomStringConvertible {
         ]
         let passing = Set(passing)
         return environment.filter { key, _ in
-            guard !SlackSecrets.variableNames.contains(where: { key == $0 || key == $0 + "_FILE" }) else { return false }
+            let secrets = SlackSecrets.variableNames + MattermostSecrets.variableNames
+            guard !secrets.contains(where: { key == $0 || key == $0 + "_FILE" }) else { return false }
             return exact.contains(key) || passing.contains(key) || key.hasPrefix("HELM_") || key.hasPrefix("XDG_")
         }
     }

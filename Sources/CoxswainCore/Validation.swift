@@ -38,6 +38,26 @@ public enum Validation {
     public static func isSlackID(_ value: String) -> Bool {
         !value.isEmpty && value.count <= 32 && value.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }
     }
+
+    /// Mattermost's ids: 26 lowercase letters and digits (users, channels, posts).
+    public static func isMattermostID(_ value: String) -> Bool {
+        value.utf8.count == 26 && value.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+    }
+
+    /// A Mattermost user as configuration names one: `mattermost:` and the username (3 to 22
+    /// lowercase letters, digits, `.`, `-`, `_`, starting with a letter), or the user's id.
+    public static func isMattermostUser(_ value: String) -> Bool {
+        guard value.hasPrefix("mattermost:") else { return false }
+        let name = String(value.dropFirst("mattermost:".count))
+        if isMattermostID(name) { return true }
+        guard let first = name.utf8.first, first >= 0x61 && first <= 0x7A, (3...22).contains(name.utf8.count) else { return false }
+        return name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D || $0 == 0x5F }
+    }
+
+    /// A Mattermost channel as configuration names one: `mattermost:` and the channel's id.
+    public static func isMattermostChannel(_ value: String) -> Bool {
+        value.hasPrefix("mattermost:") && isMattermostID(String(value.dropFirst("mattermost:".count)))
+    }
 }
 
 /// A duration written the way Kubernetes people write it: `300s`, `10m`, `10m0s`, `1h30m`,

@@ -20,7 +20,7 @@ import Synchronization
 /// with its connections alive for the next request. `shutdown()` closes them; an instance
 /// let go without it closes them as it goes.
 public final class OutboundHTTP: Sendable {
-    public enum Method: Sendable { case get, post }
+    public enum Method: Sendable { case get, post, put }
 
     public struct Answer: Sendable {
         public var status: Int
@@ -62,7 +62,11 @@ public final class OutboundHTTP: Sendable {
         _ method: Method, _ url: URL, headers: [(String, String)] = [], body: Data? = nil, timeout: Duration
     ) async throws(Failure) -> Answer {
         var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method == .get ? .GET : .POST
+        switch method {
+        case .get: request.method = .GET
+        case .post: request.method = .POST
+        case .put: request.method = .PUT
+        }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let client = client(through: proxies.proxy(for: url))

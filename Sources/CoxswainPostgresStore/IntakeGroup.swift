@@ -98,9 +98,11 @@ extension PostgresStore {
     /// one takes their job ids, one writes them (`IntakeStatements.swift`). Only the second
     /// records anything, so what it does not write was never recorded. A result per request, in order.
     func accept(together group: [IntakeGroup.Entry]) async -> [Result<IntakeResult, any Error>] {
-        let location = self.location
+        let location = self.location, platforms = self.platforms
         do {
-            return try await write("record \(group.count) request(s)", alone: true) { db in try await Self.accept(together: group, location: location, db) }
+            return try await write("record \(group.count) request(s)", alone: true) { db in
+                try await Self.accept(together: group, location: location, platforms: platforms, db)
+            }
         } catch {
             for entry in group { entry.claim?.reopen() }
             return group.map { _ in .failure(error) }
@@ -109,7 +111,9 @@ extension PostgresStore {
 
     private typealias Answers = [Result<IntakeResult, any Error>]
 
-    private static func accept(together group: [IntakeGroup.Entry], location: String, _ db: PostgresConnection) async throws -> Answers {
+    private static func accept(
+        together group: [IntakeGroup.Entry], location: String, platforms: [String], _ db: PostgresConnection
+    ) async throws -> Answers {
         let asked = TakeJobIDs(keys: group.map(\.asked.requestKey), releases: group.map(\.asked.request.release))
         let taken = try await db.rows(asked)
         guard taken.count == group.count else {
@@ -140,7 +144,7 @@ extension PostgresStore {
                 results[index] = .failure(error)
                 continue
             }
-            new.append(NewJob(change: change, requestKey: asked.requestKey, references: asked.references, now: asked.now))
+            new.append(NewJob(change: change, requestKey: asked.requestKey, references: asked.references, now: asked.now, platforms: platforms))
             places.append((index, ahead))
         }
         let written = Dictionary(uniqueKeysWithValues: try await insertAccepted(new, location: location, db).map { ($0.id, $0) })

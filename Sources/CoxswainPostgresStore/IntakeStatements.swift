@@ -122,7 +122,7 @@ struct WriteNewJobs: PostgresPreparedStatement {
         for draft in new.change.audit {
             audit[0].append(stamp); audit[1].append(job.id); audit[2].append(draft.actor); audit[3].append(draft.event); audit[4].append(draft.detail)
         }
-        for platform in PostgresStore.platforms {
+        for platform in new.platforms {
             var waiting = Set<Int64>()
             for notice in try PostgresStore.firstNotices(new.change.notices) {
                 // The job is new: its first notice on each platform has the turn (one of no job always has it).

@@ -8,7 +8,7 @@ extension PostgresStore: AuditStore {
     public func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws {
         try await write("record \(draft.event)") { db in
             try await Self.insertAudit([draft], jobID: jobID, now: now, db)
-            try await Self.insertNotices(notices, route: nil, now: now, db)
+            try await Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 
@@ -57,7 +57,7 @@ extension PostgresStore: AuditStore {
                 ON CONFLICT DO NOTHING RETURNING seq
                 """)
             guard !inserted.isEmpty else { return false }
-            try await Self.insertNotices(notices, route: nil, now: now, db)
+            try await Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
             return true
         }
     }

@@ -14,6 +14,8 @@ extension PostgresStore {
         var requestKey: String
         var references: [MessageReference]
         var now: Date
+        /// The front ends its notices are copied for.
+        var platforms: [String]
     }
 
     /// A new job is what `JobLifecycle.accepted` makes of a request: no steps, approvals,

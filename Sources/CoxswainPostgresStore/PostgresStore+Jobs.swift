@@ -40,7 +40,7 @@ extension PostgresStore: JobStore {
             else { throw StoreFailure(kind: .other, location: self.location, operation: "take a job id", detail: "no row came back") }
             guard let id = try row("id", Int64?.self) else { return try await Self.duplicate(requestKey, location: self.location, db) }
             if let open = try await Self.joinable(join, db) {
-                let job = try await Self.apply(joined(open), now: now, db)
+                let job = try await Self.apply(joined(open), now: now, db, platforms: self.platforms)
                 try await db.run("UPDATE receivedRequest SET jobID = \(job.id) WHERE key = \(requestKey)")
                 for var reference in references {
                     reference.jobID = job.id
@@ -50,7 +50,7 @@ extension PostgresStore: JobStore {
             }
             let ahead = try row("ahead", Int.self)
             let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-            let new = NewJob(change: change, requestKey: requestKey, references: references, now: now)
+            let new = NewJob(change: change, requestKey: requestKey, references: references, now: now, platforms: self.platforms)
             guard let job = try await Self.insertAccepted([new], location: self.location, db).first else { throw StoreConflict(jobID: id) }
             return .created(job, jobsAhead: ahead)
         }
@@ -87,7 +87,10 @@ extension PostgresStore: JobStore {
 
     @discardableResult
     public func commit(_ change: JobChange, now: Date) async throws -> Job {
-        try await write("record job #\(change.job.id)'s \(change.audit.first?.event ?? "change")") { db in try await Self.apply(change, now: now, db) }
+        let platforms = self.platforms
+        return try await write("record job #\(change.job.id)'s \(change.audit.first?.event ?? "change")") { db in
+            try await Self.apply(change, now: now, db, platforms: platforms)
+        }
     }
 
     public func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job? {
@@ -96,7 +99,7 @@ extension PostgresStore: JobStore {
         do {
             return try await write("claim a job") { db in
                 guard let job = try await Self.runnableJob(db) else { return nil }
-                return try await Self.apply(change(job), now: now, db)
+                return try await Self.apply(change(job), now: now, db, platforms: self.platforms)
             }
         } catch let failure as StoreFailure where failure.isUniqueViolation {
             // Another replica started a job of the same model meanwhile: the index refused

@@ -6,7 +6,6 @@ import PostgresNIO
 /// Taking due notices marks them in the same statement (`FOR UPDATE SKIP LOCKED`), so two
 /// replicas never take the same notice.
 extension PostgresStore: OutboxStore {
-    static let platforms = ["slack"]
 
     public func enqueue(_ notices: [Notice], platform: String, route: String?, now: Date) async throws {
         try await write("store \(notices.count) message(s)") { db in try await Self.insertNotices(notices, route: route, now: now, db, platforms: [platform]) }
@@ -81,7 +80,7 @@ extension PostgresStore: OutboxStore {
             try await Self.passHead(from: id, db)
             let jobID = try await db.one("SELECT jobID FROM notice WHERE id = \(id)", Int64?.self) ?? nil
             if let audit { try await Self.insertAudit([audit], jobID: jobID, now: now, db) }
-            try await Self.insertNotices(followUps, route: nil, now: now, db)
+            try await Self.insertNotices(followUps, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 
@@ -168,7 +167,7 @@ extension PostgresStore: OutboxStore {
     /// A replaceable notice (the live message, an approval request) takes the place of an
     /// older undelivered one of the same place: only the newest content matters, and it keeps
     /// the older one's turn, so a live message is still posted before its thread replies.
-    static func insertNotices(_ notices: [Notice], route: String?, now: Date, _ db: PostgresConnection, platforms: [String] = platforms) async throws {
+    static func insertNotices(_ notices: [Notice], route: String?, now: Date, _ db: PostgresConnection, platforms: [String]) async throws {
         for jobID in Set(notices.compactMap(\.jobID)).sorted() { try await lockJob(jobID, db) }
         for notice in notices {
             let place = notice.place.key

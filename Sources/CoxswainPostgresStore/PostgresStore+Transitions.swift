@@ -99,7 +99,7 @@ extension PostgresStore {
     }
 
     /// Writes a transition if nobody changed the job since `change.job.version` was read.
-    static func apply(_ change: JobChange, now: Date, _ db: PostgresConnection) async throws -> Job {
+    static func apply(_ change: JobChange, now: Date, _ db: PostgresConnection, platforms: [String]) async throws -> Job {
         let job = change.job
         var (names, bindings) = columns(job)
         bindings.append(job.id)
@@ -115,7 +115,7 @@ extension PostgresStore {
             throw StoreConflict(jobID: job.id)
         }
         try await db.run("DELETE FROM jobStep WHERE jobID = \(job.id) AND NOT (position = ANY(\(job.steps.map(\.position))))")
-        try await writeParts(of: change, now: now, db)
+        try await writeParts(of: change, now: now, db, platforms: platforms)
         guard let saved = try await loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
         return saved
     }
@@ -129,7 +129,7 @@ extension PostgresStore {
         return job
     }
 
-    private static func writeParts(of change: JobChange, now: Date, _ db: PostgresConnection) async throws {
+    private static func writeParts(of change: JobChange, now: Date, _ db: PostgresConnection, platforms: [String]) async throws {
         let job = change.job
         for step in job.steps {
             try await db.run(
@@ -157,7 +157,7 @@ extension PostgresStore {
         }
         try await recordRevisions(job, db)
         try await insertAudit(change.audit, jobID: job.id, now: now, db)
-        try await insertNotices(change.notices, route: nil, now: now, db)
+        try await insertNotices(change.notices, route: nil, now: now, db, platforms: platforms)
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a

@@ -24,7 +24,7 @@ extension PostgresStore: WatchStore {
             stored.id = id
             try await Self.updateWatch(stored, db)
             try await Self.insertAudit([audit], jobID: watch.jobID, now: now, db)
-            try await Self.insertNotices(notices, route: nil, now: now, db)
+            try await Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
             return stored
         }
     }
@@ -33,7 +33,7 @@ extension PostgresStore: WatchStore {
         try await write("record the watch of \(watch.release)") { db in
             try await Self.updateWatch(watch, db)
             try await Self.insertAudit(audit, jobID: watch.jobID, now: now, db)
-            try await Self.insertNotices(notices, route: nil, now: now, db)
+            try await Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 

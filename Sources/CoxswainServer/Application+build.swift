@@ -95,6 +95,17 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         router.post("/slack/commands") { request, context in await commands.handle(request, context: context) }
         router.post("/slack/interactions") { request, context in await interactions.handle(request, context: context) }
     }
+    if let mattermost = configuration.mattermost, let secrets = dependencies.mattermostSecrets {
+        let signer = MattermostActionSigner(botToken: secrets.botToken.reveal())
+        MattermostControllers(
+            settings: mattermost, members: configuration.members, rollbackCommand: rollbackCommand,
+            tokens: MattermostCommandTokens(secrets.commandTokens.map { $0.reveal() }), signer: signer, dispatcher: dispatcher,
+            renderer: MattermostNoticeRenderer(
+                signer: signer, actionURL: mattermost.publicURL.appendingPathComponent("mattermost/actions").absoluteString,
+                slashCommand: { catalog.written($0, style: .slash) }),
+            queryQueue: queryQueue, audit: stores.audit, now: now, logger: logger
+        ).add(to: router)
+    }
     let socketClient = socketMode?.client, isSocketMode = configuration.slack.mode == .socket
     let health = HealthRoutes(
         health: stores.health, lease: lease,

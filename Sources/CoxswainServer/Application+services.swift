@@ -9,11 +9,15 @@ import ServiceLifecycle
 /// What wakes the worker, the notifier and the watch when there is work for them.
 struct ServerSignals: Sendable {
     let worker = WorkSignal()
-    let notifier = WorkSignal()
+    /// Mattermost's notifier's; every notifier signal wakes it too.
+    let mattermostNotifier = WorkSignal()
+    let notifier: WorkSignal
     /// A job ended: its watch can start.
     let watch = WorkSignal()
     /// A job ended: its audit entries can be signed.
     let checkpoint = WorkSignal()
+
+    init() { notifier = WorkSignal(alongside: [mattermostNotifier]) }
 }
 
 /// The outbound HTTP connections, closed when the server stops (it is the last service to).
@@ -37,7 +41,9 @@ func backgroundServices(
 ) -> [any Service] {
     let configuration = dependencies.configuration, stores = dependencies.stores, now = dependencies.now, logger = dependencies.logger
     let lifecycle = dependencies.lifecycle
-    let environmentChannels = configuration.environments.compactMapValues { $0.channels?.first { $0 != AccessPolicy.consoleChannel } }
+    let environmentChannels = configuration.environments.compactMapValues {
+        $0.channels?.first { $0 != AccessPolicy.consoleChannel && !$0.hasPrefix("mattermost:") }
+    }
     let delivery = SlackNoticeDelivery(
         outbox: stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
@@ -71,10 +77,30 @@ func backgroundServices(
         Notifier(
             delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
             pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),
+    ] + mattermostNotifier(dependencies, signals: signals, lease: lease) + [
         // Between the notifier and the worker: at shutdown it signs what the worker wrote, and the notifier then posts it.
         AuditCheckpoints(
             key: dependencies.auditSigningKey, audit: configuration.audit, auditChannel: configuration.slack.auditChannel, store: stores.audit,
             http: dependencies.http, signal: signals.checkpoint, notifierSignal: signals.notifier, now: now, logger: logger),
         worker,
+    ]
+}
+
+/// Mattermost's notifier, when `mattermost:` is configured (and its tokens are there).
+func mattermostNotifier(_ dependencies: ServerDependencies, signals: ServerSignals, lease: LeaseKeeper) -> [any Service] {
+    guard let settings = dependencies.configuration.mattermost, let secrets = dependencies.mattermostSecrets else { return [] }
+    let configuration = dependencies.configuration, catalog = dependencies.catalog
+    let client = MattermostWebClient(http: dependencies.http, serverURL: settings.url, token: secrets.botToken, now: dependencies.now)
+    let renderer = MattermostNoticeRenderer(
+        signer: MattermostActionSigner(botToken: secrets.botToken.reveal()),
+        actionURL: settings.publicURL.appendingPathComponent("mattermost/actions").absoluteString, slashCommand: { catalog.written($0, style: .slash) })
+    let delivery = MattermostNoticeDelivery(
+        outbox: dependencies.stores.outbox, client: client, renderer: renderer, auditChannel: settings.auditChannel,
+        environmentChannels: CoxswainConfiguration.Mattermost.environmentChannels(configuration.environments),
+        giveUpAfter: settings.giveUpAfter.seconds, editInterval: configuration.slack.editInterval.seconds, now: dependencies.now)
+    return [
+        Notifier(
+            delivery: delivery, outbox: dependencies.stores.outbox, signal: signals.mattermostNotifier, lease: lease, now: dependencies.now,
+            pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: dependencies.logger)
     ]
 }

@@ -34,10 +34,15 @@ public enum ConfigurationFiles {
         try SlackSecrets.load(from: try resolvingSecretFiles(environment), mode: mode)
     }
 
-    /// The environment with each Slack secret that is given as `NAME_FILE` read into `NAME`.
+    /// Mattermost's tokens from the environment (or `NAME_FILE`), when `mattermost:` is configured.
+    public static func mattermostSecrets(_ environment: [String: String]) throws -> MattermostSecrets {
+        try MattermostSecrets.load(from: try resolvingSecretFiles(environment))
+    }
+
+    /// The environment with each Slack or Mattermost secret that is given as `NAME_FILE` read into `NAME`.
     static func resolvingSecretFiles(_ environment: [String: String]) throws -> [String: String] {
         var resolved = environment
-        for name in SlackSecrets.variableNames where (environment[name] ?? "").isEmpty {
+        for name in SlackSecrets.variableNames + MattermostSecrets.variableNames where (environment[name] ?? "").isEmpty {
             guard let path = environment["\(name)_FILE"], !path.isEmpty else { continue }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw SlackSecrets.MissingSecret(description: "\(name)_FILE points at \(path), which cannot be read")

@@ -64,6 +64,7 @@ public struct Doctor: Sendable {
                 checks.append(Check(ok: false, name: "namespace \(namespace)", detail: error.message))
             }
         }
+        checks += await mattermostChecks()
         let slack = SlackWebClient(http: dependencies.http, apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
         do {
             checks.append(Check(ok: true, name: "slack", detail: "token works: " + (try await slack.authTest())))
@@ -117,12 +118,47 @@ public struct Doctor: Sendable {
         return checks
     }
 
-    /// The audit channel and every channel an environment accepts commands from.
+    /// With `mattermost:`: the bot's token (`GET /users/me`) and its membership of the audit
+    /// channel and of every Mattermost channel an environment names.
+    func mattermostChecks() async -> [Check] {
+        guard let settings = dependencies.configuration.mattermost else { return [] }
+        guard let secrets = dependencies.mattermostSecrets else {
+            return [Check(ok: false, name: "mattermost", detail: "MATTERMOST_BOT_TOKEN and MATTERMOST_COMMAND_TOKENS are not set")]
+        }
+        let client = MattermostWebClient(http: dependencies.http, serverURL: settings.url, token: secrets.botToken)
+        var checks: [Check] = []
+        do {
+            let me = try await client.me()
+            let detail = "token works: the bot is @\(me.username), \(secrets.commandTokens.count) command token(s)"
+            checks.append(Check(ok: true, name: "mattermost", detail: detail))
+        } catch {
+            return [Check(ok: false, name: "mattermost", detail: "GET /api/v4/users/me failed: \(error)")]
+        }
+        var channels = settings.auditChannel.map { [($0, "mattermost.audit_channel")] } ?? []
+        for (env, channel) in CoxswainConfiguration.Mattermost.environmentChannels(dependencies.configuration.environments).sorted(by: { $0.key < $1.key }) {
+            channels.append((channel, "environments.\(env).channels"))
+        }
+        for (channel, why) in channels {
+            do {
+                let member = try await client.isMember(of: channel)
+                checks.append(
+                    Check(
+                        ok: member, name: "mattermost channel \(channel)",
+                        detail: member ? "the bot is a member (\(why))" : "the bot is not a member (\(why)); add it: /invite @BOT in that channel"))
+            } catch {
+                checks.append(Check(ok: false, name: "mattermost channel \(channel)", detail: "could not ask (\(why)): \(error)"))
+            }
+        }
+        return checks
+    }
+
+    /// The audit channel and every Slack channel an environment accepts commands from.
     func channelsToCheck() -> [(id: String, why: String)] {
         var channels: [(String, String)] = []
         if let audit = dependencies.configuration.slack.auditChannel { channels.append((audit, "slack.audit_channel")) }
         for env in dependencies.configuration.environments.values.sorted(by: { $0.name < $1.name }) {
-            for channel in env.channels ?? [] where channel != AccessPolicy.consoleChannel && !channels.contains(where: { $0.0 == channel }) {
+            for channel in env.channels ?? []
+            where channel != AccessPolicy.consoleChannel && !channel.hasPrefix("mattermost:") && !channels.contains(where: { $0.0 == channel }) {
                 channels.append((channel, "environments.\(env.name).channels"))
             }
         }

@@ -14,6 +14,8 @@ public struct ServerDependencies: Sendable {
     public let configuration: CoxswainConfiguration
     public let runbooks: RunbookSet
     public let secrets: SlackSecrets
+    /// Mattermost's tokens, when `mattermost:` is configured.
+    public let mattermostSecrets: MattermostSecrets?
     public let stores: Stores
     /// The wall clock; injected so expiry and time windows are testable.
     public let now: @Sendable () -> Date
@@ -47,9 +49,11 @@ public struct ServerDependencies: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }, processEnvironment: [String: String],
         pollInterval: Duration = .seconds(2), leaseDuration: Duration = .seconds(30),
         serverID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
-        logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics(), auditSigningKey: AuditSigningKey? = nil
+        logger: Logger = Logger(label: "coxswain"), metrics: ServerMetrics = ServerMetrics(), auditSigningKey: AuditSigningKey? = nil,
+        mattermostSecrets: MattermostSecrets? = nil
     ) {
         self.auditSigningKey = auditSigningKey
+        self.mattermostSecrets = mattermostSecrets
         self.configuration = configuration; self.runbooks = runbooks; self.secrets = secrets; self.stores = stores
         self.now = now; self.processEnvironment = processEnvironment; self.pollInterval = pollInterval
         self.leaseDuration = leaseDuration; self.serverID = serverID; self.logger = logger; self.metrics = metrics
@@ -71,6 +75,7 @@ public struct ServerDependencies: Sendable {
         let secrets = try ConfigurationFiles.secrets(environment, mode: configuration.slack.mode)
         let runbooks = try ConfigurationFiles.runbooks(configuration.commandsDirectory)
         let auditSigningKey = try ConfigurationFiles.auditSigningKey(environment)
+        let mattermostSecrets = try configuration.mattermost.map { _ in try ConfigurationFiles.mattermostSecrets(environment) }
         guard runbooks.runbook(kind: .rollback) != nil else {
             throw RunbookError(file: configuration.commandsDirectory, step: nil, problem: "has no rollback runbook (one whose steps include helm.rollback)")
         }
@@ -79,7 +84,7 @@ public struct ServerDependencies: Sendable {
         return ServerDependencies(
             configuration: configuration, runbooks: runbooks, secrets: secrets, stores: stores,
             processEnvironment: environment, leaseDuration: configuration.worker.leaseDuration.duration, logger: logger,
-            auditSigningKey: auditSigningKey)
+            auditSigningKey: auditSigningKey, mattermostSecrets: mattermostSecrets)
     }
 
     /// The model endpoints' HTTP checks.

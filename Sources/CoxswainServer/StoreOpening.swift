@@ -17,10 +17,17 @@ public struct OpenedStore: Sendable {
         if let address = configuration.postgres {
             let password = try ConfigurationFiles.databasePassword(environment)
             let store = try await PostgresStore.open(address, password: password, logger: logger)
+            store.deliverNotices(to: platforms(configuration))
             return OpenedStore(stores: Stores(postgres: store), location: store.location, close: { store.close() })
         }
         let database = try AppDatabase.open(path: configuration.databasePath)
+        database.deliverNotices(to: platforms(configuration))
         return OpenedStore(stores: Stores(sqlite: database), location: database.location, close: {})
+    }
+
+    /// The front ends that get a copy of every notice: Slack, and Mattermost when configured.
+    public static func platforms(_ configuration: CoxswainConfiguration) -> [String] {
+        configuration.mattermost == nil ? ["slack"] : ["slack", "mattermost"]
     }
 
     /// Opens the store for reading only: nothing is created, migrated or written (PostgreSQL

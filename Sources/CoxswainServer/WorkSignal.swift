@@ -19,10 +19,14 @@ public final class WorkSignal: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Signalled with this one: each has its own pending wake-up (one per notifier, for
+    /// example, where one shared signal would wake whichever waits and leave the other asleep).
+    private let alongside: [WorkSignal]
 
-    public init() {}
+    public init(alongside: [WorkSignal] = []) { self.alongside = alongside }
 
     public func signal() {
+        for other in alongside { other.signal() }
         let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.waiters.isEmpty else {
                 state.pending = true

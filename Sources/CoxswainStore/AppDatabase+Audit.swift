@@ -7,7 +7,7 @@ extension AppDatabase: AuditStore {
     public func append(_ draft: AuditDraft, jobID: Int64?, notices: [Notice], now: Date) async throws {
         try await write("record \(draft.event)") { db in
             try Self.insertAudit([draft], jobID: jobID, now: now, db)
-            try Self.insertNotices(notices, route: nil, now: now, db)
+            try Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 
@@ -47,7 +47,7 @@ extension AppDatabase: AuditStore {
                 sql: "INSERT INTO auditCheckpoint (seq, line, previous, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [checkpoint.seq, checkpoint.line, checkpoint.previous, now])
             guard db.changesCount == 1 else { return false }
-            try Self.insertNotices(notices, route: nil, now: now, db)
+            try Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
             return true
         }
     }

@@ -20,7 +20,7 @@ extension AppDatabase: JobStore {
             }
             let result: IntakeResult
             if let join, let open = try Self.joinable(join, db) {
-                result = .joined(try Self.apply(joined(open), now: now, db))
+                result = .joined(try Self.apply(joined(open), now: now, db, platforms: self.platforms))
             } else {
                 // The job is written once, as the lifecycle made it, and not read back: what is
                 // returned is what a read would give (dates to the millisecond, version 1).
@@ -28,7 +28,7 @@ extension AppDatabase: JobStore {
                 // Before the insert, every queued or running job of the release is ahead.
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
                 let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-                let stored = try Self.insertNew(change, now: createdAt, db)
+                let stored = try Self.insertNew(change, now: createdAt, db, platforms: self.platforms)
                 result = .created(stored, jobsAhead: ahead)
             }
             let jobID = result.job.id
@@ -57,7 +57,10 @@ extension AppDatabase: JobStore {
 
     @discardableResult
     public func commit(_ change: JobChange, now: Date) async throws -> Job {
-        try await write("record job #\(change.job.id)'s \(change.audit.first?.event ?? "change")") { db in try Self.apply(change, now: now, db) }
+        let platforms = self.platforms
+        return try await write("record job #\(change.job.id)'s \(change.audit.first?.event ?? "change")") { db in
+            try Self.apply(change, now: now, db, platforms: platforms)
+        }
     }
 
     public func claimNext(now: Date, change: @escaping @Sendable (Job) -> JobChange) async throws -> Job? {
@@ -65,7 +68,7 @@ extension AppDatabase: JobStore {
         guard try await read("look for a runnable job", { db in try Self.runnableJob(db) }) != nil else { return nil }
         return try await write("claim a job") { db in
             guard let job = try Self.runnableJob(db) else { return nil }
-            return try Self.apply(change(job), now: now, db)
+            return try Self.apply(change(job), now: now, db, platforms: self.platforms)
         }
     }
 
@@ -203,7 +206,7 @@ extension AppDatabase: JobStore {
 
     /// Writes a transition: the job row (if nobody changed it since it was read), its steps,
     /// new approvals and followers, the registry change, audit entries and notices.
-    static func apply(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
+    static func apply(_ change: JobChange, now: Date, _ db: Database, platforms: [String]) throws -> Job {
         let job = change.job
         guard let stored = try JobRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE id = ?"), arguments: [job.id]) else {
             throw StoreFailure(kind: .other, location: "job", operation: "record job #\(job.id)", detail: "there is no job #\(job.id)")
@@ -216,14 +219,14 @@ extension AppDatabase: JobStore {
         // One statement text whatever the positions (a JSON array), so it is compiled once.
         try db.cachedStatement(sql: "DELETE FROM jobStep WHERE jobID = ? AND position NOT IN (SELECT value FROM json_each(?))")
             .execute(arguments: [job.id, "[\(positions.map(String.init).joined(separator: ","))]"])
-        try writeParts(of: change, now: now, db)
+        try writeParts(of: change, now: now, db, platforms: platforms)
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
         return saved
     }
 
     /// Writes the first transition of a job that is not in the database yet (`change.job.id`
     /// is the next id), as `apply` would after inserting it: version 1.
-    static func insertNew(_ change: JobChange, now: Date, _ db: Database) throws -> Job {
+    static func insertNew(_ change: JobChange, now: Date, _ db: Database, platforms: [String]) throws -> Job {
         var job = change.job
         job.version += 1
         var row = JobRow(job)
@@ -231,7 +234,7 @@ extension AppDatabase: JobStore {
         guard row.id == job.id else {
             throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
         }
-        try writeParts(of: change, now: now, db)
+        try writeParts(of: change, now: now, db, platforms: platforms)
         // Steps, approvals and followers come back from the database in its order.
         if job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty { return job }
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
@@ -240,7 +243,7 @@ extension AppDatabase: JobStore {
 
     /// Everything of a transition but the job row: steps, approvals, followers, registry,
     /// revisions, audit entries, notices.
-    private static func writeParts(of change: JobChange, now: Date, _ db: Database) throws {
+    private static func writeParts(of change: JobChange, now: Date, _ db: Database, platforms: [String]) throws {
         let job = change.job
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
@@ -263,7 +266,7 @@ extension AppDatabase: JobStore {
         }
         try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
-        try insertNotices(change.notices, route: nil, now: now, db)
+        try insertNotices(change.notices, route: nil, now: now, db, platforms: platforms)
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a

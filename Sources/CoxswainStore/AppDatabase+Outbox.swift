@@ -4,9 +4,6 @@ import GRDB
 
 /// The outbox: notices written with the change they report, delivered by each front end.
 extension AppDatabase: OutboxStore {
-    /// The front ends that deliver notices; each gets its own copy of every notice.
-    static let platforms = ["slack"]
-
     public func enqueue(_ notices: [Notice], platform: String, route: String?, now: Date) async throws {
         try await write("store \(notices.count) message(s)") { db in try Self.insertNotices(notices, route: route, now: now, db, platforms: [platform]) }
     }
@@ -79,7 +76,7 @@ extension AppDatabase: OutboxStore {
             try Self.passHead(from: id, db)
             let jobID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT jobID FROM notice WHERE id = ?"), arguments: [id])
             if let audit { try Self.insertAudit([audit], jobID: jobID, now: now, db) }
-            try Self.insertNotices(followUps, route: nil, now: now, db)
+            try Self.insertNotices(followUps, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 
@@ -138,7 +135,7 @@ extension AppDatabase: OutboxStore {
     /// the older one's turn, so a live message is still posted before its thread replies.
     /// `encoded`: the notices already serialised, in the same order.
     static func insertNotices(
-        _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String] = platforms
+        _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String]
     ) throws {
         for notice in notices {
             let place = notice.place.key

@@ -17,7 +17,7 @@ extension AppDatabase: WatchStore {
             stored.id = db.lastInsertedRowID
             try Self.updateWatch(stored, db)
             try Self.insertAudit([audit], jobID: watch.jobID, now: now, db)
-            try Self.insertNotices(notices, route: nil, now: now, db)
+            try Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
             return stored
         }
     }
@@ -26,7 +26,7 @@ extension AppDatabase: WatchStore {
         try await write("record the watch of \(watch.release)") { db in
             try Self.updateWatch(watch, db)
             try Self.insertAudit(audit, jobID: watch.jobID, now: now, db)
-            try Self.insertNotices(notices, route: nil, now: now, db)
+            try Self.insertNotices(notices, route: nil, now: now, db, platforms: self.platforms)
         }
     }
 

@@ -15,7 +15,9 @@ struct ConsoleOptions: ParsableArguments {
     var config: String = ProcessInfo.processInfo.environment["COXSWAIN_CONFIG"] ?? "coxswain.yaml"
 
     func client() throws -> ConsoleClient {
-        guard Validation.isSlackID(`as`) else { throw CLIError("--as must be a Slack user id such as U0123ALICE, got \"\(`as`)\"") }
+        guard Validation.isSlackID(`as`) || Validation.isMattermostUser(`as`) else {
+            throw CLIError("--as must be a Slack user id such as U0123ALICE or a Mattermost user such as mattermost:alice, got \"\(`as`)\"")
+        }
         let environment = ProcessInfo.processInfo.environment
         let file = tokenFile ?? environment["COXSWAIN_TOKEN_FILE"]
         var token = environment["COXSWAIN_TOKEN"] ?? ""

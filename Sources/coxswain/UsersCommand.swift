@@ -11,19 +11,21 @@ struct Users: AsyncParsableCommand {
 
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a console token for a Slack user id; only its digest is stored.",
+            abstract: "Issue a console token for a Slack user id or a Mattermost user (mattermost:NAME); only its digest is stored.",
             discussion: """
                 With --output the token is written to that file, readable by its owner only (mode 0600); without it, the token \
                 is printed. Example: coxswain users token U0123ALICE --expires 30d --output ~/.coxswain-token
                 """)
         @OptionGroup var options: ConfigOption
-        @Argument(help: "The Slack user id, e.g. U0123ALICE.") var user: String
+        @Argument(help: "The Slack user id (U0123ALICE) or Mattermost user (mattermost:alice), as members: names them.") var user: String
         @Option(help: ArgumentHelp("How long the token is valid: days (90d) or a duration (12h, 30m); 1m to 366d.", valueName: "90d|12h"))
         var expires: String = "90d"
         @Option(help: ArgumentHelp("Write the token to this file (mode 0600) instead of printing it.", valueName: "file")) var output: String?
 
         func run() async throws {
-            guard Validation.isSlackID(user) else { throw CLIError("\"\(user)\" is not a Slack user id such as U0123ALICE") }
+            guard Validation.isSlackID(user) || Validation.isMattermostUser(user) else {
+                throw CLIError("\"\(user)\" is neither a Slack user id such as U0123ALICE nor a Mattermost user such as mattermost:alice")
+            }
             guard let lifetime = Self.lifetime(expires) else {
                 throw CLIError("--expires \"\(expires)\" is not a duration from 1m to 366d; accepted: days or a duration, e.g. --expires 30d, --expires 12h")
             }
@@ -102,7 +104,7 @@ struct Users: AsyncParsableCommand {
             let selection: ConsoleTokenSelection
             if let id = Int64(which.trimmingCharacters(in: CharacterSet(charactersIn: "#"))) {
                 selection = .id(id)
-            } else if Validation.isSlackID(which) {
+            } else if Validation.isSlackID(which) || Validation.isMattermostUser(which) {
                 selection = .user(which)
             } else {
                 throw CLIError("\"\(which)\" is neither a token id (e.g. 7) nor a Slack user id (e.g. U0123ALICE); `coxswain users list` shows both")

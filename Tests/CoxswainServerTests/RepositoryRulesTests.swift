@@ -30,7 +30,7 @@ struct RepositoryRulesTests {
         }
     }
 
-    @Test("Slack markup only in the Slack adapter; GRDB only in the store")
+    @Test("Slack markup only in the Slack adapter, Mattermost's only in the Mattermost adapter; GRDB only in the store")
     func rooms() throws {
         for file in try Self.swiftFiles(under: "Sources") {
             for (number, line) in file.lines.enumerated() {
@@ -39,10 +39,16 @@ struct RepositoryRulesTests {
                 }
                 // The first migrations' column names stay as they were written (v4 dropped them).
                 let historic = file.path.hasSuffix("CoxswainStore/Migrations.swift") && line.contains("blocksJSON TEXT")
-                if !file.path.hasPrefix("Sources/CoxswainChat/"), !historic,
+                if !file.path.hasPrefix("Sources/CoxswainChat/Slack/"), !historic,
                     ["<@", "<#", "mrkdwn", "blocks"].contains(where: { line.contains($0) })
                 {
                     Issue.record("\(file.path):\(number + 1) writes Slack markup outside the Slack adapter: \(line.trimmingCharacters(in: .whitespaces))")
+                }
+                if !file.path.hasPrefix("Sources/CoxswainChat/Mattermost/"),
+                    ["\"**", "**\"", "root_id", "ephemeral_text", "\"props\"", "\"attachments\""].contains(where: { line.contains($0) })
+                {
+                    Issue.record(
+                        "\(file.path):\(number + 1) writes Mattermost markup outside the Mattermost adapter: \(line.trimmingCharacters(in: .whitespaces))")
                 }
             }
         }

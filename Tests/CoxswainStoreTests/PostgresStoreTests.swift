@@ -188,7 +188,7 @@ struct PostgresStoreTests {
         let reference = MessageReference(jobID: late.id, platform: "slack", role: "live", channel: "C1", ts: "1.0", url: nil)
         let written = try await store.connections.withConnection { db in
             try await PostgresStore.insertAccepted(
-                [PostgresStore.NewJob(change: change, requestKey: "taken", references: [reference], now: Date())], location: "test", db)
+                [PostgresStore.NewJob(change: change, requestKey: "taken", references: [reference], now: Date(), platforms: ["slack"])], location: "test", db)
         }
         #expect(written.isEmpty)
         let left = try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in

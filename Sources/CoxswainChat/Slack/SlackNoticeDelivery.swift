@@ -5,8 +5,9 @@ import Foundation
 /// in place, details in its thread, approval requests, replies through response URLs (or a
 /// direct message once those expire), the audit channel. A 429 only postpones; a failure
 /// that will not pass (the bot is not in the channel) is told to the requester and audited.
-public struct SlackNoticeDelivery: Sendable {
+public struct SlackNoticeDelivery: NoticeDelivery {
     public static let platform = "slack"
+    public var platform: String { Self.platform }
 
     let outbox: any OutboxStore
     let slack: SlackWebClient
@@ -28,14 +29,7 @@ public struct SlackNoticeDelivery: Sendable {
         self.pacer = EditPacer(interval: editInterval)
     }
 
-    public enum Outcome: Sendable, Equatable {
-        /// `nextTurn`: another notice of the job became due by it.
-        case delivered(nextTurn: Bool)
-        /// Slack said "later" (429): tried again then, not counted as a failed attempt.
-        case postponed(until: Date)
-        case retrying(String)
-        case failed(String)
-    }
+    public typealias Outcome = DeliveryOutcome
 
     /// Where a job's messages go in Slack: the channel it was asked in; for a job asked from
     /// another front end (the console, while Slack was down), its environment's channel, else
@@ -173,7 +167,11 @@ public struct SlackNoticeDelivery: Sendable {
                 metadata: SlackMessageMetadata(noticeID: item.id))
             return nil
         case .person(let user):
+            // A Mattermost user hears it from Mattermost's copy of the notice.
+            guard !user.hasPrefix("mattermost:") else { return nil }
             try await reply(to: user, url: references["person:\(user)"]?.url ?? item.route, rendered: rendered, item: item)
+            return nil
+        case .channel(let id) where id.hasPrefix("mattermost:"):
             return nil
         case .auditChannel, .jobChannel, .channel:
             guard let target = postTarget(item, references: references) else { return nil }  // no audit channel configured

@@ -56,7 +56,7 @@ public struct SlackNoticeRenderer: Sendable {
     /// A job's live message.
     func live(_ progress: JobProgress) -> Rendered {
         let header = "\(progress.state.symbol) *Job #\(progress.jobID)* · \(Self.escape(progress.planLine))"
-        var context = "requested by <@\(progress.requestedBy)>"
+        var context = "requested by \(mrkdwn("\(user: progress.requestedBy)"))"
         if let reason = progress.reason { context += " · reason: \(Self.escape(reason))" }
         if let handover = progress.handover { context += " · ↪ \(Self.escape(handover))" }
         let stepLines = progress.steps.map { step -> String in
@@ -81,7 +81,8 @@ public struct SlackNoticeRenderer: Sendable {
         text.segments.map { segment in
             switch segment {
             case .plain(let words): return Self.escape(words)
-            case .user(let id): return "<@\(id)>"
+            // A Mattermost user (on a job asked there) cannot be mentioned in Slack.
+            case .user(let id): return id.hasPrefix("mattermost:") ? "`\(id)`" : "<@\(id)>"
             case .userGroup(let id): return "<!subteam^\(id)>"
             case .channel(let id): return "<#\(id)>"
             case .code(let code): return "`\(Self.escape(code.replacingOccurrences(of: "`", with: "'")))`"

@@ -51,6 +51,7 @@ public enum ConfigurationLoader {
                 "api_url": .scalar, "audit_channel": .scalar, "response_url_hosts": .list(.scalar, example: "[hooks.slack.com]"),
                 "give_up_after": .scalar, "mode": .scalar, "edit_interval": .scalar,
             ]),
+            "mattermost": .fields(["url": .scalar, "public_url": .scalar, "audit_channel": .scalar, "give_up_after": .scalar]),
             "cluster": .fields([
                 "helm": .scalar, "kubectl": .scalar, "context": .scalar, "read_timeout": .scalar,
                 "gpu_resources": .list(.scalar, example: "[nvidia.com/gpu, amd.com/gpu]"), "argocd_namespace": .scalar,

@@ -190,6 +190,8 @@ public struct CoxswainConfiguration: Sendable {
     public var databaseDescription: String { postgres?.description ?? databasePath }
     public var commandsDirectory: String
     public var slack: Slack
+    /// Mattermost beside Slack, when configured.
+    public var mattermost: Mattermost?
     public var cluster: Cluster
     public var worker: Worker
     public var environments: [String: Environment]

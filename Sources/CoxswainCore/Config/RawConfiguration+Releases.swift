@@ -89,7 +89,9 @@ extension RawConfiguration {
         }
         var memberMap: [String: Set<String>] = [:]
         for (user, names) in members ?? [:] {
-            guard Validation.isSlackID(user) else { throw fail("members.\(user)", "must be a Slack user id such as U0123ALICE") }
+            guard Validation.isSlackID(user) || Validation.isMattermostUser(user) else {
+                throw fail("members.\(user)", "must be a Slack user id such as U0123ALICE, or a Mattermost user such as mattermost:alice")
+            }
             for name in names where roleMap[name] == nil {
                 let nearest = YAMLShape.nearest(to: name, in: Array(roleMap.keys)).map { "; did you mean `\($0)`?" } ?? ""
                 throw fail("members.\(user)", "\"\(name)\" is not one of the roles\(nearest) Roles: \(roleMap.keys.sorted().joined(separator: ", "))")
@@ -99,7 +101,9 @@ extension RawConfiguration {
         // The first version's `users:` (user -> environments) keeps working: each entry is a
         // role of its own that may roll back and cancel in those environments.
         for (user, allowed) in users ?? [:] {
-            guard Validation.isSlackID(user) else { throw fail("users.\(user)", "must be a Slack user id such as U0123ALICE") }
+            guard Validation.isSlackID(user) || Validation.isMattermostUser(user) else {
+                throw fail("users.\(user)", "must be a Slack user id such as U0123ALICE, or a Mattermost user such as mattermost:alice")
+            }
             for env in allowed where envs[env] == nil {
                 throw fail("users.\(user)", "\"\(env)\" is not one of the environments\(Self.suggestion(env, envs.keys))")
             }

@@ -63,6 +63,7 @@ struct RawConfiguration: Decodable {
     var database: String?
     var commands: String?
     var slack: Slack?
+    var mattermost: Mattermost?
     var cluster: Cluster?
     var worker: Worker?
     var environments: [String: Environment]
@@ -178,6 +179,7 @@ struct RawConfiguration: Decodable {
             }
         }
         configuration.prometheus = prometheusConfiguration
+        configuration.mattermost = try validatedMattermost(fail: fail, duration: duration)
         if let database, PostgresAddress.isPostgres(database) {
             switch PostgresAddress.parse(database) {
             case .success(let address): configuration.postgres = address
@@ -246,8 +248,12 @@ struct RawConfiguration: Decodable {
             let approvals = env.approvals ?? (name == "production" ? 1 : 0)
             guard (0...5).contains(approvals) else { throw fail("\(key).approvals", "must be a whole number from 0 to 5, got \(approvals)") }
             let ttl = try duration(env.approval_ttl, "30m", "\(key).approval_ttl")
-            for channel in env.channels ?? [] where !Validation.isSlackID(channel) && channel != AccessPolicy.consoleChannel {
-                throw fail("\(key).channels", "must list Slack channel ids such as C0OPS (or `console`), got \"\(channel)\"")
+            for channel in env.channels ?? []
+            where !Validation.isSlackID(channel) && !Validation.isMattermostChannel(channel) && channel != AccessPolicy.consoleChannel {
+                throw fail(
+                    "\(key).channels",
+                    "must list Slack channel ids such as C0OPS, Mattermost channels as mattermost:CHANNEL_ID (26 letters and digits), "
+                        + "or `console`, got \"\(channel)\"")
             }
             var releaseChannels: Set<ReleaseChannel>?
             if let names = env.release_channels {

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Delivers the outbox to Slack while this server holds the database lease: one job's
+/// Delivers the outbox to one chat platform (Slack, Mattermost) while this server holds the database lease: one job's
 /// notices in order, different jobs' concurrently. Each send is claimed in the store (marked
 /// as being sent, taken with SKIP LOCKED on PostgreSQL), and only the holder sends, so no
 /// message goes out twice from two replicas. Each time it takes the lease (after a crash, or
@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// keeps delivering what is due for a short while, so a job's last words go out before the
 /// process exits.
 public struct Notifier: Service, CustomStringConvertible {
-    let delivery: SlackNoticeDelivery
+    let delivery: any NoticeDelivery
     let outbox: any OutboxStore
     let signal: WorkSignal
     let lease: LeaseKeeper
@@ -23,7 +23,9 @@ public struct Notifier: Service, CustomStringConvertible {
     let flushTimeout: Duration
     let logger: Logger
 
-    public var description: String { "Notifier(slack)" }
+    public var description: String { "Notifier(\(delivery.platform))" }
+    /// "Slack", "Mattermost": as log lines name it.
+    var platformName: String { delivery.platform.prefix(1).uppercased() + delivery.platform.dropFirst() }
 
     /// Notices taken from the outbox at once; different jobs' go out concurrently.
     static let batchSize = 20
@@ -77,7 +79,7 @@ public struct Notifier: Service, CustomStringConvertible {
     /// Sends what is due now; returns how many were tried.
     func deliverDue() async -> Int {
         let batch: [OutboxItem]
-        do { batch = try await outbox.due(platform: SlackNoticeDelivery.platform, now: now(), limit: Self.batchSize) } catch {
+        do { batch = try await outbox.due(platform: delivery.platform, now: now(), limit: Self.batchSize) } catch {
             logger.error("reading the outbox failed: \(error)")
             return 0
         }
@@ -93,13 +95,13 @@ public struct Notifier: Service, CustomStringConvertible {
     }
 
     @discardableResult
-    private func deliver(_ item: OutboxItem) async -> SlackNoticeDelivery.Outcome? {
+    private func deliver(_ item: OutboxItem) async -> DeliveryOutcome? {
         do {
             let outcome = try await Persistence.patient(logger).run("deliver message \(item.id)") { try await delivery.deliver(item) }
             switch outcome {
             case .delivered, .postponed: break
-            case .retrying(let reason): logger.warning("message \(item.id) to Slack: \(reason); retrying")
-            case .failed(let reason): logger.error("message \(item.id) to Slack failed for good: \(reason)")
+            case .retrying(let reason): logger.warning("message \(item.id) to \(platformName): \(reason); retrying")
+            case .failed(let reason): logger.error("message \(item.id) to \(platformName) failed for good: \(reason)")
             }
             return outcome
         } catch {
@@ -110,10 +112,10 @@ public struct Notifier: Service, CustomStringConvertible {
 
     private func reconcile() async {
         do {
-            let items = try await outbox.inFlight(platform: SlackNoticeDelivery.platform)
+            let items = try await outbox.inFlight(platform: delivery.platform)
             guard !items.isEmpty else { return }
             let (found, resent) = try await delivery.reconcile(items)
-            logger.notice("\(items.count) message(s) were being sent when Coxswain stopped: \(found) found in Slack, \(resent) to send again")
+            logger.notice("\(items.count) message(s) were being sent when Coxswain stopped: \(found) found in \(platformName), \(resent) to send again")
         } catch {
             logger.error("could not settle messages that were being sent: \(error)")
         }
@@ -121,7 +123,7 @@ public struct Notifier: Service, CustomStringConvertible {
 
     /// Zero when a notice is due now; else how long to sleep (at most the poll interval).
     private func untilNextDue() async -> Duration {
-        guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { return pollInterval }
+        guard let next = try? await outbox.nextDue(platform: delivery.platform) else { return pollInterval }
         let seconds = next.timeIntervalSince(now())
         return seconds <= 0.001 ? .zero : min(pollInterval, .milliseconds(Int(seconds * 1000) + 5))
     }
@@ -132,12 +134,12 @@ public struct Notifier: Service, CustomStringConvertible {
         let deadline = ContinuousClock.now + flushTimeout
         while ContinuousClock.now < deadline {
             if await deliverDue() > 0 { continue }
-            guard let next = try? await outbox.nextDue(platform: SlackNoticeDelivery.platform) else { break }
+            guard let next = try? await outbox.nextDue(platform: delivery.platform) else { break }
             let wait = next.timeIntervalSince(now())
             guard wait > 0, wait < 2, ContinuousClock.now + .milliseconds(Int(wait * 1000)) < deadline else { break }
             try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5))
         }
-        if let pending = try? await outbox.pending(platform: SlackNoticeDelivery.platform), pending.count > 0 {
+        if let pending = try? await outbox.pending(platform: delivery.platform), pending.count > 0 {
             logger.warning("shutting down with \(pending.count) message(s) not delivered yet; they go out after the next start")
         }
     }

@@ -63,7 +63,9 @@ struct ConsoleController: Sendable {
     /// Who a request proves to be.
     private func authenticate(_ request: Request, context: some RequestContext) async throws -> Authentication {
         let named = request.headers[.coxswainUser]
-        if let user = named, Validation.isSlackID(user), let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+        if let user = named, Validation.isSlackID(user) || Validation.isMattermostUser(user), let authorization = request.headers[.authorization],
+            authorization.hasPrefix("Bearer ")
+        {
             let token = String(authorization.dropFirst("Bearer ".count))
             do {
                 let digests = try await tokens.tokenDigests(user: user, now: now())

@@ -46,7 +46,7 @@ struct InteractionController: Sendable {
             requestKey: "slack:\(action.actionID):\(action.value):\(action.userID)", asked: "button \(action.actionID) \(action.value)",
             replyRoute: route, groups: await userGroups.groups(of: action.userID))
         let reply: RichText
-        switch Self.command(for: action, rollbackCommand: rollbackCommand ?? "/rollback") {
+        switch ButtonCommands.command(action: action.actionID, value: action.value, rollbackCommand: rollbackCommand ?? "/rollback") {
         case .failure(let error): reply = RichText(error.message)
         case .success(let (command, shownPlanKey)):
             switch await dispatcher.dispatch(command, from: origin, shownPlanKey: shownPlanKey) {
@@ -69,35 +69,5 @@ struct InteractionController: Sendable {
             logger.error("could not record the answer to a click by \(action.userID): \(error)")
         }
         notifierSignal.signal()
-    }
-
-    /// The command a button stands for, and the plan it showed (a click counts only for it).
-    static func command(for action: SlackBlockAction, rollbackCommand: String) -> Result<(ParsedCommand, String?), CommandError> {
-        let parts = action.value.split(separator: ":", maxSplits: 2).map(String.init)
-        switch action.actionID {
-        case "approve", "deny", "confirm":
-            guard parts.count >= 2, let id = Int64(parts[0]) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
-            let key = parts.dropFirst().joined(separator: ":")
-            let command: ParsedCommand =
-                action.actionID == "approve" ? .approve(jobID: id) : action.actionID == "deny" ? .deny(jobID: id, reason: nil) : .confirm(jobID: id)
-            return .success((command, key))
-        case "acknowledge":
-            guard let id = Int64(action.value) else { return .failure(CommandError("This button carries no job; type the command instead.")) }
-            return .success((.acknowledge(jobID: id), nil))
-        case "rollback":
-            // "Roll back to revision N" after a failed upgrade (JOB:RELEASE:REVISION) or a watch's
-            // breach (…:watch): a new rollback by the clicker, with the same permission checks
-            // and approvals as a typed one.
-            let fields = action.value.split(separator: ":", maxSplits: 3).map(String.init)
-            guard fields.count == 3 || (fields.count == 4 && fields[3] == "watch"), let job = Int64(fields[0]), let revision = Int(fields[2]),
-                revision > 0, Validation.isReleaseName(fields[1])
-            else {
-                return .failure(CommandError("This button carries no usable rollback target."))
-            }
-            let reason = fields.count == 4 ? "watch breach after job #\(job)" : "after failed job #\(job)"
-            return .success((.change(.rollback(fields[1], revision: revision, reason: reason, command: rollbackCommand)), nil))
-        default:
-            return .failure(CommandError("Coxswain does not know the button `\(action.actionID.prefix(40))`."))
-        }
     }
 }

@@ -24,6 +24,8 @@ actor FakeWorld {
     }
 
     private(set) var received: [Received] = []
+    /// Mattermost's API on the same server (`/mm/…`).
+    let mattermost = FakeMattermost()
     private(set) var posted: [Posted] = []
     /// How many chat.* calls met an outage (500) or a rate limit (429).
     private(set) var refused = (serverErrors: 0, rateLimited: 0)
@@ -104,7 +106,7 @@ actor FakeWorld {
         return posted
     }
 
-    private static func sendable(_ value: Any) -> any Sendable {
+    static func sendable(_ value: Any) -> any Sendable {
         switch value {
         case let s as String: return s
         case let n as NSNumber: return n.doubleValue
@@ -136,6 +138,7 @@ typealias Received = FakeWorld.Received
 enum FakeServer {
     static func application(_ world: FakeWorld) -> some ApplicationProtocol {
         let router = Router()
+        FakeMattermost.add(to: router, world.mattermost)
         router.post("/api/{method}") { request, context -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             let method = context.parameters.get("method") ?? ""

@@ -102,7 +102,7 @@ struct Harness {
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
         socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, auditSigningKey: AuditSigningKey? = nil,
-        _ body: @Sendable (Harness) async throws -> Void
+        mattermost: Bool = false, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -119,6 +119,7 @@ struct Harness {
             if socketModeURL != nil {
                 yaml = yaml.replacingOccurrences(of: "response_url_hosts: [127.0.0.1] }", with: "response_url_hosts: [127.0.0.1], mode: socket }")
             }
+            if mattermost { yaml += Self.mattermostYAML(fakePort: port) }
             let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml")
             let runbooks = try ConfigurationFiles.runbooks(folder ?? repositoryRoot.appendingPathComponent("commands").path)
             let stores: Stores
@@ -133,6 +134,10 @@ struct Harness {
                 (stores, database) = (Stores(sqlite: sqlite), sqlite)
             }
             defer { postgresStore?.close() }
+            if mattermost {
+                postgresStore?.deliverNotices(to: ["slack", "mattermost"])
+                (database as? AppDatabase)?.deliverNotices(to: ["slack", "mattermost"])
+            }
             try await stores.registry.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
@@ -147,7 +152,9 @@ struct Harness {
                 secrets: socketModeURL == nil
                     ? SlackSecrets(signingSecret: signingSecret, botToken: botToken) : SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken),
                 stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger,
-                auditSigningKey: auditSigningKey)
+                auditSigningKey: auditSigningKey,
+                mattermostSecrets: mattermost
+                    ? MattermostSecrets(botToken: FakeMattermost.botToken, commandTokens: ["other", FakeMattermost.commandToken]) : nil)
             let app = buildApplication(dependencies)
             try await app.test(.live) { client in
                 try await body(

@@ -1,10 +1,10 @@
 import Foundation
 
-/// JSON for what Coxswain sends Slack, written directly: Foundation's JSONSerialization was
+/// JSON for what Coxswain sends Slack and Mattermost, written directly: Foundation's JSONSerialization was
 /// a tenth of the CPU per request (issue 13), most of it bridging. Takes the value trees
 /// the renderer and the Web API client build: strings, booleans, integers of any width, doubles, arrays,
 /// dictionaries (keys sorted, so the output is stable), `NSNull`, and `RawJSON` (already
-/// encoded, such as rendered blocks, inserted as they are).
+/// encoded, such as a rendered message body, inserted as they are).
 enum JSONText {
     struct RawJSON { let text: String }
 
