@@ -26,3 +26,56 @@ public protocol NoticeDelivery: Sendable {
     /// (recorded, not sent twice) or sent again.
     func reconcile(_ items: [OutboxItem]) async throws -> (found: Int, resent: Int)
 }
+
+/// What every platform's delivery does around its own send: edits of one message paced, the
+/// outcome recorded in the outbox, a 429 postponed without counting as an attempt, a failure
+/// that may pass retried with backoff (0.5 s doubling, at most a minute) until `giveUpAfter`,
+/// one that will not handed to the platform (which knows whom to tell).
+struct DeliveryAttempt: Sendable {
+    let outbox: any OutboxStore
+    let pacer: EditPacer
+    let giveUpAfter: TimeInterval
+    let now: @Sendable () -> Date
+    /// Names the platform in what the audit trail records (`mattermost: …`); empty for Slack, as before.
+    let auditPrefix: String
+
+    func run(
+        _ item: OutboxItem, send: () async throws -> MessageReference?,
+        permanent: (_ reason: String, _ error: SlackDeliveryError) async throws -> DeliveryOutcome
+    ) async throws -> DeliveryOutcome {
+        let message = EditPacer.key(item.notice)
+        if let message, let until = pacer.nextEdit(of: message, now: now()) {
+            // Too soon after the last edit: newer content replaces this notice in the outbox
+            // meanwhile, so the steps that end before `until` are shown by one edit.
+            try await outbox.retry([item.id], error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
+            return .postponed(until: until)
+        }
+        let error: SlackDeliveryError
+        do {
+            let reference = try await send()
+            if let message { pacer.edited(message, at: now()) }
+            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, now: now()))
+        } catch let failure as SlackDeliveryError {
+            error = failure
+        }
+        switch error {
+        case .rateLimited(_, let seconds):
+            let until = now().addingTimeInterval(TimeInterval(seconds))
+            try await outbox.retry([item.id], error: error.description, notBefore: until, countsAsAttempt: false)
+            return .postponed(until: until)
+        case .transient(let reason):
+            guard now().timeIntervalSince(item.createdAt) < giveUpAfter else {
+                let text = "given up after \(Int(giveUpAfter / 3600)) h of failures: \(reason)"
+                try await outbox.failed(
+                    item.id, error: text, audit: AuditDraft(actor: "coxswain", event: "delivery.given_up", detail: auditPrefix + text),
+                    followUps: [], now: now())
+                return .failed(text)
+            }
+            let delay = min(60, 0.5 * pow(2, Double(min(item.attempts, 10))))
+            try await outbox.retry([item.id], error: error.description, notBefore: now().addingTimeInterval(delay), countsAsAttempt: true)
+            return .retrying(reason)
+        case .permanent(let reason):
+            return try await permanent(reason, error)
+        }
+    }
+}

@@ -86,7 +86,9 @@ public func buildApplication(_ dependencies: ServerDependencies) -> CoxswainAppl
         configuration: configuration, rollbackCommand: rollbackCommand, audit: stores.audit, outbox: stores.outbox, now: now, logger: logger,
         verifier: verifier, dispatcher: dispatcher, userGroups: userGroups, notifierSignal: signals.notifier)
     var socketMode: SocketModeFrontEnd?
-    if configuration.slack.mode == .socket {
+    if !configuration.slackEnabled {
+        // Mattermost only: no Slack route, connection or delivery.
+    } else if configuration.slack.mode == .socket {
         socketMode = dependencies.secrets.appToken.map { appToken in
             SocketModeFrontEnd(slack: slack, appToken: appToken, commands: commands, interactions: interactions, metrics: metrics, logger: logger)
         }

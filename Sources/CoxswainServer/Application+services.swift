@@ -48,6 +48,13 @@ func backgroundServices(
         outbox: stores.outbox, slack: slack, renderer: renderer, auditChannel: configuration.slack.auditChannel,
         environmentChannels: environmentChannels, giveUpAfter: configuration.slack.giveUpAfter.seconds,
         editInterval: configuration.slack.editInterval.seconds, now: now)
+    let slackServices: [any Service] = [
+        UserGroupRefresher(
+            directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),
+        Notifier(
+            delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
+            pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),
+    ]
     // The watch after a change, where Prometheus is configured; it stops after the worker.
     let watch = configuration.prometheus.map { prometheus in
         WatchService(
@@ -71,13 +78,8 @@ func backgroundServices(
         operatorHTTP,
         lease,
         RetentionService(retention: configuration.retention, store: stores.retention, lease: lease, now: now, logger: logger),
-        UserGroupRefresher(
-            directory: userGroups, groups: dependencies.policy.userGroups, slack: slack, interval: configuration.userGroupTTL.duration, logger: logger),
         QueryService(queue: queryQueue, dispatcher: dispatcher, outbox: stores.outbox, notifierSignal: signals.notifier, now: now, logger: logger),
-        Notifier(
-            delivery: delivery, outbox: stores.outbox, signal: signals.notifier, lease: lease, now: now,
-            pollInterval: dependencies.pollInterval, flushTimeout: .seconds(10), logger: logger),
-    ] + mattermostNotifier(dependencies, signals: signals, lease: lease) + [
+    ] + (configuration.slackEnabled ? slackServices : []) + mattermostNotifier(dependencies, signals: signals, lease: lease) + [
         // Between the notifier and the worker: at shutdown it signs what the worker wrote, and the notifier then posts it.
         AuditCheckpoints(
             key: dependencies.auditSigningKey, audit: configuration.audit, auditChannel: configuration.slack.auditChannel, store: stores.audit,

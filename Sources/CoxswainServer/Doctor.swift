@@ -65,6 +65,7 @@ public struct Doctor: Sendable {
             }
         }
         checks += await mattermostChecks()
+        guard dependencies.configuration.slackEnabled else { return checks }
         let slack = SlackWebClient(http: dependencies.http, apiURL: dependencies.configuration.slack.apiURL, token: dependencies.secrets.botToken)
         do {
             checks.append(Check(ok: true, name: "slack", detail: "token works: " + (try await slack.authTest())))

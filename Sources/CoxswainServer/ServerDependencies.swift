@@ -63,7 +63,8 @@ public struct ServerDependencies: Sendable {
         self.policy = policy
         let environments = configuration.environments
         let ttl: @Sendable (String) -> GoDuration = { environments[$0]?.approvalTTL ?? GoDuration(milliseconds: 1_800_000) }
-        let narrator = JobNarrator(runbook: { runbooks.runbook(for: $0) }, hasAuditChannel: configuration.slack.auditChannel != nil, approvalTTL: ttl)
+        let hasAuditChannel = configuration.slack.auditChannel != nil || configuration.mattermost?.auditChannel != nil
+        let narrator = JobNarrator(runbook: { runbooks.runbook(for: $0) }, hasAuditChannel: hasAuditChannel, approvalTTL: ttl)
         lifecycle = JobLifecycle(narrator: narrator, approvers: { policy.approvers(environment: $0) }, approvalTTL: ttl)
         cluster = ClusterTools(configuration.cluster, environment: processEnvironment, observe: { [metrics] in metrics.command($0) })
         http = OutboundHTTP(environment: processEnvironment)
@@ -72,7 +73,10 @@ public struct ServerDependencies: Sendable {
     /// Loads what `coxswain serve` needs: configuration, secrets, runbooks, database.
     public static func load(configPath: String, environment: [String: String], logger: Logger) async throws -> ServerDependencies {
         let configuration = try ConfigurationFiles.configuration(configPath)
-        let secrets = try ConfigurationFiles.secrets(environment, mode: configuration.slack.mode)
+        // A Mattermost-only installation has no Slack secrets to ask for.
+        let secrets =
+            configuration.slackEnabled
+            ? try ConfigurationFiles.secrets(environment, mode: configuration.slack.mode) : SlackSecrets(signingSecret: "", botToken: "")
         let runbooks = try ConfigurationFiles.runbooks(configuration.commandsDirectory)
         let auditSigningKey = try ConfigurationFiles.auditSigningKey(environment)
         let mattermostSecrets = try configuration.mattermost.map { _ in try ConfigurationFiles.mattermostSecrets(environment) }

@@ -85,9 +85,15 @@ public final class ServerMetrics: Sendable {
             }
             gauge("coxswain_jobs_overdue", []).record(overdue.count)
             gauge("coxswain_break_glass_unacknowledged", []).record(try await stores.jobs.unacknowledgedEmergencies().count)
-            let pending = try await stores.outbox.pending(platform: "slack")
-            gauge("coxswain_outbox_pending", []).record(pending.count)
-            gauge("coxswain_outbox_oldest_pending_seconds", []).record(pending.oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            // Every platform's copies: a platform that is not configured has none.
+            var count = 0, oldest: Date?
+            for platform in ["slack", "mattermost"] {
+                let pending = try await stores.outbox.pending(platform: platform)
+                count += pending.count
+                oldest = [oldest, pending.oldest].compactMap { $0 }.min()
+            }
+            gauge("coxswain_outbox_pending", []).record(count)
+            gauge("coxswain_outbox_oldest_pending_seconds", []).record(oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
             gauge("coxswain_store_up", []).record(1)
         } catch {
             gauge("coxswain_store_up", []).record(0)

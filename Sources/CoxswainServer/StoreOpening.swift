@@ -27,7 +27,7 @@ public struct OpenedStore: Sendable {
 
     /// The front ends that get a copy of every notice: Slack, and Mattermost when configured.
     public static func platforms(_ configuration: CoxswainConfiguration) -> [String] {
-        configuration.mattermost == nil ? ["slack"] : ["slack", "mattermost"]
+        (configuration.slackEnabled ? ["slack"] : []) + (configuration.mattermost == nil ? [] : ["mattermost"])
     }
 
     /// Opens the store for reading only: nothing is created, migrated or written (PostgreSQL

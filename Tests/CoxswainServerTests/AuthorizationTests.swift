@@ -44,7 +44,7 @@ struct AuthorizationTests {
         }
     }
 
-    @Test("/ack and buttons obey the environment's channel rule")
+    @Test("/ack and buttons obey the environment's channel rule; approvals and acknowledgements count from the audit channel")
     func channelRuleForAckAndButtons() async throws {
         let access = Self.access.replacingOccurrences(of: "prod-deployer: { grants: [rollback]", with: "prod-deployer: { grants: [rollback, emergency]")
         try await Harness.run(approvals: 1, access: access, channels: ["C0OPS"]) { h in
@@ -55,9 +55,13 @@ struct AuthorizationTests {
             _ = try await h.click("acknowledge", value: "\(id)", user: "U0789CAROL", channel: "C0RANDOM")
             _ = try await h.waitForResponse(containing: "accepted only from")
             #expect(try await h.database.job(id: id)?.acknowledgedBy == nil)
-            _ = try await h.click("acknowledge", value: "\(id)", user: "U0789CAROL", channel: "C0OPS")
+            // The audit channel, where the break-glass notice and its button are, is not a random one.
+            _ = try await h.click("acknowledge", value: "\(id)", user: "U0789CAROL", channel: "C0AUDIT")
             _ = try await h.waitForResponse(containing: "is acknowledged")
             #expect(try await h.database.job(id: id)?.acknowledgedBy == "U0789CAROL")
+            // Starting a change there is still refused.
+            let started = try Harness.ephemeralText(try await h.command(Self.release, channel: "C0AUDIT"))
+            #expect(started.contains("accepted only from"), "\(started)")
         }
     }
 

@@ -254,4 +254,38 @@ struct HelmChartTests {
             #expect(pods == "Running", "\(pods)")
         }
     }
+
+    @Test("Mattermost: its tokens as files from their Secret, its server alone admitted to the chat port for its routes", arguments: RealTools.matrix)
+    func mattermost(pair: RealTools.Pair) async throws {
+        let values = """
+            mattermostSecret: { name: coxswain-mattermost }
+            networkPolicy:
+              mattermostFrom:
+                - namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: mattermost } }
+            config:
+              mattermost: { url: "https://mattermost.example.com", public_url: "http://coxswain.coxswain.svc:8080" }
+            """
+        let objects = try await Self.render(pair, values: values)
+        let pod = try #require(
+            ((Self.objects(objects, kind: "Deployment").first?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let variables = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(variables.contains("MATTERMOST_BOT_TOKEN_FILE") && variables.contains("MATTERMOST_COMMAND_TOKENS_FILE"))
+        #expect(!variables.contains("MATTERMOST_BOT_TOKEN"), "the token itself is never in the pod's environment")
+        let volume = (pod["volumes"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "mattermost" }
+        #expect((volume?["secret"] as? [String: Any])?["secretName"] as? String == "coxswain-mattermost")
+        let rules = ((Self.objects(objects, kind: "NetworkPolicy").first?["spec"] as? [String: Any])?["ingress"] as? [[String: Any]]) ?? []
+        let admitted = rules.flatMap { ($0["from"] as? [[String: Any]]) ?? [] }.compactMap {
+            (($0["namespaceSelector"] as? [String: Any])?["matchLabels"] as? [String: Any])?["kubernetes.io/metadata.name"] as? String
+        }
+        #expect(admitted.contains("mattermost"), "\(rules)")
+        let map = try #require(Self.objects(objects, kind: "ConfigMap").first?["data"] as? [String: Any])
+        let configuration = try ConfigurationLoader.parse(yaml: try #require(map["coxswain.yaml"] as? String), file: "configmap")
+        #expect(configuration.mattermost?.url.host == "mattermost.example.com")
+        // Without it, nothing of Mattermost is rendered.
+        let plain = try await Self.render(pair)
+        let plainVariables = plain.description
+        #expect(!plainVariables.contains("MATTERMOST"))
+    }
 }
+

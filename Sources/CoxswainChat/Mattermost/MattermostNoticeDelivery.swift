@@ -18,9 +18,8 @@ public struct MattermostNoticeDelivery: NoticeDelivery {
     let auditChannel: String?
     /// Each environment's Mattermost channel (id), where jobs asked from elsewhere are shown.
     let environmentChannels: [String: String]
-    let giveUpAfter: TimeInterval
-    let pacer: EditPacer
     let now: @Sendable () -> Date
+    let attempt: DeliveryAttempt
     /// The bot's own user id, asked once (for direct messages).
     private let bot = BotID()
 
@@ -33,8 +32,9 @@ public struct MattermostNoticeDelivery: NoticeDelivery {
         environmentChannels: [String: String], giveUpAfter: TimeInterval, editInterval: TimeInterval = 0, now: @escaping @Sendable () -> Date
     ) {
         self.outbox = outbox; self.client = client; self.renderer = renderer; self.auditChannel = auditChannel
-        self.environmentChannels = environmentChannels; self.giveUpAfter = giveUpAfter; self.now = now
-        pacer = EditPacer(interval: editInterval)
+        self.environmentChannels = environmentChannels; self.now = now
+        attempt = DeliveryAttempt(
+            outbox: outbox, pacer: EditPacer(interval: editInterval), giveUpAfter: giveUpAfter, now: now, auditPrefix: "mattermost: ")
     }
 
     /// The channel a job's messages go to: the one it was asked in when that was Mattermost's,
@@ -48,18 +48,7 @@ public struct MattermostNoticeDelivery: NoticeDelivery {
     public var rateLimitedUntil: Date? { client.pause }
 
     public func deliver(_ item: OutboxItem) async throws -> DeliveryOutcome {
-        let message = EditPacer.key(item.notice)
-        if let message, let until = pacer.nextEdit(of: message, now: now()) {
-            try await outbox.retry([item.id], error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
-            return .postponed(until: until)
-        }
-        do {
-            let reference = try await send(item)
-            if let message { pacer.edited(message, at: now()) }
-            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, now: now()))
-        } catch let error as SlackDeliveryError {
-            return try await handle(error, item: item)
-        }
+        try await attempt.run(item, send: { try await send(item) }) { reason, _ in try await permanentFailure(item, reason: reason) }
     }
 
     public func postponeHeld(_ batch: [OutboxItem]) async throws -> [OutboxItem] {
@@ -180,41 +169,24 @@ public struct MattermostNoticeDelivery: NoticeDelivery {
 
     // MARK: failures
 
-    private func handle(_ error: SlackDeliveryError, item: OutboxItem) async throws -> DeliveryOutcome {
-        switch error {
-        case .rateLimited(_, let seconds):
-            let until = now().addingTimeInterval(TimeInterval(seconds))
-            try await outbox.retry([item.id], error: error.description, notBefore: until, countsAsAttempt: false)
-            return .postponed(until: until)
-        case .transient(let reason):
-            guard now().timeIntervalSince(item.createdAt) < giveUpAfter else {
-                let text = "given up after \(Int(giveUpAfter / 3600)) h of failures: \(reason)"
-                try await outbox.failed(
-                    item.id, error: text, audit: AuditDraft(actor: "coxswain", event: "delivery.given_up", detail: "mattermost: \(text)"),
-                    followUps: [], now: now())
-                return .failed(text)
-            }
-            let delay = min(60, 0.5 * pow(2, Double(min(item.attempts, 10))))
-            try await outbox.retry([item.id], error: error.description, notBefore: now().addingTimeInterval(delay), countsAsAttempt: true)
-            return .retrying(reason)
-        case .permanent(let reason):
-            let audit = AuditDraft(
-                actor: "coxswain", event: "delivery.failed",
-                detail: "mattermost \(item.notice.place.key) to \(channel(of: item.request) ?? "?"): \(reason)")
-            var followUps: [Notice] = []
-            if let jobID = item.notice.jobID, let request = item.request, request.requestedBy.hasPrefix(MattermostNoticeRenderer.userPrefix),
-                item.notice.place != .person(request.requestedBy), reason.contains("channel"),
-                try await referencesByRole(item)["delivery-problem"] == nil
-            {
-                // Once per job.
-                try await outbox.saveReference(MessageReference(jobID: jobID, platform: Self.platform, role: "delivery-problem", channel: channel(of: request)))
-                followUps.append(
-                    .message(
-                        "⚠️ Coxswain cannot post about job #\(jobID) in Mattermost (\(code: reason)). Add its bot to the channel; "
-                            + "the job goes on, and you will hear its result here.", jobID: jobID, place: .person(request.requestedBy)))
-            }
-            try await outbox.failed(item.id, error: reason, audit: audit, followUps: followUps, now: now())
-            return .failed(reason)
+    /// A post that will not pass: audited, and a job's requester told (once per job) when the channel refuses the bot.
+    private func permanentFailure(_ item: OutboxItem, reason: String) async throws -> DeliveryOutcome {
+        let audit = AuditDraft(
+            actor: "coxswain", event: "delivery.failed",
+            detail: "mattermost \(item.notice.place.key) to \(channel(of: item.request) ?? "?"): \(reason)")
+        var followUps: [Notice] = []
+        if let jobID = item.notice.jobID, let request = item.request, request.requestedBy.hasPrefix(MattermostNoticeRenderer.userPrefix),
+            item.notice.place != .person(request.requestedBy), reason.contains("HTTP 403") || reason.contains("HTTP 404"),
+            try await referencesByRole(item)["delivery-problem"] == nil
+        {
+            // Once per job.
+            try await outbox.saveReference(MessageReference(jobID: jobID, platform: Self.platform, role: "delivery-problem", channel: channel(of: request)))
+            followUps.append(
+                .message(
+                    "⚠️ Coxswain cannot post about job #\(jobID) in Mattermost (\(code: reason)). Add its bot to the channel; "
+                        + "the job goes on, and you will hear its result here.", jobID: jobID, place: .person(request.requestedBy)))
         }
+        try await outbox.failed(item.id, error: reason, audit: audit, followUps: followUps, now: now())
+        return .failed(reason)
     }
 }

@@ -15,9 +15,8 @@ public struct SlackNoticeDelivery: NoticeDelivery {
     let auditChannel: String?
     /// Each environment's first Slack channel, where jobs asked from another front end are shown.
     let environmentChannels: [String: String]
-    let giveUpAfter: TimeInterval
-    let pacer: EditPacer
     let now: @Sendable () -> Date
+    let attempt: DeliveryAttempt
 
     public init(
         outbox: any OutboxStore, slack: SlackWebClient, renderer: SlackNoticeRenderer, auditChannel: String?,
@@ -25,8 +24,8 @@ public struct SlackNoticeDelivery: NoticeDelivery {
         now: @escaping @Sendable () -> Date
     ) {
         self.outbox = outbox; self.slack = slack; self.renderer = renderer; self.auditChannel = auditChannel
-        self.environmentChannels = environmentChannels; self.giveUpAfter = giveUpAfter; self.now = now
-        self.pacer = EditPacer(interval: editInterval)
+        self.environmentChannels = environmentChannels; self.now = now
+        attempt = DeliveryAttempt(outbox: outbox, pacer: EditPacer(interval: editInterval), giveUpAfter: giveUpAfter, now: now, auditPrefix: "")
     }
 
     public typealias Outcome = DeliveryOutcome
@@ -42,19 +41,10 @@ public struct SlackNoticeDelivery: NoticeDelivery {
 
     /// Sends one notice and records what came of it.
     public func deliver(_ item: OutboxItem) async throws -> Outcome {
-        let message = EditPacer.key(item.notice)
-        if let message, let until = pacer.nextEdit(of: message, now: now()) {
-            // Too soon after the last edit: newer content replaces this notice in the outbox
-            // meanwhile, so the steps that end before `until` are shown by one edit.
-            try await outbox.retry([item.id], error: "edits of one message are paced", notBefore: until, countsAsAttempt: false)
-            return .postponed(until: until)
-        }
-        do {
-            let reference = try await send(item)
-            if let message { pacer.edited(message, at: now()) }
-            return .delivered(nextTurn: try await outbox.delivered(item.id, reference: reference, now: now()))
-        } catch let error as SlackDeliveryError {
-            return try await handle(error, item: item)
+        try await attempt.run(item, send: { try await send(item) }) { reason, error in
+            let (audit, followUps) = try await tellAboutFailure(item, reason: reason, slackError: error.slackError)
+            try await outbox.failed(item.id, error: reason, audit: audit, followUps: followUps, now: now())
+            return .failed(reason)
         }
     }
 
@@ -210,30 +200,6 @@ public struct SlackNoticeDelivery: NoticeDelivery {
     }
 
     // MARK: failures
-
-    private func handle(_ error: SlackDeliveryError, item: OutboxItem) async throws -> Outcome {
-        switch error {
-        case .rateLimited(_, let seconds):
-            let until = now().addingTimeInterval(TimeInterval(seconds))
-            try await outbox.retry([item.id], error: error.description, notBefore: until, countsAsAttempt: false)
-            return .postponed(until: until)
-        case .transient(let reason):
-            guard now().timeIntervalSince(item.createdAt) < giveUpAfter else {
-                let text = "given up after \(Int(giveUpAfter / 3600)) h of failures: \(reason)"
-                try await outbox.failed(
-                    item.id, error: text, audit: AuditDraft(actor: "coxswain", event: "delivery.given_up", detail: text),
-                    followUps: [], now: now())
-                return .failed(text)
-            }
-            let delay = min(60, 0.5 * pow(2, Double(min(item.attempts, 10))))
-            try await outbox.retry([item.id], error: error.description, notBefore: now().addingTimeInterval(delay), countsAsAttempt: true)
-            return .retrying(reason)
-        case .permanent(let reason):
-            let (audit, followUps) = try await tellAboutFailure(item, reason: reason, slackError: error.slackError)
-            try await outbox.failed(item.id, error: reason, audit: audit, followUps: followUps, now: now())
-            return .failed(reason)
-        }
-    }
 
     /// A message of a job that can never reach its channel: the requester hears why and what
     /// to do (once per job), the audit trail records it, and an approval request goes to the

@@ -25,11 +25,16 @@ public struct AccessPolicy: Sendable {
     private let roles: [String: CoxswainConfiguration.Role]
     private let members: [String: Set<String>]
     private let environments: [String: CoxswainConfiguration.Environment]
+    /// Where break-glass notices (and approval requests a job's channel refused) are posted:
+    /// approving, denying and acknowledging from there is allowed whatever `channels:` lists.
+    private let auditChannels: Set<String>
 
     public init(configuration: CoxswainConfiguration) {
         self.roles = configuration.roles
         self.members = configuration.members
         self.environments = configuration.environments
+        auditChannels = Set(
+            [configuration.slack.auditChannel, configuration.mattermost?.auditChannel.map { "mattermost:" + $0 }].compactMap { $0 })
     }
 
     /// - Parameters:
@@ -37,7 +42,9 @@ public struct AccessPolicy: Sendable {
     ///   - channel: where the command was typed or the button clicked; nil only for checks
     ///     not tied to a place (an approval re-checked when the job starts).
     public func decide(user: String, groups: Set<String> = [], permission: Permission, environment: String, channel: String?) -> Decision {
-        if let channel, let allowed = environments[environment]?.channels, !allowed.contains(channel) {
+        if let channel, let allowed = environments[environment]?.channels, !allowed.contains(channel),
+            !(permission == .approve && auditChannels.contains(channel))
+        {
             let list = allowed.map { $0 == Self.consoleChannel ? RichText("the console") : RichText("\(channel: $0)") }.joined(separator: ", ")
             return .refused(
                 message: "Commands for \(code: environment) are accepted only from \(list). Please use one of those.",

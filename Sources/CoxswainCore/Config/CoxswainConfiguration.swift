@@ -190,6 +190,9 @@ public struct CoxswainConfiguration: Sendable {
     public var databaseDescription: String { postgres?.description ?? databasePath }
     public var commandsDirectory: String
     public var slack: Slack
+    /// False when the file has `mattermost:` and no `slack:`: a Mattermost-only installation
+    /// (no Slack secrets, routes, deliveries).
+    public var slackEnabled = true
     /// Mattermost beside Slack, when configured.
     public var mattermost: Mattermost?
     public var cluster: Cluster

@@ -180,6 +180,7 @@ struct RawConfiguration: Decodable {
         }
         configuration.prometheus = prometheusConfiguration
         configuration.mattermost = try validatedMattermost(fail: fail, duration: duration)
+        configuration.slackEnabled = slack != nil || mattermost == nil
         if let database, PostgresAddress.isPostgres(database) {
             switch PostgresAddress.parse(database) {
             case .success(let address): configuration.postgres = address

@@ -36,6 +36,9 @@ actor FakeMattermost {
     var resetSeconds = 1
     /// Channels the bot is not a member of.
     var notMemberOf: Set<String> = []
+    /// Called after a post is kept, before it is answered (to kill the caller there).
+    private var onPost: (@Sendable (Post) -> Void)?
+    func set(onPost: (@Sendable (Post) -> Void)?) { self.onPost = onPost }
 
     func set(down: Bool? = nil, rateLimitNext: Int? = nil, notMemberOf: Set<String>? = nil) {
         if let down { self.down = down }
@@ -93,6 +96,7 @@ actor FakeMattermost {
             id: newID(), channel: channel, rootID: (body["root_id"] as? String).flatMap { $0.isEmpty ? nil : $0 },
             message: body["message"] as? String ?? "", props: props, createAt: Int64(Date().timeIntervalSince1970 * 1000))
         posts.append(post)
+        onPost?(post)
         var response = FakeServer.json(Self.json(post))
         response.status = .created
         return response

@@ -102,7 +102,7 @@ struct Harness {
         logLevel: Logger.Level = .warning, runbooks folder: String? = nil,
         configuration custom: (@Sendable (_ fakePort: Int) -> String)? = nil, processEnvironment: [String: String]? = nil,
         socketModeURL: String? = nil, editInterval: String = "0s", postgres: Bool = false, auditSigningKey: AuditSigningKey? = nil,
-        mattermost: Bool = false, _ body: @Sendable (Harness) async throws -> Void
+        mattermost: Bool = false, leaseDuration: Duration = .seconds(30), _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let world = FakeWorld()
         for (group, members) in userGroups { await world.set(userGroup: group, members: members) }
@@ -134,10 +134,8 @@ struct Harness {
                 (stores, database) = (Stores(sqlite: sqlite), sqlite)
             }
             defer { postgresStore?.close() }
-            if mattermost {
-                postgresStore?.deliverNotices(to: ["slack", "mattermost"])
-                (database as? AppDatabase)?.deliverNotices(to: ["slack", "mattermost"])
-            }
+            postgresStore?.deliverNotices(to: OpenedStore.platforms(configuration))
+            (database as? AppDatabase)?.deliverNotices(to: OpenedStore.platforms(configuration))
             try await stores.registry.seed(Array(configuration.releases.values), now: Date())
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = cluster.directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
@@ -151,7 +149,7 @@ struct Harness {
                 configuration: configuration, runbooks: runbooks,
                 secrets: socketModeURL == nil
                     ? SlackSecrets(signingSecret: signingSecret, botToken: botToken) : SlackSecrets(signingSecret: "", botToken: botToken, appToken: appToken),
-                stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), logger: logger,
+                stores: stores, now: now, processEnvironment: environment, pollInterval: .milliseconds(100), leaseDuration: leaseDuration, logger: logger,
                 auditSigningKey: auditSigningKey,
                 mattermostSecrets: mattermost
                     ? MattermostSecrets(botToken: FakeMattermost.botToken, commandTokens: ["other", FakeMattermost.commandToken]) : nil)
