@@ -184,4 +184,21 @@ struct CLITests {
         let manifest = try await Self.run(["manifest", "--url", "not a url", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
         #expect(manifest.err.contains("--url must be the server's public base URL"))
     }
+
+    @Test("with mattermost: configured, serve names the missing Mattermost token; manifest --mattermost lists the commands to create")
+    func mattermostStartUp() async throws {
+        let config = try Self.config()
+        let mattermost = "\nmattermost: { url: \"https://mattermost.example.com\", public_url: \"https://coxswain.example.com/\" }\n"
+        try (try String(contentsOfFile: config, encoding: .utf8) + mattermost).write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try await Self.run(
+            ["serve", "--config", config], environment: ["SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "MATTERMOST_BOT_TOKEN": "b"])
+        #expect(serve.status != 0 && serve.err.contains("MATTERMOST_COMMAND_TOKENS is not set"), "\(serve.err)")
+        let list = try await Self.run(["manifest", "--mattermost", "--config", config])
+        #expect(list.status == 0, "\(list.err)")
+        #expect(list.out.contains("- trigger_word: rollback\n") && list.out.contains("- trigger_word: resume-sync\n"), "\(list.out)")
+        #expect(list.out.contains("request_url: https://coxswain.example.com/mattermost/commands\n"))
+        let noURL = try await Self.run(["manifest", "--mattermost", "--commands", Harness.repositoryRoot.appendingPathComponent("commands").path])
+        #expect(noURL.status != 0 && noURL.err.contains("say where Mattermost reaches Coxswain"), "\(noURL.err)")
+    }
 }
+
