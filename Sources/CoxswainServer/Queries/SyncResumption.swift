@@ -44,8 +44,11 @@ struct SyncResumption: Sendable {
             let deployments = try await kubectl.deployments(
                 release: release.name, deployment: release.kind == .deployment ? (release.deploymentName ?? release.name) : nil,
                 namespace: release.namespace)
-            guard let found = try? GitOpsOwner.owner(deploymentsJSON: Data(deployments.stdout.utf8), argoNamespace: configuration.cluster.argoCDNamespace)
-            else {
+            let read: GitOpsOwner?
+            do { read = try GitOpsOwner.owner(deploymentsJSON: Data(deployments.stdout.utf8), argoNamespace: configuration.cluster.argoCDNamespace) } catch {
+                return Outcome(text: "Could not read \(code: name)'s Deployments (\(error.description)); nothing was changed.")
+            }
+            guard let found = read else {
                 return Outcome(text: "\(code: name)'s Deployments carry no Argo CD or Flux labels or annotations: there is no GitOps sync to resume.")
             }
             owner = found
