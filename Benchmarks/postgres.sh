@@ -91,11 +91,17 @@ YAML
   server=$!; pids+=($server); disown $server
   wait_http "http://127.0.0.1:$1/healthz"
   # Holds the release busy: a rollback whose `helm rollback` never returns; the requests queue behind it.
-  touch "$work/tools/hang"
+  # Held once the stand-in helm was asked to roll back (it touches tools/held): a step before it
+  # that failed would leave the release free, and every queued upgrade would run meanwhile.
+  touch "$work/tools/hang"; rm -f "$work/tools/held"
   IFS=$'\t' read -r ts sig body < <(sign 1 /rollback "llama-2-7b-bench" 900000)
   curl -fs -o /dev/null "http://127.0.0.1:$1/slack/commands" -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" --data "$body"
-  for _ in $(seq 400); do [ "$(psql -d "$2" -c "SELECT count(*) FROM job WHERE state = 'running'")" = 1 ] && return 0; sleep 0.05; done
-  echo "the release was not held" >&2; exit 1
+  for _ in $(seq 400); do [ -e "$work/tools/held" ] && return 0; sleep 0.05; done
+  echo "the release was not held: $(psql -d "$2" -c "SELECT outcome FROM job ORDER BY id LIMIT 1")" >&2; exit 1
+}
+still_held() {   # $1 database: nothing but the hold left the queue while it was measured
+  local ran; ran=$(psql -d "$1" -c "SELECT count(*) FROM job WHERE state <> 'queued'")
+  [ "$ran" = 1 ] || { echo "the release was not held throughout: $ran jobs left the queue" >&2; exit 1; }
 }
 hold_posts() { curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=$1"; }
 
@@ -142,6 +148,7 @@ if phase webhook; then
     hold_posts 3600
     [ -n "${BENCH_PG_STATS:-}" ] && psql -d "held_$round" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
     measure coxswain "http://127.0.0.1:18220/slack/commands" $server
+    still_held "held_$round"
     # Where PostgreSQL's time went, by statement: calls, planning and execution in ms, rows, the statement.
     [ -n "${BENCH_PG_STATS:-}" ] && psql -d "held_$round" -F $'\t' -c "SELECT calls, round(total_plan_time), round(total_exec_time), rows,
       left(regexp_replace(query, '\s+', ' ', 'g'), 300) FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 25" > "$BENCH_PG_STATS"
@@ -149,6 +156,7 @@ if phase webhook; then
     kill -9 $server
     start_coxswain 18230 "posts_$round"
     measure coxswain-posts "http://127.0.0.1:18230/slack/commands" $server
+    still_held "posts_$round"
     kill -9 $server; rm -f "$work/tools/hang"
     BARE_DATABASE_PASSWORD=$password SLACK_SIGNING_SECRET=$secret "$bin/bare-webhook" 18240 "$(database "bare_$round")" & bare=$!
     pids+=($bare); disown $bare

@@ -86,15 +86,19 @@ sign() {   # $1 count, $2 command, $3 text template, $4 first number
 }
 # Holds llama-2-7b-bench busy: a rollback whose `helm rollback` never returns.
 hold_release() {   # $1 port, $2 database
-  touch "$work/tools/hang"
+  # Held once the stand-in helm was asked to roll back (it touches tools/held): a step before it
+  # that failed would leave the release free, and every queued upgrade would run meanwhile.
+  touch "$work/tools/hang"; rm -f "$work/tools/held"
   sign 1 /rollback "llama-2-7b-bench" 900000 > "$work/hold.txt"
   IFS=$'\t' read -r ts sig body < "$work/hold.txt"
   curl -fs -o /dev/null "http://127.0.0.1:$1/slack/commands" -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" --data "$body"
-  for _ in $(seq 400); do
-    [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect('file:$2?mode=ro', uri=True).execute(\"SELECT COUNT(*) FROM job WHERE state='running'\").fetchone()[0])")" = 1 ] && return 0
-    sleep 0.05
-  done
-  echo "the release was not held" >&2; exit 1
+  for _ in $(seq 400); do [ -e "$work/tools/held" ] && return 0; sleep 0.05; done
+  echo "the release was not held: $(python3 -c "import sqlite3; print(sqlite3.connect('file:$2?mode=ro', uri=True).execute('SELECT outcome FROM job ORDER BY id').fetchone())")" >&2
+  exit 1
+}
+still_held() {   # $1 database: nothing but the hold left the queue while it was measured
+  local ran; ran=$(python3 -c "import sqlite3; print(sqlite3.connect('file:$1?mode=ro', uri=True).execute(\"SELECT COUNT(*) FROM job WHERE state <> 'queued'\").fetchone()[0])")
+  [ "$ran" = 1 ] || { echo "the release was not held throughout: $ran jobs left the queue" >&2; exit 1; }
 }
 # Contenders whose first post to Slack belongs to each request: coxswain, the baseline, variants not held.
 waits_for_posts() { case "$1" in coxswain | baseline) return 0 ;; coxswain-held | bare | slack-bolt | *-held) return 1 ;; *) return 0 ;; esac; }
@@ -187,6 +191,7 @@ if phase coxswain; then
 start_coxswain 18120 "webhook-$round"
 hold_release 18120 "$work/webhook-$round.sqlite"
 measure coxswain "http://127.0.0.1:18120/slack/commands" 1 $server
+still_held "$work/webhook-$round.sqlite"
 kill -9 $server; rm -f "$work/tools/hang"
 fi
 
@@ -198,6 +203,7 @@ start_coxswain 18180 "$bname-$round" "$BENCH_BASELINE"
 hold_release 18180 "$work/$bname-$round.sqlite"
 [[ $bname == *-held ]] && curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
 measure "$bname" "http://127.0.0.1:18180/slack/commands" 1 $server
+still_held "$work/$bname-$round.sqlite"
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
 kill -9 $server; rm -f "$work/tools/hang"
 fi
@@ -207,6 +213,7 @@ start_coxswain 18160 "held-$round"
 hold_release 18160 "$work/held-$round.sqlite"
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
 measure coxswain-held "http://127.0.0.1:18160/slack/commands" 1 $server
+still_held "$work/held-$round.sqlite"
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
 kill -9 $server; rm -f "$work/tools/hang"
 fi
@@ -219,6 +226,7 @@ start_coxswain 18190 "$vname-$round"
 hold_release 18190 "$work/$vname-$round.sqlite"
 [[ $vname == *-held ]] && curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=3600"
 measure "$vname" "http://127.0.0.1:18190/slack/commands" 1 $server
+still_held "$work/$vname-$round.sqlite"
 curl -fs -o /dev/null -X POST "http://127.0.0.1:$fake/control/limit-posts?seconds=0"
 kill -9 $server; rm -f "$work/tools/hang"; extra_env=()
 done

@@ -3,7 +3,8 @@ that print what the project's test stand-ins (Tests/CoxswainServerTests/Fixtures
 which answer as the real programs do) answered for a rollback of that release, so a job
 costs the benchmark a fork and a `cat` per command instead of a Python start-up.
 `helm history` answers from before the rollback, everything after it from after.
-A file named `hang` in DIR makes `helm rollback` wait (to hold a release busy); with a
+A file named `hang` in DIR makes `helm rollback` wait (to hold a release busy; it touches
+DIR/held first, so the benchmark can tell the hold reached helm); with a
 file named `log` each call is appended to DIR/calls.log.
 Usage: python3 make_standins.py DIR RELEASE NAMESPACE"""
 import json, os, shutil, subprocess, sys, tempfile
@@ -59,6 +60,9 @@ capture("helm-metadata", ["helm", "get", "metadata", release, "-n", namespace, "
 capture("kubectl-wait", ["kubectl", "wait", "--for=condition=Ready", "pod", "-l", selector, "-n", namespace, "--timeout=300s"])
 capture("kubectl-annotate", ["kubectl", "annotate", "deployment", "-l", selector, "-n", namespace, "coxswain.dev/rollback-reason=bench",
                              "--overwrite"])
+# The capacity check (before a rollback changes anything): no GPUs requested, no GPU nodes.
+capture("kubectl-deployments", ["kubectl", "get", "deployments", "-l", selector, "-n", namespace, "-o", "json"])
+capture("kubectl-nodes", ["kubectl", "get", "nodes", "-o", "json"])
 capture("kubectl-pods", ["kubectl", "get", "pods", "-l", selector, "-n", namespace, "-o", "json"])
 shutil.rmtree(work)
 
@@ -69,7 +73,7 @@ scripts = {
 case "$1 $2" in
   "version "*) exec cat %(c)s/helm-version ;;
   "history "*) exec cat %(c)s/helm-history ;;
-  "rollback "*) [ -e %(d)s/hang ] && exec sleep 100000; exec cat %(c)s/helm-rollback ;;
+  "rollback "*) [ -e %(d)s/hang ] && touch %(d)s/held && exec sleep 100000; exec cat %(c)s/helm-rollback ;;
   "status "*) exec cat %(c)s/helm-status ;;
   "get metadata") exec cat %(c)s/helm-metadata ;;
 esac
@@ -82,6 +86,8 @@ case "$1 $2" in
   "wait "*) exec cat %(c)s/kubectl-wait ;;
   "annotate "*) exec cat %(c)s/kubectl-annotate ;;
   "get pods") exec cat %(c)s/kubectl-pods ;;
+  "get deployments") exec cat %(c)s/kubectl-deployments ;;
+  "get nodes") exec cat %(c)s/kubectl-nodes ;;
 esac
 echo "error: the benchmark's stand-in does not know: kubectl $*" >&2
 exit 1

@@ -20,6 +20,8 @@ public protocol NoticeDelivery: Sendable {
     func deliver(_ item: OutboxItem) async throws -> DeliveryOutcome
     /// Until when the platform holds some calls back, if it does.
     var rateLimitedUntil: Date? { get }
+    /// Until when it takes no new post (a new job's messages are all posts), if it does not.
+    var postsHeldUntil: Date? { get }
     /// Of a batch, postpones (untried) what the platform is holding back; returns the rest.
     func postponeHeld(_ batch: [OutboxItem]) async throws -> [OutboxItem]
     /// Notices whose sending was under way when the process stopped: found on the platform

@@ -98,7 +98,7 @@ extension PostgresStore {
     /// one takes their job ids, one writes them (`IntakeStatements.swift`). Only the second
     /// records anything, so what it does not write was never recorded. A result per request, in order.
     func accept(together group: [IntakeGroup.Entry]) async -> [Result<IntakeResult, any Error>] {
-        let location = self.location, platforms = self.platforms
+        let location = self.location, platforms = noticePlatforms
         do {
             return try await write("record \(group.count) request(s)", alone: true) { db in
                 try await Self.accept(together: group, location: location, platforms: platforms, db)
@@ -112,7 +112,7 @@ extension PostgresStore {
     private typealias Answers = [Result<IntakeResult, any Error>]
 
     private static func accept(
-        together group: [IntakeGroup.Entry], location: String, platforms: [String], _ db: PostgresConnection
+        together group: [IntakeGroup.Entry], location: String, platforms: NoticePlatforms, _ db: PostgresConnection
     ) async throws -> Answers {
         let asked = TakeJobIDs(keys: group.map(\.asked.requestKey), releases: group.map(\.asked.request.release))
         let taken = try await db.rows(asked)
@@ -123,6 +123,7 @@ extension PostgresStore {
         var results = [Result<IntakeResult, any Error>?](repeating: nil, count: group.count)
         var new: [NewJob] = [], places: [(index: Int, ahead: Int)] = []
         var earlier: [String: Int] = [:]
+        let names = platforms.names
         for (index, (entry, row)) in zip(group, taken).enumerated() {
             let asked = entry.asked
             guard let id = row.id else {
@@ -144,7 +145,10 @@ extension PostgresStore {
                 results[index] = .failure(error)
                 continue
             }
-            new.append(NewJob(change: change, requestKey: asked.requestKey, references: asked.references, now: asked.now, platforms: platforms))
+            new.append(
+                NewJob(
+                    change: change, requestKey: asked.requestKey, references: asked.references, now: asked.now, platforms: names,
+                    postsDue: platforms.postsDue(now: asked.now)))
             places.append((index, ahead))
         }
         let written = Dictionary(uniqueKeysWithValues: try await insertAccepted(new, location: location, db).map { ($0.id, $0) })

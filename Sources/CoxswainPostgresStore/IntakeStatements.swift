@@ -21,13 +21,15 @@ struct TakeJobIDs: PostgresPreparedStatement {
     }
 
     static let sql = """
-        SELECT seen.jobID AS seenJob,
-            CASE WHEN seen.key IS NULL THEN nextval('job_id_seq') END AS id,
-            (SELECT COUNT(*) FROM (SELECT 1 FROM job WHERE job.release = asked.release AND job.state IN ('queued', 'running')
-                LIMIT \(JobLifecycle.countedAhead + 1)) AS queue) AS ahead
-        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS asked (key, release, n)
-        LEFT JOIN LATERAL (SELECT key, jobID FROM receivedRequest WHERE receivedRequest.key = asked.key) AS seen ON TRUE
-        ORDER BY asked.n
+        SELECT NULLIF(seen, 0) AS seenJob, CASE WHEN seen IS NULL THEN nextval('job_id_seq') END AS id, ahead
+        FROM (
+            SELECT asked.n,
+                (SELECT COALESCE(jobID, 0) FROM receivedRequest WHERE receivedRequest.key = asked.key) AS seen,
+                (SELECT COUNT(*) FROM (SELECT 1 FROM job WHERE job.release = asked.release AND job.state IN ('queued', 'running')
+                    LIMIT \(JobLifecycle.countedAhead + 1)) AS queue) AS ahead
+            FROM unnest((SELECT $1::text[]), (SELECT $2::text[])) WITH ORDINALITY AS asked (key, release, n)
+            OFFSET 0) AS looked
+        ORDER BY n
         """
 
     var keys: [String]
@@ -68,7 +70,7 @@ struct WriteNewJobs: PostgresPreparedStatement {
         let placeholders = (4..<6 + jobs).map { "$\($0)" }.joined(separator: ", ")
         let names = jobColumns.joined(separator: ", ")
         func arrays(_ count: Int, after: Int) -> String { (after + 1...after + count).map { "$\($0)" }.joined(separator: ", ") }
-        let audit = 5 + jobs, notices = audit + 5, references = notices + 7
+        let audit = 5 + jobs, notices = audit + 5, references = notices + 8
         return """
             WITH keys AS (
                 INSERT INTO receivedRequest (key, jobID, receivedAt) SELECT * FROM unnest($1, $2, $3) ORDER BY 1
@@ -84,8 +86,8 @@ struct WriteNewJobs: PostgresPreparedStatement {
                 WHERE given.jobID IN (SELECT jobID FROM keys)),
             notice_rows AS (
                 INSERT INTO notice (jobID, platform, place, payload, state, head, attempts, notBefore, createdAt)
-                SELECT given.jobID, given.platform, given.place, given.payload, 'pending', given.head, 0, given.at, given.at
-                FROM unnest(\(arrays(7, after: notices))) AS given (owner, jobID, platform, place, payload, head, at)
+                SELECT given.jobID, given.platform, given.place, given.payload, 'pending', given.head, 0, given.due, given.at
+                FROM unnest(\(arrays(8, after: notices))) AS given (owner, jobID, platform, place, payload, head, at, due)
                 WHERE given.owner IN (SELECT jobID FROM keys)),
             reference_rows AS (
                 INSERT INTO messageRef (jobID, platform, role, channel, ts, url)
@@ -105,7 +107,7 @@ struct WriteNewJobs: PostgresPreparedStatement {
     ]
     private var notices = [
         ColumnArray(of: Int64.self), ColumnArray(of: Int64.self), ColumnArray(of: String.self), ColumnArray(of: String.self),
-        ColumnArray(of: String.self), ColumnArray(of: Bool.self), ColumnArray(of: Stamp.self),
+        ColumnArray(of: String.self), ColumnArray(of: Bool.self), ColumnArray(of: Stamp.self), ColumnArray(of: Stamp.self),
     ]
     private var references = [
         ColumnArray(of: Int64.self), ColumnArray(of: String.self), ColumnArray(of: String.self), ColumnArray(of: String.self),
@@ -123,12 +125,13 @@ struct WriteNewJobs: PostgresPreparedStatement {
             audit[0].append(stamp); audit[1].append(job.id); audit[2].append(draft.actor); audit[3].append(draft.event); audit[4].append(draft.detail)
         }
         for platform in new.platforms {
+            let due = new.postsDue[platform].map(Stamp.init) ?? stamp
             var waiting = Set<Int64>()
             for notice in try PostgresStore.firstNotices(new.change.notices) {
                 // The job is new: its first notice on each platform has the turn (one of no job always has it).
                 let head = notice.jobID.map { waiting.insert($0).inserted } ?? true
                 notices[0].append(job.id); notices[1].append(notice.jobID); notices[2].append(platform); notices[3].append(notice.place)
-                notices[4].append(notice.payload); notices[5].append(head); notices[6].append(stamp)
+                notices[4].append(notice.payload); notices[5].append(head); notices[6].append(stamp); notices[7].append(due)
             }
         }
         for reference in new.references {
@@ -138,7 +141,7 @@ struct WriteNewJobs: PostgresPreparedStatement {
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5 + Self.jobColumns.count + 18)
+        var bindings = PostgresBindings(capacity: 5 + Self.jobColumns.count + 19)
         for array in [keys, keyJobs, received, ids, versions] + jobs.arrays + audit + notices + references { bindings.append(array) }
         return bindings
     }

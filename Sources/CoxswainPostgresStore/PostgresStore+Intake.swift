@@ -16,6 +16,8 @@ extension PostgresStore {
         var now: Date
         /// The front ends its notices are copied for.
         var platforms: [String]
+        /// When its notices fall due on a platform that holds new posts back (`NoticePlatforms`); `now` elsewhere.
+        var postsDue: [String: Date] = [:]
     }
 
     /// A new job is what `JobLifecycle.accepted` makes of a request: no steps, approvals,

@@ -50,7 +50,9 @@ extension PostgresStore: JobStore {
             }
             let ahead = try row("ahead", Int.self)
             let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-            let new = NewJob(change: change, requestKey: requestKey, references: references, now: now, platforms: self.platforms)
+            let new = NewJob(
+                change: change, requestKey: requestKey, references: references, now: now, platforms: self.platforms,
+                postsDue: self.noticePlatforms.postsDue(now: now))
             guard let job = try await Self.insertAccepted([new], location: self.location, db).first else { throw StoreConflict(jobID: id) }
             return .created(job, jobsAhead: ahead)
         }

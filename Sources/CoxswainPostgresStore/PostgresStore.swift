@@ -23,12 +23,13 @@ public final class PostgresStore: Sendable {
     let intake = IntakeGroup()
     private let counters = Mutex((writes: 0, reads: 0))
     private let lastWrite = Mutex<StoreFailure?>(nil)
-    private let deliveringPlatforms = Mutex(["slack"])
+    let noticePlatforms = NoticePlatforms()
 
     /// The front ends that deliver notices (`slack`, and `mattermost` when configured): each
     /// gets its own copy of every notice written with a change.
-    public var platforms: [String] { deliveringPlatforms.withLock { $0 } }
-    public func deliverNotices(to platforms: [String]) { deliveringPlatforms.withLock { $0 = platforms } }
+    public var platforms: [String] { noticePlatforms.names }
+    public func deliverNotices(to platforms: [String]) { noticePlatforms.deliver(to: platforms) }
+    public func holdPosts(on platform: String, until: Date) { noticePlatforms.holdPosts(on: platform, until: until) }
 
     /// Connects and runs the migrations not yet applied (one replica at a time, under an
     /// advisory lock). `readOnly`: every session is read-only and nothing is migrated; a

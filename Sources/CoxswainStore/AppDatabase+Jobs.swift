@@ -28,7 +28,7 @@ extension AppDatabase: JobStore {
                 // Before the insert, every queued or running job of the release is ahead.
                 let ahead = try Int.fetchOne(db.cachedStatement(sql: HotPathQueries.jobsAhead), arguments: [request.release, id]) ?? 0
                 let change = created(Job(id: id, request: request, approvalsRequired: approvalsRequired, createdAt: createdAt), ahead)
-                let stored = try Self.insertNew(change, now: createdAt, db, platforms: self.platforms)
+                let stored = try Self.insertNew(change, now: createdAt, db, platforms: self.platforms, postsDue: self.noticePlatforms.postsDue(now: now))
                 result = .created(stored, jobsAhead: ahead)
             }
             let jobID = result.job.id
@@ -226,7 +226,8 @@ extension AppDatabase: JobStore {
 
     /// Writes the first transition of a job that is not in the database yet (`change.job.id`
     /// is the next id), as `apply` would after inserting it: version 1.
-    static func insertNew(_ change: JobChange, now: Date, _ db: Database, platforms: [String]) throws -> Job {
+    /// `postsDue`: when its notices fall due on platforms that hold new posts back (`NoticePlatforms`).
+    static func insertNew(_ change: JobChange, now: Date, _ db: Database, platforms: [String], postsDue: [String: Date] = [:]) throws -> Job {
         var job = change.job
         job.version += 1
         var row = JobRow(job)
@@ -234,7 +235,7 @@ extension AppDatabase: JobStore {
         guard row.id == job.id else {
             throw StoreFailure(kind: .other, location: "job", operation: "insert job #\(job.id)", detail: "stored as #\(row.id ?? 0)")
         }
-        try writeParts(of: change, now: now, db, platforms: platforms)
+        try writeParts(of: change, now: now, db, platforms: platforms, postsDue: postsDue)
         // Steps, approvals and followers come back from the database in its order.
         if job.steps.isEmpty, job.approvals.isEmpty, job.followers.isEmpty { return job }
         guard let saved = try loadJob(id: job.id, db) else { throw StoreConflict(jobID: job.id) }
@@ -243,7 +244,7 @@ extension AppDatabase: JobStore {
 
     /// Everything of a transition but the job row: steps, approvals, followers, registry,
     /// revisions, audit entries, notices.
-    private static func writeParts(of change: JobChange, now: Date, _ db: Database, platforms: [String]) throws {
+    private static func writeParts(of change: JobChange, now: Date, _ db: Database, platforms: [String], postsDue: [String: Date] = [:]) throws {
         let job = change.job
         for step in job.steps {
             var stepRow = JobStepRow(step, jobID: job.id)
@@ -266,7 +267,7 @@ extension AppDatabase: JobStore {
         }
         try recordRevisions(job, db)
         try insertAudit(change.audit, jobID: job.id, now: now, db)
-        try insertNotices(change.notices, route: nil, now: now, db, platforms: platforms)
+        try insertNotices(change.notices, route: nil, now: now, db, platforms: platforms, postsDue: postsDue)
     }
 
     /// Once a job's helm rollback or upgrade ran, the revision it created (and, for a

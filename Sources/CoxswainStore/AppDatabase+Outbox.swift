@@ -133,9 +133,9 @@ extension AppDatabase: OutboxStore {
     /// A replaceable notice (the live message, an approval request) takes the place of an
     /// older undelivered one of the same place: only the newest content matters, and it keeps
     /// the older one's turn, so a live message is still posted before its thread replies.
-    /// `encoded`: the notices already serialised, in the same order.
+    /// `postsDue`: when they fall due on a platform that holds new posts back, where not `now`.
     static func insertNotices(
-        _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String]
+        _ notices: [Notice], route: String?, now: Date, _ db: Database, platforms: [String], postsDue: [String: Date] = [:]
     ) throws {
         for notice in notices {
             let place = notice.place.key
@@ -152,10 +152,10 @@ extension AppDatabase: OutboxStore {
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO notice (jobID, platform, place, payload, route, state, attempts, notBefore, createdAt, head)
-                        VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?1 IS NULL OR NOT EXISTS (
+                        VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?7, ?6, ?1 IS NULL OR NOT EXISTS (
                             SELECT 1 FROM notice WHERE jobID = ?1 AND platform = ?2 AND state = 'pending'))
                         """
-                ).execute(arguments: [notice.jobID, platform, place, payload, route, now])
+                ).execute(arguments: [notice.jobID, platform, place, payload, route, now, postsDue[platform] ?? now])
             }
         }
     }

@@ -14,14 +14,15 @@ public final class AppDatabase: Sendable {
     let commitGroup: CommitGroup
     private let counters = Mutex(Counters())
     private let lastWrite = Mutex<StoreFailure?>(nil)
-    private let deliveringPlatforms = Mutex(["slack"])
+    let noticePlatforms = NoticePlatforms()
 
     struct Counters { var writes = 0; var reads = 0 }
 
     /// The front ends that deliver notices (`slack`, and `mattermost` when configured): each
     /// gets its own copy of every notice written with a change.
-    public var platforms: [String] { deliveringPlatforms.withLock { $0 } }
-    public func deliverNotices(to platforms: [String]) { deliveringPlatforms.withLock { $0 = platforms } }
+    public var platforms: [String] { noticePlatforms.names }
+    public func deliverNotices(to platforms: [String]) { noticePlatforms.deliver(to: platforms) }
+    public func holdPosts(on platform: String, until: Date) { noticePlatforms.holdPosts(on: platform, until: until) }
 
     /// Opens (creating if needed) the file database in WAL mode and migrates it. Writes are
     /// durable when they return (`synchronous=FULL`): an acknowledged request survives a

@@ -2,8 +2,9 @@ import CoxswainChat
 import CoxswainCore
 import CoxswainHTTP
 @testable import CoxswainServer
-import CoxswainStore
+@testable import CoxswainStore
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -50,6 +51,37 @@ struct RateLimitedBatchTests {
         }
     }
 
+    @Test("while Slack takes no new post, a new job's messages are written due when that ends: not taken and put back, then each posted once")
+    func newJobsWaitOutTheHold() async throws {
+        try await Harness.run { h in
+            let db = try #require(h.database as? AppDatabase)
+            await h.world.set(rateLimitNext: 1, retryAfter: 6)
+            let first = try Harness.jobID(in: try Harness.ephemeralText(try await h.command("llama-2-7b-production")))
+            // The notifier met the 429 (the first job's post, taken and put back) and told the store.
+            try await Eventually.until("the store to know Slack's hold") { db.noticePlatforms.postsDue(now: Date())["slack"] != nil }
+            let second = try Harness.jobID(in: try Harness.ephemeralText(try await h.command("llama-2-7b-development", user: "U0456BOB")))
+            func tried(_ id: Int64) async throws -> [String] {
+                try await db.writer.read {
+                    try String.fetchAll($0, sql: "SELECT lastError FROM notice WHERE jobID = ? AND lastError IS NOT NULL", arguments: [id])
+                }
+            }
+            #expect(try await tried(first).contains { $0.contains("chat.postMessage") })
+            #expect(try await tried(second).isEmpty, "the second job's messages were taken while Slack held posts back")
+            let due = try await db.writer.read {
+                try Date.fetchOne($0, sql: "SELECT notBefore FROM notice WHERE jobID = ? AND place = 'live'", arguments: [second])
+            }
+            let liveDue = try #require(due)
+            #expect(liveDue > Date().addingTimeInterval(1))
+            for id in [first, second] { _ = try await h.waitUntilSettled(job: id) }
+            #expect(await h.world.refused.rateLimited == 1)
+            for id in [first, second] {
+                let job = try #require(try await h.database.job(id: id))
+                let ts = try #require(try await h.liveTS(job))
+                #expect(await h.world.posted.filter { $0.threadTS == nil && $0.ts == ts }.count == 1)
+            }
+        }
+    }
+
     @Test("while a hold lasts, a pass that was not full lets new work gather for 250 ms, never past the hold; otherwise it goes on at once")
     func gatherWhileHeld() {
         let now = Date()
@@ -92,4 +124,5 @@ private final class RecordingOutbox: OutboxStore {
     func pending(platform: String) async throws -> (count: Int, oldest: Date?) { try await store.pending(platform: platform) }
     func latest(jobID: Int64, place: Notice.Place) async throws -> Notice? { try await store.latest(jobID: jobID, place: place) }
     func notices(jobID: Int64?) async throws -> [(notice: Notice, state: String, attempts: Int)] { try await store.notices(jobID: jobID) }
+    func holdPosts(on platform: String, until: Date) { store.holdPosts(on: platform, until: until) }
 }

@@ -147,6 +147,36 @@ import Testing
         #expect(try await db.notices(jobID: nil).map(\.attempts).sorted() == [0, 0, 1])
     }
 
+    @Test(
+        "while a platform takes no new post, a new job's messages for it are written due when that ends, not taken before; others at once",
+        arguments: StoreKind.tested)
+    func newJobsWaitOutAHold(kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        defer { store.close() }
+        let db = store.ports
+        let live = Notice.message("queued", jobID: nil, place: .live)
+        let now = Date()
+        // A hold elsewhere, or one that is over, changes nothing.
+        db.holdPosts(on: "mattermost", until: now.addingTimeInterval(60))
+        _ = try await AppDatabaseTests.accept(db, "a", key: "1", notices: [live])
+        db.holdPosts(on: "slack", until: now.addingTimeInterval(-1))
+        _ = try await AppDatabaseTests.accept(db, "b", key: "2", notices: [live])
+        #expect(try await db.due(platform: "slack", now: Date(), limit: 10).count == 2)
+
+        db.holdPosts(on: "slack", until: now.addingTimeInterval(60))
+        _ = try await AppDatabaseTests.accept(db, "c", key: "3", notices: [live])
+        // The path that may join an open rollback writes its new job the same way.
+        let request = AppDatabaseTests.request("d", model: "other")
+        _ = try await db.accept(
+            request, approvalsRequired: 0, requestKey: "4", references: [], now: Date(), join: JoinFilter(request),
+            created: { job, _ in JobChange(job: job, notices: [Notice(jobID: job.id, place: .live, body: live.body)]) },
+            joined: { JobChange(job: $0) })
+        #expect(try await db.due(platform: "slack", now: now.addingTimeInterval(59), limit: 10).isEmpty)
+        let later = try await db.due(platform: "slack", now: now.addingTimeInterval(61), limit: 10)
+        #expect(later.count == 2 && later.allSatisfy { $0.attempts == 0 })
+        #expect(try await store.strings("SELECT COALESCE(lastError, '') FROM notice") == ["", "", "", ""])
+    }
+
     @Test("a new job is written once, as the lifecycle made it: what is returned is what a read gives; ids follow the sequence", arguments: StoreKind.tested)
     func newJobWrittenOnce(kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)

@@ -46,6 +46,8 @@ public struct MattermostNoticeDelivery: NoticeDelivery {
     }
 
     public var rateLimitedUntil: Date? { client.pause }
+    /// A 429 from Mattermost holds every call back.
+    public var postsHeldUntil: Date? { client.pause }
 
     public func deliver(_ item: OutboxItem) async throws -> DeliveryOutcome {
         try await attempt.run(item, send: { try await send(item) }) { reason, _ in try await permanentFailure(item, reason: reason) }

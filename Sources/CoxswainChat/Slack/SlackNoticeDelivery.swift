@@ -50,6 +50,7 @@ public struct SlackNoticeDelivery: NoticeDelivery {
 
     /// Until when Slack holds some Web API method back (the soonest end), if it does.
     public var rateLimitedUntil: Date? { slack.anyPause() }
+    public var postsHeldUntil: Date? { slack.pause(of: "chat.postMessage") }
 
     /// Of a batch, the notices whose Web API method Slack is holding back (a 429's
     /// `Retry-After` not yet passed) are postponed to its end untried, in one write per method:

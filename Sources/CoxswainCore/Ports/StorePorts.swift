@@ -147,6 +147,9 @@ public protocol OutboxStore: Sendable {
     func latest(jobID: Int64, place: Notice.Place) async throws -> Notice?
     /// Every notice of a job (or of all jobs), oldest first, for `coxswain jobs show`.
     func notices(jobID: Int64?) async throws -> [(notice: Notice, state: String, attempts: Int)]
+    /// `platform` takes no new post before `until` (a rate limit): new jobs' notices for it
+    /// are written due then (`NoticePlatforms`).
+    func holdPosts(on platform: String, until: Date)
 }
 
 public struct RegistryEntry: Sendable, Equatable, Codable {

@@ -51,7 +51,13 @@ public struct Notifier: Service, CustomStringConvertible {
             // Idle, this is one read: when the next notice falls due, if any waits.
             let wait = await untilNextDue()
             if wait > .zero {
-                try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
+                if delivery.rateLimitedUntil != nil {
+                    // While a rate limit lasts, a new job's messages fall due when it ends: woken by
+                    // each one, this would be a read per request. Anything else waits at most this long.
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(wait, Self.gatherWhileHeld)) }
+                } else {
+                    try? await cancelWhenGracefulShutdown { await signal.wait(timeout: wait) }
+                }
                 continue
             }
             let tried = await deliverDue()
@@ -91,6 +97,8 @@ public struct Notifier: Service, CustomStringConvertible {
         await withDiscardingTaskGroup { group in
             for item in toSend { group.addTask { await deliver(item) } }
         }
+        // New jobs' messages are written due when the hold ends, instead of each being taken and put back.
+        if let until = delivery.postsHeldUntil { outbox.holdPosts(on: delivery.platform, until: until) }
         return batch.count
     }
 
