@@ -19,7 +19,8 @@ struct MattermostWatchTests {
     func breachRolledBackByButton() async throws {
         try await PrometheusWorld.run { prometheus in
             try await Harness.run(
-                cluster: UpgradeTests.cluster(), approvals: 1, access: Self.access, channels: MattermostTests.channels, extra: prometheus.yaml(),
+                cluster: UpgradeTests.cluster(), approvals: 1, access: Self.access, channels: MattermostTests.channels,
+                extra: prometheus.yaml(duration: WatchTests.untilBreach),
                 mattermost: true
             ) { h in
                 let mattermost = h.world.mattermost

@@ -9,6 +9,9 @@ import Testing
 @Suite("the watch after a change", .serialized, .enabled(if: PrometheusWorld.available))
 struct WatchTests {
     static let release = "llama-2-7b-production"
+    /// A watch that a test breaches once it has seen the watch start: long enough that the start's
+    /// post can reach the test late on a loaded machine (a breach ends the watch at once).
+    static let untilBreach = "40s"
 
     /// Thread replies and channel posts that speak of the watch.
     static func watchPosts(_ h: Harness) async -> [Received] {
@@ -90,8 +93,8 @@ struct WatchTests {
     @Test("errors after an upgrade: a breach with the figures and a button; the click asks for approval, the approved rollback runs")
     func errorBreach() async throws {
         try await PrometheusWorld.run { prometheus in
-            try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: prometheus.yaml()) {
-                h in
+            let yaml = prometheus.yaml(duration: Self.untilBreach)
+            try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
                 let upgrade = try await Self.approvedUpgrade(h)
                 #expect(upgrade.state == .succeeded, "\(upgrade.outcome ?? "")")
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
@@ -125,7 +128,7 @@ struct WatchTests {
     @Test("P95 over twice the baseline after a rollback: a breach that says so, and no button (nothing safe to go back to)")
     func latencyBreach() async throws {
         try await PrometheusWorld.run { prometheus in
-            try await Harness.run(extra: prometheus.yaml()) { h in
+            try await Harness.run(extra: prometheus.yaml(duration: Self.untilBreach)) { h in
                 let job = try await h.runToEnd(Self.release)
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")
                 prometheus.traffic.set(latency: 1.2)
@@ -140,7 +143,7 @@ struct WatchTests {
     @Test("watch.auto_rollback: the breach starts the rollback by itself, requested by Coxswain, without approval, audited")
     func autoRollback() async throws {
         try await PrometheusWorld.run { prometheus in
-            let yaml = prometheus.yaml(watch: ", auto_rollback: true")
+            let yaml = prometheus.yaml(duration: Self.untilBreach, watch: ", auto_rollback: true")
             try await Harness.run(cluster: UpgradeTests.cluster(), approvals: 1, access: UpgradeTests.accessWithoutStaging, extra: yaml) { h in
                 let upgrade = try await Self.approvedUpgrade(h)
                 _ = try await Self.waitForPost(h, containing: "👀 Watching")

@@ -39,11 +39,7 @@ public actor TestPostgres {
         let starting = serverStart ?? Task { try await self.start() }
         serverStart = starting
         let port = try await starting.value
-        if !empty {
-            let making = templateMaking ?? Task { try await self.makeTemplate(port: port) }
-            templateMaking = making
-            try await making.value
-        }
+        if !empty { try await templateMade(port: port) }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         let source = empty ? "template0" : Self.template
         try await Self.withConnection(port: port, database: "postgres") { connection in
@@ -57,10 +53,28 @@ public actor TestPostgres {
     private var serverStart: Task<Int, any Error>?
     private var templateMaking: Task<Void, any Error>?
 
+    /// The template, made by the first caller and waited for by the others. A failed making is
+    /// not kept for the process's life: on a loaded machine the store's 15 s wait for its first
+    /// connection can run out, and every PostgreSQL test of the run would then fail at once; the
+    /// next attempt starts over.
+    private func templateMade(port: Int) async throws {
+        for attempt in 1...3 {
+            let making = templateMaking ?? Task { try await self.makeTemplate(port: port) }
+            templateMaking = making
+            do {
+                return try await making.value
+            } catch where attempt < 3 {
+                if templateMaking == making { templateMaking = nil }
+            }
+        }
+    }
+
     /// Migrates the template by opening the store on it, then lets go of every connection to it
-    /// (PostgreSQL copies a template only while nobody is connected to it).
+    /// (PostgreSQL copies a template only while nobody is connected to it). What a failed attempt
+    /// left is dropped first.
     private func makeTemplate(port: Int) async throws {
         try await Self.withConnection(port: port, database: "postgres") { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(Self.template) WITH (FORCE)"), logger: Self.logger)
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(Self.template) TEMPLATE template0"), logger: Self.logger)
         }
         let address = PostgresAddress(user: Self.user, host: "127.0.0.1", port: port, database: Self.template, sslMode: .disable)
