@@ -20,8 +20,12 @@ struct StoreReadFaultTests {
     }
 
     /// Renames a table behind the server's back: every statement reading it fails ("no such table").
+    /// Waits its turn as another process would: the server may be writing (its lease, start-up's
+    /// housekeeping) at that moment, for longer on a loaded machine.
     static func hide(_ table: String, in path: String) throws {
-        let queue = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.write { try $0.execute(sql: "ALTER TABLE \(table) RENAME TO hidden_\(table)") }
         try queue.close()
     }
