@@ -47,7 +47,7 @@ extension SandboxCluster {
         return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
     }
 
-    private static func withoutHash(_ template: JSON) -> JSON {
+    static func withoutHash(_ template: JSON) -> JSON {
         var copy = template
         copy[path: "metadata.labels"][hashLabel] = .null
         if copy[path: "metadata.labels"].object?.isEmpty == true { copy[path: "metadata.labels"] = .null }

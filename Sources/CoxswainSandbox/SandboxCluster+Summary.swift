@@ -16,10 +16,14 @@ extension SandboxCluster {
                     + " updated \(status["updatedReplicas"].int ?? 0) ready \(status["readyReplicas"].int ?? 0)"
                     + " available \(status["availableReplicas"].int ?? 0) \(reasons.joined(separator: " "))")
         }
+        // helm 3's wait also wants each ReplicaSet's generation observed, and finds the new one by its template.
+        let templates = store.list(.deployments, namespace: nil, labels: .everything, fields: .everything).map { Self.withoutHash($0[path: "spec.template"]) }
         for set in store.list(.replicaSets, namespace: nil, labels: .everything, fields: .everything) {
             lines.append(
                 "replicaset \(Self.key(set)) revision \(set[path: "metadata.annotations"][Self.revisionAnnotation].string ?? "?")"
-                    + " wanted \(set[path: "spec.replicas"].int ?? 0) ready \(set[path: "status.readyReplicas"].int ?? 0)")
+                    + " gen \(set[path: "metadata.generation"].int ?? 0) observed \(set[path: "status.observedGeneration"].int ?? 0)"
+                    + " wanted \(set[path: "spec.replicas"].int ?? 0) ready \(set[path: "status.readyReplicas"].int ?? 0)"
+                    + " template \(templates.contains(Self.withoutHash(set[path: "spec.template"])) ? "a Deployment's" : "no Deployment's")")
         }
         for pod in store.list(.pods, namespace: nil, labels: .everything, fields: .everything) {
             let age = podStarted[Self.key(pod)].map { String(format: "%.2fs", now.timeIntervalSince($0)) } ?? "unknown"
