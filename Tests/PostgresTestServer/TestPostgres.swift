@@ -64,6 +64,8 @@ public actor TestPostgres {
             do {
                 return try await making.value
             } catch where attempt < 3 {
+                // Said, so that a run that needed it shows it.
+                FileHandle.standardError.write(Data("test PostgreSQL: making the template failed (attempt \(attempt) of 3), again: \(error)\n".utf8))
                 if templateMaking == making { templateMaking = nil }
             }
         }
