@@ -91,7 +91,7 @@ final class PostgresConnections: Sendable {
                 }
             }
             group.addTask { () -> Outcome<T> in
-                try await Task.sleep(for: wait)
+                try await cancellableSleep(for: wait)
                 guard race.giveUp() else { return .inTime }
                 throw StoreFailure(
                     kind: .io, location: location, operation: "connect",
@@ -129,13 +129,14 @@ extension PostgresConnections {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 answer.start(continuation)
-                let work = Task {
+                // On the connection's event loop: each answer resumes the work where it arrived (`EventLoopTaskExecutor`).
+                let work = Task(executorPreference: EventLoopTaskExecutor.on(connection.eventLoop)) {
                     do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
                 }
                 answer.watch(
                     work: work,
                     watchdog: Task {
-                        guard (try? await Task.sleep(for: limit)) != nil else { return }  // the work finished first
+                        guard (try? await cancellableSleep(for: limit)) != nil else { return }  // the work finished first
                         let failure = StoreFailure(
                             kind: .io, location: location, operation: "wait for the database",
                             detail: "no answer within \(limit.components.seconds) s on one connection, which was closed")

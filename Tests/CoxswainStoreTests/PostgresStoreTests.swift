@@ -218,6 +218,20 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a store call runs on its connection's event loop, and each answer resumes it there")
+    func workOnTheConnectionsLoop() async throws {
+        let store = try await Self.open(try await TestPostgres.shared.freshDatabase())
+        defer { store.close() }
+        for alone in [true, false] {
+            let (before, after) = try await store.read("look", alone: alone) { db in
+                let before = db.eventLoop.inEventLoop
+                _ = try await db.one("SELECT 1", Int.self)
+                return (before, db.eventLoop.inEventLoop)
+            }
+            #expect(before && after, "alone: \(alone)")
+        }
+    }
+
     static func accept(_ store: PostgresStore, _ release: String, key: String) async throws -> IntakeResult {
         try await store.accept(
             AppDatabaseTests.request(release, model: "m-" + release), approvalsRequired: 0, requestKey: key, references: [], now: Date(), join: nil,
