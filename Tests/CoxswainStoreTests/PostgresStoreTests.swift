@@ -24,8 +24,21 @@ struct PostgresStoreTests {
         let applied = try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
             try await connection.query("SELECT COUNT(*) FROM coxswainMigration", logger: TestPostgres.logger).collect().map { try $0.decode(Int.self) }
         }
-        #expect(applied == [3])  // v1 to v3, each once: the id is the key and every replica found them applied
+        #expect(applied == [4])  // v1 to v4, each once: the id is the key and every replica found them applied
         #expect(try await stores[2].recentJobs(release: nil, limit: 1).isEmpty)
+    }
+
+    @Test("the job table and the request keys are first analysed after 1,000 changes: a plan kept from a nearly empty table scans it")
+    func analysisWaitsForTablesWorthAProbe() async throws {
+        let address = try await TestPostgres.shared.freshDatabase()
+        try await Self.open(address).close()
+        let options = try await TestPostgres.withConnection(port: address.port, database: address.database) { connection in
+            try await connection.query(
+                "SELECT relname || ' ' || array_to_string(reloptions, ',') FROM pg_class WHERE relname IN ('job', 'receivedrequest') ORDER BY relname",
+                logger: TestPostgres.logger
+            ).collect().map { try $0.decode(String.self) }
+        }
+        #expect(options == ["job autovacuum_analyze_threshold=1000", "receivedrequest autovacuum_analyze_threshold=1000"])
     }
 
     @Test("a database migrated by a newer Coxswain is refused, and named")
