@@ -14,7 +14,8 @@
 # Usage: bash Benchmarks/postgres.sh [seconds=10] [rate=200]
 #   BENCH_PHASES="webhook restart" (the default) picks parts; BENCH_ROUNDS=N (3) rounds of the webhook
 #   contenders; BENCH_PG_OPTIONS="-c NAME=VALUE …" more server settings (-c log_statement=all); BENCH_PROFILE=FILE a perf profile of coxswain at the fixed rate; BENCH_PROFILE_SATURATED=FILE of the whole machine under wrk;
-#   BENCH_PG_STATS=FILE PostgreSQL's time by statement (pg_stat_statements) over the coxswain phase; BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
+#   BENCH_PG_STATS=FILE PostgreSQL's time by statement (pg_stat_statements) and its tables over each round's coxswain phase;
+#   BENCH_RESTART_RATE (100) and BENCH_RESTART_SECONDS (30, the restart at a third of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -142,6 +143,7 @@ measure() {   # $1 name, $2 url, then the pids to charge for CPU
 if phase webhook; then
   rounds=${BENCH_ROUNDS:-3}
   echo "== webhook on PostgreSQL: $seconds s per figure, wrk -t2 -c16, open loop at $rate/s, $rounds rounds" | tee -a "$work/results.txt"
+  [ -n "${BENCH_PG_STATS:-}" ] && : > "$BENCH_PG_STATS"
   for round in $(seq "$rounds"); do
     echo "-- round $round" | tee -a "$work/results.txt"
     start_coxswain 18220 "held_$round"
@@ -150,8 +152,12 @@ if phase webhook; then
     measure coxswain "http://127.0.0.1:18220/slack/commands" $server
     still_held "held_$round"
     # Where PostgreSQL's time went, by statement: calls, planning and execution in ms, rows, the statement.
-    [ -n "${BENCH_PG_STATS:-}" ] && psql -d "held_$round" -F $'\t' -c "SELECT calls, round(total_plan_time), round(total_exec_time), rows,
-      left(regexp_replace(query, '\s+', ' ', 'g'), 300) FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 25" > "$BENCH_PG_STATS"
+    # Then each table's rows and when autovacuum last analysed it (plans kept from a nearly empty table: step 11).
+    [ -n "${BENCH_PG_STATS:-}" ] && { echo "-- round $round"
+      psql -d "held_$round" -F $'\t' -c "SELECT calls, round(total_plan_time), round(total_exec_time), rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 300) FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 25"
+      psql -d "held_$round" -F $'\t' -c "SELECT relname, n_live_tup, autoanalyze_count, last_autoanalyze FROM pg_stat_user_tables ORDER BY relname"
+    } >> "$BENCH_PG_STATS"
     hold_posts 0
     kill -9 $server
     start_coxswain 18230 "posts_$round"
