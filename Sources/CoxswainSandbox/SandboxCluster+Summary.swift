@@ -33,9 +33,13 @@ extension SandboxCluster {
         for watcher in watchers.values {
             lines.append(
                 "watch \(watcher.type.plural) in \(watcher.namespace ?? "all namespaces") from \(watcher.since):"
-                    + " \(watcher.sent) events sent since, the last at resource version \(watcher.lastSent)")
+                    + " \(watcher.sent) events sent since, the last at resource versions \(watcher.lastSent)")
         }
-        let deploymentChanges = store.log.filter { $0.resource == .deployments }.suffix(4).map { "\($0.resourceVersion) \($0.type)" }
+        // With the counts a wait reads, to tell a change no watch was sent from one a client misread.
+        let deploymentChanges = store.log.filter { $0.resource == .deployments }.suffix(4).map {
+            "\($0.resourceVersion) \($0.type) (ready \($0.object[path: "status.readyReplicas"].int ?? 0)"
+                + " available \($0.object[path: "status.availableReplicas"].int ?? 0))"
+        }
         lines.append("last Deployment changes: \(deploymentChanges.joined(separator: ", "))")
         lines.append("last requests and controller wake-ups:\n    " + recentRequests.joined(separator: "\n    "))
         let wake = wakeUpAt.map { String(format: "in %.2fs", $0.timeIntervalSince(now)) } ?? "none"

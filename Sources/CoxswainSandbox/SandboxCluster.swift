@@ -10,10 +10,11 @@ public actor SandboxCluster {
         let labels: LabelSelector
         let fields: FieldSelector
         let continuation: AsyncStream<JSON>.Continuation
-        /// For `summary()`: where the watch started and what it was last sent.
+        /// For `summary()`: where the watch started (with the versions of the initial objects
+        /// and bookmark it was sent) and the versions of the last events sent after.
         let since: String
         var sent = 0
-        var lastSent = 0
+        var lastSent: [Int] = []
     }
 
     var store = ObjectStore()
@@ -156,11 +157,14 @@ public actor SandboxCluster {
                 && labels.matches(object[path: "metadata.labels"].stringMap) && fields.matches(object)
         }
         let since = Int(resourceVersion ?? "") ?? 0
+        var initial: [String] = []
         if since == 0 || sendInitialEvents {
             for object in store.list(type, namespace: namespace, labels: labels, fields: fields) {
                 continuation.yield(["type": "ADDED", "object": object])
+                initial.append(object[path: "metadata.resourceVersion"].string ?? "?")
             }
             if sendInitialEvents {
+                initial.append("bookmark \(store.resourceVersion)")
                 continuation.yield([
                     "type": "BOOKMARK",
                     "object": [
@@ -187,7 +191,7 @@ public actor SandboxCluster {
         let id = UUID()
         watchers[id] = Watcher(
             type: type, namespace: namespace, labels: labels, fields: fields, continuation: continuation,
-            since: "\(resourceVersion ?? "none")\(sendInitialEvents ? " (initial events)" : "")")
+            since: "\(resourceVersion ?? "none")\(sendInitialEvents ? " (initial events)" : ""), sent at once: [\(initial.joined(separator: ", "))]")
         // The API server ends a watch after its timeoutSeconds; the client then watches again.
         let timer = Task {
             try? await Task.sleep(for: timeout)
@@ -226,7 +230,8 @@ public actor SandboxCluster {
                 else { continue }
                 watcher.continuation.yield(["type": .string(event.type), "object": object])
                 watchers[id]?.sent += 1
-                watchers[id]?.lastSent = event.resourceVersion
+                let versions = watcher.lastSent.suffix(5) + [event.resourceVersion]
+                watchers[id]?.lastSent = Array(versions)
             }
         }
         delivered = store.resourceVersion
