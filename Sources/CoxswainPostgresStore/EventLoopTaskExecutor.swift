@@ -18,8 +18,9 @@ final class EventLoopTaskExecutor: TaskExecutor {
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 
-    /// One executor per event loop, kept for the process's life: a task does not keep its
-    /// preferred executor alive by itself, and the loops are few (one per core).
+    /// One executor per event loop, kept for the process's life: Swift does not promise that a
+    /// task keeps its preferred executor alive (it hands it around as `UnownedTaskExecutor`),
+    /// and the loops are few (one per core).
     private static let made = Mutex([ObjectIdentifier: EventLoopTaskExecutor]())
 
     static func on(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
